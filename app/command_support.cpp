@@ -1,0 +1,28 @@
+#include "app/command_support.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "app/commands.h"
+
+namespace hie::app {
+
+int usageError(const std::string& message) {
+  std::cerr << "hie-node: " << message << "\n";
+  return 2;
+}
+
+int runtimeError(const std::string& message) {
+  std::cerr << "hie-node: " << message << "\n";
+  return 1;
+}
+
+Result<ConfigSource> loadConfigFor(const ParsedArgs& args) {
+  if (args.has("config")) return ConfigSource::load(args.value("config"), true);
+  if (const char* env = std::getenv("HIE_CONFIG"); env != nullptr && *env != '\0') {
+    return ConfigSource::load(env, true);
+  }
+  return ConfigSource::load("config/node.properties", false);
+}
+
+}  // namespace hie::app

@@ -1,0 +1,14 @@
+// Pieces every subcommand uses: finding and loading the configuration.
+#pragma once
+
+#include <string>
+
+#include "app/cli.h"
+#include "app/config.h"
+
+namespace hie::app {
+
+// --config FILE, else $HIE_CONFIG, else config/node.properties.
+Result<ConfigSource> loadConfigFor(const ParsedArgs& args);
+
+}  // namespace hie::app

@@ -1,0 +1,20 @@
+// The subcommands. Each returns the process exit status: 0 ok, 1 runtime
+// failure, 2 usage error; errors are one sentence on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hie::app {
+
+using Args = std::vector<std::string>;
+
+int runServe(const Args& args);
+int runMigrate(const Args& args);
+int runOrg(const Args& args);
+
+// Shared helpers for commands.
+int usageError(const std::string& message);
+int runtimeError(const std::string& message);
+
+}  // namespace hie::app

@@ -1,0 +1,192 @@
+#include "app/config.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <set>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
+#include <Poco/File.h>
+#include <Poco/Path.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
+#include "auth/organization.h"
+
+namespace hie::app {
+namespace {
+
+// Every key hie-node reads. A key outside this list is an error: a typo in
+// tls.crl must not silently switch off revocation checking.
+const std::set<std::string>& knownKeys() {
+  static const std::set<std::string> kKeys = {
+      "node.id",          "node.organization",       "server.host",          "server.port",
+      "server.threads",   "server.maxQueued",        "server.timeout",       "server.keepAliveTimeout",
+      "server.maxKeepAliveRequests",                 "tls.certificate",      "tls.privateKey",
+      "tls.trustBundle",  "tls.crl",                 "tls.verifyDepth",      "db.uri",
+      "audit.signingKey", "admin.host",              "admin.port",           "registry.pollInterval",
+  };
+  return kKeys;
+}
+
+Error configError(const std::string& message) { return Error{ErrorCode::kInvalidInput, message, message}; }
+
+}  // namespace
+
+std::string environmentName(const std::string& key) {
+  std::string out = "HIE_";
+  for (char c : key) out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+Result<ConfigSource> ConfigSource::load(const std::string& path, bool explicitPath) {
+  std::map<std::string, std::string> values;
+  std::string baseDir = Poco::Path::current();
+  std::string description = "environment only";
+  Poco::File file(path);
+  bool exists = false;
+  try {
+    exists = file.exists() && file.isFile();
+  } catch (const Poco::Exception&) {
+    exists = false;
+  }
+  if (exists) {
+    try {
+      Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> props = new Poco::Util::PropertyFileConfiguration(path);
+      Poco::Util::AbstractConfiguration::Keys roots;
+      props->keys(roots);
+      std::vector<std::string> pending(roots.begin(), roots.end());
+      while (!pending.empty()) {
+        std::string key = pending.back();
+        pending.pop_back();
+        Poco::Util::AbstractConfiguration::Keys children;
+        props->keys(key, children);
+        for (const auto& child : children) pending.push_back(key + "." + child);
+        if (props->hasProperty(key)) values[key] = props->getRawString(key);
+      }
+    } catch (const Poco::Exception& e) {
+      return tl::make_unexpected(configError("cannot read configuration file " + path + ": " + e.displayText()));
+    }
+    baseDir = Poco::Path(Poco::Path(path).absolute()).parent().toString();
+    description = path;
+  } else if (explicitPath) {
+    return tl::make_unexpected(configError("configuration file " + path + " does not exist or is not a file"));
+  }
+  for (const auto& [key, value] : values) {
+    if (knownKeys().count(key) == 0) {
+      return tl::make_unexpected(configError("unknown configuration key '" + key + "' in " + path));
+    }
+  }
+  for (const auto& key : knownKeys()) {
+    if (const char* env = std::getenv(environmentName(key).c_str())) values[key] = env;
+  }
+  ConfigSource source;
+  source.values_ = std::move(values);
+  source.baseDir_ = std::move(baseDir);
+  source.description_ = std::move(description);
+  return source;
+}
+
+ConfigSource ConfigSource::fromMap(std::map<std::string, std::string> values, std::string baseDir) {
+  ConfigSource source;
+  source.values_ = std::move(values);
+  source.baseDir_ = std::move(baseDir);
+  source.description_ = "map";
+  return source;
+}
+
+std::optional<std::string> ConfigSource::get(const std::string& key) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return std::nullopt;
+  std::string v = it->second;
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+  std::size_t start = 0;
+  while (start < v.size() && std::isspace(static_cast<unsigned char>(v[start]))) ++start;
+  v = v.substr(start);
+  if (v.empty()) return std::nullopt;
+  return v;
+}
+
+Result<std::string> ConfigSource::require(const std::string& key) const {
+  auto v = get(key);
+  if (!v) {
+    return tl::make_unexpected(configError("missing required configuration key '" + key + "' (set it in " +
+                                           description_ + " or the environment variable " + environmentName(key) +
+                                           ")"));
+  }
+  return *v;
+}
+
+std::optional<std::string> ConfigSource::optionalPath(const std::string& key) const {
+  auto v = get(key);
+  if (!v) return std::nullopt;
+  Poco::Path p(*v);
+  if (p.isAbsolute()) return *v;
+  return Poco::Path(Poco::Path(baseDir_).makeDirectory(), p).toString();
+}
+
+Result<std::string> ConfigSource::requirePath(const std::string& key) const {
+  auto v = require(key);
+  if (!v) return v;
+  return *optionalPath(key);
+}
+
+Result<int> ConfigSource::integer(const std::string& key, int defaultValue, int min, int max) const {
+  auto v = get(key);
+  if (!v) return defaultValue;
+  const std::string bad = "configuration key '" + key + "' must be a whole number from " + std::to_string(min) +
+                          " to " + std::to_string(max) + ", not '" + *v + "'";
+  if (v->size() > 10 || v->find_first_not_of("0123456789") != std::string::npos) {
+    return tl::make_unexpected(configError(bad));
+  }
+  const long n = std::stol(*v);
+  if (n < min || n > max) return tl::make_unexpected(configError(bad));
+  return static_cast<int>(n);
+}
+
+Result<bool> ConfigSource::boolean(const std::string& key, bool defaultValue) const {
+  auto v = get(key);
+  if (!v) return defaultValue;
+  if (*v == "true") return true;
+  if (*v == "false") return false;
+  return tl::make_unexpected(configError("configuration key '" + key + "' must be true or false, not '" + *v + "'"));
+}
+
+Result<std::string> databaseUri(const ConfigSource& source) { return source.require("db.uri"); }
+
+Result<NodeConfig> serveConfig(const ConfigSource& s) {
+  NodeConfig c;
+#define HIE_TRY(target, expr)                          \
+  {                                                    \
+    auto r_ = (expr);                                  \
+    if (!r_) return tl::make_unexpected(r_.error());   \
+    target = *r_;                                      \
+  }
+  HIE_TRY(c.nodeId, s.require("node.id"));
+  HIE_TRY(c.organization, s.require("node.organization"));
+  if (!auth::isValidOrganizationIdentifier(c.organization)) {
+    return tl::make_unexpected(configError("configuration key 'node.organization' must be a urn:oid: identifier, not '" +
+                                           c.organization + "'"));
+  }
+  HIE_TRY(c.listener.host, s.require("server.host"));
+  std::string portText;
+  HIE_TRY(portText, s.require("server.port"));
+  int port = 0;
+  HIE_TRY(port, s.integer("server.port", 0, 0, 65535));
+  c.listener.port = static_cast<std::uint16_t>(port);
+  HIE_TRY(c.listener.threads, s.integer("server.threads", 16, 1, 1024));
+  HIE_TRY(c.listener.maxQueued, s.integer("server.maxQueued", 64, 0, 65536));
+  HIE_TRY(c.listener.timeoutSeconds, s.integer("server.timeout", 10, 1, 300));
+  HIE_TRY(c.listener.keepAliveSeconds, s.integer("server.keepAliveTimeout", 5, 1, 300));
+  HIE_TRY(c.listener.maxKeepAliveRequests, s.integer("server.maxKeepAliveRequests", 1000, 1, 1000000));
+  HIE_TRY(c.tls.certificate, s.requirePath("tls.certificate"));
+  HIE_TRY(c.tls.privateKey, s.requirePath("tls.privateKey"));
+  HIE_TRY(c.tls.trustBundle, s.requirePath("tls.trustBundle"));
+  c.tls.crl = s.optionalPath("tls.crl").value_or("");
+  HIE_TRY(c.verifyDepth, s.integer("tls.verifyDepth", 4, 1, 10));
+  HIE_TRY(c.dbUri, s.require("db.uri"));
+  HIE_TRY(c.registryPollMillis, s.integer("registry.pollInterval", 500, 50, 2000));
+#undef HIE_TRY
+  return c;
+}
+
+}  // namespace hie::app

@@ -1,0 +1,58 @@
+// Node configuration: a Poco properties file, every key overridable by an
+// environment variable (db.uri -> HIE_DB_URI). Parsed and validated once.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "auth/tls_material.h"
+#include "common/result.h"
+#include "exchange/https_server.h"
+
+namespace hie::app {
+
+// Raw key/value view: the file's values overridden by HIE_* variables.
+class ConfigSource {
+ public:
+  // path: the file; explicit: whether the user named it (--config or HIE_CONFIG).
+  // A named file that cannot be read is an error; the default one may be absent.
+  static Result<ConfigSource> load(const std::string& path, bool explicitPath);
+  static ConfigSource fromMap(std::map<std::string, std::string> values, std::string baseDir);
+
+  std::optional<std::string> get(const std::string& key) const;
+  Result<std::string> require(const std::string& key) const;
+  // Relative paths resolve against the config file's directory.
+  Result<std::string> requirePath(const std::string& key) const;
+  std::optional<std::string> optionalPath(const std::string& key) const;
+  Result<int> integer(const std::string& key, int defaultValue, int min, int max) const;
+  Result<bool> boolean(const std::string& key, bool defaultValue) const;
+  const std::string& baseDir() const { return baseDir_; }
+  const std::string& describe() const { return description_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::string baseDir_;
+  std::string description_;
+};
+
+// The environment variable that overrides key: HIE_ + key upper-cased, '.' -> '_'.
+std::string environmentName(const std::string& key);
+
+struct NodeConfig {
+  std::string nodeId;
+  std::string organization;
+  exchange::ListenerOptions listener;
+  auth::TlsFiles tls;
+  int verifyDepth = 4;
+  std::string dbUri;
+  int registryPollMillis = 500;
+};
+
+// Everything `serve` needs; a missing required key is an error naming it.
+Result<NodeConfig> serveConfig(const ConfigSource& source);
+
+// The database URI alone (migrate, org, ...).
+Result<std::string> databaseUri(const ConfigSource& source);
+
+}  // namespace hie::app

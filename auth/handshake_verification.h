@@ -1,0 +1,32 @@
+// Certificate checks that run inside the TLS handshake, and the record of why
+// the last handshake on this thread was refused (read by the listener to log,
+// count and audit the refusal).
+#pragma once
+
+#include <string>
+
+#include <openssl/ssl.h>
+
+namespace hie::auth {
+
+struct HandshakeRefusal {
+  std::string reason;        // stable short name: certificate_expired, unknown_issuer, ca_as_client, ...
+  std::string detail;        // OpenSSL's sentence, with the depth
+  std::string subjectDn;     // of the presented leaf, when there was one
+  std::string issuerDn;
+  std::string certSha256;
+};
+
+// Clears and reads this thread's record of the last refusal (handshakes run in
+// the thread that reads the socket first).
+void clearHandshakeRefusal();
+const HandshakeRefusal* lastHandshakeRefusal();
+
+// Short stable name for an X509_V_ERR_* code.
+const char* verifyErrorReason(int x509Error);
+
+// The SSL verify callback used by server contexts: OpenSSL's chain, validity,
+// CRL, purpose and security-level checks, plus: the leaf must not be a CA.
+int verifyClientCertificate(int preverifyOk, X509_STORE_CTX* ctx);
+
+}  // namespace hie::auth

@@ -1,0 +1,47 @@
+// The node's TLS files, loaded and checked once: own certificate chain and
+// key, trust anchors, optional CRLs. Every error names the file at fault.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/ossl.h"
+#include "common/result.h"
+
+namespace hie::auth {
+
+struct TlsFiles {
+  std::string certificate;  // PEM, leaf then intermediates
+  std::string privateKey;   // PEM, unencrypted
+  std::string trustBundle;  // PEM trust anchors
+  std::string crl;          // optional PEM file with one or more CRLs ("" = none)
+};
+
+struct CrlInfo {
+  std::string issuerDn;
+  std::int64_t nextUpdate = 0;  // seconds since the epoch; 0 when absent
+};
+
+struct TlsMaterial {
+  ossl::UniquePtr<X509> leaf;
+  ossl::X509Stack intermediates;
+  ossl::UniquePtr<EVP_PKEY> key;
+  ossl::X509Stack anchors;
+  std::vector<ossl::UniquePtr<X509_CRL>> crls;
+  std::vector<CrlInfo> crlInfo;
+};
+
+// kInvalidInput naming the file for: unreadable file, no/garbled PEM, an
+// encrypted key, a key that does not match the certificate, an own
+// certificate that has expired, an unreadable CRL.
+Result<TlsMaterial> loadTlsMaterial(const TlsFiles& files);
+
+// A fresh X509_STORE holding the anchors and CRLs; with CRLs, revocation is
+// checked for the leaf and every intermediate (no CRL = refused).
+Result<ossl::UniquePtr<X509_STORE>> makeVerifyStore(const TlsMaterial& material);
+
+// Reads a whole file; kInvalidInput naming the path when it cannot.
+Result<std::string> readFile(const std::string& path, const std::string& what);
+
+}  // namespace hie::auth

@@ -1,0 +1,50 @@
+// RAII owners for OpenSSL handles; the only place that names *_free.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+namespace hie::ossl {
+
+template <class T>
+struct Free;
+
+#define HIE_OSSL_FREE(T, fn)                                     \
+  template <>                                                    \
+  struct Free<T> {                                               \
+    void operator()(T* p) const noexcept { fn(p); }              \
+  };
+
+HIE_OSSL_FREE(X509, X509_free)
+HIE_OSSL_FREE(X509_CRL, X509_CRL_free)
+HIE_OSSL_FREE(X509_STORE, X509_STORE_free)
+HIE_OSSL_FREE(X509_STORE_CTX, X509_STORE_CTX_free)
+HIE_OSSL_FREE(EVP_PKEY, EVP_PKEY_free)
+HIE_OSSL_FREE(BIO, BIO_free_all)
+HIE_OSSL_FREE(GENERAL_NAMES, GENERAL_NAMES_free)
+HIE_OSSL_FREE(EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free)
+HIE_OSSL_FREE(BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free)
+HIE_OSSL_FREE(SSL_CTX, SSL_CTX_free)
+HIE_OSSL_FREE(SSL, SSL_free)
+
+#undef HIE_OSSL_FREE
+
+template <class T>
+using UniquePtr = std::unique_ptr<T, Free<T>>;
+
+// Owns a STACK_OF(X509) and the certificates in it.
+struct X509StackFree {
+  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_pop_free(s, X509_free); }
+};
+using X509Stack = std::unique_ptr<STACK_OF(X509), X509StackFree>;
+
+// Drains the thread's OpenSSL error queue into one line ("" when empty).
+std::string drainErrors();
+
+}  // namespace hie::ossl

@@ -1,0 +1,14 @@
+#include "exchange/http_call.h"
+
+#include <strings.h>
+
+namespace hie::exchange {
+
+std::string HttpCall::header(const std::string& name) const {
+  for (const auto& [key, value] : headers) {
+    if (strcasecmp(key.c_str(), name.c_str()) == 0) return value;
+  }
+  return {};
+}
+
+}  // namespace hie::exchange

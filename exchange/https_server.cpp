@@ -1,0 +1,311 @@
+#include "exchange/https_server.h"
+
+#include <chrono>
+#include <optional>
+
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponseImpl.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+#include <spdlog/spdlog.h>
+
+#include "auth/certificate_identity.h"
+#include "auth/handshake_verification.h"
+#include "exchange/operation_outcome.h"
+#include "exchange/request_id.h"
+
+namespace hie::exchange {
+namespace {
+
+using Poco::Net::HTTPResponse;
+
+// Printable ASCII only, bounded: what reaches a log line from the network.
+std::string forLog(const std::string& text, std::size_t max = 256) {
+  std::string out;
+  for (unsigned char c : text.substr(0, max)) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
+// A reason name for a handshake that failed without a certificate verdict.
+const char* handshakeFailureReason(const std::string& message) {
+  if (message.find("peer did not return a certificate") != std::string::npos) return "no_certificate";
+  if (message.find("unsupported protocol") != std::string::npos ||
+      message.find("wrong version number") != std::string::npos ||
+      message.find("version too low") != std::string::npos) {
+    return "protocol_version";
+  }
+  if (message.find("no shared cipher") != std::string::npos) return "no_shared_cipher";
+  if (message.find("Timeout") != std::string::npos || message.find("timed out") != std::string::npos) {
+    return "handshake_timeout";
+  }
+  if (message.find("http request") != std::string::npos) return "not_tls";
+  return "handshake_failed";
+}
+
+// Poco's message parser reports limits only as text.
+int statusForMalformedRequest(const std::string& message) {
+  if (message.find("URI invalid or too long") != std::string::npos) return 414;
+  if (message.find("header fields") != std::string::npos || message.find("Field name too long") != std::string::npos ||
+      message.find("Field value too long") != std::string::npos) {
+    return 431;
+  }
+  return 400;
+}
+
+void writeReply(HTTPResponse& response, const HttpReply& reply, const std::string& requestId) {
+  response.setStatus(static_cast<HTTPResponse::HTTPStatus>(reply.status));
+  response.setReason(HTTPResponse::getReasonForStatus(static_cast<HTTPResponse::HTTPStatus>(reply.status)));
+  response.setContentType(reply.contentType);
+  response.set("X-Request-Id", requestId);
+  response.set("Cache-Control", "no-store");
+  response.set("X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : reply.headers) response.set(name, value);
+  response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
+}
+
+class GateConnection : public Poco::Net::TCPServerConnection {
+ public:
+  GateConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+                 const RequestGate& gate, Counters& counters)
+      : TCPServerConnection(socket), params_(std::move(params)), gate_(gate), counters_(counters) {}
+
+  void run() override {
+    std::string remote;
+    try {
+      remote = socket().peerAddress().toString();
+    } catch (const Poco::Exception&) {
+      return;  // already gone
+    }
+    auto peer = handshake(remote);
+    if (!peer) return;
+    serve(remote, *peer);
+  }
+
+ private:
+  std::optional<auth::PeerIdentity> handshake(const std::string& remote) {
+    auth::clearHandshakeRefusal();
+    std::string failure;
+    try {
+      Poco::Net::SecureStreamSocket tls(socket());
+      const Poco::Timespan timeout(params_->getTimeout());
+      tls.setReceiveTimeout(timeout);
+      tls.setSendTimeout(timeout);
+      tls.completeHandshake();
+      if (!tls.havePeerCertificate()) {
+        failure = "peer did not return a certificate";
+      } else {
+        Poco::Crypto::X509Certificate cert = tls.peerCertificate();
+        auto identity = auth::extractIdentity(cert.certificate());
+        if (identity) return *identity;
+        failure = identity.error().internal;
+      }
+    } catch (const Poco::Exception& e) {
+      failure = e.displayText();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
+    const std::string reason = refusal ? refusal->reason : handshakeFailureReason(failure);
+    counters_.increment("refused.handshake." + reason);
+    if (refusal) {
+      spdlog::warn("tls_refused remote={} reason={} detail=\"{}\" subject=\"{}\" issuer=\"{}\" cert_sha256={}", remote,
+                   reason, forLog(refusal->detail), forLog(refusal->subjectDn), forLog(refusal->issuerDn),
+                   refusal->certSha256);
+    } else {
+      spdlog::warn("tls_refused remote={} reason={} detail=\"{}\"", remote, reason, forLog(failure));
+    }
+    return std::nullopt;
+  }
+
+  void serve(const std::string& remote, const auth::PeerIdentity& peer) {
+    Poco::Net::HTTPServerSession session(socket(), params_);
+    while (session.hasMoreRequests()) {
+      const auto started = std::chrono::steady_clock::now();
+      try {
+        Poco::Net::HTTPServerResponseImpl response(session);
+        std::string requestId;
+        std::string rawPath;
+        HttpCall call;
+        HttpReply reply;
+        std::string organization;
+        bool closeAfter = false;
+        try {
+          Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
+          requestId = requestIdFor(request.get("X-Request-Id", ""));
+          rawPath = request.getURI().substr(0, request.getURI().find('?'));
+          call.method = request.getMethod();
+          call.requestId = requestId;
+          call.remoteAddress = remote;
+          for (const auto& [name, value] : request) call.headers.emplace_back(name, value);
+          const bool chunked = request.getChunkedTransferEncoding() || request.has("Transfer-Encoding");
+          if (chunked && request.has("Content-Length")) {
+            reply = operationOutcome(400, "invalid", "Conflicting Content-Length and Transfer-Encoding.");
+            reply.refusalReason = "conflicting_length";
+            closeAfter = true;
+          } else if (chunked || request.getContentLength() > 0) {
+            reply = operationOutcome(413, "too-costly", "This node accepts no request bodies.");
+            reply.refusalReason = "request_body";
+            closeAfter = true;
+          } else {
+            Poco::URI uri(request.getURI());
+            call.path = uri.getPath();
+            for (const auto& kv : uri.getQueryParameters()) call.query.push_back(kv);
+            GateOutcome outcome = gate_.handle(call, peer);
+            reply = std::move(outcome.reply);
+            organization = std::move(outcome.organization);
+          }
+          response.setVersion(request.getVersion());
+          response.setKeepAlive(!closeAfter && params_->getKeepAlive() && request.getKeepAlive() &&
+                                session.canKeepAlive());
+          writeReply(response, reply, requestId);
+          if (request.getMethod() == "HEAD") {
+            response.send();
+          } else {
+            response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+          }
+        } catch (const Poco::SyntaxException&) {
+          // An unparsable URI inside an otherwise readable request.
+          if (requestId.empty()) requestId = newRequestId();
+          reply = operationOutcome(400, "invalid", "Malformed request URI.");
+          reply.refusalReason = "malformed_uri";
+          response.setKeepAlive(false);
+          writeReply(response, reply, requestId);
+          response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+          closeAfter = true;
+        }
+        session.setKeepAlive(!closeAfter && params_->getKeepAlive() && response.getKeepAlive() &&
+                             session.canKeepAlive());
+        logRequest(requestId, organization, peer, call.method, rawPath, reply, started);
+        if (!reply.refusalReason.empty() && organization.empty()) {
+          // refusals counted by the gate; protocol refusals here
+          if (call.path.empty()) counters_.increment("refused.protocol." + reply.refusalReason);
+        }
+        if (closeAfter) break;
+      } catch (const Poco::Net::NoMessageException&) {
+        break;  // peer closed or idled out between requests
+      } catch (const Poco::Net::MessageException& e) {
+        refuseMalformed(session, peer, remote, e.message(), started);
+        break;
+      } catch (const Poco::Exception& e) {
+        spdlog::debug("connection from {} ended: {}", remote, e.displayText());
+        break;
+      } catch (const std::exception& e) {
+        spdlog::error("connection from {} failed: {}", remote, e.what());
+        break;
+      }
+    }
+  }
+
+  void refuseMalformed(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer,
+                       const std::string& remote, const std::string& why,
+                       std::chrono::steady_clock::time_point started) {
+    const int status = statusForMalformedRequest(why);
+    HttpReply reply = operationOutcome(status, "invalid",
+                                       status == 414   ? "Request URI too long."
+                                       : status == 431 ? "Request header fields too large."
+                                                       : "Malformed HTTP request.");
+    reply.refusalReason = status == 414 ? "uri_too_long" : status == 431 ? "headers_too_large" : "malformed_request";
+    counters_.increment("refused.protocol." + reply.refusalReason);
+    const std::string requestId = newRequestId();
+    try {
+      Poco::Net::HTTPServerResponseImpl response(session);
+      response.setVersion(HTTPResponse::HTTP_1_1);
+      response.setKeepAlive(false);
+      writeReply(response, reply, requestId);
+      response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+      session.setKeepAlive(false);
+    } catch (const Poco::Exception& e) {
+      spdlog::debug("cannot send error reply to {}: {}", remote, e.displayText());
+    }
+    logRequest(requestId, "", peer, "-", "-", reply, started);
+  }
+
+  void logRequest(const std::string& requestId, const std::string& organization, const auth::PeerIdentity& peer,
+                  const std::string& method, const std::string& rawPath, const HttpReply& reply,
+                  std::chrono::steady_clock::time_point started) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}",
+                 requestId, organization.empty() ? "-" : organization, peer.certSha256, forLog(method, 16),
+                 forLog(rawPath), reply.status, ms, reply.refusalReason.empty() ? "" : " refused=",
+                 reply.refusalReason);
+  }
+
+  Poco::Net::HTTPServerParams::Ptr params_;
+  const RequestGate& gate_;
+  Counters& counters_;
+};
+
+class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
+ public:
+  GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestGate& gate, Counters& counters)
+      : params_(std::move(params)), gate_(gate), counters_(counters) {}
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+    return new GateConnection(socket, params_, gate_, counters_);
+  }
+
+ private:
+  Poco::Net::HTTPServerParams::Ptr params_;
+  const RequestGate& gate_;
+  Counters& counters_;
+};
+
+}  // namespace
+
+HttpsServer::HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const RequestGate& gate,
+                         Counters& counters)
+    : context_(std::move(context)), options_(std::move(options)), gate_(gate), counters_(counters) {}
+
+HttpsServer::~HttpsServer() { stop(0); }
+
+Result<std::uint16_t> HttpsServer::start() {
+  try {
+    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 128, context_);
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(options_.threads);
+    params->setMaxQueued(options_.maxQueued);
+    params->setTimeout(Poco::Timespan(options_.timeoutSeconds, 0));
+    params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(options_.keepAliveSeconds, 0));
+    params->setMaxKeepAliveRequests(options_.maxKeepAliveRequests);
+    params->setServerName("hie-node");
+    pool_ = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
+    server_ = std::make_unique<Poco::Net::TCPServer>(new GateConnectionFactory(params, gate_, counters_), *pool_,
+                                                     socket, params);
+    server_->start();
+    return socket.address().port();
+  } catch (const Poco::Exception& e) {
+    return fail(ErrorCode::kUnavailable,
+                "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + e.displayText());
+  }
+}
+
+void HttpsServer::stop(int graceSeconds) {
+  if (!server_) return;
+  server_->stop();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(graceSeconds);
+  while (server_->currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    Poco::Thread::sleep(20);
+  }
+  pool_->joinAll();
+  server_.reset();
+  pool_.reset();
+}
+
+}  // namespace hie::exchange

@@ -1,0 +1,57 @@
+// The mTLS listener: Poco TCPServer over a SecureServerSocket with our own
+// connection loop, so that the handshake is completed (and a refusal logged
+// and counted) before any HTTP is read, and every reply, including protocol
+// errors, carries X-Request-Id.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <Poco/Net/Context.h>
+
+#include "common/counters.h"
+#include "common/result.h"
+#include "exchange/request_gate.h"
+
+namespace Poco {
+class ThreadPool;
+namespace Net {
+class TCPServer;
+}
+}  // namespace Poco
+
+namespace hie::exchange {
+
+struct ListenerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8443;        // 0 = any free port
+  int threads = 16;                 // connections served at once
+  int maxQueued = 64;               // accepted connections waiting for a thread; beyond: closed
+  int timeoutSeconds = 10;          // handshake and per-read/write timeout
+  int keepAliveSeconds = 5;         // idle time allowed between requests
+  int maxKeepAliveRequests = 1000;
+};
+
+class HttpsServer {
+ public:
+  HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const RequestGate& gate, Counters& counters);
+  ~HttpsServer();
+  HttpsServer(const HttpsServer&) = delete;
+  HttpsServer& operator=(const HttpsServer&) = delete;
+
+  // Binds and starts accepting; returns the bound port. kUnavailable if the address is taken.
+  Result<std::uint16_t> start();
+  // Stops accepting, then waits up to graceSeconds for connections in flight.
+  void stop(int graceSeconds = 5);
+
+ private:
+  Poco::Net::Context::Ptr context_;
+  ListenerOptions options_;
+  const RequestGate& gate_;
+  Counters& counters_;
+  std::unique_ptr<Poco::ThreadPool> pool_;
+  std::unique_ptr<Poco::Net::TCPServer> server_;
+};
+
+}  // namespace hie::exchange

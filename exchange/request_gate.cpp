@@ -1,0 +1,44 @@
+#include "exchange/request_gate.h"
+
+#include "auth/identity_mapping.h"
+#include "exchange/operation_outcome.h"
+
+namespace hie::exchange {
+
+RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
+                         Counters& counters)
+    : directory_(directory), metadata_(metadata), counters_(counters) {}
+
+GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
+  GateOutcome out;
+  const auth::OrganizationSnapshot organizations = directory_.snapshot();
+  const auth::IdentityMapping mapping = auth::mapIdentity(peer, *organizations);
+  if (mapping.outcome != auth::MappingOutcome::kAdmitted) {
+    // The peer learns only that it is not admitted; the reason goes to logs and counters.
+    out.reply = operationOutcome(403, "forbidden", "The client certificate does not identify an active member organization of this node.");
+    out.reply.refusalReason = auth::mappingOutcomeName(mapping.outcome);
+    counters_.increment(std::string("refused.identity.") + out.reply.refusalReason);
+    return out;
+  }
+  out.organization = mapping.organization->identifier;
+  out.reply = route(call);
+  if (!out.reply.refusalReason.empty()) counters_.increment("refused.request." + out.reply.refusalReason);
+  return out;
+}
+
+HttpReply RequestGate::route(const HttpCall& call) const {
+  if (call.path == "/fhir/metadata") {
+    if (call.method != "GET" && call.method != "HEAD") {
+      HttpReply reply = operationOutcome(405, "not-supported", "Only GET is supported here.");
+      reply.headers.emplace_back("Allow", "GET");
+      reply.refusalReason = "method_not_allowed";
+      return reply;
+    }
+    return metadata_.handle(call);
+  }
+  HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
+  reply.refusalReason = "no_route";
+  return reply;
+}
+
+}  // namespace hie::exchange

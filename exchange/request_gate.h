@@ -1,0 +1,37 @@
+// Everything between a parsed request and its reply: admit the peer by its
+// verified certificate identity, then route. Protocol-independent; tested
+// without sockets.
+#pragma once
+
+#include <string>
+
+#include "auth/organization_registry.h"
+#include "auth/peer_identity.h"
+#include "common/counters.h"
+#include "exchange/capability_statement.h"
+#include "exchange/http_call.h"
+
+namespace hie::exchange {
+
+struct GateOutcome {
+  HttpReply reply;
+  std::string organization;  // identifier of the admitted organization, "" when refused
+};
+
+class RequestGate {
+ public:
+  RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
+              Counters& counters);
+
+  // peer is the identity of the verified client certificate, the only source of identity.
+  GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
+
+ private:
+  HttpReply route(const HttpCall& call) const;
+
+  const auth::OrganizationDirectory& directory_;
+  const CapabilityStatementHandler& metadata_;
+  Counters& counters_;
+};
+
+}  // namespace hie::exchange
