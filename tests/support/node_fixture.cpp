@@ -1,0 +1,86 @@
+#include "tests/support/node_fixture.h"
+
+#include <fstream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace hie::testing {
+
+NodeFixture::NodeFixture() : pki(TestPki::create()) {
+  CertSpec server;
+  server.commonName = "node-a";
+  server.sanUris = {kNodeOrg};
+  server.sanDns = {"localhost"};
+  server.sanIps = {"127.0.0.1"};
+  server.extendedKeyUsage = {"serverAuth", "clientAuth"};
+  serverCert = pki.leaf(server);
+  writeFile(dir.path(), "node.crt", pki.chainPem(serverCert));
+  writeFile(dir.path(), "node.key", serverCert.keyPem());
+  writeFile(dir.path(), "network-ca.pem", pki.root.certPem());
+  configPath = dir.path() + "/node.properties";
+  config = {
+      {"node.id", "node-a"},
+      {"node.organization", kNodeOrg},
+      {"server.host", "127.0.0.1"},
+      {"server.port", "0"},
+      {"server.timeout", "3"},
+      {"server.keepAliveTimeout", "2"},
+      {"tls.certificate", "node.crt"},
+      {"tls.privateKey", "node.key"},
+      {"tls.trustBundle", "network-ca.pem"},
+      {"db.uri", db.uri()},
+      {"registry.pollInterval", "200"},
+  };
+  writeConfig();
+}
+
+Credential NodeFixture::memberCert(const std::vector<std::string>& sanUris, const std::string& cn) const {
+  CertSpec spec;
+  spec.commonName = cn;
+  spec.sanUris = sanUris;
+  spec.extendedKeyUsage = {"clientAuth"};
+  return pki.leaf(spec);
+}
+
+void NodeFixture::writeConfig() {
+  std::ofstream out(configPath, std::ios::trunc);
+  for (const auto& [k, v] : config) out << k << " = " << v << "\n";
+}
+
+CommandResult NodeFixture::cli(const std::vector<std::string>& args) const {
+  std::vector<std::string> full = args;
+  full.push_back("--config");
+  full.push_back(configPath);
+  return runNode(full);
+}
+
+void NodeFixture::migrate() const {
+  auto r = cli({"migrate"});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+}
+
+void NodeFixture::addOrg(const std::string& identifier, const std::string& name,
+                         const std::vector<std::string>& extra) const {
+  std::vector<std::string> args{"org", "add", "--identifier", identifier, "--name", name};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto r = cli(args);
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+}
+
+NodeProcess& NodeFixture::start() {
+  node_ = std::make_unique<NodeProcess>(std::vector<std::string>{"serve", "--config", configPath},
+                                        std::map<std::string, std::string>{}, dir.path() + "/serve.log");
+  if (!node_->waitUntilListening()) {
+    ADD_FAILURE() << "hie-node serve did not start:\n" << node_->log();
+    throw std::runtime_error("node did not start");
+  }
+  return *node_;
+}
+
+HttpResult NodeFixture::get(const Credential& leaf, const std::string& path,
+                            const std::vector<std::string>& headers) const {
+  return tlsGet(node_->port(), pki.root, as(leaf), path, headers);
+}
+
+}  // namespace hie::testing

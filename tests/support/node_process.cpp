@@ -1,0 +1,140 @@
+#include "tests/support/node_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "tests/support/test_pki.h"
+
+#ifndef HIE_NODE_BINARY
+#error "HIE_NODE_BINARY must be defined by the build"
+#endif
+
+namespace hie::testing {
+namespace {
+
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+            const std::string& outputPath) {
+  std::vector<std::string> argv{nodeBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int fd = ::open(outputPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || devnull < 0) _exit(127);
+    ::dup2(devnull, 0);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    ::execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+std::string nodeBinary() { return HIE_NODE_BINARY; }
+
+bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (cond()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+CommandResult runNode(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                      std::chrono::seconds timeout) {
+  TempDir dir;
+  const std::string out = dir.path() + "/output";
+  pid_t pid = spawn(args, env, out);
+  CommandResult result;
+  int status = 0;
+  bool done = waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);
+  if (!done) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    result.exitCode = -1;
+  } else {
+    result.exitCode = decode(status);
+  }
+  result.output = slurp(out);
+  return result;
+}
+
+NodeProcess::NodeProcess(std::vector<std::string> args, std::map<std::string, std::string> env, std::string logPath)
+    : logPath_(std::move(logPath)) {
+  pid_ = spawn(args, env, logPath_);
+}
+
+NodeProcess::~NodeProcess() { stop(); }
+
+std::string NodeProcess::log() const { return slurp(logPath_); }
+
+bool NodeProcess::running() {
+  if (pid_ < 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    status_ = decode(status);
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+bool NodeProcess::waitUntilListening(std::chrono::seconds timeout) {
+  static const std::regex kListening(R"(listening on https://[^\s:]+:(\d+))");
+  bool found = waitFor(
+      [&] {
+        std::smatch m;
+        const std::string text = log();
+        if (std::regex_search(text, m, kListening)) {
+          port_ = std::stoi(m[1]);
+          return true;
+        }
+        return !running();
+      },
+      timeout);
+  return found && port_ != 0;
+}
+
+int NodeProcess::waitExit(std::chrono::seconds timeout) {
+  if (!waitFor([&] { return !running(); }, timeout)) return -1;
+  return status_;
+}
+
+int NodeProcess::stop(std::chrono::seconds timeout) {
+  if (!running()) return status_;
+  ::kill(pid_, SIGTERM);
+  if (waitExit(timeout) >= 0) return status_;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  status_ = -1;
+  return -1;
+}
+
+}  // namespace hie::testing

@@ -1,0 +1,54 @@
+// Runs the real hie-node binary: one-shot commands, and `serve` in the
+// background with its output in a file, waited on by bounded polling.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hie::testing {
+
+struct CommandResult {
+  int exitCode = -1;     // -1: killed by timeout
+  std::string output;    // stdout and stderr together
+};
+
+// Path of the hie-node binary under test (set at build time).
+std::string nodeBinary();
+
+// Runs hie-node with args and extra environment; kills it after timeout.
+CommandResult runNode(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                      std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// Polls cond every 20 ms until it holds or timeout passes; returns the last value.
+bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
+class NodeProcess {
+ public:
+  NodeProcess(std::vector<std::string> args, std::map<std::string, std::string> env, std::string logPath);
+  ~NodeProcess();
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
+
+  // Waits for "listening on https://HOST:PORT"; false if it exited or timed out.
+  bool waitUntilListening(std::chrono::seconds timeout = std::chrono::seconds(30));
+  int port() const { return port_; }
+  std::string log() const;
+  bool running();
+  // SIGTERM, then SIGKILL after timeout; returns the exit status (-1 if killed).
+  int stop(std::chrono::seconds timeout = std::chrono::seconds(15));
+  // Waits for the process to exit by itself; returns its status or -1 on timeout.
+  int waitExit(std::chrono::seconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  int port_ = 0;
+  std::string logPath_;
+};
+
+}  // namespace hie::testing

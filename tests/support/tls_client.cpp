@@ -1,0 +1,151 @@
+#include "tests/support/tls_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <stdexcept>
+
+namespace hie::testing {
+namespace detail {
+template <>
+struct Free<SSL_CTX> {
+  void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
+};
+template <>
+struct Free<SSL> {
+  void operator()(SSL* p) const noexcept { SSL_free(p); }
+};
+}  // namespace detail
+namespace {
+
+std::string drain() {
+  std::string out;
+  char buf[256];
+  while (unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void parse(HttpResult& r, const std::string& raw) {
+  const auto split = raw.find("\r\n\r\n");
+  r.head = raw.substr(0, split);
+  r.body = split == std::string::npos ? "" : raw.substr(split + 4);
+  if (r.head.compare(0, 5, "HTTP/") == 0) {
+    const auto sp = r.head.find(' ');
+    if (sp != std::string::npos) r.status = std::atoi(r.head.c_str() + sp + 1);
+  }
+}
+
+}  // namespace
+
+std::string HttpResult::header(const std::string& name) const {
+  std::size_t pos = 0;
+  while ((pos = head.find("\r\n", pos)) != std::string::npos) {
+    pos += 2;
+    const auto colon = head.find(':', pos);
+    const auto end = head.find("\r\n", pos);
+    if (colon == std::string::npos || (end != std::string::npos && colon > end)) continue;
+    if (strncasecmp(head.c_str() + pos, name.c_str(), name.size()) == 0 && colon - pos == name.size()) {
+      std::string value = head.substr(colon + 1, (end == std::string::npos ? head.size() : end) - colon - 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      return value;
+    }
+  }
+  return {};
+}
+
+HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdentity& client,
+                       const std::string& request, const TlsClientOptions& options) {
+  HttpResult r;
+  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) throw std::runtime_error("SSL_CTX_new failed");
+  if (options.securityLevel >= 0) SSL_CTX_set_security_level(ctx.get(), options.securityLevel);
+  if (options.minVersion) SSL_CTX_set_min_proto_version(ctx.get(), options.minVersion);
+  if (options.maxVersion) SSL_CTX_set_max_proto_version(ctx.get(), options.maxVersion);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), trustRoot.cert());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (client.leaf != nullptr) {
+    if (SSL_CTX_use_certificate(ctx.get(), client.leaf->cert()) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx.get(), client.leaf->key()) != 1) {
+      throw std::runtime_error("client certificate not usable: " + drain());
+    }
+    for (const Credential* c : client.chain) SSL_CTX_add1_chain_cert(ctx.get(), c->cert());
+  }
+
+  Fd sock;
+  sock.fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{options.timeoutSeconds, 0};
+  ::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(sock.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+  detail::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), sock.fd);
+  SSL_set_tlsext_host_name(ssl.get(), "localhost");
+  SSL_set1_host(ssl.get(), "localhost");
+  ERR_clear_error();
+  if (SSL_connect(ssl.get()) != 1) {
+    r.tlsRefused = true;
+    r.tlsError = "handshake: " + drain();
+    return r;
+  }
+  if (SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) <= 0) {
+    r.tlsRefused = true;
+    r.tlsError = "write: " + drain();
+    return r;
+  }
+  std::string raw;
+  char buf[16384];
+  while (true) {
+    int n = SSL_read(ssl.get(), buf, sizeof buf);
+    if (n > 0) {
+      raw.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    const int err = SSL_get_error(ssl.get(), n);
+    if (err == SSL_ERROR_ZERO_RETURN) break;
+    if (raw.empty()) {
+      // In TLS 1.3 the server's verdict on our certificate arrives after our
+      // handshake "succeeded": an alert (or a reset) instead of a response.
+      r.tlsRefused = true;
+      r.tlsError = "read: " + drain();
+      if (r.tlsError == "read: ") r.tlsError += "connection closed without a response (ssl error " + std::to_string(err) + ")";
+      return r;
+    }
+    break;  // response already read; the peer then closed without close_notify
+  }
+  parse(r, raw);
+  return r;
+}
+
+HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& client, const std::string& path,
+                  const std::vector<std::string>& extraHeaders, const TlsClientOptions& options) {
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  for (const auto& h : extraHeaders) request += h + "\r\n";
+  request += "\r\n";
+  return tlsExchange(port, trustRoot, client, request, options);
+}
+
+}  // namespace hie::testing

@@ -1,0 +1,43 @@
+// A real TLS client for tests (OpenSSL directly): connects to 127.0.0.1,
+// presents an optional client certificate chain, sends raw HTTP/1.1 and
+// reports whether the refusal came in the handshake or as an HTTP status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/support/test_pki.h"
+
+namespace hie::testing {
+
+struct ClientIdentity {
+  const Credential* leaf = nullptr;               // nullptr = no client certificate
+  std::vector<const Credential*> chain;           // extra certificates sent after the leaf
+};
+
+struct TlsClientOptions {
+  int minVersion = 0;  // e.g. TLS1_2_VERSION; 0 = library default
+  int maxVersion = 0;
+  int securityLevel = -1;  // -1 = library default; 0 lets the client offer weak keys
+  int timeoutSeconds = 10;
+};
+
+struct HttpResult {
+  bool tlsRefused = false;     // the TLS layer failed (alert, reset) before any HTTP response
+  std::string tlsError;        // OpenSSL's error text when tlsRefused
+  int status = 0;              // HTTP status, 0 when none
+  std::string head;            // status line and headers
+  std::string body;
+
+  std::string header(const std::string& name) const;  // case-insensitive, "" if absent
+};
+
+// Sends `request` verbatim (must be a complete HTTP/1.1 request) and reads until close.
+HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdentity& client,
+                       const std::string& request, const TlsClientOptions& options = {});
+
+// GET path with Connection: close and optional extra header lines ("Name: value").
+HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& client, const std::string& path,
+                  const std::vector<std::string>& extraHeaders = {}, const TlsClientOptions& options = {});
+
+}  // namespace hie::testing
