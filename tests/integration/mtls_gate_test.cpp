@@ -141,6 +141,8 @@ TEST_F(MtlsGate, RefusesACaCertificateUsedAsClient) {
   spec.commonName = "sub-ca";
   spec.sanUris = {kLakeside};
   spec.isCa = true;
+  // Usable for client signatures in every other respect: only CA:TRUE is wrong.
+  spec.keyUsage = "critical,digitalSignature,keyCertSign,cRLSign";
   spec.extendedKeyUsage = {"clientAuth"};
   expectHandshakeRefusal(f.get(f.pki.leaf(spec)));
 }

@@ -272,10 +272,10 @@ Credential issue(const CertSpec& spec, const Credential* issuer) {
     std::string bc = "critical,CA:TRUE";
     if (spec.pathLen >= 0) bc += ",pathlen:" + std::to_string(spec.pathLen);
     addConfExtension(x, &ctx, NID_basic_constraints, bc);
-    addConfExtension(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign");
+    addConfExtension(x, &ctx, NID_key_usage, spec.keyUsage.empty() ? "critical,keyCertSign,cRLSign" : spec.keyUsage);
   } else {
     addConfExtension(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
-    addConfExtension(x, &ctx, NID_key_usage, "critical,digitalSignature");
+    addConfExtension(x, &ctx, NID_key_usage, spec.keyUsage.empty() ? "critical,digitalSignature" : spec.keyUsage);
   }
   if (!spec.extendedKeyUsage.empty()) {
     addConfExtension(x, &ctx, NID_ext_key_usage, join(spec.extendedKeyUsage, ","));
