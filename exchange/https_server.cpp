@@ -155,7 +155,12 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           call.remoteAddress = remote;
           for (const auto& [name, value] : request) call.headers.emplace_back(name, value);
           const bool chunked = request.getChunkedTransferEncoding() || request.has("Transfer-Encoding");
-          if (chunked && request.has("Content-Length")) {
+          const std::string& version = request.getVersion();
+          if (version != HTTPResponse::HTTP_1_1 && version != HTTPResponse::HTTP_1_0) {
+            reply = operationOutcome(505, "not-supported", "Only HTTP/1.0 and HTTP/1.1 are supported.");
+            reply.refusalReason = "http_version";
+            closeAfter = true;
+          } else if (chunked && request.has("Content-Length")) {
             reply = operationOutcome(400, "invalid", "Conflicting Content-Length and Transfer-Encoding.");
             reply.refusalReason = "conflicting_length";
             closeAfter = true;
@@ -171,7 +176,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             reply = std::move(outcome.reply);
             organization = std::move(outcome.organization);
           }
-          response.setVersion(request.getVersion());
+          response.setVersion(HTTPResponse::HTTP_1_1);
           response.setKeepAlive(!closeAfter && params_->getKeepAlive() && request.getKeepAlive() &&
                                 session.canKeepAlive());
           writeReply(response, reply, requestId);

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <csignal>
 #include <stdexcept>
 
 namespace hie::testing {
@@ -42,6 +43,12 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
+
+// A server that closes first must not kill the test process with SIGPIPE.
+[[maybe_unused]] const bool kIgnoreSigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 void parse(HttpResult& r, const std::string& raw) {
   const auto split = raw.find("\r\n\r\n");
@@ -146,6 +153,80 @@ HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& c
   for (const auto& h : extraHeaders) request += h + "\r\n";
   request += "\r\n";
   return tlsExchange(port, trustRoot, client, request, options);
+}
+
+}  // namespace hie::testing
+
+namespace hie::testing {
+namespace {
+
+int connectLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+  return fd;
+}
+
+void setReceiveTimeout(int fd, std::chrono::milliseconds t) {
+  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
+RawConnection::RawConnection(int port) : fd_(connectLoopback(port)) {}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::send(const std::string& bytes) {
+  return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+bool RawConnection::closedByServer(std::chrono::milliseconds within) {
+  setReceiveTimeout(fd_, within);
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) continue;  // e.g. a TLS alert; keep reading until the close
+    if (n == 0) return true;
+    return errno != EAGAIN && errno != EWOULDBLOCK;  // reset counts as closed
+  }
+}
+
+bool tlsIdleConnectionIsCut(int port, const Credential& trustRoot, const ClientIdentity& client,
+                            std::chrono::milliseconds within) {
+  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), trustRoot.cert());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (client.leaf != nullptr) {
+    SSL_CTX_use_certificate(ctx.get(), client.leaf->cert());
+    SSL_CTX_use_PrivateKey(ctx.get(), client.leaf->key());
+    for (const Credential* c : client.chain) SSL_CTX_add1_chain_cert(ctx.get(), c->cert());
+  }
+  Fd sock;
+  sock.fd = connectLoopback(port);
+  setReceiveTimeout(sock.fd, within);
+  detail::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), sock.fd);
+  if (SSL_connect(ssl.get()) != 1) throw std::runtime_error("handshake failed: " + drain());
+  char buf[256];
+  while (true) {
+    int n = SSL_read(ssl.get(), buf, sizeof buf);  // TLS 1.3 session tickets arrive here first
+    if (n > 0) continue;
+    const int err = SSL_get_error(ssl.get(), n);
+    ERR_clear_error();
+    if (err == SSL_ERROR_ZERO_RETURN) return true;
+    if (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    return true;
+  }
 }
 
 }  // namespace hie::testing

@@ -3,6 +3,7 @@
 // reports whether the refusal came in the handshake or as an HTTP status.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,30 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
 // GET path with Connection: close and optional extra header lines ("Name: value").
 HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& client, const std::string& path,
                   const std::vector<std::string>& extraHeaders = {}, const TlsClientOptions& options = {});
+
+}  // namespace hie::testing
+
+namespace hie::testing {
+
+// A plain TCP connection to 127.0.0.1:port that sends nothing.
+class RawConnection {
+ public:
+  explicit RawConnection(int port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  // Sends bytes as they are; false if the connection is gone.
+  bool send(const std::string& bytes);
+  // True when the server closes (or resets) the connection within `within`.
+  bool closedByServer(std::chrono::milliseconds within);
+
+ private:
+  int fd_ = -1;
+};
+
+// Completes a TLS handshake as `client`, then sends nothing. True when the
+// server closes the connection within `within`.
+bool tlsIdleConnectionIsCut(int port, const Credential& trustRoot, const ClientIdentity& client,
+                            std::chrono::milliseconds within);
 
 }  // namespace hie::testing
