@@ -1,0 +1,93 @@
+#include "app/config.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/test_pki.h"
+
+namespace hie::app {
+namespace {
+
+std::map<std::string, std::string> complete() {
+  return {{"node.id", "node-a"},
+          {"node.organization", "urn:oid:2.16.840.1.113883.3.7000"},
+          {"server.host", "127.0.0.1"},
+          {"server.port", "8443"},
+          {"tls.certificate", "certs/node.crt"},
+          {"tls.privateKey", "/abs/node.key"},
+          {"tls.trustBundle", "certs/ca.pem"},
+          {"db.uri", "postgresql://hie@/hie"}};
+}
+
+TEST(Config, ServeConfigWithDefaultsAndRelativePaths) {
+  auto c = serveConfig(ConfigSource::fromMap(complete(), "/etc/hie"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->listener.port, 8443);
+  EXPECT_EQ(c->listener.threads, 16);
+  EXPECT_EQ(c->tls.certificate, "/etc/hie/certs/node.crt");
+  EXPECT_EQ(c->tls.privateKey, "/abs/node.key");
+  EXPECT_EQ(c->tls.crl, "");
+  EXPECT_EQ(c->verifyDepth, 4);
+}
+
+TEST(Config, EveryMissingRequiredKeyIsNamed) {
+  for (const auto& [key, value] : complete()) {
+    auto values = complete();
+    values.erase(key);
+    auto c = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(c) << key;
+    EXPECT_NE(c.error().external.find("'" + key + "'"), std::string::npos) << c.error().external;
+    EXPECT_NE(c.error().external.find(environmentName(key)), std::string::npos) << c.error().external;
+  }
+}
+
+TEST(Config, BadNumbersAndIdentifiersAreRefused) {
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"server.port", "65536"}, {"server.port", "-1"}, {"server.port", "80a"}, {"server.threads", "0"},
+           {"tls.verifyDepth", "11"}, {"node.organization", "Lakeside"}, {"server.timeout", "99999999999"}}) {
+    auto values = complete();
+    values[key] = value;
+    auto c = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(c) << key << "=" << value;
+    EXPECT_NE(c.error().external.find(key), std::string::npos) << c.error().external;
+  }
+}
+
+TEST(Config, EnvironmentNames) {
+  EXPECT_EQ(environmentName("db.uri"), "HIE_DB_URI");
+  EXPECT_EQ(environmentName("tls.privateKey"), "HIE_TLS_PRIVATEKEY");
+}
+
+TEST(Config, FileValuesAreOverriddenByEnvironmentAndUnknownKeysRefused) {
+  hie::testing::TempDir dir;
+  const std::string path = dir.path() + "/node.properties";
+  {
+    std::ofstream out(path);
+    out << "db.uri = postgresql://file@/hie\n# comment\nserver.port = 1\n";
+  }
+  ::setenv("HIE_SERVER_PORT", "2", 1);
+  auto source = ConfigSource::load(path, true);
+  ::unsetenv("HIE_SERVER_PORT");
+  ASSERT_TRUE(source) << source.error().internal;
+  EXPECT_EQ(source->get("db.uri").value_or(""), "postgresql://file@/hie");
+  EXPECT_EQ(source->get("server.port").value_or(""), "2");
+  EXPECT_EQ(source->baseDir(), dir.path() + "/");
+
+  {
+    std::ofstream out(path, std::ios::app);
+    out << "tls.crll = typo.crl\n";
+  }
+  auto typo = ConfigSource::load(path, true);
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().external.find("tls.crll"), std::string::npos);
+}
+
+TEST(Config, NamedFileMustExistDefaultMayNot) {
+  EXPECT_FALSE(ConfigSource::load("/nonexistent/node.properties", true));
+  EXPECT_TRUE(ConfigSource::load("/nonexistent/node.properties", false));
+}
+
+}  // namespace
+}  // namespace hie::app
