@@ -12,6 +12,9 @@ using Args = std::vector<std::string>;
 int runServe(const Args& args);
 int runMigrate(const Args& args);
 int runOrg(const Args& args);
+int runGrant(const Args& args);
+int runConsent(const Args& args);
+int runRecords(const Args& args);
 
 // Shared helpers for commands.
 int usageError(const std::string& message);

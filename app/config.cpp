@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <algorithm>
 #include <set>
 
 #include <Poco/AutoPtr.h>
@@ -11,6 +12,7 @@
 #include <Poco/Util/PropertyFileConfiguration.h>
 
 #include "auth/organization.h"
+#include "exchange/record_api.h"
 
 namespace hie::app {
 namespace {
@@ -24,11 +26,28 @@ const std::set<std::string>& knownKeys() {
       "server.maxKeepAliveRequests",                 "tls.certificate",      "tls.privateKey",
       "tls.trustBundle",  "tls.crl",                 "tls.verifyDepth",      "db.uri",
       "audit.signingKey", "admin.host",              "admin.port",           "registry.pollInterval",
+      "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
+      "records.maxPageSize",
   };
   return kKeys;
 }
 
 Error configError(const std::string& message) { return Error{ErrorCode::kInvalidInput, message, message}; }
+
+// Trims white space and drops an end-of-line comment (" # ..."), as in the
+// documented examples. A '#' not preceded by white space is part of the value.
+std::string cleanValue(std::string v) {
+  for (std::size_t i = 1; i < v.size(); ++i) {
+    if (v[i] == '#' && std::isspace(static_cast<unsigned char>(v[i - 1]))) {
+      v.erase(i);
+      break;
+    }
+  }
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+  std::size_t start = 0;
+  while (start < v.size() && std::isspace(static_cast<unsigned char>(v[start]))) ++start;
+  return v.substr(start);
+}
 
 }  // namespace
 
@@ -79,6 +98,14 @@ Result<ConfigSource> ConfigSource::load(const std::string& path, bool explicitPa
   for (const auto& key : knownKeys()) {
     if (const char* env = std::getenv(environmentName(key).c_str())) values[key] = env;
   }
+  for (auto& [key, value] : values) {
+    value = cleanValue(value);
+    // An empty value is never "unset": an empty tls.crl must not switch off revocation.
+    if (value.empty()) {
+      return tl::make_unexpected(configError("configuration key '" + key + "' is set but empty; remove it or give "
+                                             "it a value (environment variable " + environmentName(key) + ")"));
+    }
+  }
   ConfigSource source;
   source.values_ = std::move(values);
   source.baseDir_ = std::move(baseDir);
@@ -97,13 +124,7 @@ ConfigSource ConfigSource::fromMap(std::map<std::string, std::string> values, st
 std::optional<std::string> ConfigSource::get(const std::string& key) const {
   auto it = values_.find(key);
   if (it == values_.end()) return std::nullopt;
-  std::string v = it->second;
-  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
-  std::size_t start = 0;
-  while (start < v.size() && std::isspace(static_cast<unsigned char>(v[start]))) ++start;
-  v = v.substr(start);
-  if (v.empty()) return std::nullopt;
-  return v;
+  return it->second;
 }
 
 Result<std::string> ConfigSource::require(const std::string& key) const {
@@ -153,6 +174,28 @@ Result<bool> ConfigSource::boolean(const std::string& key, bool defaultValue) co
 
 Result<std::string> databaseUri(const ConfigSource& source) { return source.require("db.uri"); }
 
+Result<std::set<std::string>> parseResourceTypes(const std::string& csv) {
+  std::set<std::string> types;
+  std::size_t pos = 0;
+  while (pos <= csv.size()) {
+    std::size_t end = csv.find(',', pos);
+    if (end == std::string::npos) end = csv.size();
+    std::string t = cleanValue(csv.substr(pos, end - pos));
+    if (exchange::defaultResourceTypes().count(t) == 0) {
+      std::string supported;
+      for (const auto& known : exchange::defaultResourceTypes()) supported += (supported.empty() ? "" : ", ") + known;
+      return tl::make_unexpected(configError("configuration key 'records.types': '" + t +
+                                             "' is not a supported resource type (" + supported + ")"));
+    }
+    types.insert(t);
+    pos = end + 1;
+  }
+  if (types.count("Patient") == 0) {
+    return tl::make_unexpected(configError("configuration key 'records.types' must include Patient"));
+  }
+  return types;
+}
+
 Result<NodeConfig> serveConfig(const ConfigSource& s) {
   NodeConfig c;
 #define HIE_TRY(target, expr)                          \
@@ -185,6 +228,20 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   HIE_TRY(c.verifyDepth, s.integer("tls.verifyDepth", 4, 1, 10));
   HIE_TRY(c.dbUri, s.require("db.uri"));
   HIE_TRY(c.registryPollMillis, s.integer("registry.pollInterval", 500, 50, 2000));
+  HIE_TRY(c.dbPoolSize, s.integer("db.poolSize", c.listener.threads, 1, 1024));
+  HIE_TRY(c.records.policy.breakGlass, s.boolean("policy.breakGlass", false));
+  HIE_TRY(c.records.limits.maxCount, s.integer("records.maxPageSize", 100, 1, 1000));
+  c.records.limits.defaultCount = std::min(c.records.limits.defaultCount, c.records.limits.maxCount);
+  if (auto types = s.get("records.types")) {
+    auto parsed = parseResourceTypes(*types);
+    if (!parsed) return tl::make_unexpected(parsed.error());
+    c.records.resourceTypes = *parsed;
+  }
+  c.records.baseUrl = s.get("server.baseUrl").value_or("");
+  if (!c.records.baseUrl.empty() && c.records.baseUrl.compare(0, 8, "https://") != 0) {
+    return tl::make_unexpected(configError("configuration key 'server.baseUrl' must start with https://"));
+  }
+  while (!c.records.baseUrl.empty() && c.records.baseUrl.back() == '/') c.records.baseUrl.pop_back();
 #undef HIE_TRY
   return c;
 }

@@ -4,11 +4,13 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "auth/tls_material.h"
 #include "common/result.h"
 #include "exchange/https_server.h"
+#include "exchange/record_api.h"
 
 namespace hie::app {
 
@@ -47,7 +49,12 @@ struct NodeConfig {
   int verifyDepth = 4;
   std::string dbUri;
   int registryPollMillis = 500;
+  int dbPoolSize = 16;
+  exchange::RecordApiSettings records;  // baseUrl "" = https://server.host:port
 };
+
+// "Patient, Observation" -> the set; each must be a supported type and Patient must be there.
+Result<std::set<std::string>> parseResourceTypes(const std::string& csv);
 
 // Everything `serve` needs; a missing required key is an error naming it.
 Result<NodeConfig> serveConfig(const ConfigSource& source);

@@ -17,6 +17,9 @@ const char* const kUsage =
     "  serve                      run the mTLS node\n"
     "  migrate                    apply database migrations\n"
     "  org add|list|suspend|reactivate|pin-cert   manage member organizations\n"
+    "  grant add|list|revoke      what an organization may read, for which purposes\n"
+    "  consent set                a patient's opt-out or denial of an organization\n"
+    "  records import BUNDLE      load a FHIR Bundle into the record store\n"
     "configuration: --config FILE, else $HIE_CONFIG, else config/node.properties";
 
 void setUpLogging() {
@@ -43,6 +46,9 @@ int main(int argc, char** argv) {
     if (command == "serve") status = hie::app::runServe(rest);
     else if (command == "migrate") status = hie::app::runMigrate(rest);
     else if (command == "org") status = hie::app::runOrg(rest);
+    else if (command == "grant") status = hie::app::runGrant(rest);
+    else if (command == "consent") status = hie::app::runConsent(rest);
+    else if (command == "records") status = hie::app::runRecords(rest);
     else status = hie::app::usageError("unknown command '" + command + "'\n" + kUsage);
   } catch (const std::exception& e) {
     // Exceptions should have been translated where they arose; this is the last line.

@@ -5,7 +5,7 @@
 #include "app/command_support.h"
 #include "app/commands.h"
 #include "auth/certificate_identity.h"
-#include "auth/organization_repository.h"
+#include "auth/registry_repository.h"
 #include "auth/tls_material.h"
 
 namespace hie::app {
@@ -50,7 +50,7 @@ Result<std::string> checkName(const std::string& name) {
   return name;
 }
 
-int add(const ParsedArgs& args, auth::OrganizationRepository& repo) {
+int add(const ParsedArgs& args, auth::RegistryRepository& repo) {
   if (!args.positional.empty()) return usageError("unexpected argument '" + args.positional.front() + "'");
   if (!args.has("identifier")) return usageError("org add needs --identifier");
   if (!args.has("name")) return usageError("org add needs --name");
@@ -80,10 +80,11 @@ int add(const ParsedArgs& args, auth::OrganizationRepository& repo) {
   return 0;
 }
 
-int list(const ParsedArgs& args, auth::OrganizationRepository& repo) {
+int list(const ParsedArgs& args, auth::RegistryRepository& repo) {
   if (!args.positional.empty()) return usageError("org list takes no arguments");
-  auto all = repo.loadAll();
-  if (!all) return fromError(all.error());
+  auto snapshot = repo.loadAll();
+  if (!snapshot) return fromError(snapshot.error());
+  const auto* all = &snapshot->organizations;
   std::cout << std::left << std::setw(44) << "IDENTIFIER" << std::setw(11) << "STATUS" << std::setw(22) << "ROLES"
             << std::setw(6) << "PINS" << "NAME\n";
   for (const auto& org : *all) {
@@ -96,7 +97,7 @@ int list(const ParsedArgs& args, auth::OrganizationRepository& repo) {
   return 0;
 }
 
-int setStatus(const ParsedArgs& args, auth::OrganizationRepository& repo, auth::OrganizationStatus status) {
+int setStatus(const ParsedArgs& args, auth::RegistryRepository& repo, auth::OrganizationStatus status) {
   if (args.positional.size() != 1) return usageError("expected exactly one organization identifier");
   const std::string& id = args.positional.front();
   if (!validIdentifierArg(id)) return usageError(identifierError(id));
@@ -106,7 +107,7 @@ int setStatus(const ParsedArgs& args, auth::OrganizationRepository& repo, auth::
   return 0;
 }
 
-int pinCert(const ParsedArgs& args, auth::OrganizationRepository& repo) {
+int pinCert(const ParsedArgs& args, auth::RegistryRepository& repo) {
   if (args.positional.size() != 2) return usageError("usage: hie-node org pin-cert ID FILE");
   const std::string& id = args.positional[0];
   if (!validIdentifierArg(id)) return usageError(identifierError(id));
@@ -136,7 +137,7 @@ int runOrg(const Args& argv) {
   if (!config) return runtimeError(config.error().external);
   auto uri = databaseUri(*config);
   if (!uri) return runtimeError(uri.error().external);
-  auth::OrganizationRepository repo(*uri);
+  auth::RegistryRepository repo(*uri);
   if (verb == "add") return add(*args, repo);
   if (verb == "list") return list(*args, repo);
   if (verb == "suspend") return setStatus(*args, repo, auth::OrganizationStatus::kSuspended);

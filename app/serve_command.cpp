@@ -10,11 +10,14 @@
 #include "app/command_support.h"
 #include "app/commands.h"
 #include "auth/organization_registry.h"
-#include "auth/organization_repository.h"
+#include "auth/registry_repository.h"
 #include "auth/server_tls_context.h"
 #include "auth/tls_material.h"
 #include "common/counters.h"
 #include "db/connection.h"
+#include "db/connection_pool.h"
+#include "exchange/record_api.h"
+#include "exchange/record_store.h"
 #include "db/migrations.h"
 #include "exchange/capability_statement.h"
 #include "exchange/https_server.h"
@@ -82,7 +85,7 @@ int runServe(const Args& argv) {
     if (!schema) return runtimeError(schema.error().internal);
   }
 
-  auth::OrganizationRegistry registry(std::make_unique<auth::OrganizationRepository>(config->dbUri),
+  auth::OrganizationRegistry registry(std::make_unique<auth::RegistryRepository>(config->dbUri),
                                       std::chrono::milliseconds(config->registryPollMillis));
   if (auto started = registry.start(); !started) {
     return runtimeError("cannot load the organization registry: " + started.error().internal);
@@ -94,9 +97,13 @@ int runServe(const Args& argv) {
                                                      new Poco::Net::RejectCertificateHandler(true), *context);
 
   Counters counters;
-  exchange::NodeDescription node{config->nodeId, config->organization, HIE_VERSION, {}};
+  db::ConnectionPool pool(config->dbUri, config->dbPoolSize);
+  exchange::PgRecordStore store(pool);
+  exchange::RecordApi records(store, config->records);
+  exchange::NodeDescription node{config->nodeId, config->organization, HIE_VERSION,
+                                 {config->records.resourceTypes.begin(), config->records.resourceTypes.end()}};
   exchange::CapabilityStatementHandler metadata(node);
-  exchange::RequestGate gate(registry, metadata, counters);
+  exchange::RequestGate gate(registry, metadata, records, counters);
   exchange::HttpsServer server(*context, config->listener, gate, counters);
 
   // Signals are taken synchronously by this thread; workers never see them.
@@ -109,8 +116,9 @@ int runServe(const Args& argv) {
 
   auto port = server.start();
   if (!port) return runtimeError(port.error().internal);
-  spdlog::info("listening on https://{}:{} node={} organization={} crl={}", config->listener.host, *port,
-               config->nodeId, config->organization, config->tls.crl.empty() ? "none" : config->tls.crl);
+  spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={}", config->listener.host,
+               *port, config->nodeId, config->organization, config->tls.crl.empty() ? "none" : config->tls.crl,
+               config->records.policy.breakGlass);
 
   while (true) {
     int sig = 0;

@@ -6,7 +6,7 @@ namespace hie::auth {
 
 OrganizationRegistry::OrganizationRegistry(std::unique_ptr<OrganizationSource> source,
                                            std::chrono::milliseconds pollInterval)
-    : source_(std::move(source)), pollInterval_(pollInterval), snapshot_(std::make_shared<std::vector<Organization>>()) {}
+    : source_(std::move(source)), pollInterval_(pollInterval), snapshot_(std::make_shared<RegistrySnapshot>()) {}
 
 OrganizationRegistry::~OrganizationRegistry() { stop(); }
 
@@ -51,7 +51,7 @@ Result<bool> OrganizationRegistry::refresh() {
   // picked up by the next poll rather than lost.
   auto all = source_->loadAll();
   if (!all) return tl::make_unexpected(all.error());
-  auto fresh = std::make_shared<const std::vector<Organization>>(std::move(*all));
+  auto fresh = std::make_shared<const RegistrySnapshot>(std::move(*all));
   std::lock_guard<std::mutex> lock(mutex_);
   snapshot_ = std::move(fresh);
   generation_ = *generation;
@@ -73,7 +73,11 @@ void OrganizationRegistry::run() {
     } else {
       if (failing) spdlog::info("registry refresh recovered");
       failing = false;
-      if (*result) spdlog::info("registry reloaded: {} organizations", snapshot()->size());
+      if (*result) {
+        auto current = snapshot();
+        spdlog::info("registry reloaded: {} organizations, {} with grants, {} patient consents",
+                     current->organizations.size(), current->grantsByOrganization.size(), current->consents.size());
+      }
     }
     lock.lock();
   }

@@ -1,7 +1,7 @@
-// The server's cached view of registered organizations: identity mapping reads
-// an in-memory snapshot (no database round trip); a background thread polls a
-// change counter and reloads when it moves, so registry changes reach new
-// requests within about one poll interval.
+// The server's cached view of organizations, grants and consent: identity
+// mapping and policy read an in-memory snapshot (no database round trip); a
+// background thread polls a change counter and reloads when it moves, so
+// changes reach new requests within about one poll interval.
 #pragma once
 
 #include <atomic>
@@ -13,23 +13,23 @@
 #include <thread>
 #include <vector>
 
-#include "auth/organization.h"
+#include "auth/registry_snapshot.h"
 #include "common/result.h"
 
 namespace hie::auth {
 
-// Where organizations come from (the database in production, a fake in tests).
+// Where the snapshot comes from (the database in production, a fake in tests).
 class OrganizationSource {
  public:
   virtual ~OrganizationSource() = default;
-  // A number that changes whenever any organization or pin changes.
+  // A number that changes whenever any organization, pin, grant or consent changes.
   virtual Result<std::int64_t> generation() = 0;
-  virtual Result<std::vector<Organization>> loadAll() = 0;
+  virtual Result<RegistrySnapshot> loadAll() = 0;
 };
 
-using OrganizationSnapshot = std::shared_ptr<const std::vector<Organization>>;
+using OrganizationSnapshot = std::shared_ptr<const RegistrySnapshot>;
 
-// What the request path needs: the current organizations, without I/O.
+// What the request path needs: the current snapshot, without I/O.
 class OrganizationDirectory {
  public:
   virtual ~OrganizationDirectory() = default;

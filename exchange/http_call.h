@@ -27,6 +27,11 @@ struct HttpReply {
   std::string body;
   HeaderList headers;
   std::string refusalReason;   // for logs and counters, never sent; "" when served
+  std::string internalError;   // detail of a 5xx for the log, never sent
+  // What was disclosed, for the audit trail (never logged: patient data).
+  std::string patientId;
+  std::string purpose;
+  bool breakGlass = false;
 };
 
 }  // namespace hie::exchange

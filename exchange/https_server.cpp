@@ -246,10 +246,12 @@ class GateConnection : public Poco::Net::TCPServerConnection {
                   const std::string& method, const std::string& rawPath, const HttpReply& reply,
                   std::chrono::steady_clock::time_point started) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}",
+    // No patient data here: the path is logged without its query, the patient id never.
+    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}{}",
                  requestId, organization.empty() ? "-" : organization, peer.certSha256, forLog(method, 16),
-                 forLog(rawPath), reply.status, ms, reply.refusalReason.empty() ? "" : " refused=",
-                 reply.refusalReason);
+                 forLog(rawPath), reply.status, ms, reply.purpose.empty() ? "" : " purpose=", reply.purpose,
+                 reply.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
+                 reply.refusalReason, reply.internalError.empty() ? "" : " error=\"" + forLog(reply.internalError) + "\"");
   }
 
   Poco::Net::HTTPServerParams::Ptr params_;

@@ -6,13 +6,13 @@
 namespace hie::exchange {
 
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
-                         Counters& counters)
-    : directory_(directory), metadata_(metadata), counters_(counters) {}
+                         const RecordApi& records, Counters& counters)
+    : directory_(directory), metadata_(metadata), records_(records), counters_(counters) {}
 
 GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
   GateOutcome out;
   const auth::OrganizationSnapshot organizations = directory_.snapshot();
-  const auth::IdentityMapping mapping = auth::mapIdentity(peer, *organizations);
+  const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
   if (mapping.outcome != auth::MappingOutcome::kAdmitted) {
     // The peer learns only that it is not admitted; the reason goes to logs and counters.
     out.reply = operationOutcome(403, "forbidden", "The client certificate does not identify an active member organization of this node.");
@@ -21,12 +21,13 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     return out;
   }
   out.organization = mapping.organization->identifier;
-  out.reply = route(call);
+  out.reply = route(call, *mapping.organization, *organizations);
   if (!out.reply.refusalReason.empty()) counters_.increment("refused.request." + out.reply.refusalReason);
   return out;
 }
 
-HttpReply RequestGate::route(const HttpCall& call) const {
+HttpReply RequestGate::route(const HttpCall& call, const auth::Organization& organization,
+                             const auth::RegistrySnapshot& registry) const {
   if (call.path == "/fhir/metadata") {
     if (call.method != "GET" && call.method != "HEAD") {
       HttpReply reply = operationOutcome(405, "not-supported", "Only GET is supported here.");
@@ -36,6 +37,7 @@ HttpReply RequestGate::route(const HttpCall& call) const {
     }
     return metadata_.handle(call);
   }
+  if (call.path.compare(0, 6, "/fhir/") == 0) return records_.handle(call, organization, registry);
   HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
   reply.refusalReason = "no_route";
   return reply;

@@ -10,6 +10,7 @@
 #include "common/counters.h"
 #include "exchange/capability_statement.h"
 #include "exchange/http_call.h"
+#include "exchange/record_api.h"
 
 namespace hie::exchange {
 
@@ -21,16 +22,18 @@ struct GateOutcome {
 class RequestGate {
  public:
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
-              Counters& counters);
+              const RecordApi& records, Counters& counters);
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
 
  private:
-  HttpReply route(const HttpCall& call) const;
+  HttpReply route(const HttpCall& call, const auth::Organization& organization,
+                  const auth::RegistrySnapshot& registry) const;
 
   const auth::OrganizationDirectory& directory_;
   const CapabilityStatementHandler& metadata_;
+  const RecordApi& records_;
   Counters& counters_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    // The node dies with the test process, even when the test is killed.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = ::open(outputPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || devnull < 0) _exit(127);

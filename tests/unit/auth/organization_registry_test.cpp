@@ -24,11 +24,13 @@ class FakeSource : public OrganizationSource {
     if (s_.down) return fail(ErrorCode::kUnavailable, "down");
     return s_.generation;
   }
-  Result<std::vector<Organization>> loadAll() override {
+  Result<RegistrySnapshot> loadAll() override {
     std::lock_guard<std::mutex> lock(s_.mutex);
     if (s_.down) return fail(ErrorCode::kUnavailable, "down");
     ++s_.loads;
-    return s_.rows;
+    RegistrySnapshot snap;
+    snap.organizations = s_.rows;
+    return snap;
   }
 
  private:
@@ -42,7 +44,7 @@ TEST(OrganizationRegistry, ReloadsOnlyWhenTheGenerationMoves) {
   state.rows = {org("urn:oid:1.1")};
   OrganizationRegistry registry(std::make_unique<FakeSource>(state), std::chrono::hours(1));
   ASSERT_TRUE(registry.refresh());
-  EXPECT_EQ(registry.snapshot()->size(), 1u);
+  EXPECT_EQ(registry.snapshot()->organizations.size(), 1u);
   EXPECT_EQ(state.loads, 1);
   auto unchanged = registry.refresh();
   ASSERT_TRUE(unchanged);
@@ -53,7 +55,7 @@ TEST(OrganizationRegistry, ReloadsOnlyWhenTheGenerationMoves) {
   auto changed = registry.refresh();
   ASSERT_TRUE(changed);
   EXPECT_TRUE(*changed);
-  EXPECT_EQ(registry.snapshot()->size(), 2u);
+  EXPECT_EQ(registry.snapshot()->organizations.size(), 2u);
 }
 
 TEST(OrganizationRegistry, KeepsTheLastSnapshotWhileTheSourceIsDown) {
@@ -78,7 +80,7 @@ TEST(OrganizationRegistry, BackgroundPollingPicksUpChanges) {
   FakeSource::State state;
   OrganizationRegistry registry(std::make_unique<FakeSource>(state), std::chrono::milliseconds(10));
   ASSERT_TRUE(registry.start());
-  EXPECT_TRUE(registry.snapshot()->empty());
+  EXPECT_TRUE(registry.snapshot()->organizations.empty());
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     state.rows = {org("urn:oid:1.1")};
@@ -87,7 +89,7 @@ TEST(OrganizationRegistry, BackgroundPollingPicksUpChanges) {
   bool seen = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!seen && std::chrono::steady_clock::now() < deadline) {
-    seen = registry.snapshot()->size() == 1;
+    seen = registry.snapshot()->organizations.size() == 1;
     if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   registry.stop();

@@ -3,14 +3,18 @@
 #include <gtest/gtest.h>
 
 #include "exchange/request_id.h"
+#include "tests/support/memory_record_store.h"
 
 namespace hie::exchange {
 namespace {
 
 class FixedDirectory : public auth::OrganizationDirectory {
  public:
-  explicit FixedDirectory(std::vector<auth::Organization> orgs)
-      : orgs_(std::make_shared<const std::vector<auth::Organization>>(std::move(orgs))) {}
+  explicit FixedDirectory(std::vector<auth::Organization> orgs) {
+    auto snap = std::make_shared<auth::RegistrySnapshot>();
+    snap->organizations = std::move(orgs);
+    orgs_ = snap;
+  }
   auth::OrganizationSnapshot snapshot() const override { return orgs_; }
 
  private:
@@ -25,7 +29,9 @@ class RequestGateTest : public ::testing::Test {
                             {"urn:oid:1.9", "Closed", auth::OrganizationStatus::kSuspended, {}, {}}}};
   CapabilityStatementHandler metadata{NodeDescription{"node-a", "urn:oid:1.2", "0.1.0", {}}};
   Counters counters;
-  RequestGate gate{directory, metadata, counters};
+  hie::testing::MemoryRecordStore store;
+  RecordApi records{store, RecordApiSettings{}};
+  RequestGate gate{directory, metadata, records, counters};
 
   static HttpCall call(const std::string& path, const std::string& method = "GET") {
     HttpCall c;
@@ -71,10 +77,12 @@ TEST_F(RequestGateTest, IdentityIsCheckedBeforeRouting) {
 }
 
 TEST_F(RequestGateTest, UnknownPathAndWrongMethod) {
-  EXPECT_EQ(gate.handle(call("/fhir/unknown"), peer({kLakeside})).reply.status, 404);
+  EXPECT_EQ(gate.handle(call("/fhir/Unknown"), peer({kLakeside})).reply.status, 404);
+  EXPECT_EQ(gate.handle(call("/other"), peer({kLakeside})).reply.status, 404);
   auto post = gate.handle(call("/fhir/metadata", "POST"), peer({kLakeside}));
   EXPECT_EQ(post.reply.status, 405);
   EXPECT_EQ(counters.get("refused.request.no_route"), 1u);
+  EXPECT_EQ(counters.get("refused.request.unsupported_type"), 1u);
   EXPECT_EQ(counters.get("refused.request.method_not_allowed"), 1u);
 }
 

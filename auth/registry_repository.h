@@ -1,5 +1,6 @@
-// Organizations and certificate pins in PostgreSQL. Owns one connection,
-// opened lazily and reopened after it breaks. Not thread-safe.
+// The registry in PostgreSQL: organizations, certificate pins, grants and
+// patient consent. Owns one connection, opened lazily and reopened after it
+// breaks. Not thread-safe.
 #pragma once
 
 #include <memory>
@@ -12,18 +13,19 @@
 #include "auth/organization.h"
 #include "auth/organization_registry.h"
 #include "auth/peer_identity.h"
+#include "auth/policy.h"
 #include "common/result.h"
 
 
 namespace hie::auth {
 
-class OrganizationRepository : public OrganizationSource {
+class RegistryRepository : public OrganizationSource {
  public:
-  explicit OrganizationRepository(std::string dbUri);
-  ~OrganizationRepository() override;
+  explicit RegistryRepository(std::string dbUri);
+  ~RegistryRepository() override;
 
   Result<std::int64_t> generation() override;
-  Result<std::vector<Organization>> loadAll() override;
+  Result<RegistrySnapshot> loadAll() override;
 
   // kConflict when the identifier exists or the pinned certificate belongs to another organization.
   Result<Organization> add(const Organization& org, const std::optional<PeerIdentity>& pin);
@@ -32,6 +34,21 @@ class OrganizationRepository : public OrganizationSource {
   // kNotFound for an unknown organization, kConflict when pinned to another one.
   // Returns false when the pin already existed for this organization.
   Result<bool> pin(const std::string& identifier, const PeerIdentity& certificate);
+
+  // kNotFound for an unknown organization. Returns the new grant with its id.
+  Result<Grant> addGrant(const Grant& grant);
+  // Active grants, of one organization when identifier is not empty.
+  Result<std::vector<Grant>> listGrants(const std::string& identifier);
+  // kNotFound when no active grant has that id.
+  Result<bool> revokeGrant(long long id);
+
+  // Consent changes; kNotFound for an unknown organization. Returns false
+  // when nothing changed.
+  Result<bool> optOut(const std::string& patientId);
+  Result<bool> denyOrganization(const std::string& patientId, const std::string& identifier);
+  Result<bool> clearConsent(const std::string& patientId);
+  // True when the record store holds this patient.
+  Result<bool> patientExists(const std::string& patientId);
 
  private:
   Result<pqxx::connection*> connection();

@@ -1,0 +1,16 @@
+#include "auth/registry_snapshot.h"
+
+namespace hie::auth {
+
+const std::vector<Grant>& RegistrySnapshot::grantsOf(const std::string& identifier) const {
+  static const std::vector<Grant> kNone;
+  auto it = grantsByOrganization.find(identifier);
+  return it == grantsByOrganization.end() ? kNone : it->second;
+}
+
+const PatientConsent* RegistrySnapshot::consentOf(const std::string& patientId) const {
+  auto it = consents.find(patientId);
+  return it == consents.end() ? nullptr : &it->second;
+}
+
+}  // namespace hie::auth

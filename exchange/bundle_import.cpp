@@ -1,0 +1,158 @@
+#include "exchange/bundle_import.h"
+
+#include <sstream>
+
+#include <Poco/JSON/Parser.h>
+
+#include "exchange/fhir_request.h"
+
+namespace hie::exchange {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+const char* patientReferenceField(const std::string& type) {
+  if (type == "Patient") return "";
+  if (type == "AllergyIntolerance") return "patient";
+  return "subject";  // DocumentReference, Observation, Condition, MedicationStatement, Encounter
+}
+
+namespace {
+
+std::string stringify(const Object::Ptr& o) {
+  std::ostringstream out;
+  o->stringify(out);
+  return out.str();
+}
+
+std::string stringField(const Object::Ptr& o, const std::string& name, bool& present) {
+  present = o->has(name) && o->get(name).isString();
+  return present ? o->getValue<std::string>(name) : std::string();
+}
+
+}  // namespace
+
+ImportCheck checkBundle(const std::string& bundleJson, const std::set<std::string>& supportedTypes) {
+  ImportCheck check;
+  Object::Ptr bundle;
+  try {
+    Poco::JSON::Parser parser;
+    Poco::Dynamic::Var parsed = parser.parse(bundleJson);
+    if (parsed.type() != typeid(Object::Ptr)) {
+      check.problems.push_back({-1, "the file is JSON but not an object"});
+      return check;
+    }
+    bundle = parsed.extract<Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    check.problems.push_back({-1, "not valid JSON: " + e.message()});
+    return check;
+  } catch (const std::exception& e) {
+    check.problems.push_back({-1, std::string("not valid JSON: ") + e.what()});
+    return check;
+  }
+  bool present = false;
+  if (stringField(bundle, "resourceType", present) != "Bundle") {
+    check.problems.push_back({-1, "resourceType must be Bundle"});
+    return check;
+  }
+  const std::string type = stringField(bundle, "type", present);
+  if (type != "collection" && type != "transaction") {
+    check.problems.push_back({-1, "Bundle.type must be collection or transaction"});
+    return check;
+  }
+  Array::Ptr entries = bundle->getArray("entry");
+  if (!entries || entries->size() == 0) {
+    check.problems.push_back({-1, "the bundle has no entries"});
+    return check;
+  }
+
+  // First pass: resources, ids, and which fullUrls name which patients.
+  std::map<std::string, std::string> patientByFullUrl;
+  std::set<std::string> bundlePatients;
+  std::set<std::pair<std::string, std::string>> seen;
+  std::vector<Object::Ptr> resources(entries->size());
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const int index = static_cast<int>(i);
+    Object::Ptr entry = entries->getObject(static_cast<unsigned>(i));
+    Object::Ptr resource = entry ? entry->getObject("resource") : nullptr;
+    if (!resource) {
+      check.problems.push_back({index, "entry has no resource object"});
+      continue;
+    }
+    const std::string rt = stringField(resource, "resourceType", present);
+    if (!present || rt.empty()) {
+      check.problems.push_back({index, "missing resourceType"});
+      continue;
+    }
+    if (supportedTypes.count(rt) == 0) {
+      check.problems.push_back({index, "unsupported or unknown resourceType '" + rt.substr(0, 64) + "'"});
+      continue;
+    }
+    const std::string id = stringField(resource, "id", present);
+    if (!present) {
+      check.problems.push_back({index, "missing id"});
+      continue;
+    }
+    if (!isValidFhirId(id)) {
+      check.problems.push_back({index, "id is not a valid FHIR id"});
+      continue;
+    }
+    if (!seen.emplace(rt, id).second) {
+      check.problems.push_back({index, "duplicate " + rt + "/" + id + " in the bundle"});
+      continue;
+    }
+    resources[i] = resource;
+    if (rt == "Patient") {
+      bundlePatients.insert(id);
+      const std::string fullUrl = stringField(entry, "fullUrl", present);
+      if (present && !fullUrl.empty()) patientByFullUrl[fullUrl] = id;
+    }
+  }
+
+  // Second pass: patient references, identifiers.
+  for (std::size_t i = 0; i < resources.size(); ++i) {
+    Object::Ptr resource = resources[i];
+    if (!resource) continue;
+    const int index = static_cast<int>(i);
+    ImportResource out;
+    out.index = index;
+    out.type = resource->getValue<std::string>("resourceType");
+    out.id = resource->getValue<std::string>("id");
+    if (out.type == "Patient") {
+      out.patientId = out.id;
+      if (Array::Ptr ids = resource->getArray("identifier")) {
+        for (std::size_t k = 0; k < ids->size(); ++k) {
+          Object::Ptr ident = ids->getObject(static_cast<unsigned>(k));
+          if (!ident) continue;
+          bool hasSystem = false, hasValue = false;
+          std::string system = stringField(ident, "system", hasSystem);
+          std::string value = stringField(ident, "value", hasValue);
+          if (hasSystem && hasValue && !system.empty() && !value.empty()) out.identifiers.emplace_back(system, value);
+        }
+      }
+    } else {
+      const std::string field = patientReferenceField(out.type);
+      Object::Ptr ref = resource->getObject(field);
+      const std::string reference = ref ? stringField(ref, "reference", present) : std::string();
+      if (reference.empty()) {
+        check.problems.push_back({index, "no patient reference in " + field + ".reference"});
+        continue;
+      }
+      if (auto byUrl = patientByFullUrl.find(reference); byUrl != patientByFullUrl.end()) {
+        out.patientId = byUrl->second;
+        ref->set("reference", "Patient/" + out.patientId);
+      } else if (reference.compare(0, 8, "Patient/") == 0 && isValidFhirId(reference.substr(8))) {
+        out.patientId = reference.substr(8);
+        if (bundlePatients.count(out.patientId) == 0) check.externalPatients.emplace(out.patientId, index);
+      } else {
+        check.problems.push_back({index, field + ".reference must be Patient/ID or the fullUrl of a Patient in the bundle"});
+        continue;
+      }
+    }
+    out.json = stringify(resource);
+    check.resources.push_back(std::move(out));
+  }
+  return check;
+}
+
+}  // namespace hie::exchange

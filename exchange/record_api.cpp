@@ -1,0 +1,178 @@
+#include "exchange/record_api.h"
+
+#include <strings.h>
+
+#include "exchange/operation_outcome.h"
+
+namespace hie::exchange {
+namespace {
+
+std::string jsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// The base for fullUrl and links: configured, else the Host the caller used (checked to be a plain host[:port]).
+std::string baseUrlFor(const std::string& configured, const HttpCall& call) {
+  if (!configured.empty()) return configured;
+  const std::string host = call.header("Host");
+  bool plain = !host.empty() && host.size() <= 255;
+  for (char c : host) {
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '-' || c == ':' || c == '[' || c == ']');
+  }
+  return "https://" + (plain ? host : std::string("localhost"));
+}
+
+HttpReply refused(int status, const char* code, const std::string& text, const std::string& reason) {
+  HttpReply reply = operationOutcome(status, code, text);
+  reply.refusalReason = reason;
+  return reply;
+}
+
+// Every refusal for the patient itself reads the same as "no such resource".
+HttpReply notFound(const std::string& reason) { return refused(404, "not-found", "Resource not found.", reason); }
+
+}  // namespace
+
+const std::set<std::string>& defaultResourceTypes() {
+  static const std::set<std::string> kTypes = {"Patient",   "DocumentReference",   "Observation", "Condition",
+                                               "AllergyIntolerance", "MedicationStatement", "Encounter"};
+  return kTypes;
+}
+
+RecordApi::RecordApi(RecordStore& store, RecordApiSettings settings) : store_(store), settings_(std::move(settings)) {}
+
+HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& organization,
+                            const auth::RegistrySnapshot& registry) const {
+  if (call.method != "GET" && call.method != "HEAD") {
+    HttpReply reply = refused(405, "not-supported", "Only GET is supported here.", "method_not_allowed");
+    reply.headers.emplace_back("Allow", "GET");
+    return reply;
+  }
+  auto request = parseFhirRequest(call.path, call.query, settings_.resourceTypes, settings_.limits);
+  if (!request) {
+    HttpReply reply = operationOutcome(request.error());
+    reply.refusalReason = request.error().code == ErrorCode::kNotFound ? "unsupported_type" : "invalid_request";
+    return reply;
+  }
+
+  int purposeHeaders = 0;
+  std::string purpose;
+  for (const auto& [name, value] : call.headers) {
+    if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) {
+      ++purposeHeaders;
+      purpose = value;
+    }
+  }
+  if (purposeHeaders != 1 || !auth::isKnownPurposeOfUse(purpose)) {
+    return refused(400, "required",
+                   "Patient data requests need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code "
+                   "(e.g. TREAT).",
+                   purposeHeaders == 0 ? "missing_purpose" : "invalid_purpose");
+  }
+
+  auth::AccessQuestion question;
+  question.organization = &organization;
+  question.action = request->kind == FhirRequest::Kind::kRead ? auth::Action::kRead : auth::Action::kSearch;
+  question.resourceType = request->resourceType;
+  question.purpose = purpose;
+  question.grants = &registry.grantsOf(organization.identifier);
+  const auth::AccessDecision forOrg = auth::decideForOrganization(question);
+  if (!forOrg.permit) {
+    return refused(403, "forbidden", "This organization is not authorized for that access.",
+                   auth::decisionReasonName(forOrg.reason));
+  }
+  HttpReply reply = request->kind == FhirRequest::Kind::kRead
+                        ? read(*request, question, registry)
+                        : search(*request, question, registry, baseUrlFor(settings_.baseUrl, call));
+  reply.purpose = purpose;
+  return reply;
+}
+
+HttpReply RecordApi::read(const FhirRequest& request, const auth::AccessQuestion& question,
+                          const auth::RegistrySnapshot& registry) const {
+  auto found = store_.read(request.resourceType, request.id);
+  if (!found) {
+    HttpReply reply = operationOutcome(found.error());
+    reply.internalError = found.error().internal;
+    return reply;
+  }
+  if (!*found) return notFound("not_found");
+  const StoredResource& resource = **found;
+  const auth::AccessDecision decision =
+      auth::decide(question, registry.consentOf(resource.patientId), settings_.policy);
+  if (!decision.permit) return notFound(auth::decisionReasonName(decision.reason));
+  HttpReply reply;
+  reply.body = resource.json;
+  reply.breakGlass = decision.breakGlass;
+  reply.patientId = resource.patientId;
+  return reply;
+}
+
+HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuestion& question,
+                            const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
+  SearchSpec spec;
+  spec.resourceType = request.resourceType;
+  spec.patient = request.patient;
+  spec.count = request.count;
+  spec.after = request.after;
+  auto refusedBy = [&](const std::string& patientId, const auth::PatientConsent& consent) {
+    (void)patientId;
+    return !auth::decide(question, &consent, settings_.policy).permit;
+  };
+  if (!request.patient.byIdentifier()) {
+    if (const auth::PatientConsent* consent = registry.consentOf(request.patient.patientId)) {
+      if (refusedBy(request.patient.patientId, *consent)) spec.excludedPatients.push_back(request.patient.patientId);
+    }
+  } else {
+    for (const auto& [patientId, consent] : registry.consents) {
+      if (refusedBy(patientId, consent)) spec.excludedPatients.push_back(patientId);
+    }
+  }
+  auto page = store_.search(spec);
+  if (!page) {
+    HttpReply reply = operationOutcome(page.error());
+    reply.internalError = page.error().internal;
+    return reply;
+  }
+
+  const std::string base = baseUrl + "/fhir/" + request.resourceType;
+  std::string body = "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":" + std::to_string(page->total) +
+                     ",\"link\":[{\"relation\":\"self\",\"url\":" +
+                     jsonString(base + "?" + nextPageQuery(request, request.after)) + "}";
+  if (page->more && !page->items.empty()) {
+    body += ",{\"relation\":\"next\",\"url\":" + jsonString(base + "?" + nextPageQuery(request, page->items.back().id)) + "}";
+  }
+  body += "],\"entry\":[";
+  HttpReply reply;
+  for (std::size_t i = 0; i < page->items.size(); ++i) {
+    const StoredResource& r = page->items[i];
+    if (i) body += ",";
+    body += "{\"fullUrl\":" + jsonString(base + "/" + r.id) + ",\"resource\":" + r.json +
+            ",\"search\":{\"mode\":\"match\"}}";
+    if (const auth::PatientConsent* consent = registry.consentOf(r.patientId)) {
+      if (auth::decide(question, consent, settings_.policy).breakGlass) reply.breakGlass = true;
+    }
+    if (reply.patientId.empty()) reply.patientId = r.patientId;
+  }
+  body += "]}";
+  reply.body = std::move(body);
+  return reply;
+}
+
+}  // namespace hie::exchange

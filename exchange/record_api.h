@@ -1,0 +1,49 @@
+// GET /fhir/{Type}/{id} and GET /fhir/{Type}?patient...: purpose of use,
+// policy decision, one store round trip, FHIR JSON out.
+//
+// A patient the caller may not see (opt-out, or a denial of that
+// organization) looks exactly like a patient that does not exist: 404 for a
+// read, no entries for a search. Missing grants are 403: they concern the
+// caller, not the patient.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "auth/organization.h"
+#include "auth/policy.h"
+#include "auth/registry_snapshot.h"
+#include "exchange/fhir_request.h"
+#include "exchange/http_call.h"
+#include "exchange/record_store.h"
+
+namespace hie::exchange {
+
+const std::set<std::string>& defaultResourceTypes();
+
+struct RecordApiSettings {
+  std::set<std::string> resourceTypes = defaultResourceTypes();
+  SearchLimits limits;
+  auth::PolicySettings policy;
+  std::string baseUrl;  // e.g. https://node-a.example:8443 (fullUrl and links); "" = from the Host header
+};
+
+class RecordApi {
+ public:
+  RecordApi(RecordStore& store, RecordApiSettings settings);
+
+  HttpReply handle(const HttpCall& call, const auth::Organization& organization,
+                   const auth::RegistrySnapshot& registry) const;
+  const RecordApiSettings& settings() const { return settings_; }
+
+ private:
+  HttpReply read(const FhirRequest& request, const auth::AccessQuestion& question,
+                 const auth::RegistrySnapshot& registry) const;
+  HttpReply search(const FhirRequest& request, const auth::AccessQuestion& question,
+                   const auth::RegistrySnapshot& registry, const std::string& baseUrl) const;
+
+  RecordStore& store_;
+  RecordApiSettings settings_;
+};
+
+}  // namespace hie::exchange
