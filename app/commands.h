@@ -15,6 +15,7 @@ int runOrg(const Args& args);
 int runGrant(const Args& args);
 int runConsent(const Args& args);
 int runRecords(const Args& args);
+int runAudit(const Args& args);
 
 // Shared helpers for commands.
 int usageError(const std::string& message);

@@ -27,7 +27,7 @@ const std::set<std::string>& knownKeys() {
       "tls.trustBundle",  "tls.crl",                 "tls.verifyDepth",      "db.uri",
       "audit.signingKey", "admin.host",              "admin.port",           "registry.pollInterval",
       "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
-      "records.maxPageSize",
+      "records.maxPageSize", "audit.checkpointInterval", "audit.commitTimeout", "db.ownerUri",
   };
   return kKeys;
 }
@@ -174,6 +174,11 @@ Result<bool> ConfigSource::boolean(const std::string& key, bool defaultValue) co
 
 Result<std::string> databaseUri(const ConfigSource& source) { return source.require("db.uri"); }
 
+Result<std::string> ownerDatabaseUri(const ConfigSource& source) {
+  if (auto owner = source.get("db.ownerUri")) return *owner;
+  return source.require("db.uri");
+}
+
 Result<std::set<std::string>> parseResourceTypes(const std::string& csv) {
   std::set<std::string> types;
   std::size_t pos = 0;
@@ -228,6 +233,13 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   HIE_TRY(c.verifyDepth, s.integer("tls.verifyDepth", 4, 1, 10));
   HIE_TRY(c.dbUri, s.require("db.uri"));
   HIE_TRY(c.registryPollMillis, s.integer("registry.pollInterval", 500, 50, 2000));
+  HIE_TRY(c.auditSigningKey, s.requirePath("audit.signingKey"));
+  int checkpointSeconds = 60;
+  HIE_TRY(checkpointSeconds, s.integer("audit.checkpointInterval", 60, 1, 86400));
+  c.audit.checkpointInterval = std::chrono::seconds(checkpointSeconds);
+  int commitTimeoutMs = 5000;
+  HIE_TRY(commitTimeoutMs, s.integer("audit.commitTimeout", 5000, 100, 60000));
+  c.audit.commitTimeout = std::chrono::milliseconds(commitTimeoutMs);
   HIE_TRY(c.dbPoolSize, s.integer("db.poolSize", c.listener.threads, 1, 1024));
   HIE_TRY(c.records.policy.breakGlass, s.boolean("policy.breakGlass", false));
   HIE_TRY(c.records.limits.maxCount, s.integer("records.maxPageSize", 100, 1, 1000));

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "audit/audit_writer.h"
 #include "auth/tls_material.h"
 #include "common/result.h"
 #include "exchange/https_server.h"
@@ -50,6 +51,8 @@ struct NodeConfig {
   std::string dbUri;
   int registryPollMillis = 500;
   int dbPoolSize = 16;
+  std::string auditSigningKey;
+  audit::WriterOptions audit;
   exchange::RecordApiSettings records;  // baseUrl "" = https://server.host:port
 };
 
@@ -59,7 +62,9 @@ Result<std::set<std::string>> parseResourceTypes(const std::string& csv);
 // Everything `serve` needs; a missing required key is an error naming it.
 Result<NodeConfig> serveConfig(const ConfigSource& source);
 
-// The database URI alone (migrate, org, ...).
+// The database URI alone (org, grant, records, ...: the runtime role).
 Result<std::string> databaseUri(const ConfigSource& source);
+// The schema owner's URI for `migrate` and tamper-proofing checks: db.ownerUri, else db.uri.
+Result<std::string> ownerDatabaseUri(const ConfigSource& source);
 
 }  // namespace hie::app

@@ -20,6 +20,7 @@ const char* const kUsage =
     "  grant add|list|revoke      what an organization may read, for which purposes\n"
     "  consent set                a patient's opt-out or denial of an organization\n"
     "  records import BUNDLE      load a FHIR Bundle into the record store\n"
+    "  audit keygen|verify|export|checkpoint   the signed audit trail\n"
     "configuration: --config FILE, else $HIE_CONFIG, else config/node.properties";
 
 void setUpLogging() {
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
     else if (command == "grant") status = hie::app::runGrant(rest);
     else if (command == "consent") status = hie::app::runConsent(rest);
     else if (command == "records") status = hie::app::runRecords(rest);
+    else if (command == "audit") status = hie::app::runAudit(rest);
     else status = hie::app::usageError("unknown command '" + command + "'\n" + kUsage);
   } catch (const std::exception& e) {
     // Exceptions should have been translated where they arose; this is the last line.

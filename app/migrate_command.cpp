@@ -13,7 +13,7 @@ int runMigrate(const Args& argv) {
   if (!args->positional.empty()) return usageError("migrate takes no arguments");
   auto config = loadConfigFor(*args);
   if (!config) return runtimeError(config.error().external);
-  auto uri = databaseUri(*config);
+  auto uri = ownerDatabaseUri(*config);
   if (!uri) return runtimeError(uri.error().external);
   auto conn = db::connect(*uri);
   if (!conn) return runtimeError(conn.error().internal);

@@ -9,6 +9,8 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "audit/audit_writer.h"
+#include "audit/signing_key.h"
 #include "auth/organization_registry.h"
 #include "auth/registry_repository.h"
 #include "auth/server_tls_context.h"
@@ -19,6 +21,7 @@
 #include "exchange/record_api.h"
 #include "exchange/record_store.h"
 #include "db/migrations.h"
+#include "exchange/audit_api.h"
 #include "exchange/capability_statement.h"
 #include "exchange/https_server.h"
 #include "exchange/request_gate.h"
@@ -85,6 +88,9 @@ int runServe(const Args& argv) {
     if (!schema) return runtimeError(schema.error().internal);
   }
 
+  auto signingKey = audit::SigningKey::fromPemFile(config->auditSigningKey);
+  if (!signingKey) return runtimeError(signingKey.error().external);
+
   auth::OrganizationRegistry registry(std::make_unique<auth::RegistryRepository>(config->dbUri),
                                       std::chrono::milliseconds(config->registryPollMillis));
   if (auto started = registry.start(); !started) {
@@ -97,14 +103,20 @@ int runServe(const Args& argv) {
                                                      new Poco::Net::RejectCertificateHandler(true), *context);
 
   Counters counters;
+  audit::AuditWriter auditWriter(std::make_unique<audit::AuditStore>(config->dbUri), *signingKey, config->nodeId,
+                                 audit::newChainId(config->nodeId), config->audit, counters);
+  if (auto started = auditWriter.start(); !started) {
+    return runtimeError("cannot start the audit trail: " + started.error().internal);
+  }
   db::ConnectionPool pool(config->dbUri, config->dbPoolSize);
   exchange::PgRecordStore store(pool);
   exchange::RecordApi records(store, config->records);
   exchange::NodeDescription node{config->nodeId, config->organization, HIE_VERSION,
                                  {config->records.resourceTypes.begin(), config->records.resourceTypes.end()}};
   exchange::CapabilityStatementHandler metadata(node);
-  exchange::RequestGate gate(registry, metadata, records, counters);
-  exchange::HttpsServer server(*context, config->listener, gate, counters);
+  exchange::AuditApi auditApi(pool, config->records.baseUrl);
+  exchange::RequestGate gate(registry, metadata, records, auditApi, counters);
+  exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 
   // Signals are taken synchronously by this thread; workers never see them.
   sigset_t signals;
@@ -116,9 +128,10 @@ int runServe(const Args& argv) {
 
   auto port = server.start();
   if (!port) return runtimeError(port.error().internal);
-  spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={}", config->listener.host,
-               *port, config->nodeId, config->organization, config->tls.crl.empty() ? "none" : config->tls.crl,
-               config->records.policy.breakGlass);
+  spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_chain={}",
+               config->listener.host, *port, config->nodeId, config->organization,
+               config->tls.crl.empty() ? "none" : config->tls.crl, config->records.policy.breakGlass,
+               auditWriter.chain());
 
   while (true) {
     int sig = 0;
@@ -131,6 +144,7 @@ int runServe(const Args& argv) {
     break;
   }
   server.stop(5);
+  auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();
   Poco::Net::SSLManager::instance().shutdown();
   spdlog::info("stopped");

@@ -21,6 +21,19 @@ struct HttpCall {
   std::string header(const std::string& name) const;
 };
 
+// What a request touched, as the handler knows it: the audit entry's content.
+struct AccessFacts {
+  std::string action;          // capabilities | read | search | query | audit-read ("" = rest)
+  std::string resourceType;
+  std::string resourceId;
+  std::string patientId;       // the patient the data is about, when known
+  std::string patientQuery;    // SYSTEM|VALUE searched for
+  std::string purpose;
+  std::string entities;        // Type/id of every resource disclosed, comma-separated
+  long long resultCount = 0;
+  bool breakGlass = false;
+};
+
 struct HttpReply {
   int status = 200;
   std::string contentType = "application/fhir+json";
@@ -28,10 +41,7 @@ struct HttpReply {
   HeaderList headers;
   std::string refusalReason;   // for logs and counters, never sent; "" when served
   std::string internalError;   // detail of a 5xx for the log, never sent
-  // What was disclosed, for the audit trail (never logged: patient data).
-  std::string patientId;
-  std::string purpose;
-  bool breakGlass = false;
+  AccessFacts access;          // for the audit trail; never logged (patient data)
 };
 
 }  // namespace hie::exchange

@@ -19,6 +19,7 @@
 
 #include "auth/certificate_identity.h"
 #include "auth/handshake_verification.h"
+#include "exchange/audit_events.h"
 #include "exchange/operation_outcome.h"
 #include "exchange/request_id.h"
 
@@ -26,6 +27,8 @@ namespace hie::exchange {
 namespace {
 
 using Poco::Net::HTTPResponse;
+
+constexpr std::streamsize kMaxDrainedBody = 64 * 1024;
 
 // Printable ASCII only, bounded: what reaches a log line from the network.
 std::string forLog(const std::string& text, std::size_t max = 256) {
@@ -83,8 +86,8 @@ void writeReply(HTTPResponse& response, const HttpReply& reply, const std::strin
 class GateConnection : public Poco::Net::TCPServerConnection {
  public:
   GateConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-                 const RequestGate& gate, Counters& counters)
-      : TCPServerConnection(socket), params_(std::move(params)), gate_(gate), counters_(counters) {}
+                 const RequestGate& gate, audit::AuditSink& audit, Counters& counters)
+      : TCPServerConnection(socket), params_(std::move(params)), gate_(gate), audit_(audit), counters_(counters) {}
 
   void run() override {
     std::string remote;
@@ -124,6 +127,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
     const std::string reason = refusal ? refusal->reason : handshakeFailureReason(failure);
     counters_.increment("refused.handshake." + reason);
+    audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : forLog(failure), refusal));
     if (refusal) {
       spdlog::warn("tls_refused remote={} reason={} detail=\"{}\" subject=\"{}\" issuer=\"{}\" cert_sha256={}", remote,
                    reason, forLog(refusal->detail), forLog(refusal->subjectDn), forLog(refusal->issuerDn),
@@ -138,36 +142,40 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     Poco::Net::HTTPServerSession session(socket(), params_);
     while (session.hasMoreRequests()) {
       const auto started = std::chrono::steady_clock::now();
+      HttpCall call;
+      call.remoteAddress = remote;
+      std::string rawPath = "-";
       try {
         Poco::Net::HTTPServerResponseImpl response(session);
-        std::string requestId;
-        std::string rawPath;
-        HttpCall call;
         HttpReply reply;
         std::string organization;
         bool closeAfter = false;
+        bool head = false;
+        // The response refers to its request until it is sent: keep the request alive until then.
+        std::unique_ptr<Poco::Net::HTTPServerRequestImpl> requestHolder;
         try {
-          Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
-          requestId = requestIdFor(request.get("X-Request-Id", ""));
+          requestHolder = std::make_unique<Poco::Net::HTTPServerRequestImpl>(response, session, params_.get());
+          Poco::Net::HTTPServerRequestImpl& request = *requestHolder;
+          call.requestId = requestIdFor(request.get("X-Request-Id", ""));
           rawPath = request.getURI().substr(0, request.getURI().find('?'));
           call.method = request.getMethod();
-          call.requestId = requestId;
-          call.remoteAddress = remote;
+          head = call.method == "HEAD";
           for (const auto& [name, value] : request) call.headers.emplace_back(name, value);
           const bool chunked = request.getChunkedTransferEncoding() || request.has("Transfer-Encoding");
           const std::string& version = request.getVersion();
           if (version != HTTPResponse::HTTP_1_1 && version != HTTPResponse::HTTP_1_0) {
-            reply = operationOutcome(505, "not-supported", "Only HTTP/1.0 and HTTP/1.1 are supported.");
-            reply.refusalReason = "http_version";
+            reply = refusal(505, "not-supported", "Only HTTP/1.0 and HTTP/1.1 are supported.", "http_version");
             closeAfter = true;
           } else if (chunked && request.has("Content-Length")) {
-            reply = operationOutcome(400, "invalid", "Conflicting Content-Length and Transfer-Encoding.");
-            reply.refusalReason = "conflicting_length";
+            reply = refusal(400, "invalid", "Conflicting Content-Length and Transfer-Encoding.", "conflicting_length");
             closeAfter = true;
           } else if (chunked || request.getContentLength() > 0) {
-            reply = operationOutcome(413, "too-costly", "This node accepts no request bodies.");
-            reply.refusalReason = "request_body";
+            reply = refusal(413, "too-costly", "This node accepts no request bodies.", "request_body");
             closeAfter = true;
+            // Read a small body away so that closing does not reset the connection before the reply arrives.
+            if (!chunked && request.getContentLength() <= kMaxDrainedBody) {
+              request.stream().ignore(static_cast<std::streamsize>(request.getContentLength()));
+            }
           } else {
             Poco::URI uri(request.getURI());
             call.path = uri.getPath();
@@ -176,37 +184,28 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             reply = std::move(outcome.reply);
             organization = std::move(outcome.organization);
           }
-          response.setVersion(HTTPResponse::HTTP_1_1);
-          response.setKeepAlive(!closeAfter && params_->getKeepAlive() && request.getKeepAlive() &&
-                                session.canKeepAlive());
-          writeReply(response, reply, requestId);
-          if (request.getMethod() == "HEAD") {
-            response.send();
-          } else {
-            response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
-          }
+          closeAfter = closeAfter || !(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
         } catch (const Poco::SyntaxException&) {
           // An unparsable URI inside an otherwise readable request.
-          if (requestId.empty()) requestId = newRequestId();
-          reply = operationOutcome(400, "invalid", "Malformed request URI.");
-          reply.refusalReason = "malformed_uri";
-          response.setKeepAlive(false);
-          writeReply(response, reply, requestId);
-          response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+          reply = refusal(400, "invalid", "Malformed request URI.", "malformed_uri");
           closeAfter = true;
         }
-        session.setKeepAlive(!closeAfter && params_->getKeepAlive() && response.getKeepAlive() &&
-                             session.canKeepAlive());
-        logRequest(requestId, organization, peer, call.method, rawPath, reply, started);
-        if (!reply.refusalReason.empty() && organization.empty()) {
-          // refusals counted by the gate; protocol refusals here
-          if (call.path.empty()) counters_.increment("refused.protocol." + reply.refusalReason);
+        if (call.requestId.empty()) call.requestId = newRequestId();
+        release(call, rawPath, peer, organization, reply, started);
+        response.setVersion(HTTPResponse::HTTP_1_1);
+        response.setKeepAlive(!closeAfter);
+        writeReply(response, reply, call.requestId);
+        if (head) {
+          response.send();
+        } else {
+          response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
         }
+        session.setKeepAlive(!closeAfter);
         if (closeAfter) break;
       } catch (const Poco::Net::NoMessageException&) {
         break;  // peer closed or idled out between requests
       } catch (const Poco::Net::MessageException& e) {
-        refuseMalformed(session, peer, remote, e.message(), started);
+        refuseMalformed(session, peer, call, e.message(), started);
         break;
       } catch (const Poco::Exception& e) {
         spdlog::debug("connection from {} ended: {}", remote, e.displayText());
@@ -218,28 +217,52 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     }
   }
 
-  void refuseMalformed(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer,
-                       const std::string& remote, const std::string& why,
-                       std::chrono::steady_clock::time_point started) {
+  static HttpReply refusal(int status, const char* code, const std::string& text, const char* reason) {
+    HttpReply reply = operationOutcome(status, code, text);
+    reply.refusalReason = reason;
+    return reply;
+  }
+
+  // Audits the request and only then lets the reply go: if the entry cannot
+  // be committed the caller gets 503 and none of the data.
+  void release(const HttpCall& call, const std::string& rawPath, const auth::PeerIdentity& peer,
+               const std::string& organization, HttpReply& reply, std::chrono::steady_clock::time_point started) {
+    if (!reply.refusalReason.empty() && organization.empty() && call.path.empty()) {
+      counters_.increment("refused.protocol." + reply.refusalReason);
+    }
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    auto committed = audit_.record(requestEvent(call, rawPath, peer, organization, reply, micros.count()));
+    if (!committed) {
+      counters_.increment("refused.audit_unavailable");
+      HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
+      unavailable.refusalReason = "audit_unavailable";
+      unavailable.internalError = committed.error().internal;
+      unavailable.headers.emplace_back("Retry-After", "1");
+      reply = std::move(unavailable);
+    }
+    logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, reply, started);
+  }
+
+  void refuseMalformed(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
+                       const std::string& why, std::chrono::steady_clock::time_point started) {
     const int status = statusForMalformedRequest(why);
-    HttpReply reply = operationOutcome(status, "invalid",
-                                       status == 414   ? "Request URI too long."
-                                       : status == 431 ? "Request header fields too large."
-                                                       : "Malformed HTTP request.");
-    reply.refusalReason = status == 414 ? "uri_too_long" : status == 431 ? "headers_too_large" : "malformed_request";
-    counters_.increment("refused.protocol." + reply.refusalReason);
-    const std::string requestId = newRequestId();
+    HttpReply reply = refusal(status, "invalid",
+                              status == 414   ? "Request URI too long."
+                              : status == 431 ? "Request header fields too large."
+                                              : "Malformed HTTP request.",
+                              status == 414 ? "uri_too_long" : status == 431 ? "headers_too_large" : "malformed_request");
+    call.requestId = newRequestId();
+    release(call, "-", peer, "", reply, started);
     try {
       Poco::Net::HTTPServerResponseImpl response(session);
       response.setVersion(HTTPResponse::HTTP_1_1);
       response.setKeepAlive(false);
-      writeReply(response, reply, requestId);
+      writeReply(response, reply, call.requestId);
       response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
       session.setKeepAlive(false);
     } catch (const Poco::Exception& e) {
-      spdlog::debug("cannot send error reply to {}: {}", remote, e.displayText());
+      spdlog::debug("cannot send error reply to {}: {}", call.remoteAddress, e.displayText());
     }
-    logRequest(requestId, "", peer, "-", "-", reply, started);
   }
 
   void logRequest(const std::string& requestId, const std::string& organization, const auth::PeerIdentity& peer,
@@ -249,35 +272,38 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     // No patient data here: the path is logged without its query, the patient id never.
     spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}{}",
                  requestId, organization.empty() ? "-" : organization, peer.certSha256, forLog(method, 16),
-                 forLog(rawPath), reply.status, ms, reply.purpose.empty() ? "" : " purpose=", reply.purpose,
-                 reply.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
+                 forLog(rawPath), reply.status, ms, reply.access.purpose.empty() ? "" : " purpose=", reply.access.purpose,
+                 reply.access.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
                  reply.refusalReason, reply.internalError.empty() ? "" : " error=\"" + forLog(reply.internalError) + "\"");
   }
 
   Poco::Net::HTTPServerParams::Ptr params_;
   const RequestGate& gate_;
+  audit::AuditSink& audit_;
   Counters& counters_;
 };
 
 class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
  public:
-  GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestGate& gate, Counters& counters)
-      : params_(std::move(params)), gate_(gate), counters_(counters) {}
+  GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestGate& gate, audit::AuditSink& audit,
+                        Counters& counters)
+      : params_(std::move(params)), gate_(gate), audit_(audit), counters_(counters) {}
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new GateConnection(socket, params_, gate_, counters_);
+    return new GateConnection(socket, params_, gate_, audit_, counters_);
   }
 
  private:
   Poco::Net::HTTPServerParams::Ptr params_;
   const RequestGate& gate_;
+  audit::AuditSink& audit_;
   Counters& counters_;
 };
 
 }  // namespace
 
 HttpsServer::HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const RequestGate& gate,
-                         Counters& counters)
-    : context_(std::move(context)), options_(std::move(options)), gate_(gate), counters_(counters) {}
+                         audit::AuditSink& audit, Counters& counters)
+    : context_(std::move(context)), options_(std::move(options)), gate_(gate), audit_(audit), counters_(counters) {}
 
 HttpsServer::~HttpsServer() { stop(0); }
 
@@ -293,7 +319,7 @@ Result<std::uint16_t> HttpsServer::start() {
     params->setMaxKeepAliveRequests(options_.maxKeepAliveRequests);
     params->setServerName("hie-node");
     pool_ = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
-    server_ = std::make_unique<Poco::Net::TCPServer>(new GateConnectionFactory(params, gate_, counters_), *pool_,
+    server_ = std::make_unique<Poco::Net::TCPServer>(new GateConnectionFactory(params, gate_, audit_, counters_), *pool_,
                                                      socket, params);
     server_->start();
     return socket.address().port();

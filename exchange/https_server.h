@@ -1,7 +1,8 @@
 // The mTLS listener: Poco TCPServer over a SecureServerSocket with our own
-// connection loop, so that the handshake is completed (and a refusal logged
-// and counted) before any HTTP is read, and every reply, including protocol
-// errors, carries X-Request-Id.
+// connection loop, so that the handshake is completed (and a refusal logged,
+// counted and audited) before any HTTP is read, every reply, including
+// protocol errors, carries X-Request-Id, and no reply leaves before its audit
+// entry is committed.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include <Poco/Net/Context.h>
 
+#include "audit/audit_sink.h"
 #include "common/counters.h"
 #include "common/result.h"
 #include "exchange/request_gate.h"
@@ -35,7 +37,8 @@ struct ListenerOptions {
 
 class HttpsServer {
  public:
-  HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const RequestGate& gate, Counters& counters);
+  HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const RequestGate& gate,
+              audit::AuditSink& audit, Counters& counters);
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;
@@ -49,6 +52,7 @@ class HttpsServer {
   Poco::Net::Context::Ptr context_;
   ListenerOptions options_;
   const RequestGate& gate_;
+  audit::AuditSink& audit_;
   Counters& counters_;
   std::unique_ptr<Poco::ThreadPool> pool_;
   std::unique_ptr<Poco::Net::TCPServer> server_;

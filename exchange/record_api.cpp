@@ -38,6 +38,8 @@ std::string baseUrlFor(const std::string& configured, const HttpCall& call) {
   return "https://" + (plain ? host : std::string("localhost"));
 }
 
+std::string printablePurpose(const std::string& p) { return p.size() > 32 ? p.substr(0, 32) : p; }
+
 HttpReply refused(int status, const char* code, const std::string& text, const std::string& reason) {
   HttpReply reply = operationOutcome(status, code, text);
   reply.refusalReason = reason;
@@ -70,6 +72,23 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
     reply.refusalReason = request.error().code == ErrorCode::kNotFound ? "unsupported_type" : "invalid_request";
     return reply;
   }
+  HttpReply reply = handleValid(*request, call, organization, registry);
+  reply.access.action = request->kind == FhirRequest::Kind::kRead ? "read" : "search";
+  reply.access.resourceType = request->resourceType;
+  reply.access.resourceId = request->id;
+  if (request->kind == FhirRequest::Kind::kSearch) {
+    if (request->patient.byIdentifier()) {
+      reply.access.patientQuery = request->patient.system + "|" + request->patient.value;
+    } else if (reply.access.patientId.empty()) {
+      reply.access.patientId = request->patient.patientId;
+    }
+  }
+  return reply;
+}
+
+HttpReply RecordApi::handleValid(const FhirRequest& parsed, const HttpCall& call, const auth::Organization& organization,
+                                 const auth::RegistrySnapshot& registry) const {
+  const FhirRequest* request = &parsed;
 
   int purposeHeaders = 0;
   std::string purpose;
@@ -80,10 +99,12 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
     }
   }
   if (purposeHeaders != 1 || !auth::isKnownPurposeOfUse(purpose)) {
-    return refused(400, "required",
+    HttpReply reply = refused(400, "required",
                    "Patient data requests need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code "
                    "(e.g. TREAT).",
                    purposeHeaders == 0 ? "missing_purpose" : "invalid_purpose");
+    reply.access.purpose = printablePurpose(purpose);
+    return reply;
   }
 
   auth::AccessQuestion question;
@@ -94,13 +115,15 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
   question.grants = &registry.grantsOf(organization.identifier);
   const auth::AccessDecision forOrg = auth::decideForOrganization(question);
   if (!forOrg.permit) {
-    return refused(403, "forbidden", "This organization is not authorized for that access.",
-                   auth::decisionReasonName(forOrg.reason));
+    HttpReply reply = refused(403, "forbidden", "This organization is not authorized for that access.",
+                              auth::decisionReasonName(forOrg.reason));
+    reply.access.purpose = purpose;
+    return reply;
   }
   HttpReply reply = request->kind == FhirRequest::Kind::kRead
                         ? read(*request, question, registry)
                         : search(*request, question, registry, baseUrlFor(settings_.baseUrl, call));
-  reply.purpose = purpose;
+  reply.access.purpose = purpose;
   return reply;
 }
 
@@ -116,11 +139,17 @@ HttpReply RecordApi::read(const FhirRequest& request, const auth::AccessQuestion
   const StoredResource& resource = **found;
   const auth::AccessDecision decision =
       auth::decide(question, registry.consentOf(resource.patientId), settings_.policy);
-  if (!decision.permit) return notFound(auth::decisionReasonName(decision.reason));
   HttpReply reply;
-  reply.body = resource.json;
-  reply.breakGlass = decision.breakGlass;
-  reply.patientId = resource.patientId;
+  if (!decision.permit) {
+    reply = notFound(auth::decisionReasonName(decision.reason));
+  } else {
+    reply.body = resource.json;
+    reply.access.breakGlass = decision.breakGlass;
+    reply.access.entities = resource.type + "/" + resource.id;
+    reply.access.resultCount = 1;
+  }
+  // The audit records whose data was asked for, even when the answer was "not found".
+  reply.access.patientId = resource.patientId;
   return reply;
 }
 
@@ -135,9 +164,13 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
     (void)patientId;
     return !auth::decide(question, &consent, settings_.policy).permit;
   };
+  std::string hiddenReason;
   if (!request.patient.byIdentifier()) {
     if (const auth::PatientConsent* consent = registry.consentOf(request.patient.patientId)) {
-      if (refusedBy(request.patient.patientId, *consent)) spec.excludedPatients.push_back(request.patient.patientId);
+      if (refusedBy(request.patient.patientId, *consent)) {
+        spec.excludedPatients.push_back(request.patient.patientId);
+        hiddenReason = auth::decisionReasonName(auth::decide(question, consent, settings_.policy).reason);
+      }
     }
   } else {
     for (const auto& [patientId, consent] : registry.consents) {
@@ -166,10 +199,14 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
     body += "{\"fullUrl\":" + jsonString(base + "/" + r.id) + ",\"resource\":" + r.json +
             ",\"search\":{\"mode\":\"match\"}}";
     if (const auth::PatientConsent* consent = registry.consentOf(r.patientId)) {
-      if (auth::decide(question, consent, settings_.policy).breakGlass) reply.breakGlass = true;
+      if (auth::decide(question, consent, settings_.policy).breakGlass) reply.access.breakGlass = true;
     }
-    if (reply.patientId.empty()) reply.patientId = r.patientId;
+    if (reply.access.patientId.empty()) reply.access.patientId = r.patientId;
+    reply.access.entities += (i ? "," : "") + r.type + "/" + r.id;
   }
+  reply.access.resultCount = static_cast<long long>(page->items.size());
+  // Looks like "no matches" to the caller; the audit records that consent hid the patient.
+  if (!hiddenReason.empty()) reply.refusalReason = hiddenReason;
   body += "]}";
   reply.body = std::move(body);
   return reply;

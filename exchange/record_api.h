@@ -37,6 +37,8 @@ class RecordApi {
   const RecordApiSettings& settings() const { return settings_; }
 
  private:
+  HttpReply handleValid(const FhirRequest& request, const HttpCall& call, const auth::Organization& organization,
+                        const auth::RegistrySnapshot& registry) const;
   HttpReply read(const FhirRequest& request, const auth::AccessQuestion& question,
                  const auth::RegistrySnapshot& registry) const;
   HttpReply search(const FhirRequest& request, const auth::AccessQuestion& question,

@@ -6,8 +6,8 @@
 namespace hie::exchange {
 
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
-                         const RecordApi& records, Counters& counters)
-    : directory_(directory), metadata_(metadata), records_(records), counters_(counters) {}
+                         const RecordApi& records, const AuditApi& auditApi, Counters& counters)
+    : directory_(directory), metadata_(metadata), records_(records), auditApi_(auditApi), counters_(counters) {}
 
 GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
   GateOutcome out;
@@ -35,9 +35,12 @@ HttpReply RequestGate::route(const HttpCall& call, const auth::Organization& org
       reply.refusalReason = "method_not_allowed";
       return reply;
     }
-    return metadata_.handle(call);
+    HttpReply reply = metadata_.handle(call);
+    reply.access.action = "capabilities";
+    return reply;
   }
   if (call.path.compare(0, 6, "/fhir/") == 0) return records_.handle(call, organization, registry);
+  if (call.path.compare(0, 7, "/audit/") == 0) return auditApi_.handle(call, organization);
   HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
   reply.refusalReason = "no_route";
   return reply;

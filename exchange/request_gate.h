@@ -10,6 +10,7 @@
 #include "common/counters.h"
 #include "exchange/capability_statement.h"
 #include "exchange/http_call.h"
+#include "exchange/audit_api.h"
 #include "exchange/record_api.h"
 
 namespace hie::exchange {
@@ -22,7 +23,7 @@ struct GateOutcome {
 class RequestGate {
  public:
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
-              const RecordApi& records, Counters& counters);
+              const RecordApi& records, const AuditApi& auditApi, Counters& counters);
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
@@ -34,6 +35,7 @@ class RequestGate {
   const auth::OrganizationDirectory& directory_;
   const CapabilityStatementHandler& metadata_;
   const RecordApi& records_;
+  const AuditApi& auditApi_;
   Counters& counters_;
 };
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/signing_key.h"
+
 namespace hie::testing {
 
 NodeFixture::NodeFixture() : pki(TestPki::create()) {
@@ -18,6 +20,10 @@ NodeFixture::NodeFixture() : pki(TestPki::create()) {
   writeFile(dir.path(), "node.crt", pki.chainPem(serverCert));
   writeFile(dir.path(), "node.key", serverCert.keyPem());
   writeFile(dir.path(), "network-ca.pem", pki.root.certPem());
+  auto auditKey = audit::SigningKey::generate();
+  if (!auditKey) throw std::runtime_error("cannot make an audit key");
+  writeFile(dir.path(), "audit-ed25519.pem", auditKey->privatePem());
+  writeFile(dir.path(), "audit-ed25519.pub", auditKey->publicPem());
   configPath = dir.path() + "/node.properties";
   config = {
       {"node.id", "node-a"},
@@ -30,6 +36,8 @@ NodeFixture::NodeFixture() : pki(TestPki::create()) {
       {"tls.privateKey", "node.key"},
       {"tls.trustBundle", "network-ca.pem"},
       {"db.uri", db.uri()},
+      {"db.ownerUri", db.ownerUri()},
+      {"audit.signingKey", "audit-ed25519.pem"},
       {"registry.pollInterval", "200"},
   };
   writeConfig();

@@ -23,8 +23,8 @@ std::string env(const char* name) {
 
 }  // namespace
 
-std::string testClusterUri(const std::string& name) {
-  return "postgresql://postgres@/" + name + "?host=" + env("HIE_TEST_PG_HOST") + "&port=" + env("HIE_TEST_PG_PORT");
+std::string testClusterUri(const std::string& name, const std::string& user) {
+  return "postgresql://" + user + "@/" + name + "?host=" + env("HIE_TEST_PG_HOST") + "&port=" + env("HIE_TEST_PG_PORT");
 }
 
 TestDatabase::TestDatabase() {
@@ -32,9 +32,17 @@ TestDatabase::TestDatabase() {
   name_ = "hie_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
   pqxx::connection admin(testClusterUri("postgres"));
   pqxx::nontransaction tx(admin);
+  // The two roles of docs/operations.md; test processes may race to create them.
+  tx.exec(
+      "DO $$ BEGIN "
+      "  BEGIN CREATE ROLE hie_runtime NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; "
+      "  BEGIN CREATE ROLE hie_owner LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; "
+      "  BEGIN CREATE ROLE hie_app LOGIN IN ROLE hie_runtime; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; "
+      "END $$");
   tx.exec("DROP DATABASE IF EXISTS " + name_);
-  tx.exec("CREATE DATABASE " + name_);
-  uri_ = testClusterUri(name_);
+  tx.exec("CREATE DATABASE " + name_ + " OWNER hie_owner");
+  uri_ = testClusterUri(name_, "hie_app");
+  ownerUri_ = testClusterUri(name_, "hie_owner");
 }
 
 TestDatabase::~TestDatabase() {
@@ -48,7 +56,7 @@ TestDatabase::~TestDatabase() {
 }
 
 void TestDatabase::exec(const std::string& sql) const {
-  pqxx::connection c(uri_);
+  pqxx::connection c(testClusterUri(name_));
   pqxx::nontransaction tx(c);
   tx.exec(sql);
 }

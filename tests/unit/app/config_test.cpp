@@ -18,7 +18,8 @@ std::map<std::string, std::string> complete() {
           {"tls.certificate", "certs/node.crt"},
           {"tls.privateKey", "/abs/node.key"},
           {"tls.trustBundle", "certs/ca.pem"},
-          {"db.uri", "postgresql://hie@/hie"}};
+          {"db.uri", "postgresql://hie@/hie"},
+          {"audit.signingKey", "keys/audit.pem"}};
 }
 
 TEST(Config, ServeConfigWithDefaultsAndRelativePaths) {

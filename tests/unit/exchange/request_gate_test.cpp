@@ -31,7 +31,9 @@ class RequestGateTest : public ::testing::Test {
   Counters counters;
   hie::testing::MemoryRecordStore store;
   RecordApi records{store, RecordApiSettings{}};
-  RequestGate gate{directory, metadata, records, counters};
+  db::ConnectionPool unusedPool{"postgresql:///unused", 1};
+  AuditApi auditApi{unusedPool, ""};
+  RequestGate gate{directory, metadata, records, auditApi, counters};
 
   static HttpCall call(const std::string& path, const std::string& method = "GET") {
     HttpCall c;

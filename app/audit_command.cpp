@@ -1,0 +1,158 @@
+// audit keygen | verify | export | checkpoint
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "app/command_support.h"
+#include "app/commands.h"
+#include "audit/audit_chain.h"
+#include "audit/audit_query.h"
+#include "audit/audit_store.h"
+#include "audit/fhir_audit_event.h"
+#include "audit/signing_key.h"
+#include "auth/tls_material.h"
+
+namespace hie::app {
+namespace {
+
+const char* const kAuditUsage =
+    "usage: hie-node audit keygen --out FILE | verify [--checkpoint FILE]... [--public-key FILE] | "
+    "export --format fhir|jsonl [--from T] [--to T] | checkpoint";
+
+int keygen(const ParsedArgs& args) {
+  if (!args.has("out") || !args.positional.empty()) return usageError("usage: hie-node audit keygen --out FILE");
+  const std::string path = args.value("out");
+  auto key = audit::SigningKey::generate();
+  if (!key) return runtimeError(key.error().internal);
+  // Never overwrite: losing the old key would orphan every chain it signed.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return runtimeError(errno == EEXIST ? path + " already exists; hie-node will not overwrite an audit key"
+                                        : "cannot create " + path + ": " + std::strerror(errno));
+  }
+  const std::string pem = key->privatePem();
+  const bool written = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
+  const bool closed = ::close(fd) == 0;
+  if (!written || !closed) {
+    ::unlink(path.c_str());
+    return runtimeError("cannot write " + path);
+  }
+  std::cerr << "wrote the Ed25519 audit signing key to " << path
+            << " (mode 0600); give auditors the public key below:\n";
+  std::cout << key->publicPem();
+  return 0;
+}
+
+Result<audit::VerifyKey> verifyKeyFor(const ParsedArgs& args, const ConfigSource& config) {
+  if (args.has("public-key")) return audit::VerifyKey::fromPemFile(args.value("public-key"));
+  auto path = config.requirePath("audit.signingKey");
+  if (!path) {
+    return fail(ErrorCode::kInvalidInput, "verify needs the audit public key: --public-key FILE or audit.signingKey");
+  }
+  return audit::VerifyKey::fromPemFile(*path);
+}
+
+int verify(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
+  if (!args.positional.empty()) return usageError("audit verify takes no arguments");
+  auto key = verifyKeyFor(args, config);
+  if (!key) return runtimeError(key.error().external);
+  std::vector<audit::Checkpoint> given;
+  for (const auto& file : args.values("checkpoint")) {
+    auto text = auth::readFile(file, "checkpoint file");
+    if (!text) return runtimeError(text.error().external);
+    auto cp = audit::Checkpoint::fromJson(*text);
+    if (!cp) return runtimeError("checkpoint file " + file + ": " + cp.error().external);
+    given.push_back(*cp);
+  }
+  audit::AuditStore store(uri);
+  audit::ChainVerifier verifier(*key);
+  auto visited = store.forEachEntry([&verifier](const audit::SealedEntry& e) {
+    verifier.feed(e);
+    return true;
+  });
+  if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
+  auto stored = store.latestCheckpoints();
+  if (!stored) return runtimeError("cannot read audit checkpoints: " + stored.error().internal);
+  for (const auto& cp : *stored) verifier.checkCheckpoint(cp);
+  for (const auto& cp : given) verifier.checkCheckpoint(cp);
+  if (!verifier.problems().empty()) {
+    const auto& first = verifier.problems().front();
+    std::cerr << "hie-node: audit verification FAILED: chain " << first.chain << " entry " << first.seq << ": "
+              << first.what << "\n";
+    for (std::size_t i = 1; i < verifier.problems().size(); ++i) {
+      const auto& p = verifier.problems()[i];
+      std::cerr << "  also: chain " << p.chain << " entry " << p.seq << ": " << p.what << "\n";
+    }
+    return 1;
+  }
+  std::cout << "audit trail verified: " << verifier.entriesChecked() << " entries in " << verifier.chainsSeen()
+            << " chains, " << stored->size() + given.size() << " checkpoints; hashes, links and signatures intact\n";
+  return 0;
+}
+
+int exportEntries(const ParsedArgs& args, const std::string& uri) {
+  const std::string format = args.value("format");
+  if (format != "fhir" && format != "jsonl") return usageError("--format must be fhir or jsonl");
+  const std::string from = args.value("from"), to = args.value("to");
+  if ((args.has("from") && !audit::isAuditTime(from)) || (args.has("to") && !audit::isAuditTime(to))) {
+    return usageError("--from and --to must be YYYY-MM-DD or an RFC 3339 date-time");
+  }
+  audit::AuditStore store(uri);
+  bool first = true;
+  if (format == "fhir") std::cout << "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[";
+  auto visited = store.forEachEntry(
+      [&](const audit::SealedEntry& e) {
+        if (format == "jsonl") {
+          std::cout << "{\"chain\":\"" << e.chain << "\",\"entry\":" << e.canonical << ",\"hash\":\"" << e.hash
+                    << "\",\"prev\":\"" << e.prevHash << "\",\"seq\":" << e.seq << ",\"sig\":\"" << e.signature
+                    << "\"}\n";
+        } else if (auto event = audit::fhirAuditEvent(e)) {
+          std::cout << (first ? "" : ",") << "{\"resource\":" << *event << "}";
+          first = false;
+        }
+        return true;
+      },
+      from, to);
+  if (format == "fhir") std::cout << "]}\n";
+  if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
+  std::cerr << "exported " << *visited << " audit entries\n";
+  return 0;
+}
+
+int checkpoint(const ParsedArgs& args, const std::string& uri) {
+  if (!args.positional.empty()) return usageError("audit checkpoint takes no arguments");
+  audit::AuditStore store(uri);
+  auto latest = store.latestCheckpoints();
+  if (!latest) return runtimeError("cannot read audit checkpoints: " + latest.error().internal);
+  if (latest->empty()) return runtimeError("no audit checkpoint has been written yet");
+  for (const auto& cp : *latest) std::cout << cp.toJson() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int runAudit(const Args& argv) {
+  if (argv.empty()) return usageError(kAuditUsage);
+  const std::string verb = argv.front();
+  OptionSpec spec;
+  if (verb == "keygen") spec = OptionSpec{{"out"}, {}, {}};
+  else if (verb == "verify") spec = OptionSpec{{"checkpoint", "public-key"}, {"checkpoint"}, {}};
+  else if (verb == "export") spec = OptionSpec{{"format", "from", "to"}, {}, {}};
+  else if (verb != "checkpoint") return usageError("unknown audit subcommand '" + verb + "'\n" + kAuditUsage);
+  auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
+  if (!args) return usageError(args.error().external);
+  if (verb == "keygen") return keygen(*args);
+  if (verb == "export" && !args->has("format")) return usageError("audit export needs --format fhir|jsonl");
+  auto config = loadConfigFor(*args);
+  if (!config) return runtimeError(config.error().external);
+  auto uri = databaseUri(*config);
+  if (!uri) return runtimeError(uri.error().external);
+  if (verb == "verify") return verify(*args, *config, *uri);
+  if (verb == "export") return exportEntries(*args, *uri);
+  return checkpoint(*args, *uri);
+}
+
+}  // namespace hie::app

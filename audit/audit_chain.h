@@ -1,0 +1,90 @@
+// Sealing audit events into a per-process hash chain, signed checkpoints,
+// and verification of stored chains. No I/O: the writer and the verifier
+// command feed it rows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit_event.h"
+#include "audit/canonical_form.h"
+#include "audit/signing_key.h"
+#include "common/result.h"
+
+namespace hie::audit {
+
+// An entry as stored and exported.
+struct SealedEntry {
+  std::string chain;
+  std::int64_t seq = 0;
+  std::string prevHash;
+  std::string hash;
+  std::string signature;  // base64 Ed25519 over entrySignatureInput(hash)
+  std::string canonical;
+};
+
+// The last sealed entry of a chain (seq 0 and the genesis hash before the first).
+struct ChainHead {
+  std::string chain;
+  std::int64_t seq = 0;
+  std::string hash = kGenesisHash;
+};
+
+// Seals event as the next entry after head and advances head.
+Result<SealedEntry> seal(const AuditEvent& event, const std::string& node, ChainHead& head, const SigningKey& key);
+
+struct Checkpoint {
+  std::string chain;
+  std::string node;
+  std::int64_t seq = 0;
+  std::string hash;
+  std::string time;
+  std::string signature;  // base64 Ed25519 over checkpointSignatureInput(canonical())
+
+  std::string canonical() const;
+  // {"chain":..,"hash":..,"node":..,"seq":..,"sig":..,"time":..,"type":"checkpoint"} on one line.
+  std::string toJson() const;
+  static Result<Checkpoint> fromJson(const std::string& json);
+};
+
+Result<Checkpoint> signCheckpoint(const ChainHead& head, const std::string& node, const std::string& time,
+                                  const SigningKey& key);
+
+// Checks chains entry by entry; entries of one chain must be fed in seq order.
+class ChainVerifier {
+ public:
+  explicit ChainVerifier(VerifyKey key) : key_(std::move(key)) {}
+
+  // False (and the problem recorded) at the first bad entry of a chain.
+  bool feed(const SealedEntry& entry);
+  // After all entries: checks a checkpoint against what was fed.
+  bool checkCheckpoint(const Checkpoint& checkpoint);
+
+  struct Problem {
+    std::string chain;
+    std::int64_t seq;
+    std::string what;
+  };
+  const std::vector<Problem>& problems() const { return problems_; }
+  std::int64_t entriesChecked() const { return checked_; }
+  std::size_t chainsSeen() const { return heads_.size(); }
+
+ private:
+  struct Seen {
+    ChainHead head;
+    bool broken = false;
+    std::vector<std::string> hashes;  // index seq-1
+  };
+  VerifyKey key_;
+  std::vector<std::pair<std::string, Seen>> heads_;
+  std::vector<Problem> problems_;
+  std::int64_t checked_ = 0;
+  Seen& seen(const std::string& chain);
+};
+
+// RFC 3339 UTC with milliseconds for now.
+std::string nowRfc3339();
+
+}  // namespace hie::audit

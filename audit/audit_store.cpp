@@ -1,0 +1,133 @@
+#include "audit/audit_store.h"
+
+#include <pqxx/pqxx>
+
+#include "db/connection.h"
+
+namespace hie::audit {
+
+AuditStore::AuditStore(std::string dbUri) : dbUri_(std::move(dbUri)) {}
+AuditStore::~AuditStore() = default;
+
+Result<pqxx::connection*> AuditStore::connection() {
+  if (conn_ && conn_->is_open()) return conn_.get();
+  auto fresh = db::connect(dbUri_);
+  if (!fresh) return tl::make_unexpected(fresh.error());
+  conn_ = std::move(*fresh);
+  return conn_.get();
+}
+
+template <class F>
+auto AuditStore::guarded(const char* what, F&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
+  auto conn = connection();
+  if (!conn) return tl::make_unexpected(conn.error());
+  try {
+    return body(**conn);
+  } catch (const pqxx::broken_connection& e) {
+    conn_.reset();
+    return fail(ErrorCode::kUnavailable, std::string(what) + ": lost the database connection: " + e.what(),
+                "audit store unavailable");
+  } catch (const std::exception& e) {
+    if (conn_ && !conn_->is_open()) conn_.reset();
+    return fail(ErrorCode::kUnavailable, std::string(what) + ": " + e.what(), "audit store unavailable");
+  }
+}
+
+Result<bool> AuditStore::registerChain(const std::string& chain, const std::string& node,
+                                       const std::string& publicKeyPem) {
+  return guarded("register audit chain", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO audit_chains (chain_id, node_id, public_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                   chain, node, publicKeyPem);
+    tx.commit();
+    return true;
+  });
+}
+
+Result<bool> AuditStore::append(const std::vector<AuditRecord>& records) {
+  return guarded("append audit entries", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    pqxx::stream_to stream(tx, "audit_entries",
+                           std::vector<std::string>{"chain_id", "seq", "prev_hash", "entry_hash", "signature",
+                                                    "canonical", "recorded_at", "event_type", "action", "outcome",
+                                                    "organization", "patient", "purpose", "break_glass",
+                                                    "request_id"});
+    for (const auto& r : records) {
+      const AuditEvent& e = r.event;
+      stream << std::make_tuple(r.entry.chain, r.entry.seq, r.entry.prevHash, r.entry.hash, r.entry.signature,
+                                r.entry.canonical, e.time, e.eventType, e.action, e.outcome, e.organization,
+                                e.patient, e.purpose, std::string(e.breakGlass ? "t" : "f"), e.requestId);
+    }
+    stream.complete();
+    tx.commit();
+    return true;
+  });
+}
+
+Result<bool> AuditStore::appendCheckpoint(const Checkpoint& cp) {
+  return guarded("store audit checkpoint", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO audit_checkpoints (chain_id, seq, entry_hash, checkpoint) VALUES ($1, $2, $3, $4)",
+                   cp.chain, cp.seq, cp.hash, cp.toJson());
+    tx.commit();
+    return true;
+  });
+}
+
+Result<ChainHead> AuditStore::head(const std::string& chain) {
+  return guarded("read audit chain head", [&](pqxx::connection& c) -> Result<ChainHead> {
+    pqxx::read_transaction tx(c);
+    ChainHead h;
+    h.chain = chain;
+    auto rows = tx.exec_params(
+        "SELECT seq, entry_hash FROM audit_entries WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1", chain);
+    if (!rows.empty()) {
+      h.seq = rows[0][0].as<std::int64_t>();
+      h.hash = rows[0][1].as<std::string>();
+    }
+    return h;
+  });
+}
+
+Result<std::int64_t> AuditStore::forEachEntry(const std::function<bool(const SealedEntry&)>& visit,
+                                              const std::string& from, const std::string& to) {
+  return guarded("read audit entries", [&](pqxx::connection& c) -> Result<std::int64_t> {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    std::int64_t n = 0;
+    // Keyset pages keep memory bounded however long the trail is.
+    std::string chain;
+    std::int64_t seq = 0;
+    while (true) {
+      auto rows = tx.exec_params(
+          "SELECT chain_id, seq, prev_hash, entry_hash, signature, canonical FROM audit_entries "
+          "WHERE (chain_id, seq) > ($1, $2) AND ($3 = '' OR recorded_at >= $3::timestamptz) "
+          "AND ($4 = '' OR recorded_at <= $4::timestamptz) ORDER BY chain_id, seq LIMIT 5000",
+          chain, seq, from, to);
+      if (rows.empty()) break;
+      for (const auto& row : rows) {
+        SealedEntry e{row[0].as<std::string>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
+                      row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>()};
+        ++n;
+        chain = e.chain;
+        seq = e.seq;
+        if (!visit(e)) return n;
+      }
+    }
+    return n;
+  });
+}
+
+Result<std::vector<Checkpoint>> AuditStore::latestCheckpoints() {
+  return guarded("read audit checkpoints", [&](pqxx::connection& c) -> Result<std::vector<Checkpoint>> {
+    pqxx::read_transaction tx(c);
+    std::vector<Checkpoint> out;
+    for (const auto& row : tx.exec(
+             "SELECT DISTINCT ON (chain_id) checkpoint FROM audit_checkpoints ORDER BY chain_id, seq DESC, created_at DESC")) {
+      auto cp = Checkpoint::fromJson(row[0].as<std::string>());
+      if (cp) out.push_back(*cp);
+    }
+    return out;
+  });
+}
+
+}  // namespace hie::audit

@@ -1,0 +1,52 @@
+// The audit tables in PostgreSQL: chains, entries (append-only), checkpoints.
+// Owns one connection, reopened after it breaks. Not thread-safe: the writer
+// thread is its only user while serving.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "audit/audit_chain.h"
+#include "common/result.h"
+
+namespace hie::audit {
+
+struct AuditRecord {
+  SealedEntry entry;
+  AuditEvent event;
+};
+
+class AuditStore {
+ public:
+  explicit AuditStore(std::string dbUri);
+  ~AuditStore();
+
+  Result<bool> registerChain(const std::string& chain, const std::string& node, const std::string& publicKeyPem);
+  // All records in one transaction (COPY); nothing is stored on error.
+  Result<bool> append(const std::vector<AuditRecord>& records);
+  Result<bool> appendCheckpoint(const Checkpoint& checkpoint);
+  // The last stored entry of a chain (seq 0 when empty).
+  Result<ChainHead> head(const std::string& chain);
+
+  // Entries in (chain, seq) order, streamed to visit; stops when visit returns false.
+  // from/to bound the recorded time (RFC 3339, inclusive; "" = open).
+  Result<std::int64_t> forEachEntry(const std::function<bool(const SealedEntry&)>& visit, const std::string& from = "",
+                                    const std::string& to = "");
+  // Latest checkpoint of each chain, or of one chain.
+  Result<std::vector<Checkpoint>> latestCheckpoints();
+
+ private:
+  Result<pqxx::connection*> connection();
+  template <class F>
+  auto guarded(const char* what, F&& body) -> decltype(body(std::declval<pqxx::connection&>()));
+
+  std::string dbUri_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+}  // namespace hie::audit

@@ -1,0 +1,230 @@
+#include "audit/audit_writer.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+namespace hie::audit {
+
+std::string newChainId(const std::string& node) {
+  unsigned char bytes[6];
+  RAND_bytes(bytes, sizeof bytes);
+  char random[16];
+  std::snprintf(random, sizeof random, "%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
+                bytes[5]);
+  std::string time = nowRfc3339().substr(0, 19);  // 2026-11-26T18:52:19
+  for (char& c : time) {
+    if (c == ':') c = '-';
+  }
+  return printableAscii(node, 64) + "/" + time + "Z/" + random;
+}
+
+AuditWriter::AuditWriter(std::unique_ptr<AuditStore> store, SigningKey key, std::string node, std::string chain,
+                         WriterOptions options, Counters& counters)
+    : store_(std::move(store)),
+      key_(std::move(key)),
+      node_(std::move(node)),
+      chain_(std::move(chain)),
+      options_(options),
+      counters_(counters) {
+  head_.chain = chain_;
+}
+
+AuditWriter::~AuditWriter() { stop(); }
+
+Result<bool> AuditWriter::start() {
+  auto registered = store_->registerChain(chain_, node_, key_.publicPem());
+  if (!registered) return registered;
+  lastCheckpoint_ = std::chrono::steady_clock::now();
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void AuditWriter::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ || !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+Result<std::int64_t> AuditWriter::record(const AuditEvent& event) {
+  auto done = std::make_shared<std::promise<Result<std::int64_t>>>();
+  auto future = done->get_future();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return fail(ErrorCode::kUnavailable, "audit writer stopping", "service stopping");
+    if (queue_.size() >= options_.maxBacklog) {
+      counters_.increment("audit.refused_backlog_full");
+      return fail(ErrorCode::kUnavailable, "audit backlog full", "audit store unavailable");
+    }
+    queue_.push_back(Pending{event, done});
+  }
+  wake_.notify_one();
+  if (future.wait_for(options_.commitTimeout) != std::future_status::ready) {
+    counters_.increment("audit.commit_timeouts");
+    return fail(ErrorCode::kUnavailable, "audit entry not committed within " +
+                                             std::to_string(options_.commitTimeout.count()) + " ms",
+                "audit store unavailable");
+  }
+  return future.get();
+}
+
+void AuditWriter::recordAsync(const AuditEvent& event) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (queue_.size() >= options_.maxBacklog) {
+      counters_.increment("audit.dropped_async");
+      spdlog::error("audit backlog full: dropped a {} event (request id {})", event.action, event.requestId);
+      return;
+    }
+    queue_.push_back(Pending{event, nullptr});
+  }
+  wake_.notify_one();
+}
+
+std::size_t AuditWriter::queueDepth() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size();
+}
+
+double AuditWriter::lastCommitMillis() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return lastCommitMillis_;
+}
+
+bool AuditWriter::healthy() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return healthy_;
+}
+
+void AuditWriter::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    const auto checkpointDue = lastCheckpoint_ + options_.checkpointInterval;
+    wake_.wait_until(lock, checkpointDue, [this] { return stopping_ || !queue_.empty(); });
+    if (!queue_.empty()) {
+      std::deque<Pending> batch;
+      while (!queue_.empty() && batch.size() < options_.maxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      commitBatch(batch);
+      lock.lock();
+      if (!batch.empty()) {
+        // Async events that could not be stored go back to the front, in order.
+        for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+        if (stopping_) break;
+        wake_.wait_for(lock, options_.retryDelay, [this] { return stopping_; });
+      }
+      continue;
+    }
+    if (stopping_) break;
+    if (std::chrono::steady_clock::now() >= checkpointDue) {
+      lock.unlock();
+      checkpoint();
+      lock.lock();
+    }
+  }
+  // Drain what is left (bounded: one attempt per batch), then the final checkpoint.
+  while (!queue_.empty()) {
+    std::deque<Pending> batch;
+    while (!queue_.empty() && batch.size() < options_.maxBatch) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
+    commitBatch(batch);
+    lock.lock();
+    if (!batch.empty()) {
+      spdlog::error("audit writer stopping with {} uncommitted events (database unavailable)",
+                    batch.size() + queue_.size());
+      counters_.increment("audit.dropped_async", batch.size() + queue_.size());
+      queue_.clear();
+    }
+  }
+  lock.unlock();
+  checkpoint();
+}
+
+void AuditWriter::commitBatch(std::deque<Pending>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  if (resync_) {
+    // After a failed commit the outcome may be unknown: continue from what is stored.
+    auto stored = store_->head(chain_);
+    if (!stored) {
+      for (auto& p : batch) {
+        if (p.done) p.done->set_value(tl::make_unexpected(stored.error()));
+      }
+      batch.erase(std::remove_if(batch.begin(), batch.end(), [](const Pending& p) { return p.done != nullptr; }),
+                  batch.end());
+      std::lock_guard<std::mutex> lock(mutex_);
+      healthy_ = false;
+      return;
+    }
+    head_ = *stored;
+    resync_ = false;
+  }
+  ChainHead next = head_;
+  std::vector<AuditRecord> records;
+  records.reserve(batch.size());
+  for (auto& p : batch) {
+    if (p.event.time.empty()) p.event.time = nowRfc3339();
+    auto sealed = seal(p.event, node_, next, key_);
+    if (!sealed) {
+      spdlog::critical("cannot sign audit entries: {}", sealed.error().internal);
+      std::abort();  // a broken signing key is an invariant failure, not bad input
+    }
+    records.push_back(AuditRecord{std::move(*sealed), p.event});
+  }
+  auto stored = store_->append(records);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (!stored) {
+    resync_ = true;
+    counters_.increment("audit.commit_failures");
+    bool wasHealthy;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wasHealthy = healthy_;
+      healthy_ = false;
+    }
+    if (wasHealthy) spdlog::error("audit commit failed, refusing requests until it recovers: {}", stored.error().internal);
+    for (auto& p : batch) {
+      if (p.done) p.done->set_value(tl::make_unexpected(stored.error()));
+    }
+    batch.erase(std::remove_if(batch.begin(), batch.end(), [](const Pending& p) { return p.done != nullptr; }),
+                batch.end());
+    return;
+  }
+  head_ = next;
+  counters_.increment("audit.entries_committed", records.size());
+  counters_.increment("audit.batches_committed");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!healthy_) spdlog::info("audit store recovered");
+    healthy_ = true;
+    lastCommitMillis_ = ms;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].done) batch[i].done->set_value(records[i].entry.seq);
+  }
+  batch.clear();
+}
+
+void AuditWriter::checkpoint() {
+  lastCheckpoint_ = std::chrono::steady_clock::now();
+  if (resync_ || head_.seq == checkpointedSeq_) return;
+  auto cp = signCheckpoint(head_, node_, nowRfc3339(), key_);
+  if (!cp) return;
+  auto stored = store_->appendCheckpoint(*cp);
+  if (!stored) {
+    spdlog::warn("audit checkpoint not stored: {}", stored.error().internal);
+    return;
+  }
+  checkpointedSeq_ = head_.seq;
+  counters_.increment("audit.checkpoints");
+}
+
+}  // namespace hie::audit

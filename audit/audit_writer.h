@@ -1,0 +1,84 @@
+// The dedicated audit writer: callers enqueue events, one thread seals them
+// into this process's chain and commits them in groups (one transaction per
+// batch), then wakes the callers. Writes a signed checkpoint periodically and
+// at stop. Recovers by itself when the database returns.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "audit/audit_chain.h"
+#include "audit/audit_sink.h"
+#include "audit/audit_store.h"
+#include "common/counters.h"
+
+namespace hie::audit {
+
+struct WriterOptions {
+  std::size_t maxBatch = 512;
+  std::chrono::milliseconds commitTimeout{5000};       // how long record() waits before failing closed
+  std::chrono::milliseconds checkpointInterval{60000};
+  std::chrono::milliseconds retryDelay{250};
+  std::size_t maxBacklog = 100000;                      // queued events beyond this are refused
+};
+
+class AuditWriter : public AuditSink {
+ public:
+  AuditWriter(std::unique_ptr<AuditStore> store, SigningKey key, std::string node, std::string chain,
+              WriterOptions options, Counters& counters);
+  ~AuditWriter() override;
+
+  // Registers the chain and starts the thread; fails if the store is unreachable.
+  Result<bool> start();
+  // Commits what is queued (bounded by commitTimeout), writes a final checkpoint, stops.
+  void stop();
+
+  Result<std::int64_t> record(const AuditEvent& event) override;
+  void recordAsync(const AuditEvent& event) override;
+
+  std::size_t queueDepth() const;
+  double lastCommitMillis() const;
+  bool healthy() const;
+  const std::string& chain() const { return chain_; }
+
+ private:
+  struct Pending {
+    AuditEvent event;
+    std::shared_ptr<std::promise<Result<std::int64_t>>> done;  // null for async events
+  };
+  void run();
+  void commitBatch(std::deque<Pending>& batch);
+  void checkpoint();
+
+  std::unique_ptr<AuditStore> store_;
+  SigningKey key_;
+  std::string node_;
+  std::string chain_;
+  WriterOptions options_;
+  Counters& counters_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  bool healthy_ = true;
+  double lastCommitMillis_ = 0;
+  std::thread thread_;
+
+  // Writer-thread state.
+  ChainHead head_;
+  bool resync_ = false;
+  std::int64_t checkpointedSeq_ = 0;
+  std::chrono::steady_clock::time_point lastCheckpoint_;
+};
+
+// A chain id for this process: node id, start time and random bits.
+std::string newChainId(const std::string& node);
+
+}  // namespace hie::audit

@@ -1,0 +1,105 @@
+#include "audit/canonical_form.h"
+
+#include <openssl/evp.h>
+
+namespace hie::audit {
+
+std::string printableAscii(const std::string& text, std::size_t maxLength) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() >= maxLength) break;
+    if (c >= 0x20 && c < 0x7f && c != '%') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string canonicalJson(const CanonicalObject& object) {
+  std::string out = "{";
+  bool first = true;
+  auto appendString = [&out](const std::string& s) {
+    out.push_back('"');
+    for (char c : s) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  };
+  for (const auto& [key, value] : object) {
+    if (!first) out.push_back(',');
+    first = false;
+    appendString(key);
+    out.push_back(':');
+    if (const auto* s = std::get_if<std::string>(&value)) {
+      appendString(*s);
+    } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+      out += std::to_string(*i);
+    } else {
+      out += std::get<bool>(value) ? "true" : "false";
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
+CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const std::string& chain, std::int64_t seq) {
+  auto s = [](const std::string& v) { return CanonicalValue(printableAscii(v)); };
+  return CanonicalObject{
+      {"action", s(e.action)},
+      {"breakGlass", e.breakGlass},
+      {"causedBy", s(e.causedBy)},
+      {"certSha256", s(e.certSha256)},
+      {"chain", s(chain)},
+      {"entities", CanonicalValue(printableAscii(e.entities, 16384))},
+      {"eventType", s(e.eventType)},
+      {"httpStatus", static_cast<std::int64_t>(e.httpStatus)},
+      {"issuerDn", s(e.issuerDn)},
+      {"latencyMicros", e.latencyMicros},
+      {"method", s(e.method)},
+      {"node", s(node)},
+      {"organization", s(e.organization)},
+      {"outcome", s(e.outcome)},
+      {"outcomeReason", s(e.outcomeReason)},
+      {"path", s(e.path)},
+      {"patient", s(e.patient)},
+      {"patientQuery", s(e.patientQuery)},
+      {"peerOrganization", s(e.peerOrganization)},
+      {"purpose", s(e.purpose)},
+      {"remoteAddress", s(e.remoteAddress)},
+      {"requestId", s(e.requestId)},
+      {"resourceId", s(e.resourceId)},
+      {"resourceType", s(e.resourceType)},
+      {"resultCount", e.resultCount},
+      {"seq", seq},
+      {"subjectDn", s(e.subjectDn)},
+      {"time", s(e.time)},
+  };
+}
+
+std::string sha256Hex(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kDigits[md[i] >> 4]);
+    out.push_back(kDigits[md[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string entryHash(const std::string& prevHash, const std::string& canonical) {
+  return sha256Hex("hie-audit-entry-v1\n" + prevHash + "\n" + canonical);
+}
+
+std::string entrySignatureInput(const std::string& hash) { return "hie-audit-sig-v1\n" + hash; }
+
+std::string checkpointSignatureInput(const std::string& canonical) { return "hie-audit-checkpoint-v1\n" + canonical; }
+
+}  // namespace hie::audit

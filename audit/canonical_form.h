@@ -1,0 +1,39 @@
+// The canonical serialization of an audit entry and of a checkpoint, and the
+// hash and signature inputs built from it. docs/audit-format.md specifies the
+// same bytes; an auditor reproduces them with `jq -cS` and openssl.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+
+#include "audit/audit_event.h"
+
+namespace hie::audit {
+
+using CanonicalValue = std::variant<std::string, std::int64_t, bool>;
+using CanonicalObject = std::map<std::string, CanonicalValue>;  // sorted keys
+
+// Compact JSON, keys in byte order, strings escaped only for '"' and '\'
+// (all strings are printable ASCII by construction), integers in decimal.
+std::string canonicalJson(const CanonicalObject& object);
+
+// The entry's fields plus chain, seq and node, as a canonical object.
+CanonicalObject entryObject(const AuditEvent& event, const std::string& node, const std::string& chain,
+                            std::int64_t seq);
+
+constexpr const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+// SHA-256 (lowercase hex) of "hie-audit-entry-v1\n" + prevHash + "\n" + canonical.
+std::string entryHash(const std::string& prevHash, const std::string& canonical);
+
+// The bytes the Ed25519 signature covers for an entry: "hie-audit-sig-v1\n" + entryHash.
+std::string entrySignatureInput(const std::string& entryHash);
+
+// The bytes the Ed25519 signature covers for a checkpoint: "hie-audit-checkpoint-v1\n" + canonical.
+std::string checkpointSignatureInput(const std::string& canonicalCheckpoint);
+
+std::string sha256Hex(const std::string& bytes);
+
+}  // namespace hie::audit

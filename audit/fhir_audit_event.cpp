@@ -1,0 +1,165 @@
+#include "audit/fhir_audit_event.h"
+
+#include <sstream>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+namespace hie::audit {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+Object::Ptr coding(const std::string& system, const std::string& code, const std::string& display = "") {
+  Object::Ptr c = new Object;
+  c->set("system", system);
+  c->set("code", code);
+  if (!display.empty()) c->set("display", display);
+  return c;
+}
+
+Object::Ptr concept(Object::Ptr c) {
+  Object::Ptr cc = new Object;
+  Array::Ptr codings = new Array;
+  codings->add(c);
+  cc->set("coding", codings);
+  return cc;
+}
+
+Object::Ptr entity(const std::string& reference, const std::string& roleCode, const std::string& roleDisplay) {
+  Object::Ptr e = new Object;
+  Object::Ptr what = new Object;
+  what->set("reference", reference);
+  e->set("what", what);
+  e->set("role", coding("http://terminology.hl7.org/CodeSystem/object-role", roleCode, roleDisplay));
+  return e;
+}
+
+}  // namespace
+
+Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
+  Object::Ptr in;
+  try {
+    Poco::JSON::Parser parser;
+    in = parser.parse(entry.canonical).extract<Object::Ptr>();
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInvalidInput, std::string("not an audit entry: ") + e.what());
+  }
+  auto str = [&in](const char* key) { return in->has(key) ? in->getValue<std::string>(key) : std::string(); };
+  const std::string eventType = str("eventType");
+  const std::string action = str("action");
+  const std::string outcome = str("outcome");
+
+  Object out;
+  out.set("resourceType", "AuditEvent");
+  out.set("id", entry.hash.substr(0, 32));
+  Object::Ptr meta = new Object;
+  Array::Ptr profiles = new Array;
+  Array::Ptr subtype = new Array;
+  if (eventType == "security-alert") {
+    out.set("type", coding("http://dicom.nema.org/resources/ontology/DCM", "110113", "Security Alert"));
+    subtype->add(coding("http://dicom.nema.org/resources/ontology/DCM", "110126", "Node Authentication"));
+    out.set("action", "E");
+  } else {
+    out.set("type", coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"));
+    const std::string interaction = action == "read" ? "read" : action == "capabilities" ? "capabilities" : "search-type";
+    subtype->add(coding("http://hl7.org/fhir/restful-interaction", interaction));
+    out.set("action", action == "read" || action == "capabilities" ? "R" : "E");
+    profiles->add(action == "read" ? "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Read"
+                                   : "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query");
+    if (!str("patient").empty()) {
+      profiles->add(action == "read" ? "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
+                                     : "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery");
+    }
+  }
+  meta->set("profile", profiles);
+  out.set("meta", meta);
+  out.set("subtype", subtype);
+  out.set("recorded", str("time"));
+  out.set("outcome", outcome == "success" ? "0" : outcome == "denied" ? "4" : "8");
+  if (!str("outcomeReason").empty()) out.set("outcomeDesc", outcome + ": " + str("outcomeReason"));
+
+  Array::Ptr purposes = new Array;
+  if (!str("purpose").empty()) purposes->add(concept(coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", str("purpose"))));
+  if (in->has("breakGlass") && in->getValue<bool>("breakGlass")) {
+    purposes->add(concept(coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "BTG", "break the glass")));
+  }
+  if (purposes->size() > 0) out.set("purposeOfEvent", purposes);
+
+  Array::Ptr agents = new Array;
+  Object::Ptr client = new Object;
+  client->set("type", concept(coding("http://dicom.nema.org/resources/ontology/DCM", "110153", "Source Role ID")));
+  Object::Ptr clientWho = new Object;
+  Object::Ptr clientId = new Object;
+  clientId->set("system", "urn:ietf:rfc:3986");
+  clientId->set("value", str("organization").empty() ? "unidentified" : str("organization"));
+  clientWho->set("identifier", clientId);
+  if (!str("subjectDn").empty()) clientWho->set("display", str("subjectDn"));
+  client->set("who", clientWho);
+  client->set("requestor", true);
+  if (!str("remoteAddress").empty()) {
+    Object::Ptr network = new Object;
+    network->set("address", str("remoteAddress"));
+    network->set("type", "2");
+    client->set("network", network);
+  }
+  agents->add(client);
+  Object::Ptr server = new Object;
+  server->set("type", concept(coding("http://dicom.nema.org/resources/ontology/DCM", "110152", "Destination Role ID")));
+  Object::Ptr serverWho = new Object;
+  serverWho->set("display", str("node"));
+  server->set("who", serverWho);
+  server->set("requestor", false);
+  agents->add(server);
+  out.set("agent", agents);
+
+  Object::Ptr source = new Object;
+  Object::Ptr observer = new Object;
+  observer->set("display", str("node"));
+  source->set("observer", observer);
+  Array::Ptr sourceTypes = new Array;
+  sourceTypes->add(coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
+  source->set("type", sourceTypes);
+  out.set("source", source);
+
+  Array::Ptr entities = new Array;
+  if (!str("patient").empty()) entities->add(entity(str("patient"), "1", "Patient"));
+  std::stringstream list(str("entities"));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    if (!item.empty() && item != str("patient")) entities->add(entity(item, "4", "Domain Resource"));
+  }
+  Object::Ptr request = new Object;
+  Object::Ptr requestWhat = new Object;
+  Object::Ptr requestIdent = new Object;
+  requestIdent->set("value", str("requestId"));
+  requestWhat->set("identifier", requestIdent);
+  request->set("what", requestWhat);
+  request->set("type", coding("https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType", "XrequestId"));
+  Array::Ptr details = new Array;
+  auto detail = [&details](const std::string& type, const std::string& value) {
+    Object::Ptr d = new Object;
+    d->set("type", type);
+    d->set("valueString", value);
+    details->add(d);
+  };
+  detail("chain", entry.chain);
+  detail("seq", std::to_string(entry.seq));
+  detail("hash", entry.hash);
+  detail("method", str("method"));
+  detail("path", str("path"));
+  detail("httpStatus", std::to_string(in->has("httpStatus") ? in->getValue<long long>("httpStatus") : 0));
+  if (!str("patientQuery").empty()) detail("patientQuery", str("patientQuery"));
+  if (!str("causedBy").empty()) detail("causedBy", str("causedBy"));
+  if (!str("certSha256").empty()) detail("certSha256", str("certSha256"));
+  request->set("detail", details);
+  entities->add(request);
+  out.set("entity", entities);
+
+  std::ostringstream text;
+  out.stringify(text);
+  return text.str();
+}
+
+}  // namespace hie::audit

@@ -1,0 +1,141 @@
+#include "audit/signing_key.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+namespace hie::audit {
+namespace {
+
+int noPassphrase(char*, int, int, void*) { return -1; }
+
+std::string bioToString(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+std::string publicPemOf(EVP_PKEY* key) {
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PUBKEY(bio.get(), key);
+  return bioToString(bio.get());
+}
+
+Result<std::string> slurp(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kInvalidInput, what + " " + path + " cannot be read");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::string base64Encode(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+bool base64Decode(const std::string& text, std::string& out) {
+  if (text.size() % 4 != 0) return false;
+  std::string buf(3 * text.size() / 4 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buf.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return false;
+  std::size_t len = static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts padding as zero bytes.
+  if (!text.empty() && text.back() == '=') --len;
+  if (text.size() > 1 && text[text.size() - 2] == '=') --len;
+  out.assign(buf.data(), len);
+  return true;
+}
+
+Result<SigningKey> SigningKey::generate() {
+  ossl::UniquePtr<EVP_PKEY> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (!key) return fail(ErrorCode::kInternal, "Ed25519 key generation failed: " + ossl::drainErrors());
+  return SigningKey(std::move(key));
+}
+
+Result<SigningKey> SigningKey::fromPem(const std::string& pem) {
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, &noPassphrase, nullptr));
+  ossl::drainErrors();
+  if (!key) return fail(ErrorCode::kInvalidInput, "no readable unencrypted PEM private key");
+  if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) {
+    return fail(ErrorCode::kInvalidInput, "the key is not an Ed25519 key (make one with `hie-node audit keygen`)");
+  }
+  return SigningKey(std::move(key));
+}
+
+Result<SigningKey> SigningKey::fromPemFile(const std::string& path) {
+  auto text = slurp(path, "audit signing key");
+  if (!text) return tl::make_unexpected(text.error());
+  auto key = fromPem(*text);
+  if (!key) return fail(ErrorCode::kInvalidInput, "audit signing key " + path + ": " + key.error().internal);
+  return key;
+}
+
+std::string SigningKey::privatePem() const {
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  return bioToString(bio.get());
+}
+
+std::string SigningKey::publicPem() const { return publicPemOf(key_.get()); }
+
+Result<std::string> SigningKey::sign(const std::string& message) const {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) return fail(ErrorCode::kInternal, "EVP_MD_CTX_new failed");
+  unsigned char sig[64];
+  std::size_t len = sizeof sig;
+  const bool ok = EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
+                  EVP_DigestSign(ctx, sig, &len, reinterpret_cast<const unsigned char*>(message.data()),
+                                 message.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return fail(ErrorCode::kInternal, "Ed25519 signing failed: " + ossl::drainErrors());
+  return base64Encode(std::string(reinterpret_cast<char*>(sig), len));
+}
+
+Result<VerifyKey> VerifyKey::fromPem(const std::string& pem) {
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    // A private key file also carries the public key.
+    ossl::drainErrors();
+    auto priv = SigningKey::fromPem(pem);
+    if (!priv) return fail(ErrorCode::kInvalidInput, "no readable PEM Ed25519 public key");
+    return fromPem(priv->publicPem());
+  }
+  if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) return fail(ErrorCode::kInvalidInput, "not an Ed25519 key");
+  return VerifyKey(std::move(key));
+}
+
+Result<VerifyKey> VerifyKey::fromPemFile(const std::string& path) {
+  auto text = slurp(path, "public key");
+  if (!text) return tl::make_unexpected(text.error());
+  auto key = fromPem(*text);
+  if (!key) return fail(ErrorCode::kInvalidInput, "public key " + path + ": " + key.error().internal);
+  return key;
+}
+
+std::string VerifyKey::publicPem() const { return publicPemOf(key_.get()); }
+
+bool VerifyKey::verify(const std::string& message, const std::string& signatureBase64) const {
+  std::string sig;
+  if (!base64Decode(signatureBase64, sig) || sig.size() != 64) return false;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) return false;
+  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
+                  EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                                   reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
+}
+
+}  // namespace hie::audit

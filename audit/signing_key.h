@@ -1,0 +1,47 @@
+// The node's Ed25519 audit key (separate from its TLS key): generate, load,
+// sign; and public keys to verify with.
+#pragma once
+
+#include <string>
+
+#include "common/ossl.h"
+#include "common/result.h"
+
+namespace hie::audit {
+
+class SigningKey {
+ public:
+  // A fresh key.
+  static Result<SigningKey> generate();
+  // From an unencrypted PKCS#8 PEM Ed25519 private key; kInvalidInput naming the file otherwise.
+  static Result<SigningKey> fromPemFile(const std::string& path);
+  static Result<SigningKey> fromPem(const std::string& pem);
+
+  std::string privatePem() const;
+  std::string publicPem() const;
+  // Base64 of the signature (64 bytes).
+  Result<std::string> sign(const std::string& message) const;
+
+ private:
+  explicit SigningKey(ossl::UniquePtr<EVP_PKEY> key) : key_(std::move(key)) {}
+  std::shared_ptr<EVP_PKEY> key_;
+};
+
+class VerifyKey {
+ public:
+  static Result<VerifyKey> fromPem(const std::string& pem);
+  static Result<VerifyKey> fromPemFile(const std::string& path);
+  // False for a malformed or wrong signature.
+  bool verify(const std::string& message, const std::string& signatureBase64) const;
+  std::string publicPem() const;
+
+ private:
+  explicit VerifyKey(ossl::UniquePtr<EVP_PKEY> key) : key_(std::move(key)) {}
+  std::shared_ptr<EVP_PKEY> key_;
+};
+
+std::string base64Encode(const std::string& bytes);
+// Empty optional-like: returns false on malformed input.
+bool base64Decode(const std::string& text, std::string& out);
+
+}  // namespace hie::audit
