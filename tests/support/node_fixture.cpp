@@ -9,7 +9,14 @@
 
 namespace hie::testing {
 
-NodeFixture::NodeFixture() : pki(TestPki::create()) {
+NodeFixture::NodeFixture() : pki(TestPki::create()) { setUp(); }
+
+NodeFixture::NodeFixture(const std::string& pgHost, const std::string& pgPort)
+    : pki(TestPki::create()), db(pgHost, pgPort) {
+  setUp();
+}
+
+void NodeFixture::setUp() {
   CertSpec server;
   server.commonName = "node-a";
   server.sanUris = {kNodeOrg};
@@ -76,9 +83,9 @@ void NodeFixture::addOrg(const std::string& identifier, const std::string& name,
   ASSERT_EQ(r.exitCode, 0) << r.output;
 }
 
-NodeProcess& NodeFixture::start() {
-  node_ = std::make_unique<NodeProcess>(std::vector<std::string>{"serve", "--config", configPath},
-                                        std::map<std::string, std::string>{}, dir.path() + "/serve.log");
+NodeProcess& NodeFixture::start(const std::map<std::string, std::string>& env) {
+  node_ = std::make_unique<NodeProcess>(std::vector<std::string>{"serve", "--config", configPath}, env,
+                                        dir.path() + "/serve.log");
   if (!node_->waitUntilListening()) {
     ADD_FAILURE() << "hie-node serve did not start:\n" << node_->log();
     throw std::runtime_error("node did not start");

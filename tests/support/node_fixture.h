@@ -19,6 +19,8 @@ constexpr const char* kNodeOrg = "urn:oid:2.16.840.1.113883.3.7000";
 class NodeFixture {
  public:
   NodeFixture();
+  // With its database on another cluster (see PrivateCluster).
+  NodeFixture(const std::string& pgHost, const std::string& pgPort);
 
   TestPki pki;
   TempDir dir;
@@ -36,13 +38,14 @@ class NodeFixture {
   void migrate() const;                              // asserts success
   void addOrg(const std::string& identifier, const std::string& name,
               const std::vector<std::string>& extra = {}) const;  // asserts success
-  // Starts serve; asserts it is listening.
-  NodeProcess& start();
+  // Starts serve (with extra environment); asserts it is listening.
+  NodeProcess& start(const std::map<std::string, std::string>& env = {});
   NodeProcess* node() { return node_.get(); }
   HttpResult get(const Credential& leaf, const std::string& path = "/fhir/metadata",
                  const std::vector<std::string>& headers = {}) const;
 
  private:
+  void setUp();
   std::unique_ptr<NodeProcess> node_;
 };
 

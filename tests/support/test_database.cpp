@@ -27,10 +27,20 @@ std::string testClusterUri(const std::string& name, const std::string& user) {
   return "postgresql://" + user + "@/" + name + "?host=" + env("HIE_TEST_PG_HOST") + "&port=" + env("HIE_TEST_PG_PORT");
 }
 
-TestDatabase::TestDatabase() {
+TestDatabase::TestDatabase() : TestDatabase(env("HIE_TEST_PG_HOST"), env("HIE_TEST_PG_PORT")) {}
+
+TestDatabase::TestDatabase(std::string host, std::string port) : host_(std::move(host)), port_(std::move(port)) {
+  create();
+}
+
+std::string TestDatabase::uriFor(const std::string& db, const std::string& user) const {
+  return "postgresql://" + user + "@/" + db + "?host=" + host_ + "&port=" + port_;
+}
+
+void TestDatabase::create() {
   static std::atomic<int> counter{0};
   name_ = "hie_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  pqxx::connection admin(testClusterUri("postgres"));
+  pqxx::connection admin(uriFor("postgres", "postgres"));
   pqxx::nontransaction tx(admin);
   // The two roles of docs/operations.md; test processes may race to create them.
   tx.exec(
@@ -41,13 +51,13 @@ TestDatabase::TestDatabase() {
       "END $$");
   tx.exec("DROP DATABASE IF EXISTS " + name_);
   tx.exec("CREATE DATABASE " + name_ + " OWNER hie_owner");
-  uri_ = testClusterUri(name_, "hie_app");
-  ownerUri_ = testClusterUri(name_, "hie_owner");
+  uri_ = uriFor(name_, "hie_app");
+  ownerUri_ = uriFor(name_, "hie_owner");
 }
 
 TestDatabase::~TestDatabase() {
   try {
-    pqxx::connection admin(testClusterUri("postgres"));
+    pqxx::connection admin(uriFor("postgres", "postgres"));
     pqxx::nontransaction tx(admin);
     tx.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   } catch (const std::exception&) {
@@ -56,7 +66,7 @@ TestDatabase::~TestDatabase() {
 }
 
 void TestDatabase::exec(const std::string& sql) const {
-  pqxx::connection c(testClusterUri(name_));
+  pqxx::connection c(uriFor(name_, "postgres"));
   pqxx::nontransaction tx(c);
   tx.exec(sql);
 }

@@ -10,6 +10,8 @@ namespace hie::testing {
 class TestDatabase {
  public:
   TestDatabase();
+  // On another cluster (unix socket directory and port).
+  TestDatabase(std::string host, std::string port);
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
@@ -23,6 +25,11 @@ class TestDatabase {
   void exec(const std::string& sql) const;
 
  private:
+  std::string uriFor(const std::string& db, const std::string& user) const;
+  void create();
+
+  std::string host_;
+  std::string port_;
   std::string name_;
   std::string uri_;
   std::string ownerUri_;

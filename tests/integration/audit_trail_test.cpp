@@ -1,0 +1,421 @@
+// The audit trail end to end: one entry per request and per refused
+// handshake, tamper detection by `hie-node audit verify`, the append-only
+// database, fail-closed behaviour with PostgreSQL stopped, concurrency, the
+// auditor API, and the openssl worked example of docs/audit-format.md.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "audit/canonical_form.h"
+#include "audit/signing_key.h"
+#include "tests/support/node_fixture.h"
+#include "tests/support/private_cluster.h"
+
+namespace hie::testing {
+namespace {
+
+const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
+const std::string kAuditorOrg = "urn:oid:2.16.840.1.113883.3.7009";
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+long long scalar(const std::string& uri, const std::string& sql) {
+  pqxx::connection c(uri);
+  pqxx::read_transaction tx(c);
+  return tx.exec1(sql)[0].as<long long>();
+}
+
+void superuser(const NodeFixture& f, const std::string& sql) { f.db.exec(sql); }
+
+// Sets up Lakeside (member, granted) and an auditor organization, with the demo data.
+void prepare(NodeFixture& f) {
+  f.migrate();
+  f.addOrg(kLakeside, "Lakeside Clinic");
+  f.addOrg(kAuditorOrg, "Network Audit Office", {"--role", "auditor"});
+  auto g = f.cli({"grant", "add", "--org", kLakeside, "--resource", "Patient,DocumentReference,Observation", "--action",
+                  "read,search", "--purpose", "TREAT,PUBHLTH"});
+  ASSERT_EQ(g.exitCode, 0) << g.output;
+  auto r = f.cli({"records", "import", std::string(HIE_SOURCE_DIR) + "/config/demo/bundle.json"});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+}
+
+HttpResult read(NodeFixture& f, const Credential& who, const std::string& path, const std::string& requestId,
+                const std::string& purpose = "TREAT") {
+  return f.get(who, path, {"X-Purpose-Of-Use: " + purpose, "X-Request-Id: " + requestId});
+}
+
+class AuditTrail : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prepare(f);
+    lakeside = f.memberCert({kLakeside});
+    auditor = f.memberCert({kAuditorOrg});
+  }
+  long long entries(const std::string& where = "true") {
+    return scalar(f.db.uri(), "SELECT count(*) FROM audit_entries WHERE " + where);
+  }
+  CommandResult verify(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"audit", "verify"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return f.cli(args);
+  }
+  NodeFixture f;
+  Credential lakeside, auditor;
+};
+
+TEST_F(AuditTrail, OneEntryPerRequestAndPerRefusedHandshake) {
+  f.start();
+  EXPECT_EQ(read(f, lakeside, "/fhir/Patient/p-ava", "r-read").status, 200);
+  EXPECT_EQ(read(f, lakeside, "/fhir/DocumentReference?patient=p-ava", "r-search").status, 200);
+  EXPECT_EQ(f.get(lakeside, "/fhir/metadata", {"X-Request-Id: r-meta"}).status, 200);
+  EXPECT_EQ(read(f, f.memberCert({"urn:oid:1.2.3.4"}), "/fhir/Patient/p-ava", "r-stranger").status, 403);
+  EXPECT_EQ(read(f, lakeside, "/fhir/Patient/p-ava", "r-payment", "HPAYMT").status, 403);
+  EXPECT_EQ(read(f, lakeside, "/fhir/Patient/nobody", "r-missing").status, 404);
+  auto malformed = tlsExchange(f.node()->port(), f.pki.root, f.as(lakeside),
+                               "GET /fhir/metadata HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(malformed.status, 431);
+  TestPki other = TestPki::create();
+  CertSpec spec;
+  spec.commonName = "intruder";
+  spec.sanUris = {kLakeside};
+  spec.extendedKeyUsage = {"clientAuth"};
+  Credential intruder = other.leaf(spec);
+  EXPECT_TRUE(tlsGet(f.node()->port(), f.pki.root, ClientIdentity{&intruder, {&other.intermediate}}, "/fhir/metadata")
+                  .tlsRefused);
+
+  // Exactly one entry per request id (each reply was released only after its entry was committed).
+  for (const char* id : {"r-read", "r-search", "r-meta", "r-stranger", "r-payment", "r-missing"}) {
+    EXPECT_EQ(entries("request_id = '" + std::string(id) + "'"), 1) << id;
+  }
+  EXPECT_EQ(entries("request_id = '" + malformed.header("X-Request-Id") + "'"), 1);
+  // The refused handshake is written asynchronously: wait for it, bounded.
+  EXPECT_TRUE(waitFor([&] { return entries("event_type = 'security-alert'") == 1; }, std::chrono::seconds(5)));
+  EXPECT_EQ(entries(), 8);
+
+  pqxx::connection c(f.db.uri());
+  pqxx::read_transaction tx(c);
+  auto row = tx.exec1("SELECT canonical FROM audit_entries WHERE request_id = 'r-read'");
+  const std::string entry = row[0].as<std::string>();
+  for (const std::string& field : std::vector<std::string>{
+       "\"action\":\"read\"", "\"outcome\":\"success\"", "\"organization\":\"" + kLakeside + "\"",
+        "\"patient\":\"Patient/p-ava\"", "\"purpose\":\"TREAT\"", "\"httpStatus\":200", "\"resourceType\":\"Patient\"",
+        "\"resourceId\":\"p-ava\"", "\"method\":\"GET\"", "\"path\":\"/fhir/Patient/p-ava\"", "\"breakGlass\":false",
+        "\"certSha256\":\"" + lakeside.sha256Fingerprint() + "\"", "\"node\":\"node-a\""}) {
+    EXPECT_TRUE(contains(entry, field)) << field << " in " << entry;
+  }
+  auto denied = tx.exec1("SELECT canonical FROM audit_entries WHERE request_id = 'r-payment'")[0].as<std::string>();
+  EXPECT_TRUE(contains(denied, "\"outcome\":\"denied\"") && contains(denied, "\"outcomeReason\":\"no_grant\"")) << denied;
+  auto alert = tx.exec1("SELECT canonical FROM audit_entries WHERE event_type = 'security-alert'")[0].as<std::string>();
+  EXPECT_TRUE(contains(alert, "\"action\":\"node-authentication\"")) << alert;
+  EXPECT_TRUE(contains(alert, "unknown_issuer")) << alert;
+  EXPECT_TRUE(contains(alert, "\"certSha256\":\"" + intruder.sha256Fingerprint() + "\"")) << alert;
+  EXPECT_TRUE(contains(alert, "CN=intruder")) << alert;
+
+  EXPECT_EQ(f.node()->stop(), 0);
+  auto v = verify();
+  EXPECT_EQ(v.exitCode, 0) << v.output;
+  EXPECT_TRUE(contains(v.output, "8 entries")) << v.output;
+}
+
+TEST_F(AuditTrail, ConsentRefusalIsAuditedAsDeniedWhileTheCallerSees404) {
+  auto c = f.cli({"consent", "set", "--patient", "p-cara", "--opt-out"});
+  ASSERT_EQ(c.exitCode, 0) << c.output;
+  f.start();
+  EXPECT_EQ(read(f, lakeside, "/fhir/Patient/p-cara", "r-cara").status, 404);
+  pqxx::connection conn(f.db.uri());
+  pqxx::read_transaction tx(conn);
+  auto entry = tx.exec1("SELECT canonical FROM audit_entries WHERE request_id = 'r-cara'")[0].as<std::string>();
+  EXPECT_TRUE(contains(entry, "\"outcome\":\"denied\"")) << entry;
+  EXPECT_TRUE(contains(entry, "\"outcomeReason\":\"patient_opted_out\"")) << entry;
+  EXPECT_TRUE(contains(entry, "\"patient\":\"Patient/p-cara\"")) << entry;
+}
+
+class AuditTamper : public AuditTrail {
+ protected:
+  void SetUp() override {
+    AuditTrail::SetUp();
+    f.start();
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_EQ(read(f, lakeside, "/fhir/Patient/p-ava", "t-" + std::to_string(i)).status, 200);
+    }
+    ASSERT_EQ(f.node()->stop(), 0);  // writes the final checkpoint
+    auto v = verify();
+    ASSERT_EQ(v.exitCode, 0) << v.output;
+    auto cp = f.cli({"audit", "checkpoint"});
+    ASSERT_EQ(cp.exitCode, 0) << cp.output;
+    checkpointFile = writeFile(f.dir.path(), "checkpoint.json", cp.output.substr(0, cp.output.find('\n') + 1));
+    chain = scalarText("SELECT chain_id FROM audit_entries LIMIT 1");
+  }
+
+  std::string scalarText(const std::string& sql) {
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    return tx.exec1(sql)[0].as<std::string>();
+  }
+
+  // As the schema owner with the append-only triggers switched off: what an attacker with DBA rights could do.
+  void tamper(const std::string& sql) {
+    superuser(f, "BEGIN; ALTER TABLE audit_entries DISABLE TRIGGER USER; ALTER TABLE audit_checkpoints DISABLE TRIGGER USER; " +
+                     sql + "; ALTER TABLE audit_entries ENABLE TRIGGER USER; ALTER TABLE audit_checkpoints ENABLE TRIGGER USER; COMMIT");
+  }
+
+  void expectDetected(const std::string& says, const std::vector<std::string>& extra = {}) {
+    auto v = verify(extra);
+    EXPECT_EQ(v.exitCode, 1) << v.output;
+    EXPECT_TRUE(contains(v.output, "FAILED")) << v.output;
+    EXPECT_TRUE(contains(v.output, says)) << "expected '" << says << "' in " << v.output;
+  }
+
+  std::string checkpointFile;
+  std::string chain;
+};
+
+TEST_F(AuditTamper, AChangedByteInAnyFieldIsDetected) {
+  for (const std::string field : {"organization", "patient", "purpose", "outcome", "time", "requestId"}) {
+    tamper("UPDATE audit_entries SET canonical = regexp_replace(canonical, '\"" + field +
+           "\":\"(.)', '\"" + field + "\":\"X') WHERE seq = 3");
+    expectDetected("entry 3: content does not match its hash");
+    tamper("UPDATE audit_entries SET canonical = regexp_replace(canonical, '\"" + field +
+           "\":\"X', '\"" + field + "\":\"' || (SELECT substr(c, strpos(c, '\"" + field + "\":\"') + length('\"" + field +
+           "\":\"'), 1) FROM (SELECT canonical AS c FROM audit_entries WHERE seq = 4) s)) WHERE seq = 3");
+  }
+}
+
+TEST_F(AuditTamper, ADeletedMiddleEntryIsDetected) {
+  tamper("DELETE FROM audit_entries WHERE seq = 3");
+  expectDetected("entry 4: sequence gap");
+}
+
+TEST_F(AuditTamper, SwappedEntriesAreDetected) {
+  tamper("UPDATE audit_entries SET seq = seq + 1000 WHERE seq IN (2, 3); "
+         "UPDATE audit_entries SET seq = CASE WHEN seq = 1002 THEN 3 ELSE 2 END WHERE seq > 1000");
+  expectDetected("entry 2");
+}
+
+TEST_F(AuditTamper, ATruncatedTailIsDetectedAgainstAnOlderCheckpoint) {
+  // The attacker also removes the stored checkpoints; the auditor's own copy still catches it.
+  tamper("DELETE FROM audit_entries WHERE seq >= 5; DELETE FROM audit_checkpoints");
+  auto plain = verify();
+  EXPECT_EQ(plain.exitCode, 0) << "without a checkpoint a shortened chain cannot be told apart: " << plain.output;
+  expectDetected("truncated", {"--checkpoint", checkpointFile});
+}
+
+TEST_F(AuditTamper, ATruncatedTailIsDetectedAgainstTheStoredCheckpoint) {
+  tamper("DELETE FROM audit_entries WHERE seq >= 5");
+  expectDetected("truncated");
+}
+
+TEST_F(AuditTamper, AnEntrySignedByAnotherKeyIsDetected) {
+  // Re-seal the last entry with another key: hash and links stay consistent, the signature does not.
+  auto other = audit::SigningKey::generate();
+  const std::string prev = scalarText("SELECT prev_hash FROM audit_entries WHERE seq = 6");
+  std::string canonical = scalarText("SELECT canonical FROM audit_entries WHERE seq = 6");
+  canonical = std::regex_replace(canonical, std::regex("\"purpose\":\"TREAT\""), "\"purpose\":\"PUBHLTH\"");
+  const std::string hash = audit::entryHash(prev, canonical);
+  const std::string sig = *other->sign(audit::entrySignatureInput(hash));
+  tamper("UPDATE audit_entries SET canonical = '" + canonical + "', entry_hash = '" + hash + "', signature = '" + sig +
+         "' WHERE seq = 6; DELETE FROM audit_checkpoints");
+  expectDetected("entry 6: signature does not verify");
+}
+
+TEST_F(AuditTamper, VerifyWithTheWrongPublicKeyFails) {
+  auto other = audit::SigningKey::generate();
+  const std::string pub = writeFile(f.dir.path(), "other.pub", other->publicPem());
+  expectDetected("signature", {"--public-key", pub});
+}
+
+TEST_F(AuditTamper, TheRuntimeRoleCannotChangeTheTrail) {
+  pqxx::connection app(f.db.uri());  // hie_app, member of hie_runtime
+  for (const std::string& sql : {std::string("UPDATE audit_entries SET purpose = 'X' WHERE seq = 1"),
+                                 std::string("DELETE FROM audit_entries WHERE seq = 1"),
+                                 std::string("TRUNCATE audit_entries"),
+                                 std::string("DELETE FROM audit_checkpoints"),
+                                 std::string("ALTER TABLE audit_entries DISABLE TRIGGER USER")}) {
+    pqxx::work tx(app);
+    EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
+  }
+  // Even the owner is stopped by the triggers.
+  pqxx::connection owner(f.db.ownerUri());
+  for (const std::string& sql : {std::string("UPDATE audit_entries SET purpose = 'X' WHERE seq = 1"),
+                                 std::string("DELETE FROM audit_entries WHERE seq = 1"),
+                                 std::string("TRUNCATE audit_entries CASCADE")}) {
+    pqxx::work tx(owner);
+    EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
+  }
+  EXPECT_EQ(verify().exitCode, 0);
+}
+
+TEST_F(AuditTamper, TheWorkedExampleFromTheDocsVerifiesAnExport) {
+  // Extract the script from docs/audit-format.md itself, so the doc cannot drift from what works.
+  std::ifstream doc(std::string(HIE_SOURCE_DIR) + "/docs/audit-format.md");
+  std::stringstream text;
+  text << doc.rdbuf();
+  std::smatch m;
+  const std::string docText = text.str();
+  ASSERT_TRUE(std::regex_search(docText, m,
+                                std::regex("<!-- worked-example:begin -->\n```bash\n([\\s\\S]*?)```\n<!-- worked-example:end -->")));
+  const std::string script = writeFile(f.dir.path(), "verify.sh", m[1].str());
+  auto exported = f.cli({"audit", "export", "--format", "jsonl"});
+  ASSERT_EQ(exported.exitCode, 0);
+  std::string jsonl;
+  std::stringstream lines(exported.output);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    if (line.compare(0, 9, "{\"chain\":") == 0) {
+      jsonl += line + "\n";
+      ++count;
+    }
+  }
+  ASSERT_EQ(count, 6);
+  const std::string exportFile = writeFile(f.dir.path(), "export.jsonl", jsonl);
+  const std::string pub = f.dir.path() + "/audit-ed25519.pub";
+  auto run = [&](const std::string& file) {
+    const std::string out = f.dir.path() + "/verify.out";
+    int rc = std::system(("bash " + script + " " + pub + " " + file + " >" + out + " 2>&1").c_str());
+    std::ifstream in(out);
+    std::stringstream s;
+    s << in.rdbuf();
+    return std::make_pair(WEXITSTATUS(rc), s.str());
+  };
+  auto ok = run(exportFile);
+  EXPECT_EQ(ok.first, 0) << ok.second;
+  EXPECT_TRUE(contains(ok.second, "OK: 6 entries verified")) << ok.second;
+  // One changed character in one exported entry: the independent check fails too.
+  const std::string forged = std::regex_replace(jsonl, std::regex("\"purpose\":\"TREAT\""), "\"purpose\":\"TREAX\"",
+                                                std::regex_constants::format_first_only);
+  auto bad = run(writeFile(f.dir.path(), "forged.jsonl", forged));
+  EXPECT_NE(bad.first, 0) << bad.second;
+  EXPECT_TRUE(contains(bad.second, "FAIL chain")) << bad.second;
+  // The shipped script is the same as the documented one.
+  std::ifstream shipped(std::string(HIE_SOURCE_DIR) + "/scripts/verify-audit-jsonl");
+  std::stringstream shippedText;
+  shippedText << shipped.rdbuf();
+  EXPECT_EQ(shippedText.str(), m[1].str());
+}
+
+TEST_F(AuditTrail, ConcurrentClientsAreEachAuditedExactlyOnce) {
+  f.config["server.threads"] = "8";
+  f.writeConfig();
+  f.start();
+  constexpr int kThreads = 8, kEach = 15;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (read(f, lakeside, "/fhir/Observation?patient=p-ben", "c-" + std::to_string(t) + "-" + std::to_string(i))
+                .status == 200) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kEach);
+  EXPECT_EQ(entries("request_id LIKE 'c-%'"), kThreads * kEach);
+  EXPECT_EQ(scalar(f.db.uri(), "SELECT count(DISTINCT request_id) FROM audit_entries WHERE request_id LIKE 'c-%'"),
+            kThreads * kEach);
+  ASSERT_EQ(f.node()->stop(), 0);
+  auto v = verify();
+  EXPECT_EQ(v.exitCode, 0) << v.output;
+}
+
+TEST_F(AuditTrail, AuditorsReadTheTrailAndTheAccountingOfDisclosures) {
+  f.start();
+  ASSERT_EQ(read(f, lakeside, "/fhir/Patient/p-ava", "d-1").status, 200);
+  ASSERT_EQ(read(f, lakeside, "/fhir/DocumentReference?patient=p-ava", "d-2").status, 200);
+  ASSERT_EQ(read(f, lakeside, "/fhir/Observation?patient=p-ava", "d-3", "PUBHLTH").status, 200);
+  ASSERT_EQ(read(f, lakeside, "/fhir/Patient/p-ben", "d-4").status, 200);
+
+  // Members may not read the audit.
+  EXPECT_EQ(f.get(lakeside, "/audit/AuditEvent").status, 403);
+  EXPECT_EQ(f.get(lakeside, "/audit/disclosures?patient=p-ava").status, 403);
+
+  auto all = f.get(auditor, "/audit/AuditEvent?agent=" + kLakeside + "&outcome=success", {"X-Request-Id: a-1"});
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_TRUE(contains(all.body, "\"resourceType\":\"AuditEvent\"")) << all.body;
+  EXPECT_TRUE(contains(all.body, "\"total\":4")) << all.body;
+  EXPECT_TRUE(contains(all.body, "IHE.BasicAudit")) << all.body;
+
+  auto disclosures = f.get(auditor, "/audit/disclosures?patient=p-ava");
+  ASSERT_EQ(disclosures.status, 200) << disclosures.body;
+  EXPECT_TRUE(contains(disclosures.body, "\"total\":3")) << disclosures.body;
+  EXPECT_TRUE(contains(disclosures.body, "p-ava-doc-1")) << disclosures.body;
+  EXPECT_FALSE(contains(disclosures.body, "Patient/p-ben")) << disclosures.body;
+  // HIPAA's accounting leaves out treatment, payment and operations: only the PUBHLTH search remains.
+  auto hipaa = f.get(auditor, "/audit/disclosures?patient=p-ava&hipaa=true");
+  EXPECT_TRUE(contains(hipaa.body, "\"total\":1")) << hipaa.body;
+  EXPECT_TRUE(contains(hipaa.body, "PUBHLTH")) << hipaa.body;
+
+  EXPECT_EQ(f.get(auditor, "/audit/AuditEvent?date=ge2026-13-99").status, 400);
+  EXPECT_EQ(f.get(auditor, "/audit/AuditEvent?outcome=maybe").status, 400);
+  EXPECT_EQ(f.get(auditor, "/audit/disclosures").status, 400);
+  // Reading the audit is itself audited.
+  EXPECT_EQ(entries("request_id = 'a-1' AND action = 'audit-query' AND organization = '" + kAuditorOrg + "'"), 1);
+  auto fhir = f.cli({"audit", "export", "--format", "fhir", "--from", "2000-01-01"});
+  EXPECT_EQ(fhir.exitCode, 0);
+  EXPECT_TRUE(contains(fhir.output, "\"resourceType\":\"Bundle\""));
+}
+
+TEST_F(AuditTrail, KeygenNeverOverwritesAndPrintsThePublicKey) {
+  const std::string path = f.dir.path() + "/new-audit.pem";
+  auto made = runNode({"audit", "keygen", "--out", path});
+  EXPECT_EQ(made.exitCode, 0) << made.output;
+  EXPECT_TRUE(contains(made.output, "BEGIN PUBLIC KEY")) << made.output;
+  auto again = runNode({"audit", "keygen", "--out", path});
+  EXPECT_EQ(again.exitCode, 1);
+  EXPECT_TRUE(contains(again.output, "will not overwrite")) << again.output;
+  f.config["audit.signingKey"] = "node.key";  // an EC TLS key is not an audit key
+  f.writeConfig();
+  auto serve = runNode({"serve", "--config", f.configPath});
+  EXPECT_EQ(serve.exitCode, 1);
+  EXPECT_TRUE(contains(serve.output, "Ed25519")) << serve.output;
+}
+
+TEST(AuditFailClosed, DatabaseDownMeans503AndRecoveryWithoutRestart) {
+  PrivateCluster cluster;
+  NodeFixture f(cluster.host(), cluster.port());
+  prepare(f);
+  f.config["audit.commitTimeout"] = "1000";
+  f.writeConfig();
+  Credential lakeside = f.memberCert({kLakeside});
+  // Full stacks for leak reports, so that tests/lsan.supp can recognise libpqxx's own leak on broken connections.
+  f.start({{"ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0"}});
+  std::set<std::string> acknowledged;
+  int n = 0;
+  auto ask = [&]() {
+    const std::string id = "f-" + std::to_string(n++);
+    auto r = read(f, lakeside, "/fhir/Patient/p-ava", id);
+    if (r.status == 200) acknowledged.insert(id);
+    return r;
+  };
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(ask().status, 200);
+  cluster.stop();
+  for (int i = 0; i < 5; ++i) {
+    auto r = ask();
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_FALSE(contains(r.body, "Lindqvist")) << "patient data released without an audit entry";
+  }
+  cluster.start();
+  EXPECT_TRUE(waitFor([&] { return ask().status == 200; }, std::chrono::seconds(20))) << f.node()->log();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(ask().status, 200);
+  // Every acknowledged request has exactly one entry, and the trail verifies.
+  for (const auto& id : acknowledged) {
+    EXPECT_EQ(scalar(f.db.uri(), "SELECT count(*) FROM audit_entries WHERE request_id = '" + id + "'"), 1) << id;
+  }
+  ASSERT_EQ(f.node()->stop(), 0) << f.node()->log();
+  auto v = f.cli({"audit", "verify"});
+  EXPECT_EQ(v.exitCode, 0) << v.output;
+}
+
+}  // namespace
+}  // namespace hie::testing

@@ -1,0 +1,185 @@
+#include "audit/audit_chain.h"
+
+#include <gtest/gtest.h>
+
+namespace hie::audit {
+namespace {
+
+AuditEvent event(int i) {
+  AuditEvent e;
+  e.time = "2026-11-26T10:00:0" + std::to_string(i % 10) + ".000Z";
+  e.eventType = "rest";
+  e.action = "read";
+  e.outcome = "success";
+  e.organization = "urn:oid:2.16.840.1.113883.3.7001";
+  e.resourceType = "Patient";
+  e.resourceId = "p-" + std::to_string(i);
+  e.patient = "Patient/p-" + std::to_string(i);
+  e.purpose = "TREAT";
+  e.httpStatus = 200;
+  e.requestId = "req-" + std::to_string(i);
+  return e;
+}
+
+class AuditChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    head.chain = "node-a/2026-11-26T10-00-00Z/abcdef012345";
+    for (int i = 1; i <= 5; ++i) {
+      auto e = seal(event(i), "node-a", head, *key);
+      ASSERT_TRUE(e);
+      entries.push_back(*e);
+    }
+  }
+
+  std::vector<ChainVerifier::Problem> verify(const std::vector<SealedEntry>& list,
+                                             const std::vector<Checkpoint>& checkpoints = {}) {
+    ChainVerifier v(*VerifyKey::fromPem(key->publicPem()));
+    for (const auto& e : list) v.feed(e);
+    for (const auto& c : checkpoints) v.checkCheckpoint(c);
+    return v.problems();
+  }
+
+  Result<SigningKey> key = SigningKey::generate();
+  ChainHead head;
+  std::vector<SealedEntry> entries;
+};
+
+TEST_F(AuditChainTest, AnIntactChainVerifies) {
+  EXPECT_TRUE(verify(entries).empty());
+  EXPECT_EQ(entries.front().prevHash, kGenesisHash);
+  EXPECT_EQ(entries[1].prevHash, entries[0].hash);
+  EXPECT_EQ(head.seq, 5);
+}
+
+TEST_F(AuditChainTest, CanonicalFormIsPinned) {
+  // The exact bytes of docs/audit-format.md: sorted keys, no spaces, printable ASCII.
+  ChainHead h;
+  h.chain = "c";
+  AuditEvent e;
+  e.time = "2026-01-02T03:04:05.678Z";
+  e.action = "read";
+  e.path = "/fhir/Patient/\xe9t\"\\%";
+  auto sealed = seal(e, "n", h, *key);
+  ASSERT_TRUE(sealed);
+  EXPECT_EQ(sealed->canonical,
+            "{\"action\":\"read\",\"breakGlass\":false,\"causedBy\":\"\",\"certSha256\":\"\",\"chain\":\"c\","
+            "\"entities\":\"\",\"eventType\":\"\",\"httpStatus\":0,\"issuerDn\":\"\",\"latencyMicros\":0,"
+            "\"method\":\"\",\"node\":\"n\",\"organization\":\"\",\"outcome\":\"\",\"outcomeReason\":\"\","
+            "\"path\":\"/fhir/Patient/%E9t\\\"\\\\%25\",\"patient\":\"\",\"patientQuery\":\"\",\"peerOrganization\":\"\","
+            "\"purpose\":\"\",\"remoteAddress\":\"\",\"requestId\":\"\",\"resourceId\":\"\",\"resourceType\":\"\","
+            "\"resultCount\":0,\"seq\":1,\"subjectDn\":\"\",\"time\":\"2026-01-02T03:04:05.678Z\"}");
+  EXPECT_EQ(sealed->hash, sha256Hex(std::string("hie-audit-entry-v1\n") + kGenesisHash + "\n" + sealed->canonical));
+}
+
+TEST_F(AuditChainTest, AChangedByteAnywhereInTheContentIsDetected) {
+  for (std::size_t pos = 0; pos < entries[2].canonical.size(); ++pos) {
+    auto tampered = entries;
+    char& c = tampered[2].canonical[pos];
+    c = c == 'x' ? 'y' : 'x';
+    auto problems = verify(tampered);
+    ASSERT_FALSE(problems.empty()) << "byte " << pos << " of " << entries[2].canonical;
+    EXPECT_EQ(problems.front().seq, 3);
+  }
+}
+
+TEST_F(AuditChainTest, ChangedHashOrSignatureIsDetected) {
+  auto badHash = entries;
+  badHash[1].hash[0] = badHash[1].hash[0] == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(verify(badHash).empty());
+  auto badSig = entries;
+  badSig[1].signature[3] = badSig[1].signature[3] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verify(badSig).empty());
+}
+
+TEST_F(AuditChainTest, ADeletedMiddleEntryIsDetected) {
+  auto tampered = entries;
+  tampered.erase(tampered.begin() + 2);
+  auto problems = verify(tampered);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems.front().seq, 4);
+  EXPECT_NE(problems.front().what.find("gap"), std::string::npos);
+}
+
+TEST_F(AuditChainTest, SwappedEntriesAreDetected) {
+  auto tampered = entries;
+  std::swap(tampered[1], tampered[2]);
+  EXPECT_FALSE(verify(tampered).empty());
+  // Swapping contents but keeping the sequence numbers in place breaks the links too.
+  auto relabelled = entries;
+  std::swap(relabelled[1].canonical, relabelled[2].canonical);
+  EXPECT_FALSE(verify(relabelled).empty());
+}
+
+TEST_F(AuditChainTest, AnEntryResealedWithAnotherKeyIsDetected) {
+  auto other = SigningKey::generate();
+  ChainHead h{head.chain, 3, entries[2].hash};
+  auto forged = seal(event(99), "node-a", h, *other);
+  ASSERT_TRUE(forged);
+  auto tampered = entries;
+  tampered[3] = *forged;
+  tampered.pop_back();
+  auto problems = verify(tampered);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems.front().what.find("signature"), std::string::npos);
+}
+
+TEST_F(AuditChainTest, TruncationIsDetectedAgainstACheckpoint) {
+  auto cp = signCheckpoint(head, "node-a", "2026-11-26T10:00:10.000Z", *key);
+  ASSERT_TRUE(cp);
+  EXPECT_TRUE(verify(entries, {*cp}).empty());
+  auto truncated = entries;
+  truncated.resize(3);
+  auto problems = verify(truncated, {*cp});
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems.front().what.find("truncated"), std::string::npos);
+  // A rewritten tail with the same length is detected as well.
+  ChainHead h{head.chain, 3, entries[2].hash};
+  std::vector<SealedEntry> rewritten(entries.begin(), entries.begin() + 3);
+  for (int i = 0; i < 2; ++i) rewritten.push_back(*seal(event(50 + i), "node-a", h, *key));
+  problems = verify(rewritten, {*cp});
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems.front().what.find("rewritten"), std::string::npos);
+}
+
+TEST_F(AuditChainTest, CheckpointRoundTripsAndItsSignatureIsChecked) {
+  auto cp = signCheckpoint(head, "node-a", "2026-11-26T10:00:10.000Z", *key);
+  ASSERT_TRUE(cp);
+  auto parsed = Checkpoint::fromJson(cp->toJson());
+  ASSERT_TRUE(parsed) << cp->toJson();
+  EXPECT_EQ(parsed->toJson(), cp->toJson());
+  Checkpoint forged = *parsed;
+  forged.seq = 2;
+  auto problems = verify(entries, {forged});
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems.front().what.find("checkpoint signature"), std::string::npos);
+  EXPECT_FALSE(Checkpoint::fromJson("{}"));
+  EXPECT_FALSE(Checkpoint::fromJson("garbage"));
+}
+
+TEST(AuditCanonical, PrintableAsciiEscapesEverythingElse) {
+  EXPECT_EQ(printableAscii("a b/c"), "a b/c");
+  EXPECT_EQ(printableAscii("100%"), "100%25");
+  EXPECT_EQ(printableAscii("\n\x01\xff"), "%0A%01%FF");
+  EXPECT_EQ(printableAscii(std::string(5000, 'a')).size(), 2048u);
+}
+
+TEST(AuditSigning, SignatureRoundTripAndKeyChecks) {
+  auto key = SigningKey::generate();
+  ASSERT_TRUE(key);
+  auto sig = key->sign("message");
+  ASSERT_TRUE(sig);
+  auto pub = VerifyKey::fromPem(key->publicPem());
+  ASSERT_TRUE(pub);
+  EXPECT_TRUE(pub->verify("message", *sig));
+  EXPECT_FALSE(pub->verify("messagE", *sig));
+  EXPECT_FALSE(pub->verify("message", "not base64!"));
+  EXPECT_TRUE(VerifyKey::fromPem(key->privatePem()));  // a private key file carries the public key
+  EXPECT_FALSE(SigningKey::fromPem("nonsense"));
+  auto reloaded = SigningKey::fromPem(key->privatePem());
+  ASSERT_TRUE(reloaded);
+  EXPECT_EQ(reloaded->publicPem(), key->publicPem());
+}
+
+}  // namespace
+}  // namespace hie::audit
