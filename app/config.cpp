@@ -37,6 +37,8 @@ Error configError(const std::string& message) { return Error{ErrorCode::kInvalid
 // Trims white space and drops an end-of-line comment (" # ..."), as in the
 // documented examples. A '#' not preceded by white space is part of the value.
 std::string cleanValue(std::string v) {
+  std::size_t first = v.find_first_not_of(" \t");
+  if (first != std::string::npos && v[first] == '#') return "";  // "key = # comment": no value
   for (std::size_t i = 1; i < v.size(); ++i) {
     if (v[i] == '#' && std::isspace(static_cast<unsigned char>(v[i - 1]))) {
       v.erase(i);

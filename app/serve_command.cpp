@@ -69,6 +69,14 @@ void warnAboutDates(const auth::TlsMaterial& material, const auth::TlsFiles& fil
 }  // namespace
 
 int runServe(const Args& argv) {
+  // Signals are taken synchronously by the main thread; blocked before any
+  // thread starts so that no other thread can receive (and die of) them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto args = parseArgs(argv, {});
   if (!args) return usageError(args.error().external);
   if (!args->positional.empty()) return usageError("serve takes no arguments");
@@ -118,14 +126,6 @@ int runServe(const Args& argv) {
   exchange::RequestGate gate(registry, metadata, records, auditApi, counters);
   exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 
-  // Signals are taken synchronously by this thread; workers never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   auto port = server.start();
   if (!port) return runtimeError(port.error().internal);
   spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_chain={}",
@@ -134,7 +134,7 @@ int runServe(const Args& argv) {
                auditWriter.chain());
 
   while (true) {
-    int sig = 0;
+    int sig = 0;  // a second signal during shutdown stays pending: it cannot cut the audit flush
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       spdlog::warn("SIGHUP received: reloading TLS material is not supported yet; restart to pick up new files");

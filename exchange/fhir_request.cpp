@@ -150,7 +150,7 @@ std::string nextPageQuery(const FhirRequest& r, const std::string& after) {
     add(isPatient ? "_id" : "patient", r.patient.patientId);
   }
   add("_count", std::to_string(r.count));
-  add("_cursor", after);
+  if (!after.empty()) add("_cursor", after);
   return q;
 }
 

@@ -46,6 +46,15 @@ std::string forLog(const std::string& text, std::size_t max = 256) {
   return out;
 }
 
+// The path as logged: FHIR resource ids (which can name a patient) become {id}.
+std::string pathForLog(const std::string& rawPath) {
+  static const std::string kFhir = "/fhir/";
+  if (rawPath.compare(0, kFhir.size(), kFhir) != 0) return rawPath;
+  const auto slash = rawPath.find('/', kFhir.size());
+  if (slash == std::string::npos) return rawPath;
+  return rawPath.substr(0, slash) + "/{id}";
+}
+
 // A reason name for a handshake that failed without a certificate verdict.
 const char* handshakeFailureReason(const std::string& message) {
   if (message.find("peer did not return a certificate") != std::string::npos) return "no_certificate";
@@ -269,10 +278,10 @@ class GateConnection : public Poco::Net::TCPServerConnection {
                   const std::string& method, const std::string& rawPath, const HttpReply& reply,
                   std::chrono::steady_clock::time_point started) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    // No patient data here: the path is logged without its query, the patient id never.
+    // No patient data here: the path without its query and with resource ids replaced (the audit has them).
     spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}{}",
                  requestId, organization.empty() ? "-" : organization, peer.certSha256, forLog(method, 16),
-                 forLog(rawPath), reply.status, ms, reply.access.purpose.empty() ? "" : " purpose=", reply.access.purpose,
+                 forLog(pathForLog(rawPath)), reply.status, ms, reply.access.purpose.empty() ? "" : " purpose=", reply.access.purpose,
                  reply.access.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
                  reply.refusalReason, reply.internalError.empty() ? "" : " error=\"" + forLog(reply.internalError) + "\"");
   }

@@ -108,7 +108,7 @@ Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& ch
       std::string missing;
       for (const auto& [id, index] : check.externalPatients) {
         if (found.count(id) == 0) {
-          if (!missing.empty()) missing += "; ";
+          if (!missing.empty()) missing += "\n  ";
           missing += "entry " + std::to_string(index) + ": refers to Patient/" + id +
                      ", which is neither in the bundle nor in the store";
         }

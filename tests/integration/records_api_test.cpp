@@ -96,6 +96,10 @@ TEST_F(RecordsApi, GrantedOrganizationReadsAndSearches) {
   EXPECT_EQ(doc.status, 200);
   auto missing = get(lakeside, "/fhir/DocumentReference/no-such-doc");
   EXPECT_EQ(missing.status, 404);
+  // The log names no patient: resource ids in paths are replaced, identifiers are never logged.
+  EXPECT_FALSE(contains(f.node()->log(), "p-ava")) << f.node()->log();
+  EXPECT_FALSE(contains(f.node()->log(), "NET-100")) << f.node()->log();
+  EXPECT_TRUE(contains(f.node()->log(), "path=\"/fhir/Patient/{id}\"")) << f.node()->log();
 }
 
 TEST_F(RecordsApi, OrganizationWithoutAGrantIsRefused) {

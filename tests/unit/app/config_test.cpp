@@ -77,6 +77,20 @@ TEST(Config, FileValuesAreOverriddenByEnvironmentAndUnknownKeysRefused) {
   EXPECT_EQ(source->baseDir(), dir.path() + "/");
 
   {
+    std::ofstream out(path);
+    out << "db.uri = postgresql://file@/hie   # the runtime role\ntls.crl =   # none\n";
+  }
+  auto commentOnly = ConfigSource::load(path, true);
+  ASSERT_FALSE(commentOnly) << "a key whose value is only a comment must not count as set";
+  EXPECT_NE(commentOnly.error().external.find("tls.crl"), std::string::npos);
+  {
+    std::ofstream out(path);
+    out << "db.uri = postgresql://file@/hie   # the runtime role\n";
+  }
+  auto commented = ConfigSource::load(path, true);
+  ASSERT_TRUE(commented);
+  EXPECT_EQ(commented->get("db.uri").value_or(""), "postgresql://file@/hie");
+  {
     std::ofstream out(path, std::ios::app);
     out << "tls.crll = typo.crl\n";
   }

@@ -86,6 +86,7 @@ TEST(FhirRequest, ConfiguredTypesOnly) {
 TEST(FhirRequest, NextPageQueryRoundTrips) {
   auto r = parse("/fhir/Observation", {{"patient.identifier", "urn:oid:1.2|A&B=C"}, {"_count", "3"}});
   ASSERT_TRUE(r);
+  EXPECT_EQ(nextPageQuery(*r, ""), "patient.identifier=urn:oid:1.2%7CA%26B%3DC&_count=3");  // first page: no cursor
   EXPECT_EQ(nextPageQuery(*r, "obs-3"), "patient.identifier=urn:oid:1.2%7CA%26B%3DC&_count=3&_cursor=obs-3");
 }
 
