@@ -16,6 +16,8 @@ int runGrant(const Args& args);
 int runConsent(const Args& args);
 int runRecords(const Args& args);
 int runAudit(const Args& args);
+int runPeer(const Args& args);
+int runFetch(const Args& args);
 
 // Shared helpers for commands.
 int usageError(const std::string& message);

@@ -28,6 +28,7 @@ const std::set<std::string>& knownKeys() {
       "audit.signingKey", "admin.host",              "admin.port",           "registry.pollInterval",
       "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
       "records.maxPageSize", "audit.checkpointInterval", "audit.commitTimeout", "db.ownerUri",
+      "exchange.deadline", "exchange.maxParallel", "client.connectTimeout", "client.readTimeout", "client.retries",
   };
   return kKeys;
 }
@@ -242,6 +243,16 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   int commitTimeoutMs = 5000;
   HIE_TRY(commitTimeoutMs, s.integer("audit.commitTimeout", 5000, 100, 60000));
   c.audit.commitTimeout = std::chrono::milliseconds(commitTimeoutMs);
+  int ms = 0;
+  HIE_TRY(ms, s.integer("exchange.deadline", 5000, 100, 120000));
+  c.exchange.deadline = std::chrono::milliseconds(ms);
+  HIE_TRY(c.exchange.maxParallel, s.integer("exchange.maxParallel", 8, 1, 256));
+  HIE_TRY(ms, s.integer("client.connectTimeout", 2000, 50, 60000));
+  c.client.connectTimeout = std::chrono::milliseconds(ms);
+  HIE_TRY(ms, s.integer("client.readTimeout", 5000, 50, 120000));
+  c.client.readTimeout = std::chrono::milliseconds(ms);
+  HIE_TRY(c.client.retries, s.integer("client.retries", 1, 0, 5));
+  c.exchange.ownOrganization = c.organization;
   HIE_TRY(c.dbPoolSize, s.integer("db.poolSize", c.listener.threads, 1, 1024));
   HIE_TRY(c.records.policy.breakGlass, s.boolean("policy.breakGlass", false));
   HIE_TRY(c.records.limits.maxCount, s.integer("records.maxPageSize", 100, 1, 1000));
@@ -251,6 +262,7 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
     if (!parsed) return tl::make_unexpected(parsed.error());
     c.records.resourceTypes = *parsed;
   }
+  c.exchange.resourceTypes = c.records.resourceTypes;
   c.records.baseUrl = s.get("server.baseUrl").value_or("");
   if (!c.records.baseUrl.empty() && c.records.baseUrl.compare(0, 8, "https://") != 0) {
     return tl::make_unexpected(configError("configuration key 'server.baseUrl' must start with https://"));

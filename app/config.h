@@ -11,6 +11,8 @@
 #include "auth/tls_material.h"
 #include "common/result.h"
 #include "exchange/https_server.h"
+#include "exchange/exchange_api.h"
+#include "exchange/peer_client.h"
 #include "exchange/record_api.h"
 
 namespace hie::app {
@@ -53,7 +55,9 @@ struct NodeConfig {
   int dbPoolSize = 16;
   std::string auditSigningKey;
   audit::WriterOptions audit;
-  exchange::RecordApiSettings records;  // baseUrl "" = https://server.host:port
+  exchange::RecordApiSettings records;  // baseUrl "" = from the request's Host header
+  exchange::ExchangeOptions exchange;
+  exchange::ClientOptions client;
 };
 
 // "Patient, Observation" -> the set; each must be a supported type and Patient must be there.

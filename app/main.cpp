@@ -21,6 +21,8 @@ const char* const kUsage =
     "  consent set                a patient's opt-out or denial of an organization\n"
     "  records import BUNDLE      load a FHIR Bundle into the record store\n"
     "  audit keygen|verify|export|checkpoint   the signed audit trail\n"
+    "  peer add|list|remove       the peer directory (where other members' nodes answer)\n"
+    "  fetch --peer ID --patient-identifier SYSTEM|VALUE   one outbound query, printed\n"
     "configuration: --config FILE, else $HIE_CONFIG, else config/node.properties";
 
 void setUpLogging() {
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
     else if (command == "consent") status = hie::app::runConsent(rest);
     else if (command == "records") status = hie::app::runRecords(rest);
     else if (command == "audit") status = hie::app::runAudit(rest);
+    else if (command == "peer") status = hie::app::runPeer(rest);
+    else if (command == "fetch") status = hie::app::runFetch(rest);
     else status = hie::app::usageError("unknown command '" + command + "'\n" + kUsage);
   } catch (const std::exception& e) {
     // Exceptions should have been translated where they arose; this is the last line.

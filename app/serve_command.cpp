@@ -36,7 +36,7 @@ namespace {
 // Poco must never prompt on stdin for a passphrase.
 class NoPassphrase : public Poco::Net::PrivateKeyPassphraseHandler {
  public:
-  NoPassphrase() : PrivateKeyPassphraseHandler(true) {}
+  explicit NoPassphrase(bool serverSide) : PrivateKeyPassphraseHandler(serverSide) {}
   void onPrivateKeyRequested(const void*, std::string& passphrase) override { passphrase.clear(); }
 };
 
@@ -85,8 +85,9 @@ int runServe(const Args& argv) {
   auto config = serveConfig(*source);
   if (!config) return runtimeError(config.error().external);
 
-  auto material = auth::loadTlsMaterial(config->tls);
-  if (!material) return runtimeError(material.error().external);
+  auto loaded = auth::loadTlsMaterial(config->tls);
+  if (!loaded) return runtimeError(loaded.error().external);
+  auto material = std::make_shared<const auth::TlsMaterial>(std::move(*loaded));
   warnAboutDates(*material, config->tls);
 
   {
@@ -107,8 +108,11 @@ int runServe(const Args& argv) {
 
   auto context = auth::makeServerContext(*material, auth::ServerTlsOptions{config->verifyDepth, "hie-node"});
   if (!context) return runtimeError(context.error().internal);
-  Poco::Net::SSLManager::instance().initializeServer(new NoPassphrase,
+  Poco::Net::SSLManager::instance().initializeServer(new NoPassphrase(true),
                                                      new Poco::Net::RejectCertificateHandler(true), *context);
+  // The outbound client uses its own contexts; Poco's defaults must still never prompt.
+  Poco::Net::SSLManager::instance().initializeClient(new NoPassphrase(false), new Poco::Net::RejectCertificateHandler(false),
+                                                     nullptr);
 
   Counters counters;
   audit::AuditWriter auditWriter(std::make_unique<audit::AuditStore>(config->dbUri), *signingKey, config->nodeId,
@@ -123,7 +127,9 @@ int runServe(const Args& argv) {
                                  {config->records.resourceTypes.begin(), config->records.resourceTypes.end()}};
   exchange::CapabilityStatementHandler metadata(node);
   exchange::AuditApi auditApi(pool, config->records.baseUrl);
-  exchange::RequestGate gate(registry, metadata, records, auditApi, counters);
+  exchange::PeerClient peerClient(material, registry, config->client, counters);
+  exchange::ExchangeApi exchangeApi(peerClient, auditWriter, config->exchange);
+  exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters);
   exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 
   auto port = server.start();

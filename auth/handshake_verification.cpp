@@ -10,13 +10,14 @@ namespace {
 thread_local HandshakeRefusal tlsRefusal;
 thread_local bool tlsRefused = false;
 
-void recordRefusal(X509_STORE_CTX* ctx, int err, const std::string& reason) {
+void recordRefusal(X509_STORE_CTX* ctx, int err, const std::string& reason, const std::string& detail = "") {
   if (tlsRefused) return;  // keep the first, most specific failure
   tlsRefused = true;
   tlsRefusal = HandshakeRefusal{};
   tlsRefusal.reason = reason;
-  tlsRefusal.detail = std::string(X509_verify_cert_error_string(err)) + " at depth " +
-                      std::to_string(X509_STORE_CTX_get_error_depth(ctx));
+  tlsRefusal.detail = detail.empty() ? std::string(X509_verify_cert_error_string(err)) + " at depth " +
+                                           std::to_string(X509_STORE_CTX_get_error_depth(ctx))
+                                     : detail;
   if (X509* leaf = X509_STORE_CTX_get0_cert(ctx)) {
     if (auto id = extractIdentity(leaf)) {
       tlsRefusal.subjectDn = id->subjectDn;
@@ -27,6 +28,11 @@ void recordRefusal(X509_STORE_CTX* ctx, int err, const std::string& reason) {
 }
 
 }  // namespace
+
+void recordHandshakeRefusal(X509_STORE_CTX* ctx, int x509Error, const std::string& reason,
+                            const std::string& detail) {
+  recordRefusal(ctx, x509Error, reason, detail);
+}
 
 void clearHandshakeRefusal() {
   tlsRefused = false;
@@ -58,6 +64,8 @@ const char* verifyErrorReason(int e) {
     case X509_V_ERR_CA_KEY_TOO_SMALL: return "weak_key";
     case X509_V_ERR_CA_MD_TOO_WEAK: return "weak_signature";
     case X509_V_ERR_CERT_SIGNATURE_FAILURE: return "bad_signature";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH: return "hostname_mismatch";
     default: return "certificate_invalid";
   }
 }

@@ -22,6 +22,10 @@ struct HandshakeRefusal {
 void clearHandshakeRefusal();
 const HandshakeRefusal* lastHandshakeRefusal();
 
+// Records a refusal for this thread (the first one wins until cleared).
+void recordHandshakeRefusal(X509_STORE_CTX* ctx, int x509Error, const std::string& reason,
+                            const std::string& detail = "");
+
 // Short stable name for an X509_V_ERR_* code.
 const char* verifyErrorReason(int x509Error);
 

@@ -141,6 +141,11 @@ Result<RegistrySnapshot> RegistryRepository::loadAll() {
              "JOIN organizations o ON o.id = d.organization_id")) {
       snap.consents[row[0].as<std::string>()].deniedOrganizations.insert(row[1].as<std::string>());
     }
+    for (const auto& row : tx.exec(
+             "SELECT o.identifier, p.base_url FROM peers p JOIN organizations o ON o.id = p.organization_id "
+             "ORDER BY o.identifier")) {
+      snap.peers.push_back(PeerEntry{row[0].as<std::string>(), row[1].as<std::string>()});
+    }
     return snap;
   });
 }
@@ -314,6 +319,36 @@ Result<bool> RegistryRepository::patientExists(const std::string& patientId) {
     pqxx::read_transaction tx(c);
     return !tx.exec_params("SELECT 1 FROM fhir_resources WHERE resource_type = 'Patient' AND id = $1", patientId)
                 .empty();
+  });
+}
+
+}  // namespace hie::auth
+
+namespace hie::auth {
+
+Result<bool> RegistryRepository::setPeer(const std::string& identifier, const std::string& baseUrl) {
+  return guarded("add peer", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto orgId = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1", identifier);
+    if (orgId.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
+    auto r = tx.exec_params(
+        "INSERT INTO peers (organization_id, base_url) VALUES ($1, $2) "
+        "ON CONFLICT (organization_id) DO UPDATE SET base_url = EXCLUDED.base_url "
+        "WHERE peers.base_url <> EXCLUDED.base_url",
+        orgId[0][0].as<std::int64_t>(), baseUrl);
+    tx.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
+Result<bool> RegistryRepository::removePeer(const std::string& identifier) {
+  return guarded("remove peer", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "DELETE FROM peers WHERE organization_id = (SELECT id FROM organizations WHERE identifier = $1)", identifier);
+    if (r.affected_rows() == 0) return fail(ErrorCode::kNotFound, "no peer entry for " + identifier);
+    tx.commit();
+    return true;
   });
 }
 

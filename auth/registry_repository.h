@@ -47,6 +47,11 @@ class RegistryRepository : public OrganizationSource {
   Result<bool> optOut(const std::string& patientId);
   Result<bool> denyOrganization(const std::string& patientId, const std::string& identifier);
   Result<bool> clearConsent(const std::string& patientId);
+  // Peer directory: sets (or changes) where an organization's node answers;
+  // false when it was already that. kNotFound for an unknown organization.
+  Result<bool> setPeer(const std::string& identifier, const std::string& baseUrl);
+  Result<bool> removePeer(const std::string& identifier);
+
   // True when the record store holds this patient.
   Result<bool> patientExists(const std::string& patientId);
 

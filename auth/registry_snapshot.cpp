@@ -8,6 +8,13 @@ const std::vector<Grant>& RegistrySnapshot::grantsOf(const std::string& identifi
   return it == grantsByOrganization.end() ? kNone : it->second;
 }
 
+const Organization* RegistrySnapshot::organization(const std::string& identifier) const {
+  for (const auto& o : organizations) {
+    if (o.identifier == identifier) return &o;
+  }
+  return nullptr;
+}
+
 const PatientConsent* RegistrySnapshot::consentOf(const std::string& patientId) const {
   auto it = consents.find(patientId);
   return it == consents.end() ? nullptr : &it->second;

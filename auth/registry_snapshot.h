@@ -13,10 +13,19 @@
 
 namespace hie::auth {
 
+// Where a member organization's node answers (the peer directory).
+struct PeerEntry {
+  std::string organization;  // identifier
+  std::string baseUrl;       // https://host[:port][/prefix]
+};
+
 struct RegistrySnapshot {
   std::vector<Organization> organizations;
   std::map<std::string, std::vector<Grant>> grantsByOrganization;  // identifier -> active grants
   std::unordered_map<std::string, PatientConsent> consents;         // patient id -> consent
+  std::vector<PeerEntry> peers;                                      // ordered by organization
+
+  const Organization* organization(const std::string& identifier) const;
 
   const std::vector<Grant>& grantsOf(const std::string& identifier) const;
   const PatientConsent* consentOf(const std::string& patientId) const;  // nullptr when none recorded

@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
   exchange::RecordApi records(store, exchange::RecordApiSettings{});
   exchange::AuditApi auditApi(pool, "");
   exchange::CapabilityStatementHandler metadata(exchange::NodeDescription{"bench", kMember, "bench", {}});
-  exchange::RequestGate gate(registry, metadata, records, auditApi, counters);
+  exchange::RequestGate gate(registry, metadata, records, auditApi, nullptr, counters);
   exchange::ListenerOptions listener;
   listener.port = 0;
   listener.threads = clients + 2;

@@ -6,8 +6,14 @@
 namespace hie::exchange {
 
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
-                         const RecordApi& records, const AuditApi& auditApi, Counters& counters)
-    : directory_(directory), metadata_(metadata), records_(records), auditApi_(auditApi), counters_(counters) {}
+                         const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
+                         Counters& counters)
+    : directory_(directory),
+      metadata_(metadata),
+      records_(records),
+      auditApi_(auditApi),
+      exchange_(exchange),
+      counters_(counters) {}
 
 GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
   GateOutcome out;
@@ -41,6 +47,9 @@ HttpReply RequestGate::route(const HttpCall& call, const auth::Organization& org
   }
   if (call.path.compare(0, 6, "/fhir/") == 0) return records_.handle(call, organization, registry);
   if (call.path.compare(0, 7, "/audit/") == 0) return auditApi_.handle(call, organization);
+  if (exchange_ != nullptr && call.path.compare(0, 10, "/exchange/") == 0) {
+    return exchange_->handle(call, organization, registry);
+  }
   HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
   reply.refusalReason = "no_route";
   return reply;

@@ -11,6 +11,7 @@
 #include "exchange/capability_statement.h"
 #include "exchange/http_call.h"
 #include "exchange/audit_api.h"
+#include "exchange/exchange_api.h"
 #include "exchange/record_api.h"
 
 namespace hie::exchange {
@@ -23,7 +24,7 @@ struct GateOutcome {
 class RequestGate {
  public:
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
-              const RecordApi& records, const AuditApi& auditApi, Counters& counters);
+              const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters);
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
@@ -36,6 +37,7 @@ class RequestGate {
   const CapabilityStatementHandler& metadata_;
   const RecordApi& records_;
   const AuditApi& auditApi_;
+  const ExchangeApi* exchange_;  // null: this node does not initiate queries
   Counters& counters_;
 };
 

@@ -16,10 +16,15 @@ NodeFixture::NodeFixture(const std::string& pgHost, const std::string& pgPort)
   setUp();
 }
 
-void NodeFixture::setUp() {
+NodeFixture::NodeFixture(const TestPki& networkPki, const std::string& nodeId, const std::string& organization)
+    : pki(networkPki) {
+  setUp(nodeId, organization);
+}
+
+void NodeFixture::setUp(const std::string& nodeId, const std::string& organization) {
   CertSpec server;
-  server.commonName = "node-a";
-  server.sanUris = {kNodeOrg};
+  server.commonName = nodeId;
+  server.sanUris = {organization};
   server.sanDns = {"localhost"};
   server.sanIps = {"127.0.0.1"};
   server.extendedKeyUsage = {"serverAuth", "clientAuth"};
@@ -33,8 +38,8 @@ void NodeFixture::setUp() {
   writeFile(dir.path(), "audit-ed25519.pub", auditKey->publicPem());
   configPath = dir.path() + "/node.properties";
   config = {
-      {"node.id", "node-a"},
-      {"node.organization", kNodeOrg},
+      {"node.id", nodeId},
+      {"node.organization", organization},
       {"server.host", "127.0.0.1"},
       {"server.port", "0"},
       {"server.timeout", "3"},

@@ -21,6 +21,8 @@ class NodeFixture {
   NodeFixture();
   // With its database on another cluster (see PrivateCluster).
   NodeFixture(const std::string& pgHost, const std::string& pgPort);
+  // One node of a network: the network's PKI, its own node id and organization.
+  NodeFixture(const TestPki& networkPki, const std::string& nodeId, const std::string& organization);
 
   TestPki pki;
   TempDir dir;
@@ -45,7 +47,7 @@ class NodeFixture {
                  const std::vector<std::string>& headers = {}) const;
 
  private:
-  void setUp();
+  void setUp(const std::string& nodeId = "node-a", const std::string& organization = kNodeOrg);
   std::unique_ptr<NodeProcess> node_;
 };
 

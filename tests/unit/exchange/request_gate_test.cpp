@@ -33,7 +33,7 @@ class RequestGateTest : public ::testing::Test {
   RecordApi records{store, RecordApiSettings{}};
   db::ConnectionPool unusedPool{"postgresql:///unused", 1};
   AuditApi auditApi{unusedPool, ""};
-  RequestGate gate{directory, metadata, records, auditApi, counters};
+  RequestGate gate{directory, metadata, records, auditApi, nullptr, counters};
 
   static HttpCall call(const std::string& path, const std::string& method = "GET") {
     HttpCall c;

@@ -1,0 +1,179 @@
+// peer add|list|remove, and fetch: one outbound query run by an operator.
+#include <iostream>
+
+#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/URI.h>
+
+#include "app/command_support.h"
+#include "app/commands.h"
+#include "audit/audit_writer.h"
+#include "auth/organization.h"
+#include "auth/organization_registry.h"
+#include "auth/peer_url.h"
+#include "auth/policy.h"
+#include "auth/registry_repository.h"
+#include "auth/tls_material.h"
+#include "exchange/peer_client.h"
+#include "exchange/request_id.h"
+
+namespace hie::app {
+namespace {
+
+int fromError(const Error& e) {
+  if (e.code == ErrorCode::kInvalidInput) return usageError(e.external);
+  return runtimeError(e.internal == e.external ? e.external : e.external + " (" + e.internal + ")");
+}
+
+// A registry view fixed at one snapshot (a one-shot command needs no polling).
+class FixedDirectory : public auth::OrganizationDirectory {
+ public:
+  explicit FixedDirectory(auth::RegistrySnapshot snap)
+      : snap_(std::make_shared<const auth::RegistrySnapshot>(std::move(snap))) {}
+  auth::OrganizationSnapshot snapshot() const override { return snap_; }
+
+ private:
+  auth::OrganizationSnapshot snap_;
+};
+
+}  // namespace
+
+int runPeer(const Args& argv) {
+  const char* usage = "usage: hie-node peer add --org ID --url https://host:port | peer list | peer remove ID";
+  if (argv.empty()) return usageError(usage);
+  const std::string verb = argv.front();
+  OptionSpec spec;
+  if (verb == "add") spec = OptionSpec{{"org", "url"}, {}, {}};
+  else if (verb != "list" && verb != "remove") return usageError("unknown peer subcommand '" + verb + "'\n" + usage);
+  auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
+  if (!args) return usageError(args.error().external);
+  if (verb == "add") {
+    if (!args->has("org") || !args->has("url") || !args->positional.empty()) return usageError(usage);
+    if (!auth::isValidOrganizationIdentifier(args->value("org"))) {
+      return usageError("'" + args->value("org") + "' is not an organization identifier (urn:oid:...)");
+    }
+    auto url = auth::parsePeerUrl(args->value("url"));
+    if (!url) return usageError(url.error().external);
+    auto config = loadConfigFor(*args);
+    if (!config) return runtimeError(config.error().external);
+    auto uri = databaseUri(*config);
+    if (!uri) return runtimeError(uri.error().external);
+    auth::RegistryRepository repo(*uri);
+    auto changed = repo.setPeer(args->value("org"), url->text());
+    if (!changed) return fromError(changed.error());
+    std::cout << "peer " << args->value("org") << " at " << url->text() << (*changed ? "" : " (unchanged)") << "\n";
+    return 0;
+  }
+  if (verb == "remove" && args->positional.size() != 1) return usageError("usage: hie-node peer remove ID");
+  if (verb == "list" && !args->positional.empty()) return usageError("peer list takes no arguments");
+  auto config = loadConfigFor(*args);
+  if (!config) return runtimeError(config.error().external);
+  auto uri = databaseUri(*config);
+  if (!uri) return runtimeError(uri.error().external);
+  auth::RegistryRepository repo(*uri);
+  if (verb == "remove") {
+    const std::string& id = args->positional.front();
+    if (!auth::isValidOrganizationIdentifier(id)) return usageError("'" + id + "' is not an organization identifier");
+    auto removed = repo.removePeer(id);
+    if (!removed) return fromError(removed.error());
+    std::cout << "removed the peer entry of " << id << "\n";
+    return 0;
+  }
+  auto snap = repo.loadAll();
+  if (!snap) return fromError(snap.error());
+  if (snap->peers.empty()) std::cout << "no peers\n";
+  for (const auto& p : snap->peers) {
+    const auth::Organization* org = snap->organization(p.organization);
+    std::cout << p.organization << "  " << p.baseUrl << "  "
+              << (org != nullptr ? auth::statusName(org->status) : "unknown") << "\n";
+  }
+  return 0;
+}
+
+int runFetch(const Args& argv) {
+  const char* usage =
+      "usage: hie-node fetch --peer ID --patient-identifier SYSTEM|VALUE [--purpose CODE] [--type TYPE]";
+  auto args = parseArgs(argv, OptionSpec{{"peer", "patient-identifier", "purpose", "type"}, {}, {}});
+  if (!args) return usageError(args.error().external);
+  if (!args->has("peer") || !args->has("patient-identifier") || !args->positional.empty()) return usageError(usage);
+  const std::string peerId = args->value("peer");
+  const std::string identifier = args->value("patient-identifier");
+  const std::string purpose = args->has("purpose") ? args->value("purpose") : "TREAT";
+  const std::string type = args->has("type") ? args->value("type") : "Patient";
+  const auto bar = identifier.find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == identifier.size()) {
+    return usageError("--patient-identifier must be SYSTEM|VALUE");
+  }
+  if (!auth::isKnownPurposeOfUse(purpose)) return usageError("'" + purpose + "' is not a known PurposeOfUse code");
+  if (!auth::isValidOrganizationIdentifier(peerId)) return usageError("'" + peerId + "' is not an organization identifier");
+  auto source = loadConfigFor(*args);
+  if (!source) return runtimeError(source.error().external);
+  auto config = serveConfig(*source);
+  if (!config) return runtimeError(config.error().external);
+  if (config->exchange.resourceTypes.count(type) == 0) return usageError("unsupported resource type '" + type + "'");
+  auto loaded = auth::loadTlsMaterial(config->tls);
+  if (!loaded) return runtimeError(loaded.error().external);
+  auto material = std::make_shared<const auth::TlsMaterial>(std::move(*loaded));
+  auto key = audit::SigningKey::fromPemFile(config->auditSigningKey);
+  if (!key) return runtimeError(key.error().external);
+  auth::RegistryRepository repo(config->dbUri);
+  auto snap = repo.loadAll();
+  if (!snap) return fromError(snap.error());
+  const auth::PeerEntry* peer = nullptr;
+  for (const auto& p : snap->peers) {
+    if (p.organization == peerId) peer = &p;
+  }
+  if (peer == nullptr) return runtimeError("no peer entry for " + peerId + " (add one with `hie-node peer add`)");
+  const auth::PeerEntry target = *peer;
+  FixedDirectory directory(std::move(*snap));
+
+  Poco::Net::SSLManager::instance().initializeClient(nullptr, new Poco::Net::RejectCertificateHandler(false), nullptr);
+  Counters counters;
+  audit::AuditWriter writer(std::make_unique<audit::AuditStore>(config->dbUri), *key, config->nodeId,
+                            audit::newChainId(config->nodeId + "-fetch"), config->audit, counters);
+  if (auto started = writer.start(); !started) return runtimeError("cannot start the audit trail: " + started.error().internal);
+  exchange::PeerClient client(material, directory, config->client, counters);
+  std::string encoded;
+  Poco::URI::encode(identifier, "&=+#?/|%", encoded);
+  const std::string path = type == "Patient" ? "/fhir/Patient?identifier=" + encoded
+                                             : "/fhir/" + type + "?patient.identifier=" + encoded;
+  const std::string requestId = exchange::newRequestId();
+  const auto started = std::chrono::steady_clock::now();
+  auto response = client.get(target, path, {{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", requestId}},
+                             started + config->exchange.deadline);
+  audit::AuditEvent e;
+  e.eventType = "rest";
+  e.action = "peer-call";
+  e.peerOrganization = target.organization;
+  e.organization = config->organization;
+  e.method = "GET";
+  e.path = path.substr(0, path.find('?'));
+  e.resourceType = type;
+  e.patientQuery = identifier;
+  e.purpose = purpose;
+  e.requestId = requestId;
+  e.latencyMicros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  if (!response) {
+    e.outcome = "error";
+    e.outcomeReason = response.error().reason;
+  } else {
+    e.httpStatus = response->status;
+    e.outcome = response->status == 200 ? "success" : "error";
+    if (response->status != 200) e.outcomeReason = "http_" + std::to_string(response->status);
+  }
+  auto recorded = writer.record(e);
+  writer.stop();
+  if (!recorded) return runtimeError("the call could not be audited; its answer is withheld: " + recorded.error().internal);
+  if (!response) {
+    return runtimeError("fetch from " + target.organization + " failed (" + response.error().reason +
+                        "): " + response.error().detail);
+  }
+  std::cout << response->body << "\n";
+  if (response->status != 200) {
+    return runtimeError("fetch from " + target.organization + " answered HTTP " + std::to_string(response->status));
+  }
+  return 0;
+}
+
+}  // namespace hie::app

@@ -1,0 +1,285 @@
+#include "exchange/exchange_api.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <sstream>
+#include <thread>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/URI.h>
+
+#include "auth/policy.h"
+#include "exchange/operation_outcome.h"
+
+namespace hie::exchange {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+HttpReply refused(int status, const char* code, const std::string& text, const char* reason) {
+  HttpReply reply = operationOutcome(status, code, text);
+  reply.refusalReason = reason;
+  reply.access.action = "query";
+  return reply;
+}
+
+struct PeerResult {
+  auth::PeerEntry peer;
+  tl::expected<PeerResponse, PeerFailure> outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline"});
+  long long micros = 0;
+};
+
+Object::Ptr outcomeFor(const std::string& peer, const std::string& reason, const std::string& detail) {
+  Object::Ptr issue = new Object;
+  issue->set("severity", "error");
+  issue->set("code", reason == "timeout" ? "timeout" : reason.compare(0, 5, "http_") == 0 ? "processing" : "security");
+  issue->set("diagnostics", "peer " + peer + ": " + reason + (detail.empty() ? "" : ": " + detail));
+  Array::Ptr issues = new Array;
+  issues->add(issue);
+  Object::Ptr oo = new Object;
+  oo->set("resourceType", "OperationOutcome");
+  oo->set("issue", issues);
+  return oo;
+}
+
+Object::Ptr sourceExtension(const std::string& org) {
+  Object::Ptr ident = new Object;
+  ident->set("system", "urn:ietf:rfc:3986");
+  ident->set("value", org);
+  Object::Ptr ext = new Object;
+  ext->set("url", kSourceOrganizationExtension);
+  ext->set("valueIdentifier", ident);
+  Array::Ptr exts = new Array;
+  exts->add(ext);
+  Object::Ptr holder = new Object;
+  holder->set("extension", exts);
+  return holder;
+}
+
+}  // namespace
+
+ExchangeApi::ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options)
+    : client_(client), audit_(audit), options_(std::move(options)) {}
+
+HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& organization,
+                              const auth::RegistrySnapshot& registry) const {
+  if (!organization.hasRole(auth::Role::kLocal)) {
+    return refused(403, "forbidden", "Only this institution's own systems (role local) may query the exchange.",
+                   "role_not_allowed");
+  }
+  if (call.method != "GET") return refused(405, "not-supported", "Only GET is supported here.", "method_not_allowed");
+  const std::string type = call.path.substr(std::string("/exchange/").size());
+  if (options_.resourceTypes.count(type) == 0) {
+    return refused(404, "not-found", "Unsupported resource type.", "unsupported_type");
+  }
+  std::string identifier;
+  for (const auto& [name, value] : call.query) {
+    if (name != "patient.identifier" || !identifier.empty()) {
+      return refused(400, "invalid", "The exchange takes exactly one patient.identifier=SYSTEM|VALUE.", "invalid_request");
+    }
+    identifier = value;
+  }
+  const auto bar = identifier.find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == identifier.size() || identifier.size() > 513 ||
+      identifier.find_first_of("\r\n\t") != std::string::npos) {
+    return refused(400, "invalid", "patient.identifier must be SYSTEM|VALUE.", "invalid_request");
+  }
+  const std::string purpose = call.header("X-Purpose-Of-Use");
+  if (!auth::isKnownPurposeOfUse(purpose)) {
+    HttpReply r = refused(400, "required", "An X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code is required.",
+                          "missing_purpose");
+    return r;
+  }
+
+  std::string encoded;
+  Poco::URI::encode(identifier, "&=+#?/|%", encoded);
+  const std::string pathAndQuery = type == "Patient" ? "/fhir/Patient?identifier=" + encoded
+                                                     : "/fhir/" + type + "?patient.identifier=" + encoded;
+  std::vector<auth::PeerEntry> peers;
+  for (const auto& p : registry.peers) {
+    const auth::Organization* org = registry.organization(p.organization);
+    if (p.organization != options_.ownOrganization && org != nullptr &&
+        org->status == auth::OrganizationStatus::kActive) {
+      peers.push_back(p);
+    }
+  }
+
+  // Parallel calls, at most maxParallel at a time, all bounded by one deadline.
+  // The workers share their state with this thread through a shared_ptr and
+  // are detached: a peer that outlasts the deadline is reported as a timeout
+  // and its worker finishes on its own (its socket timeouts end soon after).
+  const auto deadline = Clock::now() + options_.deadline;
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable finished;
+    std::vector<PeerResult> results;
+    std::vector<bool> done;
+    std::size_t next = 0;
+    std::size_t completed = 0;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->results.resize(peers.size());
+  shared->done.assign(peers.size(), false);
+  for (std::size_t i = 0; i < peers.size(); ++i) shared->results[i].peer = peers[i];
+  const HeaderList headers{{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", call.requestId},
+                           {"Accept", "application/fhir+json"}};
+  PeerClient* client = &client_;
+  const std::size_t parallel =
+      std::min<std::size_t>(peers.size(), static_cast<std::size_t>(std::max(1, options_.maxParallel)));
+  for (std::size_t t = 0; t < parallel; ++t) {
+    PeerClient::InFlight guard = client->enter();
+    std::thread([shared, client, guard = std::move(guard), pathAndQuery, headers, deadline]() {
+      while (true) {
+        std::size_t i;
+        auth::PeerEntry peer;
+        {
+          std::lock_guard<std::mutex> lock(shared->mutex);
+          if (shared->next >= shared->results.size() || Clock::now() >= deadline) return;
+          i = shared->next++;
+          peer = shared->results[i].peer;
+        }
+        const auto started = Clock::now();
+        auto outcome = client->get(peer, pathAndQuery, headers, deadline);
+        std::lock_guard<std::mutex> lock(shared->mutex);
+        shared->results[i].outcome = std::move(outcome);
+        shared->results[i].micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+        shared->done[i] = true;
+        ++shared->completed;
+        shared->finished.notify_all();
+      }
+    }).detach();
+  }
+  std::vector<PeerResult> resultStore;
+  {
+    std::unique_lock<std::mutex> lock(shared->mutex);
+    shared->finished.wait_until(lock, deadline, [&] { return shared->completed == shared->results.size(); });
+    resultStore = shared->results;
+    for (std::size_t i = 0; i < resultStore.size(); ++i) {
+      if (!shared->done[i]) {
+        resultStore[i].outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline"});
+        resultStore[i].micros = std::chrono::duration_cast<std::chrono::microseconds>(options_.deadline).count();
+      }
+    }
+  }
+  auto* results = &resultStore;
+
+  // Merge, and audit each outbound call on this node, linked to the local request.
+  Array::Ptr entries = new Array;
+  long long matches = 0;
+  std::string entities;
+  bool auditFailed = false;
+  std::string auditError;
+  for (auto& r : *results) {
+    audit::AuditEvent e;
+    e.eventType = "rest";
+    e.action = "peer-call";
+    e.peerOrganization = r.peer.organization;
+    e.organization = organization.identifier;
+    e.method = "GET";
+    e.path = pathAndQuery.substr(0, pathAndQuery.find('?'));
+    e.resourceType = type;
+    e.patientQuery = identifier;
+    e.purpose = purpose;
+    e.requestId = call.requestId;
+    e.causedBy = call.requestId;
+    e.latencyMicros = r.micros;
+    std::string failureReason, failureDetail;
+    if (!r.outcome) {
+      failureReason = r.outcome.error().reason;
+      failureDetail = r.outcome.error().detail;
+    } else if (r.outcome->status != 200) {
+      failureReason = "http_" + std::to_string(r.outcome->status);
+      failureDetail = "the peer refused or failed the request";
+    } else {
+      try {
+        Poco::JSON::Parser parser;
+        Object::Ptr bundle = parser.parse(r.outcome->body).extract<Object::Ptr>();
+        if (!bundle || bundle->optValue<std::string>("resourceType", "") != "Bundle") throw Poco::Exception("not a Bundle");
+        long long count = 0;
+        if (Array::Ptr peerEntries = bundle->getArray("entry")) {
+          for (std::size_t k = 0; k < peerEntries->size(); ++k) {
+            Object::Ptr entry = peerEntries->getObject(static_cast<unsigned>(k));
+            Object::Ptr resource = entry ? entry->getObject("resource") : nullptr;
+            if (!resource) continue;
+            Object::Ptr meta = resource->getObject("meta");
+            if (!meta) {
+              meta = new Object;
+              resource->set("meta", meta);
+            }
+            meta->set("source", r.peer.organization);
+            Object::Ptr merged = new Object;
+            merged->set("extension", sourceExtension(r.peer.organization)->getArray("extension"));
+            if (entry->has("fullUrl")) merged->set("fullUrl", entry->get("fullUrl"));
+            merged->set("resource", resource);
+            Object::Ptr search = new Object;
+            search->set("mode", "match");
+            merged->set("search", search);
+            entries->add(merged);
+            ++count;
+            const std::string id = resource->optValue<std::string>("id", "");
+            if (entities.size() < 8192) {
+              entities += (entities.empty() ? "" : ",") + r.peer.organization + "#" +
+                          resource->optValue<std::string>("resourceType", type) + "/" + id;
+            }
+          }
+        }
+        matches += count;
+        e.resultCount = count;
+        e.httpStatus = 200;
+        e.outcome = "success";
+      } catch (const std::exception&) {
+        failureReason = "invalid_response";
+        failureDetail = "the peer's answer is not a FHIR Bundle";
+      }
+    }
+    if (!failureReason.empty()) {
+      e.outcome = failureReason == "impersonation" || failureReason.compare(0, 4, "tls_") == 0 ||
+                          failureReason == "http_403"
+                      ? "denied"
+                      : "error";
+      e.outcomeReason = failureReason;
+      e.httpStatus = r.outcome ? r.outcome->status : 0;
+      Object::Ptr wrapped = new Object;
+      wrapped->set("resource", outcomeFor(r.peer.organization, failureReason, failureDetail));
+      Object::Ptr search = new Object;
+      search->set("mode", "outcome");
+      wrapped->set("search", search);
+      wrapped->set("extension", sourceExtension(r.peer.organization)->getArray("extension"));
+      entries->add(wrapped);
+    }
+    auto committed = audit_.record(e);
+    if (!committed) {
+      auditFailed = true;
+      auditError = committed.error().internal;
+    }
+  }
+  if (auditFailed) {
+    HttpReply reply = operationOutcome(503, "transient", "The service is temporarily unavailable.");
+    reply.refusalReason = "audit_unavailable";
+    reply.internalError = auditError;
+    reply.access.action = "query";
+    return reply;
+  }
+
+  Object bundle;
+  bundle.set("resourceType", "Bundle");
+  bundle.set("type", "searchset");
+  bundle.set("total", matches);
+  bundle.set("entry", entries);
+  std::ostringstream out;
+  bundle.stringify(out);
+  HttpReply reply;
+  reply.body = out.str();
+  reply.access.action = "query";
+  reply.access.resourceType = type;
+  reply.access.patientQuery = identifier;
+  reply.access.purpose = purpose;
+  reply.access.resultCount = matches;
+  reply.access.entities = entities;
+  return reply;
+}
+
+}  // namespace hie::exchange

@@ -1,0 +1,42 @@
+// GET /exchange/{Type}?patient.identifier=SYSTEM|VALUE (role local): asks
+// every active peer in parallel (bounded, one overall deadline), forwards
+// the caller's purpose of use and request id, audits each outbound call,
+// and merges the answers into one searchset Bundle: every entry marked with
+// its source organization, plus an OperationOutcome per peer that failed.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+
+#include "audit/audit_sink.h"
+#include "auth/organization.h"
+#include "auth/registry_snapshot.h"
+#include "exchange/http_call.h"
+#include "exchange/peer_client.h"
+
+namespace hie::exchange {
+
+struct ExchangeOptions {
+  std::chrono::milliseconds deadline{5000};
+  int maxParallel = 8;
+  std::string ownOrganization;  // never asked
+  std::set<std::string> resourceTypes;
+};
+
+class ExchangeApi {
+ public:
+  ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options);
+  HttpReply handle(const HttpCall& call, const auth::Organization& organization,
+                   const auth::RegistrySnapshot& registry) const;
+
+ private:
+  PeerClient& client_;
+  audit::AuditSink& audit_;
+  ExchangeOptions options_;
+};
+
+// The URL extension that marks a merged entry's source organization.
+constexpr const char* kSourceOrganizationExtension = "https://hie-node.dev/fhir/StructureDefinition/source-organization";
+
+}  // namespace hie::exchange

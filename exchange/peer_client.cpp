@@ -1,0 +1,137 @@
+#include "exchange/peer_client.h"
+
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/StreamCopier.h>
+
+#include <thread>
+
+#include "auth/handshake_verification.h"
+
+namespace hie::exchange {
+
+struct PeerClient::Channel {
+  auth::PeerUrl url;
+  auth::ClientTlsContext tls;
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Poco::Net::HTTPSClientSession>> idle;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+PeerFailure failure(std::string reason, std::string detail) { return PeerFailure{std::move(reason), std::move(detail)}; }
+
+Poco::Timespan span(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(std::max<long long>(ms.count(), 1)) * 1000);
+}
+
+}  // namespace
+
+PeerClient::PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const auth::OrganizationDirectory& directory,
+                       ClientOptions options, Counters& counters)
+    : material_(std::move(material)), directory_(directory), options_(options), counters_(counters) {}
+
+PeerClient::~PeerClient() {
+  // Calls that outlived their caller's deadline end with their socket timeouts.
+  const auto limit = Clock::now() + options_.connectTimeout + 2 * options_.readTimeout + std::chrono::seconds(1);
+  while (inFlight_.load() > 0 && Clock::now() < limit) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+Result<std::shared_ptr<PeerClient::Channel>> PeerClient::channel(const auth::PeerEntry& peer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string key = peer.organization + " " + peer.baseUrl;
+  if (auto it = channels_.find(key); it != channels_.end()) return it->second;
+  auto url = auth::parsePeerUrl(peer.baseUrl);
+  if (!url) return tl::make_unexpected(url.error());
+  auto tls = auth::makeClientContext(*material_, *url, peer.organization, directory_);
+  if (!tls) return tl::make_unexpected(tls.error());
+  auto ch = std::make_shared<Channel>();
+  ch->url = *url;
+  ch->tls = std::move(*tls);
+  channels_[key] = ch;
+  return ch;
+}
+
+tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
+                                                        const HeaderList& headers, Clock::time_point deadline) {
+  auto ch = channel(peer);
+  if (!ch) return tl::make_unexpected(failure("bad_directory_entry", ch.error().external));
+  Channel& c = **ch;
+  PeerFailure last = failure("timeout", "no answer before the deadline");
+  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      counters_.increment("peer.timeouts");
+      return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
+    }
+    std::unique_ptr<Poco::Net::HTTPSClientSession> session;
+    {
+      std::lock_guard<std::mutex> lock(c.mutex);
+      if (!c.idle.empty()) {
+        session = std::move(c.idle.back());
+        c.idle.pop_back();
+      }
+    }
+    if (!session) {
+      session = std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context);
+      session->setKeepAlive(true);
+      // Shorter than the server's keep-alive timeout, so an idle connection is not reused after the peer dropped it.
+      session->setKeepAliveTimeout(Poco::Timespan(2, 0));
+    }
+    session->setTimeout(span(std::min(options_.connectTimeout, left)), span(std::min(left, options_.readTimeout)),
+                        span(std::min(left, options_.readTimeout)));
+    auth::clearHandshakeRefusal();
+    try {
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, c.url.pathPrefix + pathAndQuery,
+                                     Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setHost(c.url.host, c.url.port);
+      for (const auto& [name, value] : headers) request.set(name, value);
+      session->sendRequest(request);
+      Poco::Net::HTTPResponse response;
+      std::istream& in = session->receiveResponse(response);
+      PeerResponse out;
+      out.status = response.getStatus();
+      out.contentType = response.getContentType();
+      char buf[16384];
+      while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        out.body.append(buf, static_cast<std::size_t>(in.gcount()));
+        if (out.body.size() > options_.maxResponseBytes) {
+          session->reset();
+          return tl::make_unexpected(failure("response_too_large", "the peer's answer exceeds the size limit"));
+        }
+      }
+      if (response.getKeepAlive()) {
+        std::lock_guard<std::mutex> lock(c.mutex);
+        if (c.idle.size() < 8) c.idle.push_back(std::move(session));
+      }
+      return out;
+    } catch (const Poco::Exception& e) {
+      session->reset();
+      const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
+      if (refusal != nullptr) {
+        // A verification failure is a verdict, not a transient error: no retry.
+        counters_.increment("peer.refused." + refusal->reason);
+        const std::string reason = refusal->reason == "impersonation" ? "impersonation" : "tls_" + refusal->reason;
+        return tl::make_unexpected(failure(reason, "TLS verification of the peer failed: " + refusal->detail));
+      }
+      const std::string text = e.displayText();
+      if (dynamic_cast<const Poco::TimeoutException*>(&e) != nullptr || text.find("Timeout") != std::string::npos ||
+          text.find("timed out") != std::string::npos) {
+        last = failure("timeout", "the peer did not answer in time");
+      } else if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr) {
+        last = failure("tls", "TLS with the peer failed: " + text);
+      } else {
+        last = failure("connect", "cannot reach the peer: " + text);
+      }
+      counters_.increment("peer.failures." + last.reason);
+    }
+  }
+  return tl::make_unexpected(last);
+}
+
+}  // namespace hie::exchange
