@@ -253,6 +253,10 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   c.client.readTimeout = std::chrono::milliseconds(ms);
   HIE_TRY(c.client.retries, s.integer("client.retries", 1, 0, 5));
   c.exchange.ownOrganization = c.organization;
+  c.adminHost = s.get("admin.host").value_or("127.0.0.1");
+  int adminPort = 9090;
+  HIE_TRY(adminPort, s.integer("admin.port", 9090, 0, 65535));
+  c.adminPort = static_cast<std::uint16_t>(adminPort);
   HIE_TRY(c.dbPoolSize, s.integer("db.poolSize", c.listener.threads, 1, 1024));
   HIE_TRY(c.records.policy.breakGlass, s.boolean("policy.breakGlass", false));
   HIE_TRY(c.records.limits.maxCount, s.integer("records.maxPageSize", 100, 1, 1000));

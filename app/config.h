@@ -58,6 +58,8 @@ struct NodeConfig {
   exchange::RecordApiSettings records;  // baseUrl "" = from the request's Host header
   exchange::ExchangeOptions exchange;
   exchange::ClientOptions client;
+  std::string adminHost = "127.0.0.1";  // plain HTTP: /healthz /readyz /metrics
+  std::uint16_t adminPort = 9090;       // 0 = any free port
 };
 
 // "Patient, Observation" -> the set; each must be a supported type and Patient must be there.

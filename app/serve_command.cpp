@@ -21,6 +21,7 @@
 #include "exchange/record_api.h"
 #include "exchange/record_store.h"
 #include "db/migrations.h"
+#include "exchange/admin_server.h"
 #include "exchange/audit_api.h"
 #include "exchange/capability_statement.h"
 #include "exchange/https_server.h"
@@ -64,6 +65,84 @@ void warnAboutDates(const auth::TlsMaterial& material, const auth::TlsFiles& fil
   if (ASN1_TIME_diff(&days, &seconds, nullptr, notAfter) == 1 && days < 30) {
     spdlog::warn("the node certificate {} expires in {} days", files.certificate, days);
   }
+}
+
+std::string gauge(const std::string& name, const std::string& help, const std::string& series) {
+  return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + series;
+}
+
+std::string labelValue(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (c != '\n') out.push_back(c);
+  }
+  return out;
+}
+
+std::int64_t notAfterOf(const X509* cert) {
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string subjectOf(const X509* cert) {
+  char* name = X509_NAME_oneline(X509_get_subject_name(cert), nullptr, 0);
+  std::string out = name != nullptr ? name : "";
+  OPENSSL_free(name);
+  return out;
+}
+
+exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, const audit::AuditWriter& writer,
+                                    const auth::TlsMaterial& material, const auth::TlsFiles& files) {
+  exchange::AdminSources sources;
+  const std::int64_t nodeNotAfter = notAfterOf(material.leaf.get());
+  std::vector<std::pair<std::string, std::int64_t>> anchors;
+  for (int i = 0; i < sk_X509_num(material.anchors.get()); ++i) {
+    const X509* a = sk_X509_value(material.anchors.get(), i);
+    anchors.emplace_back(subjectOf(a), notAfterOf(a));
+  }
+  const std::vector<auth::CrlInfo> crls = material.crlInfo;
+  sources.readiness = [&registry, &writer, nodeNotAfter, crls, files] {
+    exchange::Readiness r;
+    const std::int64_t now = std::time(nullptr);
+    if (registry.secondsSinceLastSuccess() > 5) r.problems.push_back("database: the registry has not refreshed for over 5 s");
+    if (!writer.healthy()) r.problems.push_back("audit: the last commit failed; requests are refused (503)");
+    if (writer.queueDepth() > 10000) r.problems.push_back("audit: the writer is not keeping up");
+    if (nodeNotAfter <= now) r.problems.push_back("tls: the node certificate has expired");
+    for (const auto& crl : crls) {
+      if (crl.nextUpdate != 0 && crl.nextUpdate < now) {
+        r.problems.push_back("tls: the CRL of " + crl.issuerDn + " in " + files.crl + " is past its nextUpdate");
+      }
+    }
+    r.ready = r.problems.empty();
+    return r;
+  };
+  sources.gauges = [&registry, &writer, nodeNotAfter, anchors, crls] {
+    std::string out;
+    out += gauge("hie_audit_queue_depth", "Audit events waiting for the writer.",
+                 "hie_audit_queue_depth " + std::to_string(writer.queueDepth()) + "\n");
+    out += gauge("hie_audit_last_commit_milliseconds", "Duration of the last audit group commit.",
+                 "hie_audit_last_commit_milliseconds " + std::to_string(writer.lastCommitMillis()) + "\n");
+    out += gauge("hie_registry_age_seconds", "Seconds since the registry was last refreshed from the database.",
+                 "hie_registry_age_seconds " + std::to_string(registry.secondsSinceLastSuccess()) + "\n");
+    std::string certs = "hie_certificate_not_after_timestamp_seconds{kind=\"node\"} " + std::to_string(nodeNotAfter) + "\n";
+    for (const auto& [subject, notAfter] : anchors) {
+      certs += "hie_certificate_not_after_timestamp_seconds{kind=\"anchor\",subject=\"" + labelValue(subject) + "\"} " +
+               std::to_string(notAfter) + "\n";
+    }
+    out += gauge("hie_certificate_not_after_timestamp_seconds", "Expiry of the node certificate and trust anchors.", certs);
+    if (!crls.empty()) {
+      std::string series;
+      for (const auto& crl : crls) {
+        series += "hie_crl_next_update_timestamp_seconds{issuer=\"" + labelValue(crl.issuerDn) + "\"} " +
+                  std::to_string(crl.nextUpdate) + "\n";
+      }
+      out += gauge("hie_crl_next_update_timestamp_seconds", "nextUpdate of each configured CRL.", series);
+    }
+    return out;
+  };
+  return sources;
 }
 
 }  // namespace
@@ -132,6 +211,16 @@ int runServe(const Args& argv) {
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters);
   exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 
+  exchange::AdminServer admin(config->adminHost, config->adminPort, counters,
+                              adminSources(registry, auditWriter, *material, config->tls));
+  auto adminPort = admin.start();
+  if (!adminPort) return runtimeError(adminPort.error().internal);
+  spdlog::info("admin listening on http://{}:{} (/healthz /readyz /metrics)", config->adminHost, *adminPort);
+  if (config->adminHost != "127.0.0.1" && config->adminHost != "::1" && config->adminHost != "localhost") {
+    spdlog::warn("admin.host {} is not loopback: the admin listener is plain HTTP without authentication",
+                 config->adminHost);
+  }
+
   auto port = server.start();
   if (!port) return runtimeError(port.error().internal);
   spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_chain={}",
@@ -150,6 +239,7 @@ int runServe(const Args& argv) {
     break;
   }
   server.stop(5);
+  admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();
   Poco::Net::SSLManager::instance().shutdown();

@@ -240,7 +240,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       counters_.increment("refused.protocol." + reply.refusalReason);
     }
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    auto committed = audit_.record(requestEvent(call, rawPath, peer, organization, reply, micros.count()));
+    const audit::AuditEvent event = requestEvent(call, rawPath, peer, organization, reply, micros.count());
+    auto committed = audit_.record(event);
     if (!committed) {
       counters_.increment("refused.audit_unavailable");
       HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
@@ -249,6 +250,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       unavailable.headers.emplace_back("Retry-After", "1");
       reply = std::move(unavailable);
     }
+    counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
+                        (organization.empty() ? std::string("none") : organization));
     logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, reply, started);
   }
 

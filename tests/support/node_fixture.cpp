@@ -51,6 +51,7 @@ void NodeFixture::setUp(const std::string& nodeId, const std::string& organizati
       {"db.ownerUri", db.ownerUri()},
       {"audit.signingKey", "audit-ed25519.pem"},
       {"registry.pollInterval", "200"},
+      {"admin.port", "0"},
   };
   writeConfig();
 }

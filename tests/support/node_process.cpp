@@ -109,12 +109,14 @@ bool NodeProcess::running() {
 
 bool NodeProcess::waitUntilListening(std::chrono::seconds timeout) {
   static const std::regex kListening(R"(listening on https://[^\s:]+:(\d+))");
+  static const std::regex kAdmin(R"(admin listening on http://[^\s:]+:(\d+))");
   bool found = waitFor(
       [&] {
         std::smatch m;
         const std::string text = log();
         if (std::regex_search(text, m, kListening)) {
           port_ = std::stoi(m[1]);
+          if (std::regex_search(text, m, kAdmin)) adminPort_ = std::stoi(m[1]);
           return true;
         }
         return !running();

@@ -37,6 +37,7 @@ class NodeProcess {
   // Waits for "listening on https://HOST:PORT"; false if it exited or timed out.
   bool waitUntilListening(std::chrono::seconds timeout = std::chrono::seconds(30));
   int port() const { return port_; }
+  int adminPort() const { return adminPort_; }
   std::string log() const;
   bool running();
   // SIGTERM, then SIGKILL after timeout; returns the exit status (-1 if killed).
@@ -48,6 +49,7 @@ class NodeProcess {
   pid_t pid_ = -1;
   int status_ = -1;
   int port_ = 0;
+  int adminPort_ = 0;
   std::string logPath_;
 };
 
