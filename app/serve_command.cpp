@@ -1,4 +1,5 @@
 #include <csignal>
+#include <limits>
 #include <ctime>
 #include <pthread.h>
 
@@ -15,6 +16,7 @@
 #include "auth/registry_repository.h"
 #include "auth/server_tls_context.h"
 #include "auth/tls_material.h"
+#include "auth/tls_material_store.h"
 #include "common/counters.h"
 #include "db/connection.h"
 #include "db/connection_pool.h"
@@ -94,16 +96,12 @@ std::string subjectOf(const X509* cert) {
 }
 
 exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, const audit::AuditWriter& writer,
-                                    const auth::TlsMaterial& material, const auth::TlsFiles& files) {
+                                    const auth::TlsMaterialStore& tls, const auth::TlsFiles& files) {
   exchange::AdminSources sources;
-  const std::int64_t nodeNotAfter = notAfterOf(material.leaf.get());
-  std::vector<std::pair<std::string, std::int64_t>> anchors;
-  for (int i = 0; i < sk_X509_num(material.anchors.get()); ++i) {
-    const X509* a = sk_X509_value(material.anchors.get(), i);
-    anchors.emplace_back(subjectOf(a), notAfterOf(a));
-  }
-  const std::vector<auth::CrlInfo> crls = material.crlInfo;
-  sources.readiness = [&registry, &writer, nodeNotAfter, crls, files] {
+  sources.readiness = [&registry, &writer, &tls, files] {
+    const auto material = tls.current()->material;
+    const std::int64_t nodeNotAfter = notAfterOf(material->leaf.get());
+    const std::vector<auth::CrlInfo>& crls = material->crlInfo;
     exchange::Readiness r;
     const std::int64_t now = std::time(nullptr);
     if (registry.secondsSinceLastSuccess() > 5) r.problems.push_back("database: the registry has not refreshed for over 5 s");
@@ -118,7 +116,15 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
     r.ready = r.problems.empty();
     return r;
   };
-  sources.gauges = [&registry, &writer, nodeNotAfter, anchors, crls] {
+  sources.gauges = [&registry, &writer, &tls] {
+    const auto material = tls.current()->material;
+    const std::int64_t nodeNotAfter = notAfterOf(material->leaf.get());
+    std::vector<std::pair<std::string, std::int64_t>> anchors;
+    for (int i = 0; i < sk_X509_num(material->anchors.get()); ++i) {
+      const X509* a = sk_X509_value(material->anchors.get(), i);
+      anchors.emplace_back(subjectOf(a), notAfterOf(a));
+    }
+    const std::vector<auth::CrlInfo>& crls = material->crlInfo;
     std::string out;
     out += gauge("hie_audit_queue_depth", "Audit events waiting for the writer.",
                  "hie_audit_queue_depth " + std::to_string(writer.queueDepth()) + "\n");
@@ -164,9 +170,10 @@ int runServe(const Args& argv) {
   auto config = serveConfig(*source);
   if (!config) return runtimeError(config.error().external);
 
-  auto loaded = auth::loadTlsMaterial(config->tls);
-  if (!loaded) return runtimeError(loaded.error().external);
-  auto material = std::make_shared<const auth::TlsMaterial>(std::move(*loaded));
+  auto opened = auth::TlsMaterialStore::open(config->tls);
+  if (!opened) return runtimeError(opened.error().external);
+  std::unique_ptr<auth::TlsMaterialStore> tls = std::move(*opened);
+  std::shared_ptr<const auth::TlsMaterial> material = tls->current()->material;
   warnAboutDates(*material, config->tls);
 
   {
@@ -187,6 +194,7 @@ int runServe(const Args& argv) {
 
   auto context = auth::makeServerContext(*material, auth::ServerTlsOptions{config->verifyDepth, "hie-node"});
   if (!context) return runtimeError(context.error().internal);
+  tls->attachTo((*context)->sslContext());  // every handshake takes the current material
   Poco::Net::SSLManager::instance().initializeServer(new NoPassphrase(true),
                                                      new Poco::Net::RejectCertificateHandler(true), *context);
   // The outbound client uses its own contexts; Poco's defaults must still never prompt.
@@ -212,7 +220,7 @@ int runServe(const Args& argv) {
   exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 
   exchange::AdminServer admin(config->adminHost, config->adminPort, counters,
-                              adminSources(registry, auditWriter, *material, config->tls));
+                              adminSources(registry, auditWriter, *tls, config->tls));
   auto adminPort = admin.start();
   if (!adminPort) return runtimeError(adminPort.error().internal);
   spdlog::info("admin listening on http://{}:{} (/healthz /readyz /metrics)", config->adminHost, *adminPort);
@@ -228,15 +236,30 @@ int runServe(const Args& argv) {
                config->tls.crl.empty() ? "none" : config->tls.crl, config->records.policy.breakGlass,
                auditWriter.chain());
 
+  // Wait for signals; every two seconds look whether a TLS file changed.
   while (true) {
-    int sig = 0;  // a second signal during shutdown stays pending: it cannot cut the audit flush
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      spdlog::warn("SIGHUP received: reloading TLS material is not supported yet; restart to pick up new files");
+    const timespec poll{2, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &poll);  // a second signal during shutdown stays pending
+    const bool reloadAsked = sig == SIGHUP;
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("signal {} received, shutting down", sig);
+      break;
+    }
+    if (!reloadAsked && !tls->filesChanged()) continue;
+    auto reloaded = tls->reload();
+    if (!reloaded) {
+      counters.increment("tls.reload_failures");
+      spdlog::error("TLS reload refused, the current certificate, key, trust bundle and CRLs stay in use: {}",
+                    reloaded.error().internal);
       continue;
     }
-    spdlog::info("signal {} received, shutting down", sig);
-    break;
+    counters.increment("tls.reloads");
+    // A resumed session skips certificate checks: forget every session made under the old material.
+    SSL_CTX_flush_sessions((*context)->sslContext(), std::numeric_limits<long>::max());
+    material = tls->current()->material;
+    peerClient.useMaterial(material);
+    warnAboutDates(*material, config->tls);
+    spdlog::info("TLS material reloaded ({}): new handshakes use it", reloadAsked ? "SIGHUP" : "files changed");
   }
   server.stop(5);
   admin.stop();

@@ -42,6 +42,12 @@ PeerClient::~PeerClient() {
   while (inFlight_.load() > 0 && Clock::now() < limit) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
+void PeerClient::useMaterial(std::shared_ptr<const auth::TlsMaterial> material) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  material_ = std::move(material);
+  channels_.clear();  // calls in flight keep their channel alive through their shared_ptr
+}
+
 Result<std::shared_ptr<PeerClient::Channel>> PeerClient::channel(const auth::PeerEntry& peer) {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string key = peer.organization + " " + peer.baseUrl;

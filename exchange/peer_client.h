@@ -66,6 +66,9 @@ class PeerClient {
   };
   InFlight enter() { return InFlight(this); }
 
+  // New material (after a reload): new connections use it, pooled ones are dropped.
+  void useMaterial(std::shared_ptr<const auth::TlsMaterial> material);
+
   // GET pathAndQuery (starting with '/') from the peer's base URL.
   tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                               const HeaderList& headers,

@@ -125,6 +125,10 @@ bool NodeProcess::waitUntilListening(std::chrono::seconds timeout) {
   return found && port_ != 0;
 }
 
+void NodeProcess::signal(int sig) {
+  if (running()) ::kill(pid_, sig);
+}
+
 int NodeProcess::waitExit(std::chrono::seconds timeout) {
   if (!waitFor([&] { return !running(); }, timeout)) return -1;
   return status_;

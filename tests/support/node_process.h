@@ -42,6 +42,8 @@ class NodeProcess {
   bool running();
   // SIGTERM, then SIGKILL after timeout; returns the exit status (-1 if killed).
   int stop(std::chrono::seconds timeout = std::chrono::seconds(15));
+  // Sends a signal (e.g. SIGHUP) to the running process.
+  void signal(int sig);
   // Waits for the process to exit by itself; returns its status or -1 on timeout.
   int waitExit(std::chrono::seconds timeout);
 

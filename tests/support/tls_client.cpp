@@ -118,6 +118,17 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
     r.tlsError = "handshake: " + drain();
     return r;
   }
+  if (X509* server = SSL_get1_peer_certificate(ssl.get())) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    X509_digest(server, EVP_sha256(), md, &len);
+    static const char kDigits[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < len; ++i) {
+      r.serverCertSha256.push_back(kDigits[md[i] >> 4]);
+      r.serverCertSha256.push_back(kDigits[md[i] & 0xf]);
+    }
+    X509_free(server);
+  }
   if (SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) <= 0) {
     r.tlsRefused = true;
     r.tlsError = "write: " + drain();

@@ -29,6 +29,7 @@ struct HttpResult {
   int status = 0;              // HTTP status, 0 when none
   std::string head;            // status line and headers
   std::string body;
+  std::string serverCertSha256;  // lowercase hex, of the certificate the server presented
 
   std::string header(const std::string& name) const;  // case-insensitive, "" if absent
 };
