@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
@@ -29,6 +30,7 @@ const std::set<std::string>& knownKeys() {
       "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
       "records.maxPageSize", "audit.checkpointInterval", "audit.commitTimeout", "db.ownerUri",
       "exchange.deadline", "exchange.maxParallel", "client.connectTimeout", "client.readTimeout", "client.retries",
+      "tls.expiryWarningDays",
   };
   return kKeys;
 }
@@ -253,6 +255,20 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   c.client.readTimeout = std::chrono::milliseconds(ms);
   HIE_TRY(c.client.retries, s.integer("client.retries", 1, 0, 5));
   c.exchange.ownOrganization = c.organization;
+  if (auto days = s.get("tls.expiryWarningDays")) {
+    c.expiryWarningDays.clear();
+    std::stringstream in(*days);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      item = cleanValue(item);
+      if (item.empty() || item.size() > 4 || item.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(item) < 1) {
+        return tl::make_unexpected(configError("configuration key 'tls.expiryWarningDays' must be a comma-separated "
+                                               "list of whole days, e.g. 30,7,1"));
+      }
+      c.expiryWarningDays.push_back(std::stoi(item));
+    }
+  }
   c.adminHost = s.get("admin.host").value_or("127.0.0.1");
   int adminPort = 9090;
   HIE_TRY(adminPort, s.integer("admin.port", 9090, 0, 65535));

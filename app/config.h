@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "audit/audit_writer.h"
@@ -60,6 +61,7 @@ struct NodeConfig {
   exchange::ClientOptions client;
   std::string adminHost = "127.0.0.1";  // plain HTTP: /healthz /readyz /metrics
   std::uint16_t adminPort = 9090;       // 0 = any free port
+  std::vector<int> expiryWarningDays{30, 7, 1};
 };
 
 // "Patient, Observation" -> the set; each must be a supported type and Patient must be there.

@@ -1,4 +1,5 @@
 #include <csignal>
+#include <set>
 #include <limits>
 #include <ctime>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include "auth/server_tls_context.h"
 #include "auth/tls_material.h"
 #include "auth/tls_material_store.h"
+#include "auth/expiry.h"
 #include "common/counters.h"
 #include "db/connection.h"
 #include "db/connection_pool.h"
@@ -52,22 +54,28 @@ std::string isoTime(std::int64_t epoch) {
   return buf;
 }
 
-void warnAboutDates(const auth::TlsMaterial& material, const auth::TlsFiles& files) {
-  const std::int64_t now = std::time(nullptr);
-  for (const auto& crl : material.crlInfo) {
-    if (crl.nextUpdate != 0 && crl.nextUpdate < now) {
-      spdlog::error("CRL of {} in {} is past its nextUpdate ({}); every client certificate it covers is refused "
-                    "until a current CRL is installed",
-                    crl.issuerDn, files.crl, isoTime(crl.nextUpdate));
+// Logs each expiry threshold crossing once (node certificate, trust anchors, CRL nextUpdate).
+class ExpiryWatch {
+ public:
+  explicit ExpiryWatch(std::vector<int> days) : days_(std::move(days)) {}
+  void check(const auth::TlsMaterial& material, const auth::TlsFiles& files) {
+    for (const auto& w : auth::expiryWarnings(material, std::time(nullptr), days_)) {
+      if (!logged_.insert(w.key()).second) continue;
+      if (w.thresholdDays == 0) {
+        spdlog::error("{} expired at {}{}", w.what, isoTime(w.at),
+                      w.what.compare(0, 3, "CRL") == 0 ? "; every client certificate it covers is refused until a "
+                                                         "current CRL is installed in " + files.crl
+                                                       : "");
+      } else {
+        spdlog::warn("{} expires within {} days, at {}", w.what, w.thresholdDays, isoTime(w.at));
+      }
     }
   }
-  const ASN1_TIME* notAfter = X509_get0_notAfter(material.leaf.get());
-  int days = 0;
-  int seconds = 0;
-  if (ASN1_TIME_diff(&days, &seconds, nullptr, notAfter) == 1 && days < 30) {
-    spdlog::warn("the node certificate {} expires in {} days", files.certificate, days);
-  }
-}
+
+ private:
+  std::vector<int> days_;
+  std::set<std::string> logged_;
+};
 
 std::string gauge(const std::string& name, const std::string& help, const std::string& series) {
   return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + series;
@@ -174,7 +182,8 @@ int runServe(const Args& argv) {
   if (!opened) return runtimeError(opened.error().external);
   std::unique_ptr<auth::TlsMaterialStore> tls = std::move(*opened);
   std::shared_ptr<const auth::TlsMaterial> material = tls->current()->material;
-  warnAboutDates(*material, config->tls);
+  ExpiryWatch expiry(config->expiryWarningDays);
+  expiry.check(*material, config->tls);
 
   {
     auto conn = db::connect(config->dbUri);
@@ -237,6 +246,7 @@ int runServe(const Args& argv) {
                auditWriter.chain());
 
   // Wait for signals; every two seconds look whether a TLS file changed.
+  long long polls = 0;
   while (true) {
     const timespec poll{2, 0};
     const int sig = sigtimedwait(&signals, nullptr, &poll);  // a second signal during shutdown stays pending
@@ -245,6 +255,7 @@ int runServe(const Args& argv) {
       spdlog::info("signal {} received, shutting down", sig);
       break;
     }
+    if (++polls % 1800 == 0) expiry.check(*tls->current()->material, config->tls);  // about hourly
     if (!reloadAsked && !tls->filesChanged()) continue;
     auto reloaded = tls->reload();
     if (!reloaded) {
@@ -258,7 +269,7 @@ int runServe(const Args& argv) {
     SSL_CTX_flush_sessions((*context)->sslContext(), std::numeric_limits<long>::max());
     material = tls->current()->material;
     peerClient.useMaterial(material);
-    warnAboutDates(*material, config->tls);
+    expiry.check(*material, config->tls);
     spdlog::info("TLS material reloaded ({}): new handshakes use it", reloadAsked ? "SIGHUP" : "files changed");
   }
   server.stop(5);

@@ -255,7 +255,7 @@ TEST_F(ServeStartup, ExpiredCrlRefusesEveryClient) {
   f.start();
   auto r = f.get(f.memberCert({kLakeside}));
   EXPECT_TRUE(r.tlsRefused) << "HTTP " << r.status;
-  EXPECT_TRUE(contains(f.node()->log(), "past its nextUpdate")) << f.node()->log();
+  EXPECT_TRUE(contains(f.node()->log(), "(nextUpdate) expired at")) << f.node()->log();
 }
 
 TEST_F(ServeStartup, CrlCoveringOnlyTheLeafIssuerRefusesClients) {
@@ -266,6 +266,28 @@ TEST_F(ServeStartup, CrlCoveringOnlyTheLeafIssuerRefusesClients) {
   f.writeConfig();
   f.start();
   EXPECT_TRUE(f.get(f.memberCert({kLakeside})).tlsRefused);
+}
+
+TEST_F(ServeStartup, WarnsBeforeTheNodeCertificateExpires) {
+  CertSpec spec;
+  spec.commonName = "node-a";
+  spec.sanIps = {"127.0.0.1"};
+  spec.extendedKeyUsage = {"serverAuth", "clientAuth"};
+  spec.notAfterOffsetSeconds = 5 * 86400;
+  Credential soon = f.pki.leaf(spec);
+  writeFile(f.dir.path(), "soon.crt", f.pki.chainPem(soon));
+  writeFile(f.dir.path(), "soon.key", soon.keyPem());
+  f.config["tls.certificate"] = "soon.crt";
+  f.config["tls.privateKey"] = "soon.key";
+  f.config["tls.expiryWarningDays"] = "14, 3";
+  f.writeConfig();
+  f.start();
+  EXPECT_TRUE(contains(f.node()->log(), "node certificate /CN=node-a expires within 14 days")) << f.node()->log();
+  f.config["tls.expiryWarningDays"] = "soon";
+  f.writeConfig();
+  auto bad = serve();
+  EXPECT_EQ(bad.exitCode, 1);
+  EXPECT_TRUE(contains(bad.output, "tls.expiryWarningDays")) << bad.output;
 }
 
 TEST_F(ServeStartup, SigtermStopsTheNodeCleanly) {

@@ -1,0 +1,50 @@
+#include "auth/expiry.h"
+
+#include <algorithm>
+
+namespace hie::auth {
+namespace {
+
+std::int64_t epochOf(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string subjectOf(const X509* cert) {
+  char* name = X509_NAME_oneline(X509_get_subject_name(cert), nullptr, 0);
+  std::string out = name != nullptr ? name : "?";
+  OPENSSL_free(name);
+  return out;
+}
+
+}  // namespace
+
+std::string ExpiryWarning::key() const { return what + "#" + std::to_string(thresholdDays); }
+
+std::vector<ExpiryWarning> expiryWarnings(const TlsMaterial& material, std::int64_t now, std::vector<int> thresholds) {
+  std::sort(thresholds.begin(), thresholds.end());
+  std::vector<ExpiryWarning> out;
+  auto check = [&](const std::string& what, std::int64_t at) {
+    if (at == 0) return;
+    if (at <= now) {
+      out.push_back(ExpiryWarning{what, at, 0});
+      return;
+    }
+    for (int days : thresholds) {
+      if (at - now <= static_cast<std::int64_t>(days) * 86400) {
+        out.push_back(ExpiryWarning{what, at, days});
+        return;
+      }
+    }
+  };
+  check("node certificate " + subjectOf(material.leaf.get()), epochOf(X509_get0_notAfter(material.leaf.get())));
+  for (int i = 0; i < sk_X509_num(material.anchors.get()); ++i) {
+    const X509* a = sk_X509_value(material.anchors.get(), i);
+    check("trust anchor " + subjectOf(a), epochOf(X509_get0_notAfter(a)));
+  }
+  for (const auto& crl : material.crlInfo) check("CRL of " + crl.issuerDn + " (nextUpdate)", crl.nextUpdate);
+  return out;
+}
+
+}  // namespace hie::auth
