@@ -18,6 +18,7 @@ int runRecords(const Args& args);
 int runAudit(const Args& args);
 int runPeer(const Args& args);
 int runFetch(const Args& args);
+int runPki(const Args& args);
 
 // Shared helpers for commands.
 int usageError(const std::string& message);

@@ -23,6 +23,7 @@ const char* const kUsage =
     "  audit keygen|verify|export|checkpoint   the signed audit trail\n"
     "  peer add|list|remove       the peer directory (where other members' nodes answer)\n"
     "  fetch --peer ID --patient-identifier SYSTEM|VALUE   one outbound query, printed\n"
+    "  pki init|issue|revoke|crl  a development CA (NOT for production)\n"
     "configuration: --config FILE, else $HIE_CONFIG, else config/node.properties";
 
 void setUpLogging() {
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
     else if (command == "audit") status = hie::app::runAudit(rest);
     else if (command == "peer") status = hie::app::runPeer(rest);
     else if (command == "fetch") status = hie::app::runFetch(rest);
+    else if (command == "pki") status = hie::app::runPki(rest);
     else status = hie::app::usageError("unknown command '" + command + "'\n" + kUsage);
   } catch (const std::exception& e) {
     // Exceptions should have been translated where they arose; this is the last line.

@@ -13,8 +13,7 @@
 #include <csignal>
 #include <stdexcept>
 
-namespace hie::testing {
-namespace detail {
+namespace hie::devpki::detail {
 template <>
 struct Free<SSL_CTX> {
   void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
@@ -23,7 +22,9 @@ template <>
 struct Free<SSL> {
   void operator()(SSL* p) const noexcept { SSL_free(p); }
 };
-}  // namespace detail
+}  // namespace hie::devpki::detail
+
+namespace hie::testing {
 namespace {
 
 std::string drain() {

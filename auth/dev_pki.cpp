@@ -1,4 +1,4 @@
-#include "tests/support/test_pki.h"
+#include "auth/dev_pki.h"
 
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace hie::testing {
+namespace hie::devpki {
 namespace detail {
 
 void throwOpenSsl(const std::string& what) {
@@ -161,6 +161,10 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return out;
 }
 
+void requireCert(const Credential& c, const char* what) {
+  if (c.cert() == nullptr) throw std::runtime_error(std::string(what) + ": empty Credential");
+}
+
 void requireNonEmpty(const Credential& c, const char* what) {
   if (c.cert() == nullptr || c.key() == nullptr) {
     throw std::runtime_error(std::string(what) + ": empty Credential");
@@ -194,7 +198,7 @@ Credential& Credential::operator=(const Credential& other) {
 }
 
 std::string Credential::certPem() const {
-  requireNonEmpty(*this, "certPem");
+  requireCert(*this, "certPem");
   auto bio = newMemBio();
   check(PEM_write_bio_X509(bio.get(), cert_.get()), "PEM_write_bio_X509");
   return bioContents(bio.get());
@@ -209,7 +213,7 @@ std::string Credential::keyPem() const {
 }
 
 std::string Credential::certDer() const {
-  requireNonEmpty(*this, "certDer");
+  requireCert(*this, "certDer");
   const int len = i2d_X509(cert_.get(), nullptr);
   if (len <= 0) throwOpenSsl("i2d_X509");
   std::string out(static_cast<size_t>(len), '\0');
@@ -219,7 +223,7 @@ std::string Credential::certDer() const {
 }
 
 std::string Credential::serialHex() const {
-  requireNonEmpty(*this, "serialHex");
+  requireCert(*this, "serialHex");
   // Mirrors i2a_ASN1_INTEGER, which `openssl x509 -serial` uses.
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert_.get());
   const unsigned char* data = ASN1_STRING_get0_data(serial);
@@ -235,7 +239,7 @@ std::string Credential::serialHex() const {
 }
 
 std::string Credential::sha256Fingerprint() const {
-  requireNonEmpty(*this, "sha256Fingerprint");
+  requireCert(*this, "sha256Fingerprint");
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   check(X509_digest(cert_.get(), EVP_sha256(), md, &len), "X509_digest");
@@ -407,4 +411,17 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);  // best effort; never throws
 }
 
-}  // namespace hie::testing
+Credential Credential::fromPem(const std::string& certPem, const std::string& keyPem) {
+  detail::UniquePtr<BIO> certBio(BIO_new_mem_buf(certPem.data(), static_cast<int>(certPem.size())));
+  detail::UniquePtr<X509> cert(PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr));
+  if (!cert) detail::throwOpenSsl("no PEM certificate");
+  detail::UniquePtr<EVP_PKEY> key;
+  if (!keyPem.empty()) {
+    detail::UniquePtr<BIO> keyBio(BIO_new_mem_buf(keyPem.data(), static_cast<int>(keyPem.size())));
+    key.reset(PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, const_cast<char*>("")));
+    if (!key) detail::throwOpenSsl("no unencrypted PEM private key");
+  }
+  return Credential(std::move(cert), std::move(key));
+}
+
+}  // namespace hie::devpki

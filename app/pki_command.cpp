@@ -1,0 +1,181 @@
+// hie-node pki init|issue|revoke|crl — a DEVELOPMENT certificate authority for
+// demos and tests. NOT FOR PRODUCTION: keys sit unencrypted in one folder.
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include <sys/stat.h>
+
+#include "app/command_support.h"
+#include "app/commands.h"
+#include "auth/dev_pki.h"
+#include "auth/organization.h"
+#include "auth/tls_material.h"
+
+namespace hie::app {
+namespace {
+
+const char* const kWarning =
+    "hie-node pki: DEVELOPMENT CA — NOT FOR PRODUCTION (see docs/operations.md for using a real CA)\n";
+const char* const kPkiUsage =
+    "usage: hie-node pki init --dir DIR\n"
+    "       hie-node pki issue --dir DIR --name NAME --org urn:oid:... [--profile node|client|server] "
+    "[--dns NAME]... [--ip ADDR]... [--days N]\n"
+    "       hie-node pki revoke --dir DIR NAME\n"
+    "       hie-node pki crl --dir DIR [--days N]";
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string read(const std::string& path) {
+  auto text = auth::readFile(path, "file");
+  if (!text) throw std::runtime_error(text.error().external);
+  return *text;
+}
+
+bool plainName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return name.front() != '.';
+}
+
+struct Ca {
+  devpki::Credential root, intermediate;
+};
+
+Ca loadCa(const std::string& dir) {
+  if (!exists(dir + "/intermediate.key")) throw std::runtime_error(dir + " holds no development CA; run `hie-node pki init --dir " + dir + "` first");
+  return Ca{devpki::Credential::fromPem(read(dir + "/root.crt"), read(dir + "/root.key")),
+            devpki::Credential::fromPem(read(dir + "/intermediate.crt"), read(dir + "/intermediate.key"))};
+}
+
+int days(const ParsedArgs& args, int fallback, int& out) {
+  out = fallback;
+  if (!args.has("days")) return 0;
+  const std::string d = args.value("days");
+  if (d.empty() || d.size() > 5 || d.find_first_not_of("0123456789") != std::string::npos || std::stoi(d) < 1) {
+    return usageError("--days must be a whole number of days, at least 1");
+  }
+  out = std::stoi(d);
+  return 0;
+}
+
+int init(const ParsedArgs& args, const std::string& dir) {
+  if (exists(dir + "/root.key")) return runtimeError(dir + " already holds a development CA; it is never overwritten");
+  ::mkdir(dir.c_str(), 0700);
+  auto pki = devpki::TestPki::create();
+  (void)args;
+  devpki::writeFile(dir, "root.key", pki.root.keyPem());
+  devpki::writeFile(dir, "root.crt", pki.root.certPem());
+  devpki::writeFile(dir, "intermediate.key", pki.intermediate.keyPem());
+  devpki::writeFile(dir, "intermediate.crt", pki.intermediate.certPem());
+  devpki::writeFile(dir, "network-ca.pem", pki.root.certPem());
+  devpki::writeFile(dir, "revoked.txt", "");
+  devpki::writeFile(dir, "DEVELOPMENT-ONLY.txt",
+                    "This folder is a development CA made by `hie-node pki init`.\n"
+                    "Its private keys are unencrypted. Never use it for a production network.\n");
+  std::cout << "development CA in " << dir << ": root and issuing CA; trust bundle " << dir << "/network-ca.pem\n";
+  return 0;
+}
+
+int issue(const ParsedArgs& args, const std::string& dir) {
+  if (!args.has("name") || !args.has("org")) return usageError(kPkiUsage);
+  const std::string name = args.value("name"), org = args.value("org");
+  const std::string profile = args.has("profile") ? args.value("profile") : "node";
+  if (!plainName(name)) return usageError("--name must be 1-64 of [A-Za-z0-9._-]");
+  if (!auth::isValidOrganizationIdentifier(org)) return usageError("--org must be an organization identifier (urn:oid:...)");
+  if (profile != "node" && profile != "client" && profile != "server") {
+    return usageError("--profile must be node, client or server");
+  }
+  int validDays = 0;
+  if (int rc = days(args, 365, validDays); rc != 0) return rc;
+  if (exists(dir + "/" + name + ".crt")) return runtimeError(dir + "/" + name + ".crt already exists");
+  Ca ca = loadCa(dir);
+  devpki::CertSpec spec;
+  spec.commonName = name;
+  spec.sanUris = {org};
+  spec.sanDns = args.values("dns");
+  spec.sanIps = args.values("ip");
+  spec.extendedKeyUsage = profile == "node"     ? std::vector<std::string>{"serverAuth", "clientAuth"}
+                          : profile == "client" ? std::vector<std::string>{"clientAuth"}
+                                                : std::vector<std::string>{"serverAuth"};
+  spec.notAfterOffsetSeconds = static_cast<long>(validDays) * 86400;
+  auto leaf = devpki::issue(spec, &ca.intermediate);
+  devpki::writeFile(dir, name + ".key", leaf.keyPem());
+  devpki::writeFile(dir, name + ".crt", leaf.certPem() + ca.intermediate.certPem());
+  std::cout << "issued " << profile << " certificate " << dir << "/" << name << ".crt for " << org
+            << " (sha256 " << leaf.sha256Fingerprint() << ", " << validDays << " days)\n";
+  return 0;
+}
+
+int revoke(const ParsedArgs& args, const std::string& dir) {
+  if (args.positional.size() != 1) return usageError("usage: hie-node pki revoke --dir DIR NAME");
+  const std::string name = args.positional.front();
+  if (!plainName(name) || !exists(dir + "/" + name + ".crt")) return runtimeError("no certificate " + name + " in " + dir);
+  loadCa(dir);
+  auto cert = devpki::Credential::fromPem(read(dir + "/" + name + ".crt"), "");
+  std::ofstream(dir + "/revoked.txt", std::ios::app) << name << "\n";
+  std::cout << "revoked " << name << " (serial " << cert.serialHex() << "); run `hie-node pki crl --dir " << dir
+            << "` to publish it\n";
+  return 0;
+}
+
+int crl(const ParsedArgs& args, const std::string& dir) {
+  int validDays = 0;
+  if (int rc = days(args, 7, validDays); rc != 0) return rc;
+  Ca ca = loadCa(dir);
+  std::vector<devpki::Credential> revoked;
+  std::stringstream list(read(dir + "/revoked.txt"));
+  std::string name;
+  std::set<std::string> seen;
+  while (std::getline(list, name)) {
+    if (!name.empty() && seen.insert(name).second) {
+      revoked.push_back(devpki::Credential::fromPem(read(dir + "/" + name + ".crt"), ""));
+    }
+  }
+  devpki::CrlSpec intermediateCrl;
+  for (const auto& r : revoked) intermediateCrl.revoked.push_back(&r);
+  intermediateCrl.nextUpdateOffsetSeconds = static_cast<long>(validDays) * 86400;
+  devpki::CrlSpec rootCrl;
+  rootCrl.nextUpdateOffsetSeconds = intermediateCrl.nextUpdateOffsetSeconds;
+  // Both CRLs: with tls.crl set, the node checks the leaf and the issuing CA.
+  devpki::writeFile(dir, "network.crl.tmp",
+                    devpki::makeCrlPem(ca.root, rootCrl) + devpki::makeCrlPem(ca.intermediate, intermediateCrl));
+  if (std::rename((dir + "/network.crl.tmp").c_str(), (dir + "/network.crl").c_str()) != 0) {
+    return runtimeError("cannot write " + dir + "/network.crl");
+  }
+  std::cout << "wrote " << dir << "/network.crl (" << revoked.size() << " revoked, next update in " << validDays
+            << " days)\n";
+  return 0;
+}
+
+}  // namespace
+
+int runPki(const Args& argv) {
+  if (argv.empty()) return usageError(kPkiUsage);
+  const std::string verb = argv.front();
+  OptionSpec spec{{"dir"}, {}, {}};
+  if (verb == "issue") spec = OptionSpec{{"dir", "name", "org", "profile", "dns", "ip", "days"}, {"dns", "ip"}, {}};
+  else if (verb == "crl") spec = OptionSpec{{"dir", "days"}, {}, {}};
+  else if (verb != "init" && verb != "revoke") return usageError("unknown pki subcommand '" + verb + "'\n" + kPkiUsage);
+  auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
+  if (!args) return usageError(args.error().external);
+  if (!args->has("dir")) return usageError(std::string("pki ") + verb + " needs --dir DIR");
+  std::cerr << kWarning;
+  try {
+    const std::string dir = args->value("dir");
+    if (verb == "init") return init(*args, dir);
+    if (verb == "issue") return issue(*args, dir);
+    if (verb == "revoke") return revoke(*args, dir);
+    return crl(*args, dir);
+  } catch (const std::exception& e) {
+    return runtimeError(e.what());
+  }
+}
+
+}  // namespace hie::app
