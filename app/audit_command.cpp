@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "app/command_support.h"
 #include "app/commands.h"
@@ -63,9 +64,19 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
   for (const auto& file : args.values("checkpoint")) {
     auto text = auth::readFile(file, "checkpoint file");
     if (!text) return runtimeError(text.error().external);
-    auto cp = audit::Checkpoint::fromJson(*text);
-    if (!cp) return runtimeError("checkpoint file " + file + ": " + cp.error().external);
-    given.push_back(*cp);
+    // One checkpoint per line, as `hie-node audit checkpoint` prints them.
+    std::stringstream lines(*text);
+    std::string line;
+    int lineNumber = 0, found = 0;
+    while (std::getline(lines, line)) {
+      ++lineNumber;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto cp = audit::Checkpoint::fromJson(line);
+      if (!cp) return runtimeError("checkpoint file " + file + " line " + std::to_string(lineNumber) + ": " + cp.error().external);
+      given.push_back(*cp);
+      ++found;
+    }
+    if (found == 0) return runtimeError("checkpoint file " + file + " holds no checkpoint");
   }
   audit::AuditStore store(uri);
   audit::ChainVerifier verifier(*key);

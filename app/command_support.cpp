@@ -17,6 +17,11 @@ int runtimeError(const std::string& message) {
   return 1;
 }
 
+int commandError(const Error& e) {
+  if (e.code == ErrorCode::kInvalidInput) return usageError(e.external);
+  return runtimeError(e.internal == e.external ? e.external : e.external + " (" + e.internal + ")");
+}
+
 Result<ConfigSource> loadConfigFor(const ParsedArgs& args) {
   if (args.has("config")) return ConfigSource::load(args.value("config"), true);
   if (const char* env = std::getenv("HIE_CONFIG"); env != nullptr && *env != '\0') {

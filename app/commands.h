@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+
 namespace hie::app {
 
 using Args = std::vector<std::string>;
@@ -23,5 +25,8 @@ int runPki(const Args& args);
 // Shared helpers for commands.
 int usageError(const std::string& message);
 int runtimeError(const std::string& message);
+// kInvalidInput -> usage error (2); anything else -> runtime failure (1), with
+// the internal detail added when it says more (the operator is local and trusted).
+int commandError(const Error& error);
 
 }  // namespace hie::app

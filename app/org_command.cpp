@@ -15,11 +15,6 @@ const char* const kOrgUsage =
     "usage: hie-node org add --identifier urn:oid:... --name NAME [--role member|auditor|local]... [--pin-cert FILE]\n"
     "       hie-node org list | suspend ID | reactivate ID | pin-cert ID FILE";
 
-int fromError(const Error& e) {
-  if (e.code == ErrorCode::kInvalidInput) return usageError(e.external);
-  // The operator is local and trusted: add the internal detail when it says more.
-  return runtimeError(e.internal == e.external ? e.external : e.external + " (" + e.internal + ")");
-}
 
 // The identity of the single certificate in a PEM file, or an error naming the file.
 Result<auth::PeerIdentity> certificateFromFile(const std::string& path) {
@@ -73,7 +68,7 @@ int add(const ParsedArgs& args, auth::RegistryRepository& repo) {
     pin = *cert;
   }
   auto stored = repo.add(org, pin);
-  if (!stored) return fromError(stored.error());
+  if (!stored) return commandError(stored.error());
   std::cout << "added organization " << stored->identifier << " (" << stored->name << ")";
   if (pin) std::cout << " with pinned certificate sha256 " << pin->certSha256;
   std::cout << "\n";
@@ -83,7 +78,7 @@ int add(const ParsedArgs& args, auth::RegistryRepository& repo) {
 int list(const ParsedArgs& args, auth::RegistryRepository& repo) {
   if (!args.positional.empty()) return usageError("org list takes no arguments");
   auto snapshot = repo.loadAll();
-  if (!snapshot) return fromError(snapshot.error());
+  if (!snapshot) return commandError(snapshot.error());
   const auto* all = &snapshot->organizations;
   std::cout << std::left << std::setw(44) << "IDENTIFIER" << std::setw(11) << "STATUS" << std::setw(22) << "ROLES"
             << std::setw(6) << "PINS" << "NAME\n";
@@ -102,7 +97,7 @@ int setStatus(const ParsedArgs& args, auth::RegistryRepository& repo, auth::Orga
   const std::string& id = args.positional.front();
   if (!validIdentifierArg(id)) return usageError(identifierError(id));
   auto changed = repo.setStatus(id, status);
-  if (!changed) return fromError(changed.error());
+  if (!changed) return commandError(changed.error());
   std::cout << "organization " << id << (*changed ? " is now " : " was already ") << auth::statusName(status) << "\n";
   return 0;
 }
@@ -114,7 +109,7 @@ int pinCert(const ParsedArgs& args, auth::RegistryRepository& repo) {
   auto cert = certificateFromFile(args.positional[1]);
   if (!cert) return runtimeError(cert.error().external);
   auto pinned = repo.pin(id, *cert);
-  if (!pinned) return fromError(pinned.error());
+  if (!pinned) return commandError(pinned.error());
   std::cout << "certificate sha256 " << cert->certSha256 << (*pinned ? " pinned to " : " was already pinned to ") << id
             << "\n";
   return 0;

@@ -20,10 +20,6 @@
 namespace hie::app {
 namespace {
 
-int fromError(const Error& e) {
-  if (e.code == ErrorCode::kInvalidInput) return usageError(e.external);
-  return runtimeError(e.internal == e.external ? e.external : e.external + " (" + e.internal + ")");
-}
 
 // A registry view fixed at one snapshot (a one-shot command needs no polling).
 class FixedDirectory : public auth::OrganizationDirectory {
@@ -60,7 +56,7 @@ int runPeer(const Args& argv) {
     if (!uri) return runtimeError(uri.error().external);
     auth::RegistryRepository repo(*uri);
     auto changed = repo.setPeer(args->value("org"), url->text());
-    if (!changed) return fromError(changed.error());
+    if (!changed) return commandError(changed.error());
     std::cout << "peer " << args->value("org") << " at " << url->text() << (*changed ? "" : " (unchanged)") << "\n";
     return 0;
   }
@@ -75,12 +71,12 @@ int runPeer(const Args& argv) {
     const std::string& id = args->positional.front();
     if (!auth::isValidOrganizationIdentifier(id)) return usageError("'" + id + "' is not an organization identifier");
     auto removed = repo.removePeer(id);
-    if (!removed) return fromError(removed.error());
+    if (!removed) return commandError(removed.error());
     std::cout << "removed the peer entry of " << id << "\n";
     return 0;
   }
   auto snap = repo.loadAll();
-  if (!snap) return fromError(snap.error());
+  if (!snap) return commandError(snap.error());
   if (snap->peers.empty()) std::cout << "no peers\n";
   for (const auto& p : snap->peers) {
     const auth::Organization* org = snap->organization(p.organization);
@@ -118,7 +114,7 @@ int runFetch(const Args& argv) {
   if (!key) return runtimeError(key.error().external);
   auth::RegistryRepository repo(config->dbUri);
   auto snap = repo.loadAll();
-  if (!snap) return fromError(snap.error());
+  if (!snap) return commandError(snap.error());
   const auth::PeerEntry* peer = nullptr;
   for (const auto& p : snap->peers) {
     if (p.organization == peerId) peer = &p;

@@ -22,10 +22,6 @@ std::vector<std::string> splitList(const std::vector<std::string>& values) {
   return out;
 }
 
-int fromError(const Error& e) {
-  if (e.code == ErrorCode::kInvalidInput) return usageError(e.external);
-  return runtimeError(e.internal == e.external ? e.external : e.external + " (" + e.internal + ")");
-}
 
 std::string join(const std::set<std::string>& items) {
   std::string out;
@@ -66,7 +62,7 @@ int grantAdd(const ParsedArgs& args, auth::RegistryRepository& repo) {
     grant.purposes.insert(p);
   }
   auto stored = repo.addGrant(grant);
-  if (!stored) return fromError(stored.error());
+  if (!stored) return commandError(stored.error());
   std::cout << "added grant ";
   printGrant(*stored);
   return 0;
@@ -79,7 +75,7 @@ int grantList(const ParsedArgs& args, auth::RegistryRepository& repo) {
     return usageError("'" + org + "' is not an organization identifier (urn:oid:...)");
   }
   auto grants = repo.listGrants(org);
-  if (!grants) return fromError(grants.error());
+  if (!grants) return commandError(grants.error());
   for (const auto& g : *grants) printGrant(g);
   if (grants->empty()) std::cout << "no active grants\n";
   return 0;
@@ -92,7 +88,7 @@ int grantRevoke(const ParsedArgs& args, auth::RegistryRepository& repo) {
     return usageError("'" + id + "' is not a grant id (a number from `hie-node grant list`)");
   }
   auto revoked = repo.revokeGrant(std::stoll(id));
-  if (!revoked) return fromError(revoked.error());
+  if (!revoked) return commandError(revoked.error());
   std::cout << "revoked grant " << id << "\n";
   return 0;
 }
@@ -137,7 +133,7 @@ int runConsent(const Args& argv) {
   if (!uri) return runtimeError(uri.error().external);
   auth::RegistryRepository repo(*uri);
   auto exists = repo.patientExists(patient);
-  if (!exists) return fromError(exists.error());
+  if (!exists) return commandError(exists.error());
   Result<bool> changed = false;
   std::string what;
   if (args->has("opt-out")) {
@@ -154,7 +150,7 @@ int runConsent(const Args& argv) {
     changed = repo.clearConsent(patient);
     what = "has no consent restrictions";
   }
-  if (!changed) return fromError(changed.error());
+  if (!changed) return commandError(changed.error());
   std::cout << "patient " << patient << " " << what << (*changed ? "" : " (unchanged)")
             << (*exists ? "" : " -- note: no records for this patient are stored yet") << "\n";
   return 0;

@@ -90,25 +90,12 @@ std::string labelValue(const std::string& v) {
   return out;
 }
 
-std::int64_t notAfterOf(const X509* cert) {
-  struct tm tm {};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
-
-std::string subjectOf(const X509* cert) {
-  char* name = X509_NAME_oneline(X509_get_subject_name(cert), nullptr, 0);
-  std::string out = name != nullptr ? name : "";
-  OPENSSL_free(name);
-  return out;
-}
-
 exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, const audit::AuditWriter& writer,
                                     const auth::TlsMaterialStore& tls, const auth::TlsFiles& files) {
   exchange::AdminSources sources;
   sources.readiness = [&registry, &writer, &tls, files] {
     const auto material = tls.current()->material;
-    const std::int64_t nodeNotAfter = notAfterOf(material->leaf.get());
+    const std::int64_t nodeNotAfter = auth::certificateNotAfter(material->leaf.get());
     const std::vector<auth::CrlInfo>& crls = material->crlInfo;
     exchange::Readiness r;
     const std::int64_t now = std::time(nullptr);
@@ -126,11 +113,11 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
   };
   sources.gauges = [&registry, &writer, &tls] {
     const auto material = tls.current()->material;
-    const std::int64_t nodeNotAfter = notAfterOf(material->leaf.get());
+    const std::int64_t nodeNotAfter = auth::certificateNotAfter(material->leaf.get());
     std::vector<std::pair<std::string, std::int64_t>> anchors;
     for (int i = 0; i < sk_X509_num(material->anchors.get()); ++i) {
       const X509* a = sk_X509_value(material->anchors.get(), i);
-      anchors.emplace_back(subjectOf(a), notAfterOf(a));
+      anchors.emplace_back(auth::subjectOneLine(a), auth::certificateNotAfter(a));
     }
     const std::vector<auth::CrlInfo>& crls = material->crlInfo;
     std::string out;

@@ -2,40 +2,16 @@
 
 #include <pqxx/pqxx>
 
-#include "db/connection.h"
+#include "db/session.h"
 
 namespace hie::audit {
 
-AuditStore::AuditStore(std::string dbUri) : dbUri_(std::move(dbUri)) {}
+AuditStore::AuditStore(std::string dbUri) : session_(std::make_unique<db::Session>(std::move(dbUri))) {}
 AuditStore::~AuditStore() = default;
-
-Result<pqxx::connection*> AuditStore::connection() {
-  if (conn_ && conn_->is_open()) return conn_.get();
-  auto fresh = db::connect(dbUri_);
-  if (!fresh) return tl::make_unexpected(fresh.error());
-  conn_ = std::move(*fresh);
-  return conn_.get();
-}
-
-template <class F>
-auto AuditStore::guarded(const char* what, F&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
-  auto conn = connection();
-  if (!conn) return tl::make_unexpected(conn.error());
-  try {
-    return body(**conn);
-  } catch (const pqxx::broken_connection& e) {
-    conn_.reset();
-    return fail(ErrorCode::kUnavailable, std::string(what) + ": lost the database connection: " + e.what(),
-                "audit store unavailable");
-  } catch (const std::exception& e) {
-    if (conn_ && !conn_->is_open()) conn_.reset();
-    return fail(ErrorCode::kUnavailable, std::string(what) + ": " + e.what(), "audit store unavailable");
-  }
-}
 
 Result<bool> AuditStore::registerChain(const std::string& chain, const std::string& node,
                                        const std::string& publicKeyPem) {
-  return guarded("register audit chain", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("register audit chain", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     tx.exec_params("INSERT INTO audit_chains (chain_id, node_id, public_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                    chain, node, publicKeyPem);
@@ -44,9 +20,12 @@ Result<bool> AuditStore::registerChain(const std::string& chain, const std::stri
   });
 }
 
-Result<bool> AuditStore::append(const std::vector<AuditRecord>& records) {
-  return guarded("append audit entries", [&](pqxx::connection& c) -> Result<bool> {
+Result<bool> AuditStore::append(const std::vector<AuditRecord>& records, std::chrono::milliseconds statementTimeout) {
+  return session_->run("append audit entries", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
+    if (statementTimeout.count() > 0) {
+      tx.exec("SET LOCAL statement_timeout = " + std::to_string(statementTimeout.count()));
+    }
     pqxx::stream_to stream(tx, "audit_entries",
                            std::vector<std::string>{"chain_id", "seq", "prev_hash", "entry_hash", "signature",
                                                     "canonical", "recorded_at", "event_type", "action", "outcome",
@@ -65,7 +44,7 @@ Result<bool> AuditStore::append(const std::vector<AuditRecord>& records) {
 }
 
 Result<bool> AuditStore::appendCheckpoint(const Checkpoint& cp) {
-  return guarded("store audit checkpoint", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("store audit checkpoint", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     tx.exec_params("INSERT INTO audit_checkpoints (chain_id, seq, entry_hash, checkpoint) VALUES ($1, $2, $3, $4)",
                    cp.chain, cp.seq, cp.hash, cp.toJson());
@@ -75,7 +54,7 @@ Result<bool> AuditStore::appendCheckpoint(const Checkpoint& cp) {
 }
 
 Result<ChainHead> AuditStore::head(const std::string& chain) {
-  return guarded("read audit chain head", [&](pqxx::connection& c) -> Result<ChainHead> {
+  return session_->run("read audit chain head", [&](pqxx::connection& c) -> Result<ChainHead> {
     pqxx::read_transaction tx(c);
     ChainHead h;
     h.chain = chain;
@@ -91,7 +70,7 @@ Result<ChainHead> AuditStore::head(const std::string& chain) {
 
 Result<std::int64_t> AuditStore::forEachEntry(const std::function<bool(const SealedEntry&)>& visit,
                                               const std::string& from, const std::string& to) {
-  return guarded("read audit entries", [&](pqxx::connection& c) -> Result<std::int64_t> {
+  return session_->run("read audit entries", [&](pqxx::connection& c) -> Result<std::int64_t> {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
     std::int64_t n = 0;
     // Keyset pages keep memory bounded however long the trail is.
@@ -118,7 +97,7 @@ Result<std::int64_t> AuditStore::forEachEntry(const std::function<bool(const Sea
 }
 
 Result<std::vector<Checkpoint>> AuditStore::latestCheckpoints() {
-  return guarded("read audit checkpoints", [&](pqxx::connection& c) -> Result<std::vector<Checkpoint>> {
+  return session_->run("read audit checkpoints", [&](pqxx::connection& c) -> Result<std::vector<Checkpoint>> {
     pqxx::read_transaction tx(c);
     std::vector<Checkpoint> out;
     for (const auto& row : tx.exec(

@@ -3,16 +3,19 @@
 // thread is its only user while serving.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <pqxx/connection>
-
 #include "audit/audit_chain.h"
 #include "common/result.h"
+
+namespace hie::db {
+class Session;
+}
 
 namespace hie::audit {
 
@@ -28,7 +31,9 @@ class AuditStore {
 
   Result<bool> registerChain(const std::string& chain, const std::string& node, const std::string& publicKeyPem);
   // All records in one transaction (COPY); nothing is stored on error.
-  Result<bool> append(const std::vector<AuditRecord>& records);
+  // statementTimeout (0 = none) bounds how long the database may make it wait.
+  Result<bool> append(const std::vector<AuditRecord>& records,
+                      std::chrono::milliseconds statementTimeout = std::chrono::milliseconds(0));
   Result<bool> appendCheckpoint(const Checkpoint& checkpoint);
   // The last stored entry of a chain (seq 0 when empty).
   Result<ChainHead> head(const std::string& chain);
@@ -41,12 +46,7 @@ class AuditStore {
   Result<std::vector<Checkpoint>> latestCheckpoints();
 
  private:
-  Result<pqxx::connection*> connection();
-  template <class F>
-  auto guarded(const char* what, F&& body) -> decltype(body(std::declval<pqxx::connection&>()));
-
-  std::string dbUri_;
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<db::Session> session_;
 };
 
 }  // namespace hie::audit

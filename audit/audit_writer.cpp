@@ -52,6 +52,7 @@ void AuditWriter::stop() {
 Result<std::int64_t> AuditWriter::record(const AuditEvent& event) {
   auto done = std::make_shared<std::promise<Result<std::int64_t>>>();
   auto future = done->get_future();
+  auto state = std::make_shared<State>(State::kQueued);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return fail(ErrorCode::kUnavailable, "audit writer stopping", "service stopping");
@@ -59,15 +60,21 @@ Result<std::int64_t> AuditWriter::record(const AuditEvent& event) {
       counters_.increment("audit.refused_backlog_full");
       return fail(ErrorCode::kUnavailable, "audit backlog full", "audit store unavailable");
     }
-    queue_.push_back(Pending{event, done});
+    queue_.push_back(Pending{event, done, state});
   }
   wake_.notify_one();
-  if (future.wait_for(options_.commitTimeout) != std::future_status::ready) {
-    counters_.increment("audit.commit_timeouts");
-    return fail(ErrorCode::kUnavailable, "audit entry not committed within " +
-                                             std::to_string(options_.commitTimeout.count()) + " ms",
-                "audit store unavailable");
+  if (future.wait_for(options_.commitTimeout) == std::future_status::ready) return future.get();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (*state == State::kQueued) {
+      *state = State::kCancelled;  // never committed: the caller's 503 is the truth
+      counters_.increment("audit.commit_timeouts");
+      return fail(ErrorCode::kUnavailable,
+                  "audit entry not committed within " + std::to_string(options_.commitTimeout.count()) + " ms",
+                  "audit store unavailable");
+    }
   }
+  // Already in a commit: its outcome decides, and the statement timeout bounds the wait.
   return future.get();
 }
 
@@ -79,7 +86,7 @@ void AuditWriter::recordAsync(const AuditEvent& event) {
       spdlog::error("audit backlog full: dropped a {} event (request id {})", event.action, event.requestId);
       return;
     }
-    queue_.push_back(Pending{event, nullptr});
+    queue_.push_back(Pending{event, nullptr, std::make_shared<State>(State::kQueued)});
   }
   wake_.notify_one();
 }
@@ -106,16 +113,16 @@ void AuditWriter::run() {
     wake_.wait_until(lock, checkpointDue, [this] { return stopping_ || !queue_.empty(); });
     if (!queue_.empty()) {
       std::deque<Pending> batch;
-      while (!queue_.empty() && batch.size() < options_.maxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      takeBatch(batch);
       lock.unlock();
       commitBatch(batch);
       lock.lock();
       if (!batch.empty()) {
         // Async events that could not be stored go back to the front, in order.
-        for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+        for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+          *it->state = State::kQueued;
+          queue_.push_front(std::move(*it));
+        }
         if (stopping_) break;
         wake_.wait_for(lock, options_.retryDelay, [this] { return stopping_; });
       }
@@ -131,10 +138,7 @@ void AuditWriter::run() {
   // Drain what is left (bounded: one attempt per batch), then the final checkpoint.
   while (!queue_.empty()) {
     std::deque<Pending> batch;
-    while (!queue_.empty() && batch.size() < options_.maxBatch) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
+    takeBatch(batch);
     lock.unlock();
     commitBatch(batch);
     lock.lock();
@@ -149,7 +153,18 @@ void AuditWriter::run() {
   checkpoint();
 }
 
+void AuditWriter::takeBatch(std::deque<Pending>& batch) {
+  while (!queue_.empty() && batch.size() < options_.maxBatch) {
+    Pending p = std::move(queue_.front());
+    queue_.pop_front();
+    if (*p.state == State::kCancelled) continue;
+    *p.state = State::kTaken;
+    batch.push_back(std::move(p));
+  }
+}
+
 void AuditWriter::commitBatch(std::deque<Pending>& batch) {
+  if (batch.empty()) return;
   const auto started = std::chrono::steady_clock::now();
   if (resync_) {
     // After a failed commit the outcome may be unknown: continue from what is stored.
@@ -179,7 +194,7 @@ void AuditWriter::commitBatch(std::deque<Pending>& batch) {
     }
     records.push_back(AuditRecord{std::move(*sealed), p.event});
   }
-  auto stored = store_->append(records);
+  auto stored = store_->append(records, options_.commitTimeout);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (!stored) {
     resync_ = true;

@@ -22,7 +22,8 @@ namespace hie::audit {
 
 struct WriterOptions {
   std::size_t maxBatch = 512;
-  std::chrono::milliseconds commitTimeout{5000};       // how long record() waits before failing closed
+  std::chrono::milliseconds commitTimeout{5000};       // how long record() waits before failing closed; also the
+                                                       // statement timeout of the writer's transactions
   std::chrono::milliseconds checkpointInterval{60000};
   std::chrono::milliseconds retryDelay{250};
   std::size_t maxBacklog = 100000;                      // queued events beyond this are refused
@@ -48,11 +49,17 @@ class AuditWriter : public AuditSink {
   const std::string& chain() const { return chain_; }
 
  private:
+  // A waiting caller that gave up (commitTimeout) cancels its event while it is
+  // still queued, so that no entry claims a reply the caller never received.
+  enum class State { kQueued, kTaken, kCancelled };
   struct Pending {
     AuditEvent event;
     std::shared_ptr<std::promise<Result<std::int64_t>>> done;  // null for async events
+    std::shared_ptr<State> state;                               // guarded by mutex_
   };
   void run();
+  // Moves up to maxBatch live events from the queue into batch (mutex_ held).
+  void takeBatch(std::deque<Pending>& batch);
   void commitBatch(std::deque<Pending>& batch);
   void checkpoint();
 

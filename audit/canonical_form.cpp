@@ -1,6 +1,6 @@
 #include "audit/canonical_form.h"
 
-#include <openssl/evp.h>
+#include "common/digest.h"
 
 namespace hie::audit {
 
@@ -81,18 +81,7 @@ CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const 
   };
 }
 
-std::string sha256Hex(const std::string& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kDigits[md[i] >> 4]);
-    out.push_back(kDigits[md[i] & 0xf]);
-  }
-  return out;
-}
+std::string sha256Hex(const std::string& bytes) { return hie::sha256Hex(bytes); }
 
 std::string entryHash(const std::string& prevHash, const std::string& canonical) {
   return sha256Hex("hie-audit-entry-v1\n" + prevHash + "\n" + canonical);

@@ -77,7 +77,9 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
   out.set("meta", meta);
   out.set("subtype", subtype);
   out.set("recorded", str("time"));
-  out.set("outcome", outcome == "success" ? "0" : outcome == "denied" ? "4" : "8");
+  const long long status = in->has("httpStatus") ? in->getValue<long long>("httpStatus") : 0;
+  // 0 success; 4 minor failure (refusals, the caller's errors); 8 serious failure (the node's errors).
+  out.set("outcome", outcome == "success" ? "0" : (outcome == "denied" || (status >= 400 && status < 500)) ? "4" : "8");
   if (!str("outcomeReason").empty()) out.set("outcomeDesc", outcome + ": " + str("outcomeReason"));
 
   Array::Ptr purposes = new Array;

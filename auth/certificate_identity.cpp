@@ -1,5 +1,7 @@
 #include "auth/certificate_identity.h"
 
+#include "common/digest.h"
+
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -9,17 +11,6 @@
 
 namespace hie::auth {
 namespace {
-
-std::string toHex(const unsigned char* data, std::size_t len) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (std::size_t i = 0; i < len; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xf]);
-  }
-  return out;
-}
 
 Result<std::string> nameToString(const X509_NAME* name) {
   ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -56,7 +47,7 @@ Result<std::string> certificateSha256(const X509* certificate) {
   if (X509_digest(certificate, EVP_sha256(), md, &len) != 1) {
     return fail(ErrorCode::kInternal, "X509_digest failed: " + ossl::drainErrors(), "internal error");
   }
-  return toHex(md, len);
+  return lowerHex(md, len);
 }
 
 Result<PeerIdentity> extractIdentity(const X509* certificate) {
@@ -125,7 +116,7 @@ Result<PeerIdentity> extractIdentity(const X509* certificate) {
   int ok = EVP_Digest(spki, static_cast<std::size_t>(spkiLen), md, &mdLen, EVP_sha256(), nullptr);
   OPENSSL_free(spki);
   if (ok != 1) return fail(ErrorCode::kInternal, "EVP_Digest failed: " + ossl::drainErrors(), "internal error");
-  id.spkiSha256 = toHex(md, mdLen);
+  id.spkiSha256 = lowerHex(md, mdLen);
   return id;
 }
 

@@ -11,14 +11,16 @@ std::int64_t epochOf(const ASN1_TIME* t) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
-std::string subjectOf(const X509* cert) {
-  char* name = X509_NAME_oneline(X509_get_subject_name(cert), nullptr, 0);
+}  // namespace
+
+std::int64_t certificateNotAfter(const X509* certificate) { return epochOf(X509_get0_notAfter(certificate)); }
+
+std::string subjectOneLine(const X509* certificate) {
+  char* name = X509_NAME_oneline(X509_get_subject_name(certificate), nullptr, 0);
   std::string out = name != nullptr ? name : "?";
   OPENSSL_free(name);
   return out;
 }
-
-}  // namespace
 
 std::string ExpiryWarning::key() const { return what + "#" + std::to_string(thresholdDays); }
 
@@ -38,10 +40,10 @@ std::vector<ExpiryWarning> expiryWarnings(const TlsMaterial& material, std::int6
       }
     }
   };
-  check("node certificate " + subjectOf(material.leaf.get()), epochOf(X509_get0_notAfter(material.leaf.get())));
+  check("node certificate " + subjectOneLine(material.leaf.get()), certificateNotAfter(material.leaf.get()));
   for (int i = 0; i < sk_X509_num(material.anchors.get()); ++i) {
     const X509* a = sk_X509_value(material.anchors.get(), i);
-    check("trust anchor " + subjectOf(a), epochOf(X509_get0_notAfter(a)));
+    check("trust anchor " + subjectOneLine(a), certificateNotAfter(a));
   }
   for (const auto& crl : material.crlInfo) check("CRL of " + crl.issuerDn + " (nextUpdate)", crl.nextUpdate);
   return out;

@@ -17,6 +17,10 @@ struct ExpiryWarning {
   std::string key() const;  // what + threshold: log each crossing once
 };
 
+// notAfter in seconds since the epoch (0 when unreadable), and the subject in OpenSSL's one-line form.
+std::int64_t certificateNotAfter(const X509* certificate);
+std::string subjectOneLine(const X509* certificate);
+
 // thresholds in days, any order (e.g. 30, 7, 1).
 std::vector<ExpiryWarning> expiryWarnings(const TlsMaterial& material, std::int64_t now, std::vector<int> thresholds);
 

@@ -6,7 +6,7 @@
 
 #include <pqxx/pqxx>
 
-#include "db/connection.h"
+#include "db/session.h"
 
 namespace hie::auth {
 namespace {
@@ -70,44 +70,18 @@ Error pinConflict(const std::string& owner) {
 
 }  // namespace
 
-RegistryRepository::RegistryRepository(std::string dbUri) : dbUri_(std::move(dbUri)) {}
+RegistryRepository::RegistryRepository(std::string dbUri) : session_(std::make_unique<db::Session>(std::move(dbUri))) {}
 RegistryRepository::~RegistryRepository() = default;
 
-Result<pqxx::connection*> RegistryRepository::connection() {
-  if (conn_ && conn_->is_open()) return conn_.get();
-  auto fresh = db::connect(dbUri_);
-  if (!fresh) return tl::make_unexpected(fresh.error());
-  conn_ = std::move(*fresh);
-  return conn_.get();
-}
-
-template <class F>
-auto RegistryRepository::guarded(const char* what, F&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
-  auto conn = connection();
-  if (!conn) return tl::make_unexpected(conn.error());
-  try {
-    return body(**conn);
-  } catch (const pqxx::broken_connection& e) {
-    conn_.reset();
-    return fail(ErrorCode::kUnavailable, std::string(what) + ": lost the database connection: " + e.what(),
-                "database unavailable");
-  } catch (const pqxx::undefined_table& e) {
-    return fail(ErrorCode::kUnavailable, std::string(what) + ": " + e.what(),
-                "the database has no hie-node schema; run `hie-node migrate` first");
-  } catch (const std::exception& e) {
-    return fail(ErrorCode::kInternal, std::string(what) + ": " + e.what(), "internal database error");
-  }
-}
-
 Result<std::int64_t> RegistryRepository::generation() {
-  return guarded("read registry generation", [](pqxx::connection& c) -> Result<std::int64_t> {
+  return session_->run("read registry generation", [](pqxx::connection& c) -> Result<std::int64_t> {
     pqxx::read_transaction tx(c);
     return tx.exec1("SELECT generation FROM registry_generation")[0].as<std::int64_t>();
   });
 }
 
 Result<RegistrySnapshot> RegistryRepository::loadAll() {
-  return guarded("load registry", [](pqxx::connection& c) -> Result<RegistrySnapshot> {
+  return session_->run("load registry", [](pqxx::connection& c) -> Result<RegistrySnapshot> {
     // One repeatable-read transaction: organizations, grants and consent from the same moment.
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
     RegistrySnapshot snap;
@@ -151,7 +125,7 @@ Result<RegistrySnapshot> RegistryRepository::loadAll() {
 }
 
 Result<Organization> RegistryRepository::add(const Organization& org, const std::optional<PeerIdentity>& pin) {
-  return guarded("add organization", [&](pqxx::connection& c) -> Result<Organization> {
+  return session_->run("add organization", [&](pqxx::connection& c) -> Result<Organization> {
     pqxx::work tx(c);
     if (!tx.exec_params("SELECT 1 FROM organizations WHERE identifier = $1", org.identifier).empty()) {
       return fail(ErrorCode::kConflict, "organization " + org.identifier + " already exists");
@@ -180,7 +154,7 @@ Result<Organization> RegistryRepository::add(const Organization& org, const std:
 }
 
 Result<bool> RegistryRepository::setStatus(const std::string& identifier, OrganizationStatus status) {
-  return guarded("change organization status", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("change organization status", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto current = tx.exec_params("SELECT status FROM organizations WHERE identifier = $1 FOR UPDATE", identifier);
     if (current.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
@@ -193,7 +167,7 @@ Result<bool> RegistryRepository::setStatus(const std::string& identifier, Organi
 }
 
 Result<bool> RegistryRepository::pin(const std::string& identifier, const PeerIdentity& certificate) {
-  return guarded("pin certificate", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("pin certificate", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto org = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1 FOR UPDATE", identifier);
     if (org.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
@@ -234,7 +208,7 @@ Result<std::int64_t> organizationId(pqxx::transaction_base& tx, const std::strin
 }  // namespace
 
 Result<Grant> RegistryRepository::addGrant(const Grant& grant) {
-  return guarded("add grant", [&](pqxx::connection& c) -> Result<Grant> {
+  return session_->run("add grant", [&](pqxx::connection& c) -> Result<Grant> {
     pqxx::work tx(c);
     auto orgId = organizationId(tx, grant.organization);
     if (!orgId) return tl::make_unexpected(orgId.error());
@@ -253,7 +227,7 @@ Result<Grant> RegistryRepository::addGrant(const Grant& grant) {
 }
 
 Result<std::vector<Grant>> RegistryRepository::listGrants(const std::string& identifier) {
-  return guarded("list grants", [&](pqxx::connection& c) -> Result<std::vector<Grant>> {
+  return session_->run("list grants", [&](pqxx::connection& c) -> Result<std::vector<Grant>> {
     pqxx::read_transaction tx(c);
     if (!identifier.empty()) {
       auto orgId = organizationId(tx, identifier);
@@ -269,7 +243,7 @@ Result<std::vector<Grant>> RegistryRepository::listGrants(const std::string& ide
 }
 
 Result<bool> RegistryRepository::revokeGrant(long long id) {
-  return guarded("revoke grant", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("revoke grant", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto r = tx.exec_params("UPDATE grants SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", id);
     if (r.affected_rows() == 0) return fail(ErrorCode::kNotFound, "no active grant " + std::to_string(id));
@@ -279,7 +253,7 @@ Result<bool> RegistryRepository::revokeGrant(long long id) {
 }
 
 Result<bool> RegistryRepository::optOut(const std::string& patientId) {
-  return guarded("record opt-out", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("record opt-out", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto r = tx.exec_params(
         "INSERT INTO patient_consents (patient_id, opted_out) VALUES ($1, true) "
@@ -292,7 +266,7 @@ Result<bool> RegistryRepository::optOut(const std::string& patientId) {
 }
 
 Result<bool> RegistryRepository::denyOrganization(const std::string& patientId, const std::string& identifier) {
-  return guarded("record organization denial", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("record organization denial", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto orgId = organizationId(tx, identifier);
     if (!orgId) return tl::make_unexpected(orgId.error());
@@ -305,7 +279,7 @@ Result<bool> RegistryRepository::denyOrganization(const std::string& patientId, 
 }
 
 Result<bool> RegistryRepository::clearConsent(const std::string& patientId) {
-  return guarded("clear consent", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("clear consent", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto a = tx.exec_params("DELETE FROM patient_consents WHERE patient_id = $1", patientId);
     auto b = tx.exec_params("DELETE FROM patient_consent_denials WHERE patient_id = $1", patientId);
@@ -315,7 +289,7 @@ Result<bool> RegistryRepository::clearConsent(const std::string& patientId) {
 }
 
 Result<bool> RegistryRepository::patientExists(const std::string& patientId) {
-  return guarded("look up patient", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("look up patient", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::read_transaction tx(c);
     return !tx.exec_params("SELECT 1 FROM fhir_resources WHERE resource_type = 'Patient' AND id = $1", patientId)
                 .empty();
@@ -327,7 +301,7 @@ Result<bool> RegistryRepository::patientExists(const std::string& patientId) {
 namespace hie::auth {
 
 Result<bool> RegistryRepository::setPeer(const std::string& identifier, const std::string& baseUrl) {
-  return guarded("add peer", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("add peer", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto orgId = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1", identifier);
     if (orgId.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
@@ -342,7 +316,7 @@ Result<bool> RegistryRepository::setPeer(const std::string& identifier, const st
 }
 
 Result<bool> RegistryRepository::removePeer(const std::string& identifier) {
-  return guarded("remove peer", [&](pqxx::connection& c) -> Result<bool> {
+  return session_->run("remove peer", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto r = tx.exec_params(
         "DELETE FROM peers WHERE organization_id = (SELECT id FROM organizations WHERE identifier = $1)", identifier);

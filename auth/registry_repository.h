@@ -8,14 +8,16 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/connection>
-
 #include "auth/organization.h"
 #include "auth/organization_registry.h"
 #include "auth/peer_identity.h"
 #include "auth/policy.h"
 #include "common/result.h"
 
+
+namespace hie::db {
+class Session;
+}
 
 namespace hie::auth {
 
@@ -56,12 +58,7 @@ class RegistryRepository : public OrganizationSource {
   Result<bool> patientExists(const std::string& patientId);
 
  private:
-  Result<pqxx::connection*> connection();
-  template <class F>
-  auto guarded(const char* what, F&& body) -> decltype(body(std::declval<pqxx::connection&>()));
-
-  std::string dbUri_;
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<db::Session> session_;
 };
 
 }  // namespace hie::auth

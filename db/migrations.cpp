@@ -2,27 +2,15 @@
 
 #include <map>
 
-#include <openssl/evp.h>
 #include <pqxx/pqxx>
+
+#include "common/digest.h"
 
 namespace hie::db {
 namespace {
 
 // Any fixed number: every migrate run in the cluster serializes on it.
 constexpr long long kMigrationLockKey = 0x6869656d6967;  // "hiemig"
-
-std::string sha256Hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kDigits[md[i] >> 4]);
-    out.push_back(kDigits[md[i] & 0xf]);
-  }
-  return out;
-}
 
 struct Applied {
   std::string name;

@@ -249,6 +249,9 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       unavailable.internalError = committed.error().internal;
       unavailable.headers.emplace_back("Retry-After", "1");
       reply = std::move(unavailable);
+      // The original event was not committed (and never will be); what the caller got is
+      // recorded instead, once the store is back (bounded backlog).
+      audit_.recordAsync(requestEvent(call, rawPath, peer, organization, reply, micros.count()));
     }
     counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
                         (organization.empty() ? std::string("none") : organization));

@@ -402,10 +402,12 @@ TEST(AuditFailClosed, DatabaseDownMeans503AndRecoveryWithoutRestart) {
   };
   for (int i = 0; i < 5; ++i) ASSERT_EQ(ask().status, 200);
   cluster.stop();
+  std::vector<std::string> refusedIds;
   for (int i = 0; i < 5; ++i) {
     auto r = ask();
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_FALSE(contains(r.body, "Lindqvist")) << "patient data released without an audit entry";
+    refusedIds.push_back(r.header("X-Request-Id"));
   }
   cluster.start();
   EXPECT_TRUE(waitFor([&] { return ask().status == 200; }, std::chrono::seconds(20))) << f.node()->log();
@@ -414,9 +416,48 @@ TEST(AuditFailClosed, DatabaseDownMeans503AndRecoveryWithoutRestart) {
   for (const auto& id : acknowledged) {
     EXPECT_EQ(scalar(f.db.uri(), "SELECT count(*) FROM audit_entries WHERE request_id = '" + id + "'"), 1) << id;
   }
+  // The 503s themselves are recorded once the store is back: every request that reached HTTP has one entry.
+  for (const auto& id : refusedIds) {
+    EXPECT_TRUE(waitFor([&] {
+      return scalar(f.db.uri(), "SELECT count(*) FROM audit_entries WHERE request_id = '" + id +
+                                    "' AND canonical LIKE '%\"httpStatus\":503%'") == 1;
+    }, std::chrono::seconds(10))) << id;
+    EXPECT_EQ(scalar(f.db.uri(), "SELECT count(*) FROM audit_entries WHERE request_id = '" + id + "'"), 1) << id;
+  }
   ASSERT_EQ(f.node()->stop(), 0) << f.node()->log();
   auto v = f.cli({"audit", "verify"});
   EXPECT_EQ(v.exitCode, 0) << v.output;
+}
+
+TEST(AuditFailClosed, AnEntryNeverClaimsAReplyTheCallerDidNotGet) {
+  NodeFixture f;
+  prepare(f);
+  f.config["audit.commitTimeout"] = "500";
+  f.writeConfig();
+  Credential lakeside = f.memberCert({kLakeside});
+  f.start();
+  ASSERT_EQ(read(f, lakeside, "/fhir/Patient/p-ava", "l-0").status, 200);
+  // Hold the audit table locked for longer than the commit timeout.
+  std::thread locker([&] {
+    pqxx::connection c(testClusterUri(f.db.name()));
+    pqxx::work tx(c);
+    tx.exec("LOCK TABLE audit_entries IN EXCLUSIVE MODE");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // holds the lock; not a wait for a condition
+    tx.commit();
+  });
+  ASSERT_TRUE(waitFor([&] {
+    return scalar(testClusterUri(f.db.name()), "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                                               "WHERE c.relname = 'audit_entries' AND l.mode = 'ExclusiveLock'") > 0;
+  }, std::chrono::seconds(5)));
+  auto r = read(f, lakeside, "/fhir/Patient/p-ava", "l-1");
+  locker.join();
+  EXPECT_EQ(r.status, 503) << r.body;
+  // Whatever the entry says, it says what the caller received.
+  EXPECT_TRUE(waitFor([&] {
+    return scalar(f.db.uri(), "SELECT count(*) FROM audit_entries WHERE request_id = 'l-1'") == 1;
+  }, std::chrono::seconds(10)));
+  EXPECT_EQ(scalar(f.db.uri(), "SELECT count(*) FROM audit_entries WHERE request_id = 'l-1' AND "
+                               "canonical LIKE '%\"httpStatus\":" + std::to_string(r.status) + ",%'"), 1);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "tests/support/tls_client.h"
 
+#include "common/ossl.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <strings.h>
@@ -27,16 +29,7 @@ struct Free<SSL> {
 namespace hie::testing {
 namespace {
 
-std::string drain() {
-  std::string out;
-  char buf[256];
-  while (unsigned long e = ERR_get_error()) {
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
+std::string drain() { return hie::ossl::drainErrors(); }
 
 struct Fd {
   int fd = -1;
