@@ -12,6 +12,7 @@
 #include <Poco/Path.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
+#include "auth/ocsp_checker.h"
 #include "auth/organization.h"
 #include "exchange/record_api.h"
 
@@ -30,7 +31,7 @@ const std::set<std::string>& knownKeys() {
       "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
       "records.maxPageSize", "audit.checkpointInterval", "audit.commitTimeout", "db.ownerUri",
       "exchange.deadline", "exchange.maxParallel", "client.connectTimeout", "client.readTimeout", "client.retries",
-      "tls.expiryWarningDays",
+      "tls.expiryWarningDays", "tls.ocsp", "tls.ocspTimeout",
   };
   return kKeys;
 }
@@ -255,6 +256,12 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   c.client.readTimeout = std::chrono::milliseconds(ms);
   HIE_TRY(c.client.retries, s.integer("client.retries", 1, 0, 5));
   c.exchange.ownOrganization = c.organization;
+  if (auto ocsp = s.get("tls.ocsp"); ocsp && !auth::parseOcspMode(*ocsp, c.ocspMode)) {
+    return tl::make_unexpected(configError("configuration key 'tls.ocsp' must be require, prefer or off, not '" + *ocsp + "'"));
+  }
+  int ocspMs = 2000;
+  HIE_TRY(ocspMs, s.integer("tls.ocspTimeout", 2000, 100, 30000));
+  c.ocspTimeout = std::chrono::milliseconds(ocspMs);
   if (auto days = s.get("tls.expiryWarningDays")) {
     c.expiryWarningDays.clear();
     std::stringstream in(*days);

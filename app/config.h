@@ -9,6 +9,7 @@
 #include <string>
 
 #include "audit/audit_writer.h"
+#include "auth/ocsp_checker.h"
 #include "auth/tls_material.h"
 #include "common/result.h"
 #include "exchange/https_server.h"
@@ -62,6 +63,8 @@ struct NodeConfig {
   std::string adminHost = "127.0.0.1";  // plain HTTP: /healthz /readyz /metrics
   std::uint16_t adminPort = 9090;       // 0 = any free port
   std::vector<int> expiryWarningDays{30, 7, 1};
+  auth::OcspMode ocspMode = auth::OcspMode::kOff;  // tls.ocsp: off | prefer | require
+  std::chrono::milliseconds ocspTimeout{2000};
 };
 
 // "Patient, Observation" -> the set; each must be a supported type and Patient must be there.

@@ -198,6 +198,8 @@ int runServe(const Args& argv) {
                                                      nullptr);
 
   Counters counters;
+  auth::OcspChecker ocsp(config->ocspMode, config->ocspTimeout, counters);
+  ocsp.attachTo((*context)->sslContext());
   audit::AuditWriter auditWriter(std::make_unique<audit::AuditStore>(config->dbUri), *signingKey, config->nodeId,
                                  audit::newChainId(config->nodeId), config->audit, counters);
   if (auto started = auditWriter.start(); !started) {

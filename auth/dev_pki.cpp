@@ -284,6 +284,7 @@ Credential issue(const CertSpec& spec, const Credential* issuer) {
   if (!spec.extendedKeyUsage.empty()) {
     addConfExtension(x, &ctx, NID_ext_key_usage, join(spec.extendedKeyUsage, ","));
   }
+  if (!spec.ocspUrl.empty()) addConfExtension(x, &ctx, NID_info_access, "OCSP;URI:" + spec.ocspUrl);
   addSubjectAltNames(x, spec);
   // SKI first: for self-signed certs the AKI keyid is taken from it.
   addConfExtension(x, &ctx, NID_subject_key_identifier, "hash");

@@ -57,6 +57,7 @@ struct CertSpec {
   bool isCa = false;                          // critical basicConstraints CA:TRUE/CA:FALSE
   int pathLen = -1;                           // CA path length; -1 = none
   std::vector<std::string> extendedKeyUsage;  // e.g. {"clientAuth"}; empty = no EKU
+  std::string ocspUrl;                        // authorityInfoAccess OCSP responder; empty = none
   std::string keyUsage;                       // overrides the default keyUsage, e.g. "critical,digitalSignature,keyCertSign"
   long notBeforeOffsetSeconds = -3600;        // relative to now
   long notAfterOffsetSeconds = 30L * 24 * 3600;

@@ -3,6 +3,9 @@
 #include <openssl/x509v3.h>
 
 #include "auth/certificate_identity.h"
+#include "auth/ocsp_checker.h"
+
+#include <spdlog/spdlog.h>
 
 namespace hie::auth {
 namespace {
@@ -84,6 +87,27 @@ int verifyClientCertificate(int preverifyOk, X509_STORE_CTX* ctx) {
       X509_STORE_CTX_set_error(ctx, X509_V_ERR_INVALID_CA);
       recordRefusal(ctx, X509_V_ERR_INVALID_CA, "ca_as_client");
       return 0;
+    }
+    SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    OcspChecker* ocsp = ssl != nullptr ? OcspChecker::of(ssl) : nullptr;
+    if (ocsp != nullptr && ocsp->mode() != OcspMode::kOff) {
+      STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+      X509* issuer = chain != nullptr && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : nullptr;
+      std::string detail;
+      const auto verdict = ocsp->check(leaf, issuer, X509_STORE_CTX_get0_store(ctx), chain, detail);
+      if (verdict == OcspChecker::Verdict::kRevoked) {
+        X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
+        recordRefusal(ctx, X509_V_ERR_CERT_REVOKED, "certificate_revoked_ocsp", detail);
+        return 0;
+      }
+      if (verdict == OcspChecker::Verdict::kUnknown) {
+        if (ocsp->mode() == OcspMode::kRequire) {
+          X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+          recordRefusal(ctx, X509_V_ERR_APPLICATION_VERIFICATION, "ocsp_unavailable", detail);
+          return 0;
+        }
+        spdlog::warn("OCSP status unknown, admitting under tls.ocsp=prefer: {}", detail);
+      }
     }
   }
   return 1;
