@@ -51,6 +51,13 @@ Metric seriesFor(const std::string& counter) {
     const std::string org = counter.substr(parts[0].size() + parts[1].size() + 2);
     return {"hie_requests_total", label("outcome", parts[1]) + "," + label("organization", org)};
   }
+  if (parts.size() >= 3 && parts[0] == "peercall") {
+    const std::string peer = counter.substr(parts[0].size() + parts[1].size() + 2);
+    const std::string name = parts[1] == "count"    ? "hie_peer_calls_total"
+                             : parts[1] == "micros" ? "hie_peer_call_duration_microseconds_total"
+                                                    : "hie_peer_calls_failed_total";
+    return {name, label("peer", peer)};
+  }
   if (parts.size() >= 3 && parts[0] == "peer") {
     return {"hie_peer_call_failures_total", label("kind", parts[1]) + "," + label("reason", counter.substr(parts[0].size() + parts[1].size() + 2))};
   }

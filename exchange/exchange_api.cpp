@@ -61,8 +61,8 @@ Object::Ptr sourceExtension(const std::string& org) {
 
 }  // namespace
 
-ExchangeApi::ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options)
-    : client_(client), audit_(audit), options_(std::move(options)) {}
+ExchangeApi::ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options, Counters& counters)
+    : client_(client), audit_(audit), options_(std::move(options)), counters_(counters) {}
 
 HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& organization,
                               const auth::RegistrySnapshot& registry) const {
@@ -250,6 +250,9 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
       wrapped->set("extension", sourceExtension(r.peer.organization)->getArray("extension"));
       entries->add(wrapped);
     }
+    counters_.increment("peercall.count." + r.peer.organization);
+    counters_.increment("peercall.micros." + r.peer.organization, static_cast<std::uint64_t>(std::max<long long>(r.micros, 0)));
+    if (e.outcome != "success") counters_.increment("peercall.failed." + r.peer.organization);
     auto committed = audit_.record(e);
     if (!committed) {
       auditFailed = true;

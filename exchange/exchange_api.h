@@ -12,6 +12,7 @@
 #include "audit/audit_sink.h"
 #include "auth/organization.h"
 #include "auth/registry_snapshot.h"
+#include "common/counters.h"
 #include "exchange/http_call.h"
 #include "exchange/peer_client.h"
 
@@ -26,7 +27,7 @@ struct ExchangeOptions {
 
 class ExchangeApi {
  public:
-  ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options);
+  ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options, Counters& counters);
   HttpReply handle(const HttpCall& call, const auth::Organization& organization,
                    const auth::RegistrySnapshot& registry) const;
 
@@ -34,6 +35,7 @@ class ExchangeApi {
   PeerClient& client_;
   audit::AuditSink& audit_;
   ExchangeOptions options_;
+  Counters& counters_;
 };
 
 // The URL extension that marks a merged entry's source organization.

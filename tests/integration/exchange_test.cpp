@@ -13,6 +13,11 @@
 
 #include <pqxx/pqxx>
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -115,6 +120,17 @@ TEST_F(Exchange, MergesGrantedResultsAndReportsRefusals) {
             1);
   EXPECT_EQ(count(b, "request_id = 'x-1' AND organization = '" + kOrgA + "' AND outcome = 'success'"), 1);
   EXPECT_EQ(count(c, "request_id = 'x-1' AND organization = '" + kOrgA + "' AND outcome = 'denied'"), 1);
+  {
+    Poco::Net::HTTPClientSession admin("127.0.0.1", static_cast<Poco::UInt16>(a.node()->adminPort()));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/metrics", Poco::Net::HTTPMessage::HTTP_1_1);
+    admin.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::string body;
+    Poco::StreamCopier::copyToString(admin.receiveResponse(response), body);
+    EXPECT_TRUE(contains(body, "hie_peer_calls_total{peer=\"" + kOrgB + "\"} 1")) << body;
+    EXPECT_TRUE(contains(body, "hie_peer_calls_failed_total{peer=\"" + kOrgC + "\"} 1")) << body;
+    EXPECT_TRUE(contains(body, "hie_peer_call_duration_microseconds_total{peer=\"" + kOrgB + "\"}")) << body;
+  }
   for (NodeFixture* n : {&a, &b, &c}) {
     ASSERT_EQ(n->node()->stop(), 0) << n->node()->log();
     auto v = n->cli({"audit", "verify"});
