@@ -271,3 +271,14 @@ pg_install_trap() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 }
+
+# The two roles of docs/operations.md (idempotent): hie_runtime (NOLOGIN group),
+# hie_owner (LOGIN, owns databases, runs migrations), hie_app (LOGIN, member
+# of hie_runtime: what nodes connect as).
+pg_roles() {
+  pg_psql -q -c "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hie_runtime') THEN CREATE ROLE hie_runtime NOLOGIN; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hie_owner') THEN CREATE ROLE hie_owner LOGIN; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hie_app') THEN CREATE ROLE hie_app LOGIN IN ROLE hie_runtime; END IF;
+  END \$\$"
+}
