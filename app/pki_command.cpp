@@ -68,8 +68,19 @@ int days(const ParsedArgs& args, int fallback, int& out) {
 int init(const ParsedArgs& args, const std::string& dir) {
   if (exists(dir + "/root.key")) return runtimeError(dir + " already holds a development CA; it is never overwritten");
   ::mkdir(dir.c_str(), 0700);
-  auto pki = devpki::TestPki::create();
   (void)args;
+  devpki::CertSpec rootSpec;
+  rootSpec.commonName = "HIE Development Root CA (NOT FOR PRODUCTION)";
+  rootSpec.organization = "hie-node development";
+  rootSpec.isCa = true;
+  rootSpec.notAfterOffsetSeconds = 10L * 365 * 86400;
+  devpki::CertSpec interSpec = rootSpec;
+  interSpec.commonName = "HIE Development Issuing CA (NOT FOR PRODUCTION)";
+  interSpec.pathLen = 0;
+  interSpec.notAfterOffsetSeconds = 5L * 365 * 86400;
+  devpki::TestPki pki;
+  pki.root = devpki::issue(rootSpec, nullptr);
+  pki.intermediate = devpki::issue(interSpec, &pki.root);
   devpki::writeFile(dir, "root.key", pki.root.keyPem());
   devpki::writeFile(dir, "root.crt", pki.root.certPem());
   devpki::writeFile(dir, "intermediate.key", pki.intermediate.keyPem());
@@ -96,6 +107,13 @@ int issue(const ParsedArgs& args, const std::string& dir) {
   if (int rc = days(args, 365, validDays); rc != 0) return rc;
   if (exists(dir + "/" + name + ".crt")) return runtimeError(dir + "/" + name + ".crt already exists");
   Ca ca = loadCa(dir);
+  // A leaf never outlives its issuing CA.
+  int caDaysLeft = 0, caSecondsLeft = 0;
+  ASN1_TIME_diff(&caDaysLeft, &caSecondsLeft, nullptr, X509_get0_notAfter(ca.intermediate.cert()));
+  if (validDays > caDaysLeft) {
+    return runtimeError("--days " + std::to_string(validDays) + " would outlive the issuing CA (" +
+                        std::to_string(caDaysLeft) + " days left)");
+  }
   devpki::CertSpec spec;
   spec.commonName = name;
   spec.sanUris = {org};

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <csignal>
 #include <set>
 #include <limits>
@@ -91,14 +92,16 @@ std::string labelValue(const std::string& v) {
 }
 
 exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, const audit::AuditWriter& writer,
-                                    const auth::TlsMaterialStore& tls, const auth::TlsFiles& files) {
+                                    const auth::TlsMaterialStore& tls, const auth::TlsFiles& files,
+                                    const std::atomic<bool>& draining) {
   exchange::AdminSources sources;
-  sources.readiness = [&registry, &writer, &tls, files] {
+  sources.readiness = [&registry, &writer, &tls, files, &draining] {
     const auto material = tls.current()->material;
     const std::int64_t nodeNotAfter = auth::certificateNotAfter(material->leaf.get());
     const std::vector<auth::CrlInfo>& crls = material->crlInfo;
     exchange::Readiness r;
     const std::int64_t now = std::time(nullptr);
+    if (draining) r.problems.push_back("shutting down: finishing requests in flight");
     if (registry.secondsSinceLastSuccess() > 5) r.problems.push_back("database: the registry has not refreshed for over 5 s");
     if (!writer.healthy()) r.problems.push_back("audit: the last commit failed; requests are refused (503)");
     if (writer.queueDepth() > 10000) r.problems.push_back("audit: the writer is not keeping up");
@@ -217,8 +220,9 @@ int runServe(const Args& argv) {
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters);
   exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 
+  std::atomic<bool> draining{false};
   exchange::AdminServer admin(config->adminHost, config->adminPort, counters,
-                              adminSources(registry, auditWriter, *tls, config->tls));
+                              adminSources(registry, auditWriter, *tls, config->tls, draining));
   auto adminPort = admin.start();
   if (!adminPort) return runtimeError(adminPort.error().internal);
   spdlog::info("admin listening on http://{}:{} (/healthz /readyz /metrics)", config->adminHost, *adminPort);
@@ -261,6 +265,7 @@ int runServe(const Args& argv) {
     expiry.check(*material, config->tls);
     spdlog::info("TLS material reloaded ({}): new handshakes use it", reloadAsked ? "SIGHUP" : "files changed");
   }
+  draining = true;  // /readyz answers 503 from here on
   server.stop(5);
   admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint

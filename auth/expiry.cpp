@@ -22,7 +22,9 @@ std::string subjectOneLine(const X509* certificate) {
   return out;
 }
 
-std::string ExpiryWarning::key() const { return what + "#" + std::to_string(thresholdDays); }
+std::string ExpiryWarning::key() const {
+  return what + "#" + std::to_string(at) + "#" + std::to_string(thresholdDays);  // a renewed item warns again
+}
 
 std::vector<ExpiryWarning> expiryWarnings(const TlsMaterial& material, std::int64_t now, std::vector<int> thresholds) {
   std::sort(thresholds.begin(), thresholds.end());

@@ -91,7 +91,7 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
       status = Poco::Net::HTTPResponse::HTTP_NOT_FOUND;
       body = "not found\n";
     }
-    response.setStatus(status);
+    response.setStatusAndReason(status);
     response.set("Cache-Control", "no-store");
     response.setContentLength(static_cast<std::streamsize>(body.size()));
     response.send() << body;

@@ -9,6 +9,8 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/URI.h>
 
+#include <strings.h>
+
 #include "auth/policy.h"
 #include "exchange/operation_outcome.h"
 
@@ -35,7 +37,11 @@ struct PeerResult {
 Object::Ptr outcomeFor(const std::string& peer, const std::string& reason, const std::string& detail) {
   Object::Ptr issue = new Object;
   issue->set("severity", "error");
-  issue->set("code", reason == "timeout" ? "timeout" : reason.compare(0, 5, "http_") == 0 ? "processing" : "security");
+  const bool security = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason == "tls";
+  issue->set("code", reason == "timeout"                      ? "timeout"
+                     : reason.compare(0, 5, "http_") == 0     ? "processing"
+                     : security                               ? "security"
+                                                              : "transient");
   issue->set("diagnostics", "peer " + peer + ": " + reason + (detail.empty() ? "" : ": " + detail));
   Array::Ptr issues = new Array;
   issues->add(issue);
@@ -70,7 +76,11 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     return refused(403, "forbidden", "Only this institution's own systems (role local) may query the exchange.",
                    "role_not_allowed");
   }
-  if (call.method != "GET") return refused(405, "not-supported", "Only GET is supported here.", "method_not_allowed");
+  if (call.method != "GET") {
+    HttpReply reply = refused(405, "not-supported", "Only GET is supported here.", "method_not_allowed");
+    reply.headers.emplace_back("Allow", "GET");
+    return reply;
+  }
   const std::string type = call.path.substr(std::string("/exchange/").size());
   if (options_.resourceTypes.count(type) == 0) {
     return refused(404, "not-found", "Unsupported resource type.", "unsupported_type");
@@ -88,7 +98,11 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     return refused(400, "invalid", "patient.identifier must be SYSTEM|VALUE.", "invalid_request");
   }
   const std::string purpose = call.header("X-Purpose-Of-Use");
-  if (!auth::isKnownPurposeOfUse(purpose)) {
+  int purposeHeaders = 0;
+  for (const auto& [name, value] : call.headers) {
+    if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) ++purposeHeaders;
+  }
+  if (purposeHeaders != 1 || !auth::isKnownPurposeOfUse(purpose)) {
     HttpReply r = refused(400, "required", "An X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code is required.",
                           "missing_purpose");
     return r;
@@ -96,8 +110,10 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
 
   std::string encoded;
   Poco::URI::encode(identifier, "&=+#?/|%", encoded);
-  const std::string pathAndQuery = type == "Patient" ? "/fhir/Patient?identifier=" + encoded
-                                                     : "/fhir/" + type + "?patient.identifier=" + encoded;
+  // One page of the peer's largest size; a patient with more matches at one peer is cut there (see docs/api.md).
+  const std::string pathAndQuery = (type == "Patient" ? "/fhir/Patient?identifier=" + encoded
+                                                      : "/fhir/" + type + "?patient.identifier=" + encoded) +
+                                   "&_count=100";
   std::vector<auth::PeerEntry> peers;
   for (const auto& p : registry.peers) {
     const auth::Organization* org = registry.organization(p.organization);

@@ -95,8 +95,14 @@ void writeReply(HTTPResponse& response, const HttpReply& reply, const std::strin
 class GateConnection : public Poco::Net::TCPServerConnection {
  public:
   GateConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-                 const RequestGate& gate, audit::AuditSink& audit, Counters& counters)
-      : TCPServerConnection(socket), params_(std::move(params)), gate_(gate), audit_(audit), counters_(counters) {}
+                 const RequestGate& gate, audit::AuditSink& audit, Counters& counters,
+                 const std::atomic<bool>& stopping)
+      : TCPServerConnection(socket),
+        params_(std::move(params)),
+        gate_(gate),
+        audit_(audit),
+        counters_(counters),
+        stopping_(stopping) {}
 
   void run() override {
     std::string remote;
@@ -120,6 +126,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       tls.setReceiveTimeout(timeout);
       tls.setSendTimeout(timeout);
       tls.completeHandshake();
+      if (tls.sessionWasReused()) counters_.increment("tls.sessions_resumed");
       if (!tls.havePeerCertificate()) {
         failure = "peer did not return a certificate";
       } else {
@@ -149,7 +156,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
 
   void serve(const std::string& remote, const auth::PeerIdentity& peer) {
     Poco::Net::HTTPServerSession session(socket(), params_);
-    while (session.hasMoreRequests()) {
+    while (!stopping_ && session.hasMoreRequests()) {
       const auto started = std::chrono::steady_clock::now();
       HttpCall call;
       call.remoteAddress = remote;
@@ -193,7 +200,9 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             reply = std::move(outcome.reply);
             organization = std::move(outcome.organization);
           }
-          closeAfter = closeAfter || !(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+          // While the node shuts down, every reply closes its connection.
+          closeAfter = closeAfter || stopping_ ||
+                       !(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
         } catch (const Poco::SyntaxException&) {
           // An unparsable URI inside an otherwise readable request.
           reply = refusal(400, "invalid", "Malformed request URI.", "malformed_uri");
@@ -296,15 +305,16 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
+  const std::atomic<bool>& stopping_;
 };
 
 class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
  public:
   GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestGate& gate, audit::AuditSink& audit,
-                        Counters& counters)
-      : params_(std::move(params)), gate_(gate), audit_(audit), counters_(counters) {}
+                        Counters& counters, const std::atomic<bool>& stopping)
+      : params_(std::move(params)), gate_(gate), audit_(audit), counters_(counters), stopping_(stopping) {}
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new GateConnection(socket, params_, gate_, audit_, counters_);
+    return new GateConnection(socket, params_, gate_, audit_, counters_, stopping_);
   }
 
  private:
@@ -312,6 +322,7 @@ class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
+  const std::atomic<bool>& stopping_;
 };
 
 }  // namespace
@@ -334,7 +345,7 @@ Result<std::uint16_t> HttpsServer::start() {
     params->setMaxKeepAliveRequests(options_.maxKeepAliveRequests);
     params->setServerName("hie-node");
     pool_ = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
-    server_ = std::make_unique<Poco::Net::TCPServer>(new GateConnectionFactory(params, gate_, audit_, counters_), *pool_,
+    server_ = std::make_unique<Poco::Net::TCPServer>(new GateConnectionFactory(params, gate_, audit_, counters_, stopping_), *pool_,
                                                      socket, params);
     server_->start();
     return socket.address().port();
@@ -346,6 +357,7 @@ Result<std::uint16_t> HttpsServer::start() {
 
 void HttpsServer::stop(int graceSeconds) {
   if (!server_) return;
+  stopping_ = true;  // connections finish their current request, then close
   server_->stop();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(graceSeconds);
   while (server_->currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {

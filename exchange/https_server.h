@@ -5,6 +5,7 @@
 // entry is committed.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,7 +46,9 @@ class HttpsServer {
 
   // Binds and starts accepting; returns the bound port. kUnavailable if the address is taken.
   Result<std::uint16_t> start();
-  // Stops accepting, then waits up to graceSeconds for connections in flight.
+  bool stopping() const { return stopping_; }
+  // Stops accepting, lets each connection finish its current request and
+  // close, and waits up to graceSeconds for them.
   void stop(int graceSeconds = 5);
 
  private:
@@ -54,6 +57,7 @@ class HttpsServer {
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
+  std::atomic<bool> stopping_{false};
   std::unique_ptr<Poco::ThreadPool> pool_;
   std::unique_ptr<Poco::Net::TCPServer> server_;
 };

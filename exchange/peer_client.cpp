@@ -18,6 +18,7 @@ struct PeerClient::Channel {
   auth::ClientTlsContext tls;
   std::mutex mutex;
   std::vector<std::unique_ptr<Poco::Net::HTTPSClientSession>> idle;
+  Poco::Net::Session::Ptr lastSession;  // offered for resumption on the next new connection
 };
 
 namespace {
@@ -76,15 +77,19 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
     }
     std::unique_ptr<Poco::Net::HTTPSClientSession> session;
+    Poco::Net::Session::Ptr resumable;
     {
       std::lock_guard<std::mutex> lock(c.mutex);
       if (!c.idle.empty()) {
         session = std::move(c.idle.back());
         c.idle.pop_back();
       }
+      resumable = c.lastSession;
     }
     if (!session) {
-      session = std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context);
+      session = resumable ? std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context,
+                                                                            resumable)
+                          : std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context);
       session->setKeepAlive(true);
       // Shorter than the server's keep-alive timeout, so an idle connection is not reused after the peer dropped it.
       session->setKeepAliveTimeout(Poco::Timespan(2, 0));
@@ -111,9 +116,10 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
           return tl::make_unexpected(failure("response_too_large", "the peer's answer exceeds the size limit"));
         }
       }
-      if (response.getKeepAlive()) {
+      {
         std::lock_guard<std::mutex> lock(c.mutex);
-        if (c.idle.size() < 8) c.idle.push_back(std::move(session));
+        if (auto current = session->sslSession()) c.lastSession = current;
+        if (response.getKeepAlive() && c.idle.size() < 8) c.idle.push_back(std::move(session));
       }
       return out;
     } catch (const Poco::Exception& e) {

@@ -513,3 +513,51 @@ TEST(GracefulShutdown, SigtermUnderLoadDrainsAndFlushesTheAudit) {
 
 }  // namespace
 }  // namespace hie::testing
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/StreamCopier.h>
+
+namespace hie::testing {
+namespace {
+
+TEST(GracefulShutdown, KeepAliveClientsDoNotHoldTheNodeOpen) {
+  NodeFixture f;
+  prepare(f);
+  Credential lakeside = f.memberCert({kLakeside});
+  const std::string cert = writeFile(f.dir.path(), "lakeside.crt", f.pki.chainPem(lakeside));
+  const std::string key = writeFile(f.dir.path(), "lakeside.key", lakeside.keyPem());
+  const std::string ca = f.dir.path() + "/network-ca.pem";
+  f.start();
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0};
+  std::thread client([&] {
+    Poco::Net::Context::Ptr ctx =
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, key, cert, ca, Poco::Net::Context::VERIFY_STRICT);
+    Poco::Net::HTTPSClientSession session("127.0.0.1", static_cast<Poco::UInt16>(f.node()->port()), ctx);
+    session.setKeepAlive(true);
+    for (int i = 0; i < 2000 && !stop; ++i) {
+      try {
+        Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/fhir/metadata", Poco::Net::HTTPMessage::HTTP_1_1);
+        session.sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        std::string body;
+        Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+        ++served;
+      } catch (const Poco::Exception&) {
+        return;  // the node closed the connection and stopped listening
+      }
+    }
+  });
+  ASSERT_TRUE(waitFor([&] { return served >= 5; }, std::chrono::seconds(30)));
+  f.node()->signal(SIGTERM);
+  const int status = f.node()->waitExit(std::chrono::seconds(20));
+  stop = true;
+  client.join();
+  EXPECT_EQ(status, 0) << "a busy keep-alive connection must not keep the node from stopping\n" << f.node()->log();
+}
+
+}  // namespace
+}  // namespace hie::testing
