@@ -59,11 +59,37 @@ int verifyPeerServer(X509_STORE_CTX* ctx, void* arg) {
   return 0;
 }
 
+int contextIndex() {
+  static const int kIndex = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return kIndex;
+}
+
+// Keeps the newest session the server handed out; returning 1 keeps OpenSSL's reference.
+int rememberSession(SSL* ssl, SSL_SESSION* session) {
+  auto* expect =
+      static_cast<ClientTlsContext::Expectation*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), contextIndex()));
+  if (expect == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
+  std::lock_guard<std::mutex> lock(expect->sessionMutex);
+  SSL_SESSION_free(expect->latestSession);
+  expect->latestSession = session;
+  return 1;
+}
+
 Error tlsError(const std::string& what) {
   return Error{ErrorCode::kInternal, what + ": " + ossl::drainErrors(), "TLS configuration error"};
 }
 
 }  // namespace
+
+ClientTlsContext::Expectation::~Expectation() { SSL_SESSION_free(latestSession); }
+
+SSL_SESSION* ClientTlsContext::takeResumableSession() const {
+  if (!expectation) return nullptr;
+  std::lock_guard<std::mutex> lock(expectation->sessionMutex);
+  if (expectation->latestSession == nullptr) return nullptr;
+  SSL_SESSION_up_ref(expectation->latestSession);
+  return expectation->latestSession;
+}
 
 Result<ClientTlsContext> makeClientContext(const TlsMaterial& material, const PeerUrl& url,
                                            const std::string& expectedOrganization,
@@ -108,6 +134,9 @@ Result<ClientTlsContext> makeClientContext(const TlsMaterial& material, const Pe
   out.expectation->directory = &directory;
   out.expectation->organization = expectedOrganization;
   SSL_CTX_set_cert_verify_callback(ctx, &verifyPeerServer, out.expectation.get());
+  SSL_CTX_set_ex_data(ctx, contextIndex(), out.expectation.get());
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &rememberSession);
   ERR_clear_error();
   return out;
 }

@@ -7,6 +7,9 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+
+#include <openssl/ssl.h>
 #include <string>
 
 #include <Poco/Net/Context.h>
@@ -24,7 +27,14 @@ struct ClientTlsContext {
   struct Expectation {
     const OrganizationDirectory* directory = nullptr;
     std::string organization;
+    // The newest resumable session the peer handed out (TLS 1.3 tickets arrive
+    // after the handshake, so they are caught by OpenSSL's new-session callback).
+    std::mutex sessionMutex;
+    SSL_SESSION* latestSession = nullptr;  // owned (one reference)
+    ~Expectation();
   };
+  // A new reference to the newest resumable session, or nullptr; the caller frees it.
+  SSL_SESSION* takeResumableSession() const;
   std::unique_ptr<Expectation> expectation;  // the callback's argument; lives as long as the context
 };
 

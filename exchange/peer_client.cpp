@@ -4,6 +4,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/Session.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/StreamCopier.h>
 
@@ -18,8 +19,17 @@ struct PeerClient::Channel {
   auth::ClientTlsContext tls;
   std::mutex mutex;
   std::vector<std::unique_ptr<Poco::Net::HTTPSClientSession>> idle;
-  Poco::Net::Session::Ptr lastSession;  // offered for resumption on the next new connection
 };
+
+namespace {
+
+// Poco's Session has a protected constructor; this one adopts a session reference we captured.
+class ResumableSession : public Poco::Net::Session {
+ public:
+  explicit ResumableSession(SSL_SESSION* session) : Poco::Net::Session(session) {}
+};
+
+}  // namespace
 
 namespace {
 
@@ -77,19 +87,21 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
     }
     std::unique_ptr<Poco::Net::HTTPSClientSession> session;
-    Poco::Net::Session::Ptr resumable;
     {
       std::lock_guard<std::mutex> lock(c.mutex);
       if (!c.idle.empty()) {
         session = std::move(c.idle.back());
         c.idle.pop_back();
       }
-      resumable = c.lastSession;
     }
     if (!session) {
-      session = resumable ? std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context,
-                                                                            resumable)
-                          : std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context);
+      // A new connection offers the newest session the peer handed out, for an abbreviated handshake.
+      if (SSL_SESSION* resumable = c.tls.takeResumableSession()) {
+        session = std::make_unique<Poco::Net::HTTPSClientSession>(
+            c.url.host, c.url.port, c.tls.context, Poco::Net::Session::Ptr(new ResumableSession(resumable)));
+      } else {
+        session = std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context);
+      }
       session->setKeepAlive(true);
       // Shorter than the server's keep-alive timeout, so an idle connection is not reused after the peer dropped it.
       session->setKeepAliveTimeout(Poco::Timespan(2, 0));
@@ -116,10 +128,9 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
           return tl::make_unexpected(failure("response_too_large", "the peer's answer exceeds the size limit"));
         }
       }
-      {
+      if (response.getKeepAlive()) {
         std::lock_guard<std::mutex> lock(c.mutex);
-        if (auto current = session->sslSession()) c.lastSession = current;
-        if (response.getKeepAlive() && c.idle.size() < 8) c.idle.push_back(std::move(session));
+        if (c.idle.size() < 8) c.idle.push_back(std::move(session));
       }
       return out;
     } catch (const Poco::Exception& e) {

@@ -169,6 +169,26 @@ TEST_F(Exchange, ASilentPeerIsCutAtTheDeadlineWhileOthersAnswer) {
   EXPECT_EQ(count(a, "request_id = 'x-slow' AND action = 'peer-call' AND canonical LIKE '%timeout%'"), 1);
 }
 
+TEST_F(Exchange, NewConnectionsResumeTheTlsSession) {
+  // B closes every connection after one request, so each call needs a new handshake: it should resume.
+  b.node()->stop();
+  b.config["server.maxKeepAliveRequests"] = "1";
+  b.writeConfig();
+  b.start();
+  ok(a.cli({"peer", "add", "--org", kOrgB, "--url", "https://127.0.0.1:" + std::to_string(b.node()->port())}));
+  ok(a.cli({"peer", "remove", kOrgC}));
+  a.start();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(ask("Patient", "r-" + std::to_string(i)).status, 200);
+  ASSERT_NE(b.node()->adminPort(), 0) << b.node()->log();
+  Poco::Net::HTTPClientSession admin("127.0.0.1", static_cast<Poco::UInt16>(b.node()->adminPort()));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/metrics", Poco::Net::HTTPMessage::HTTP_1_1);
+  admin.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::string body;
+  Poco::StreamCopier::copyToString(admin.receiveResponse(response), body);
+  EXPECT_TRUE(std::regex_search(body, std::regex("hie_tls_sessions_resumed_total [1-9]"))) << body;
+}
+
 TEST_F(Exchange, OnlyLocalSystemsMayAskAndMustSayWhy) {
   a.start();
   Credential member = a.memberCert({kOrgB});
