@@ -90,8 +90,10 @@ void NodeFixture::addOrg(const std::string& identifier, const std::string& name,
 }
 
 NodeProcess& NodeFixture::start(const std::map<std::string, std::string>& env) {
+  // A fresh log file per start: a restarted node must not be read from its predecessor's log.
+  static int starts = 0;
   node_ = std::make_unique<NodeProcess>(std::vector<std::string>{"serve", "--config", configPath}, env,
-                                        dir.path() + "/serve.log");
+                                        dir.path() + "/serve-" + std::to_string(++starts) + ".log");
   if (!node_->waitUntilListening()) {
     ADD_FAILURE() << "hie-node serve did not start:\n" << node_->log();
     throw std::runtime_error("node did not start");
