@@ -31,3 +31,13 @@ Result<ConfigSource> loadConfigFor(const ParsedArgs& args) {
 }
 
 }  // namespace hie::app
+
+namespace hie::app {
+
+Result<std::string> runtimeDatabaseUri(const ParsedArgs& args) {
+  auto config = loadConfigFor(args);
+  if (!config) return tl::make_unexpected(config.error());
+  return databaseUri(*config);
+}
+
+}  // namespace hie::app

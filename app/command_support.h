@@ -11,4 +11,7 @@ namespace hie::app {
 // --config FILE, else $HIE_CONFIG, else config/node.properties.
 Result<ConfigSource> loadConfigFor(const ParsedArgs& args);
 
+// The runtime role's database URI (db.uri) from that configuration.
+Result<std::string> runtimeDatabaseUri(const ParsedArgs& args);
+
 }  // namespace hie::app

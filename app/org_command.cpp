@@ -128,9 +128,7 @@ int runOrg(const Args& argv) {
   }
   auto args = parseArgs(rest, spec);
   if (!args) return usageError(args.error().external);
-  auto config = loadConfigFor(*args);
-  if (!config) return runtimeError(config.error().external);
-  auto uri = databaseUri(*config);
+  auto uri = runtimeDatabaseUri(*args);
   if (!uri) return runtimeError(uri.error().external);
   auth::RegistryRepository repo(*uri);
   if (verb == "add") return add(*args, repo);

@@ -50,9 +50,7 @@ int runPeer(const Args& argv) {
     }
     auto url = auth::parsePeerUrl(args->value("url"));
     if (!url) return usageError(url.error().external);
-    auto config = loadConfigFor(*args);
-    if (!config) return runtimeError(config.error().external);
-    auto uri = databaseUri(*config);
+    auto uri = runtimeDatabaseUri(*args);
     if (!uri) return runtimeError(uri.error().external);
     auth::RegistryRepository repo(*uri);
     auto changed = repo.setPeer(args->value("org"), url->text());
@@ -62,9 +60,7 @@ int runPeer(const Args& argv) {
   }
   if (verb == "remove" && args->positional.size() != 1) return usageError("usage: hie-node peer remove ID");
   if (verb == "list" && !args->positional.empty()) return usageError("peer list takes no arguments");
-  auto config = loadConfigFor(*args);
-  if (!config) return runtimeError(config.error().external);
-  auto uri = databaseUri(*config);
+  auto uri = runtimeDatabaseUri(*args);
   if (!uri) return runtimeError(uri.error().external);
   auth::RegistryRepository repo(*uri);
   if (verb == "remove") {

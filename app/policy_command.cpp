@@ -106,9 +106,7 @@ int runGrant(const Args& argv) {
   else if (verb != "revoke") return usageError("unknown grant subcommand '" + verb + "'\n" + usage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
   if (!args) return usageError(args.error().external);
-  auto config = loadConfigFor(*args);
-  if (!config) return runtimeError(config.error().external);
-  auto uri = databaseUri(*config);
+  auto uri = runtimeDatabaseUri(*args);
   if (!uri) return runtimeError(uri.error().external);
   auth::RegistryRepository repo(*uri);
   if (verb == "add") return grantAdd(*args, repo);
@@ -127,9 +125,7 @@ int runConsent(const Args& argv) {
   if (!exchange::isValidFhirId(patient)) return usageError("'" + patient + "' is not a FHIR patient id");
   const int choices = (args->has("opt-out") ? 1 : 0) + (args->has("deny-org") ? 1 : 0) + (args->has("clear") ? 1 : 0);
   if (choices != 1) return usageError("consent set takes exactly one of --opt-out, --deny-org ID, --clear");
-  auto config = loadConfigFor(*args);
-  if (!config) return runtimeError(config.error().external);
-  auto uri = databaseUri(*config);
+  auto uri = runtimeDatabaseUri(*args);
   if (!uri) return runtimeError(uri.error().external);
   auth::RegistryRepository repo(*uri);
   auto exists = repo.patientExists(patient);
