@@ -126,11 +126,55 @@ double percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   std::map<std::string, std::string> args{{"seconds", "5"}, {"clients", "8"}};
   for (int i = 1; i + 1 < argc; i += 2) args[std::string(argv[i]).substr(2)] = argv[i + 1];
-  if (!args.count("db") || !args.count("owner-db") || !args.count("bundle")) {
+  if (!args.count("db") || !args.count("owner-db") || (!args.count("bundle") && args["mode"] != "writer")) {
     die("usage: audited_reads_bench --db URI --owner-db URI --bundle FILE [--seconds N] [--clients N]");
   }
   const int seconds = std::stoi(args["seconds"]), clients = std::stoi(args["clients"]);
   spdlog::set_level(spdlog::level::warn);
+  if (args.count("mode") && args["mode"] == "writer") {
+    // The audit writer alone: `clients` threads each record() in a loop; entries durably committed per second.
+    {
+      auto owner = db::connect(args["owner-db"]);
+      if (!owner) die(owner.error().internal);
+      if (auto m = db::applyMigrations(**owner, db::embeddedMigrations(), {}); !m) die(m.error().internal);
+    }
+    Counters counters;
+    audit::AuditWriter writer(std::make_unique<audit::AuditStore>(args["db"]), *audit::SigningKey::generate(), "bench",
+                              audit::newChainId("bench"), audit::WriterOptions{}, counters);
+    if (auto s = writer.start(); !s) die(s.error().internal);
+    std::atomic<long long> committed{0};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        audit::AuditEvent e;
+        e.eventType = "rest";
+        e.action = "read";
+        e.outcome = "success";
+        e.organization = kMember;
+        e.resourceType = "Patient";
+        e.resourceId = "p-ava";
+        e.patient = "Patient/p-ava";
+        e.purpose = "TREAT";
+        e.httpStatus = 200;
+        e.method = "GET";
+        e.path = "/fhir/Patient/p-ava";
+        for (long i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+          e.requestId = "w-" + std::to_string(c) + "-" + std::to_string(i);
+          if (writer.record(e)) ++committed;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    writer.stop();
+    std::printf("| audit writer (group commit, signed, %d threads) | %.0f entries/s | %.1f entries per commit |\n", clients,
+                static_cast<double>(committed) / elapsed,
+                static_cast<double>(counters.get("audit.entries_committed")) /
+                    static_cast<double>(std::max<std::uint64_t>(1, counters.get("audit.batches_committed"))));
+    return 0;
+  }
   Poco::Net::initializeSSL();
 
   // Schema, organization, grant, data.
