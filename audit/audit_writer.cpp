@@ -118,15 +118,22 @@ void AuditWriter::run() {
       commitBatch(batch);
       lock.lock();
       if (!batch.empty()) {
+        if (stopping_) {
+          // The store is down and the node is stopping: what is left cannot be written.
+          spdlog::error("audit writer stopping with {} uncommitted events (database unavailable)",
+                        batch.size() + queue_.size());
+          counters_.increment("audit.dropped_async", batch.size() + queue_.size());
+          queue_.clear();
+          break;
+        }
         // Async events that could not be stored go back to the front, in order.
         for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
           *it->state = State::kQueued;
           queue_.push_front(std::move(*it));
         }
-        if (stopping_) break;
         wake_.wait_for(lock, options_.retryDelay, [this] { return stopping_; });
       }
-      continue;
+      continue;  // while stopping, the queue drains before the loop ends
     }
     if (stopping_) break;
     if (std::chrono::steady_clock::now() >= checkpointDue) {
@@ -135,20 +142,7 @@ void AuditWriter::run() {
       lock.lock();
     }
   }
-  // Drain what is left (bounded: one attempt per batch), then the final checkpoint.
-  while (!queue_.empty()) {
-    std::deque<Pending> batch;
-    takeBatch(batch);
-    lock.unlock();
-    commitBatch(batch);
-    lock.lock();
-    if (!batch.empty()) {
-      spdlog::error("audit writer stopping with {} uncommitted events (database unavailable)",
-                    batch.size() + queue_.size());
-      counters_.increment("audit.dropped_async", batch.size() + queue_.size());
-      queue_.clear();
-    }
-  }
+  // The final checkpoint.
   lock.unlock();
   checkpoint();
 }

@@ -76,12 +76,7 @@ Result<Poco::Net::Context::Ptr> makeServerContext(const TlsMaterial& material, c
   SSL_CTX_set_verify_depth(ctx, options.verifyDepth);
 
   // Name the acceptable issuers in the CertificateRequest so clients pick the right certificate.
-  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-  for (int i = 0; names != nullptr && i < sk_X509_num(material.anchors.get()); ++i) {
-    X509_NAME* dup = X509_NAME_dup(X509_get_subject_name(sk_X509_value(material.anchors.get(), i)));
-    if (dup == nullptr || sk_X509_NAME_push(names, dup) == 0) X509_NAME_free(dup);
-  }
-  if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+  if (STACK_OF(X509_NAME)* names = clientCaNames(material)) SSL_CTX_set_client_CA_list(ctx, names);  // takes it
   ERR_clear_error();
   return context;
 }

@@ -110,6 +110,15 @@ Result<TlsMaterial> loadTlsMaterial(const TlsFiles& files) {
   return m;
 }
 
+STACK_OF(X509_NAME) * clientCaNames(const TlsMaterial& material) {
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  for (int i = 0; names != nullptr && i < sk_X509_num(material.anchors.get()); ++i) {
+    X509_NAME* dup = X509_NAME_dup(X509_get_subject_name(sk_X509_value(material.anchors.get(), i)));
+    if (dup == nullptr || sk_X509_NAME_push(names, dup) == 0) X509_NAME_free(dup);
+  }
+  return names;
+}
+
 Result<ossl::UniquePtr<X509_STORE>> makeVerifyStore(const TlsMaterial& material) {
   ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
   if (!store) return fail(ErrorCode::kInternal, "X509_STORE_new failed", "internal error");

@@ -12,12 +12,7 @@ int useCurrentMaterial(SSL* ssl, void* arg) {
   const TlsMaterial& m = *loaded->material;
   if (SSL_use_cert_and_key(ssl, m.leaf.get(), m.key.get(), m.intermediates.get(), 1) != 1) return 0;
   if (SSL_set1_verify_cert_store(ssl, loaded->verifyStore.get()) != 1) return 0;
-  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-  for (int i = 0; names != nullptr && i < sk_X509_num(m.anchors.get()); ++i) {
-    X509_NAME* dup = X509_NAME_dup(X509_get_subject_name(sk_X509_value(m.anchors.get(), i)));
-    if (dup == nullptr || sk_X509_NAME_push(names, dup) == 0) X509_NAME_free(dup);
-  }
-  if (names != nullptr) SSL_set_client_CA_list(ssl, names);
+  if (STACK_OF(X509_NAME)* names = clientCaNames(m)) SSL_set_client_CA_list(ssl, names);  // takes it
   return 1;
 }
 

@@ -88,37 +88,22 @@ Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& 
                                                : "Unsupported search parameter."));
     }
   }
-  if (isPatient) {
-    const bool byIdentifier = params.count("identifier") != 0;
-    const bool byId = params.count("_id") != 0;
-    if (byIdentifier == byId) {
-      return tl::make_unexpected(invalid("Patient search needs exactly one of identifier=SYSTEM|VALUE or _id."));
-    }
-    if (byIdentifier) {
-      auto sel = parseIdentifier("identifier", params["identifier"]);
-      if (!sel) return tl::make_unexpected(sel.error());
-      req.patient = *sel;
-    } else {
-      auto id = parsePatientReference(params["_id"]);
-      if (!id) return tl::make_unexpected(id.error());
-      req.patient.patientId = *id;
-    }
+  // Patient is searched by its own identifier or _id; other types by their patient's.
+  const std::string identParam = isPatient ? "identifier" : "patient.identifier";
+  const std::string idParam = isPatient ? "_id" : "patient";
+  const bool byIdentifier = params.count(identParam) != 0;
+  if (byIdentifier == (params.count(idParam) != 0)) {
+    return tl::make_unexpected(invalid("Search needs exactly one of " + idParam + "=ID or " + identParam +
+                                       "=SYSTEM|VALUE."));
+  }
+  if (byIdentifier) {
+    auto sel = parseIdentifier(identParam, params[identParam]);
+    if (!sel) return tl::make_unexpected(sel.error());
+    req.patient = *sel;
   } else {
-    const bool byIdentifier = params.count("patient.identifier") != 0;
-    const bool byId = params.count("patient") != 0;
-    if (byIdentifier == byId) {
-      return tl::make_unexpected(
-          invalid("Search needs exactly one of patient=ID or patient.identifier=SYSTEM|VALUE."));
-    }
-    if (byIdentifier) {
-      auto sel = parseIdentifier("patient.identifier", params["patient.identifier"]);
-      if (!sel) return tl::make_unexpected(sel.error());
-      req.patient = *sel;
-    } else {
-      auto id = parsePatientReference(params["patient"]);
-      if (!id) return tl::make_unexpected(id.error());
-      req.patient.patientId = *id;
-    }
+    auto id = parsePatientReference(params[idParam]);
+    if (!id) return tl::make_unexpected(id.error());
+    req.patient.patientId = *id;
   }
   if (auto it = params.find("_count"); it != params.end()) {
     const std::string& c = it->second;

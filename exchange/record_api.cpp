@@ -86,9 +86,8 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
   return reply;
 }
 
-HttpReply RecordApi::handleValid(const FhirRequest& parsed, const HttpCall& call, const auth::Organization& organization,
+HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& call, const auth::Organization& organization,
                                  const auth::RegistrySnapshot& registry) const {
-  const FhirRequest* request = &parsed;
 
   int purposeHeaders = 0;
   std::string purpose;
@@ -109,8 +108,8 @@ HttpReply RecordApi::handleValid(const FhirRequest& parsed, const HttpCall& call
 
   auth::AccessQuestion question;
   question.organization = &organization;
-  question.action = request->kind == FhirRequest::Kind::kRead ? auth::Action::kRead : auth::Action::kSearch;
-  question.resourceType = request->resourceType;
+  question.action = request.kind == FhirRequest::Kind::kRead ? auth::Action::kRead : auth::Action::kSearch;
+  question.resourceType = request.resourceType;
   question.purpose = purpose;
   question.grants = &registry.grantsOf(organization.identifier);
   const auth::AccessDecision forOrg = auth::decideForOrganization(question);
@@ -120,9 +119,9 @@ HttpReply RecordApi::handleValid(const FhirRequest& parsed, const HttpCall& call
     reply.access.purpose = purpose;
     return reply;
   }
-  HttpReply reply = request->kind == FhirRequest::Kind::kRead
-                        ? read(*request, question, registry)
-                        : search(*request, question, registry, baseUrlFor(settings_.baseUrl, call));
+  HttpReply reply = request.kind == FhirRequest::Kind::kRead
+                        ? read(request, question, registry)
+                        : search(request, question, registry, baseUrlFor(settings_.baseUrl, call));
   reply.access.purpose = purpose;
   return reply;
 }
@@ -160,21 +159,20 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
   spec.patient = request.patient;
   spec.count = request.count;
   spec.after = request.after;
-  auto refusedBy = [&](const std::string& patientId, const auth::PatientConsent& consent) {
-    (void)patientId;
-    return !auth::decide(question, &consent, settings_.policy).permit;
-  };
+  // Patients whose consent refuses this access are excluded in the query itself, so
+  // totals and pages never count them. Only patients with consent on record can be.
   std::string hiddenReason;
   if (!request.patient.byIdentifier()) {
     if (const auth::PatientConsent* consent = registry.consentOf(request.patient.patientId)) {
-      if (refusedBy(request.patient.patientId, *consent)) {
+      const auth::AccessDecision d = auth::decide(question, consent, settings_.policy);
+      if (!d.permit) {
         spec.excludedPatients.push_back(request.patient.patientId);
-        hiddenReason = auth::decisionReasonName(auth::decide(question, consent, settings_.policy).reason);
+        hiddenReason = auth::decisionReasonName(d.reason);
       }
     }
   } else {
     for (const auto& [patientId, consent] : registry.consents) {
-      if (refusedBy(patientId, consent)) spec.excludedPatients.push_back(patientId);
+      if (!auth::decide(question, &consent, settings_.policy).permit) spec.excludedPatients.push_back(patientId);
     }
   }
   auto page = store_.search(spec);

@@ -25,8 +25,6 @@ std::pair<int, std::string> adminGet(int port, const std::string& path) {
   return {response.getStatus(), body};
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 TEST(AdminListener, HealthReadinessAndMetrics) {
   NodeFixture f;
   f.migrate();

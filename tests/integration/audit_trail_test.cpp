@@ -27,8 +27,6 @@ namespace {
 const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
 const std::string kAuditorOrg = "urn:oid:2.16.840.1.113883.3.7009";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 long long scalar(const std::string& uri, const std::string& sql) {
   pqxx::connection c(uri);
   pqxx::read_transaction tx(c);

@@ -11,8 +11,6 @@ namespace {
 
 const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 std::string devpkiRead(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;

@@ -30,8 +30,6 @@ const std::string kOrgC = "urn:oid:2.16.840.1.113883.3.7300";
 const std::string kOrgD = "urn:oid:2.16.840.1.113883.3.7400";
 const std::string kNet = "urn:oid:2.16.840.1.113883.3.7000.1";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 long long count(const NodeFixture& f, const std::string& where) {
   pqxx::connection c(f.db.uri());
   pqxx::read_transaction tx(c);

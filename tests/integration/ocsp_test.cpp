@@ -25,8 +25,6 @@ namespace {
 
 const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 int freePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -14,8 +14,6 @@ const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
 const std::string kRiver = "urn:oid:2.16.840.1.113883.3.7002";
 const std::string kNet = "urn:oid:2.16.840.1.113883.3.7000.1";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 long long total(const HttpResult& r) {
   std::smatch m;
   if (!std::regex_search(r.body, m, std::regex("\"total\":(\\d+)"))) return -1;

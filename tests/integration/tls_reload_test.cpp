@@ -12,8 +12,6 @@ namespace {
 
 const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 class TlsReload : public ::testing::Test {
  protected:
   void SetUp() override {

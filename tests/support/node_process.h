@@ -17,6 +17,9 @@ struct CommandResult {
   std::string output;    // stdout and stderr together
 };
 
+// True when text contains part (outputs, logs and bodies in assertions).
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 // Path of the hie-node binary under test (set at build time).
 std::string nodeBinary();
 
