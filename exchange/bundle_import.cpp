@@ -30,10 +30,38 @@ std::string stringField(const Object::Ptr& o, const std::string& name, bool& pre
   return present ? o->getValue<std::string>(name) : std::string();
 }
 
+// PostgreSQL stores no NUL in text or jsonb, and libpq would cut a text
+// parameter at one (an identifier "A\u0000B" would be stored as "A").
+// Depth is bounded by the parser's limit.
+bool containsNul(const Poco::Dynamic::Var& value) {
+  if (value.type() == typeid(Object::Ptr)) {
+    const Object::Ptr o = value.extract<Object::Ptr>();
+    if (!o) return false;
+    for (const auto& [name, member] : *o) {
+      if (name.find('\0') != std::string::npos || containsNul(member)) return true;
+    }
+    return false;
+  }
+  if (value.type() == typeid(Array::Ptr)) {
+    const Array::Ptr a = value.extract<Array::Ptr>();
+    if (!a) return false;
+    for (const auto& item : *a) {
+      if (containsNul(item)) return true;
+    }
+    return false;
+  }
+  return value.isString() && value.extract<std::string>().find('\0') != std::string::npos;
+}
+
 }  // namespace
 
 ImportCheck checkBundle(const std::string& bundleJson, const std::set<std::string>& supportedTypes) {
   ImportCheck check;
+  // JSON is UTF-8 (RFC 8259); say so plainly rather than through the parser's view of the bytes.
+  if (const std::size_t at = validUtf8Prefix(bundleJson); at != bundleJson.size()) {
+    check.problems.push_back({-1, "the file is not valid UTF-8 (first bad byte at offset " + std::to_string(at) + ")"});
+    return check;
+  }
   Object::Ptr bundle;
   try {
     Poco::JSON::Parser parser;
@@ -99,6 +127,10 @@ ImportCheck checkBundle(const std::string& bundleJson, const std::set<std::strin
     }
     if (!seen.emplace(rt, id).second) {
       check.problems.push_back({index, "duplicate " + rt + "/" + id + " in the bundle"});
+      continue;
+    }
+    if (containsNul(Poco::Dynamic::Var(entry))) {
+      check.problems.push_back({index, "contains a NUL character (\\u0000), which cannot be stored"});
       continue;
     }
     resources[i] = resource;

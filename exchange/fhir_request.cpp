@@ -1,5 +1,7 @@
 #include "exchange/fhir_request.h"
 
+#include <algorithm>
+
 #include <map>
 
 #include <Poco/URI.h>
@@ -10,7 +12,7 @@ namespace {
 Error invalid(const std::string& message) { return Error{ErrorCode::kInvalidInput, message, message}; }
 
 bool plainText(const std::string& s, std::size_t max) {
-  if (s.empty() || s.size() > max) return false;
+  if (s.empty() || s.size() > max || !isValidUtf8(s)) return false;
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) return false;
   }
@@ -39,6 +41,39 @@ Result<std::string> parsePatientReference(const std::string& text) {
 }
 
 }  // namespace
+
+std::size_t validUtf8Prefix(std::string_view text) {
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  auto at = [&text](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  auto continuation = [&](std::size_t k) { return k < n && (at(k) & 0xC0) == 0x80; };
+  while (i < n) {
+    const unsigned char c = at(i);
+    if (c < 0x80) {
+      ++i;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      if (!continuation(i + 1)) return i;
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      if (!continuation(i + 1) || !continuation(i + 2)) return i;
+      const unsigned char c1 = at(i + 1);
+      if (c == 0xE0 && c1 < 0xA0) return i;   // overlong
+      if (c == 0xED && c1 >= 0xA0) return i;  // UTF-16 surrogate
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      if (!continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3)) return i;
+      const unsigned char c1 = at(i + 1);
+      if (c == 0xF0 && c1 < 0x90) return i;   // overlong
+      if (c == 0xF4 && c1 >= 0x90) return i;  // past U+10FFFF
+      i += 4;
+    } else {
+      return i;  // continuation byte without a lead, C0/C1 overlong leads, F5-FF
+    }
+  }
+  return n;
+}
+
+bool isValidUtf8(std::string_view text) { return validUtf8Prefix(text) == text.size(); }
 
 bool isValidFhirId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
@@ -107,12 +142,15 @@ Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& 
   }
   if (auto it = params.find("_count"); it != params.end()) {
     const std::string& c = it->second;
-    const std::string range = "_count must be a whole number from 1 to " + std::to_string(limits.maxCount) + ".";
+    const std::string range = "_count must be a whole number from 1 to 999999.";
     if (c.empty() || c.size() > 6 || c.find_first_not_of("0123456789") != std::string::npos) {
       return tl::make_unexpected(invalid(range));
     }
     req.count = std::stoi(c);
-    if (req.count < 1 || req.count > limits.maxCount) return tl::make_unexpected(invalid(range));
+    if (req.count < 1) return tl::make_unexpected(invalid(range));
+    // FHIR lets a server return fewer than asked: a larger page size is lowered to this
+    // node's maximum (a peer asking for 100 still gets answers from a node that pages by 50).
+    req.count = std::min(req.count, limits.maxCount);
   }
   if (auto it = params.find("_cursor"); it != params.end()) {
     if (!isValidFhirId(it->second)) return tl::make_unexpected(invalid("_cursor is not valid."));

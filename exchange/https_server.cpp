@@ -1,7 +1,15 @@
 #include "exchange/https_server.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
@@ -20,10 +28,120 @@
 #include "auth/certificate_identity.h"
 #include "auth/handshake_verification.h"
 #include "exchange/audit_events.h"
+#include "exchange/fhir_request.h"
 #include "exchange/operation_outcome.h"
 #include "exchange/request_id.h"
 
 namespace hie::exchange {
+
+// The per-read timeout alone lets a peer that sends one byte at a time hold
+// a worker thread for ever (slowloris). Each connection arms a deadline for
+// its whole handshake and for each whole request head; one thread shuts the
+// socket's receive side when a deadline passes, which ends the blocked read.
+class HeadDeadlines {
+ public:
+  class Armed;
+
+  HeadDeadlines() : thread_([this] { run(); }) {}
+  ~HeadDeadlines() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  HeadDeadlines(const HeadDeadlines&) = delete;
+  HeadDeadlines& operator=(const HeadDeadlines&) = delete;
+
+ private:
+  struct Entry {
+    int fd;
+    std::chrono::steady_clock::time_point deadline;
+    bool* fired;
+  };
+
+  std::uint64_t arm(int fd, std::chrono::steady_clock::time_point deadline, bool* fired) {
+    std::uint64_t token = 0;
+    bool sooner = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      token = ++next_;
+      armed_.emplace(token, Entry{fd, deadline, fired});
+      // Every deadline has the same length, so a new one is almost never the earliest:
+      // wake the watchdog only when it would otherwise sleep past this one.
+      sooner = deadline < sleepingUntil_;
+    }
+    if (sooner) wake_.notify_one();
+    return token;
+  }
+
+  void disarm(std::uint64_t token) {
+    // Under the lock: once this returns the fd is never touched again, so closing it is safe.
+    std::lock_guard<std::mutex> lock(mutex_);
+    armed_.erase(token);
+  }
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stop_) {
+      if (armed_.empty()) {
+        sleepingUntil_ = std::chrono::steady_clock::time_point::max();
+        wake_.wait(lock);
+        continue;
+      }
+      auto earliest = armed_.begin()->second.deadline;
+      for (const auto& [token, e] : armed_) earliest = std::min(earliest, e.deadline);
+      sleepingUntil_ = earliest;
+      wake_.wait_until(lock, earliest);  // woken early by a sooner arm(), stop or spuriously: sweep anyway
+      sleepingUntil_ = std::chrono::steady_clock::time_point::min();  // awake: arm() need not wake it
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = armed_.begin(); it != armed_.end();) {
+        if (it->second.deadline <= now) {
+          *it->second.fired = true;
+          ::shutdown(it->second.fd, SHUT_RD);
+          it = armed_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::uint64_t, Entry> armed_;
+  std::uint64_t next_ = 0;
+  // When the watchdog will next look (min while it is awake and about to sweep).
+  std::chrono::steady_clock::time_point sleepingUntil_ = std::chrono::steady_clock::time_point::min();
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+// One armed deadline; disarmed when the head has arrived or when it goes out of scope.
+class HeadDeadlines::Armed {
+ public:
+  Armed(HeadDeadlines& owner, int fd, std::chrono::steady_clock::duration limit)
+      : owner_(owner), token_(owner.arm(fd, std::chrono::steady_clock::now() + limit, &fired_)) {}
+  ~Armed() { disarm(); }
+  Armed(const Armed&) = delete;
+  Armed& operator=(const Armed&) = delete;
+  void disarm() {
+    if (token_ != 0) owner_.disarm(token_);
+    token_ = 0;
+  }
+  // True when the deadline passed (the watchdog writes it under its lock; read it only after disarm()).
+  bool fired() {
+    disarm();
+    return fired_;
+  }
+
+ private:
+  HeadDeadlines& owner_;
+  bool fired_ = false;  // before token_: the watchdog may write it as soon as arm() returns
+  std::uint64_t token_;
+};
+
 namespace {
 
 using Poco::Net::HTTPResponse;
@@ -81,6 +199,19 @@ int statusForMalformedRequest(const std::string& message) {
   return 400;
 }
 
+// Everything the handlers and the audit may pass to PostgreSQL must be UTF-8
+// text: the raw URI, the decoded path and query, and every header field.
+bool isUtf8Request(const Poco::Net::HTTPServerRequestImpl& request, const HttpCall& call) {
+  if (!isValidUtf8(request.getURI()) || !isValidUtf8(call.path)) return false;
+  for (const auto& [name, value] : call.query) {
+    if (!isValidUtf8(name) || !isValidUtf8(value)) return false;
+  }
+  for (const auto& [name, value] : request) {
+    if (!isValidUtf8(name) || !isValidUtf8(value)) return false;
+  }
+  return true;
+}
+
 void writeReply(HTTPResponse& response, const HttpReply& reply, const std::string& requestId) {
   response.setStatus(static_cast<HTTPResponse::HTTPStatus>(reply.status));
   response.setReason(HTTPResponse::getReasonForStatus(static_cast<HTTPResponse::HTTPStatus>(reply.status)));
@@ -96,13 +227,14 @@ class GateConnection : public Poco::Net::TCPServerConnection {
  public:
   GateConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
                  const RequestGate& gate, audit::AuditSink& audit, Counters& counters,
-                 const std::atomic<bool>& stopping)
+                 const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
       : TCPServerConnection(socket),
         params_(std::move(params)),
         gate_(gate),
         audit_(audit),
         counters_(counters),
-        stopping_(stopping) {}
+        stopping_(stopping),
+        deadlines_(deadlines) {}
 
   void run() override {
     std::string remote;
@@ -120,6 +252,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   std::optional<auth::PeerIdentity> handshake(const std::string& remote) {
     auth::clearHandshakeRefusal();
     std::string failure;
+    HeadDeadlines::Armed deadline(deadlines_, socket().impl()->sockfd(), headLimit());
     try {
       Poco::Net::SecureStreamSocket tls(socket());
       const Poco::Timespan timeout(params_->getTimeout());
@@ -132,8 +265,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       } else {
         Poco::Crypto::X509Certificate cert = tls.peerCertificate();
         auto identity = auth::extractIdentity(cert.certificate());
-        if (identity) return *identity;
-        failure = identity.error().internal;
+        if (identity && !deadline.fired()) return *identity;
+        failure = identity ? "handshake timed out" : identity.error().internal;
       }
     } catch (const Poco::Exception& e) {
       failure = e.displayText();
@@ -141,7 +274,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       failure = e.what();
     }
     const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
-    const std::string reason = refusal ? refusal->reason : handshakeFailureReason(failure);
+    const std::string reason =
+        refusal ? refusal->reason : deadline.fired() ? "handshake_timeout" : handshakeFailureReason(failure);
     counters_.increment("refused.handshake." + reason);
     audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : forLog(failure), refusal));
     if (refusal) {
@@ -156,8 +290,14 @@ class GateConnection : public Poco::Net::TCPServerConnection {
 
   void serve(const std::string& remote, const auth::PeerIdentity& peer) {
     Poco::Net::HTTPServerSession session(socket(), params_);
-    while (!stopping_ && session.hasMoreRequests()) {
+    // While the node stops, a connection whose handshake just completed still gets its
+    // first request answered (the reply closes it); only further requests are refused.
+    bool first = true;
+    while ((first || !stopping_) && session.hasMoreRequests()) {
+      first = false;
       const auto started = std::chrono::steady_clock::now();
+      // The first bytes are here; the rest of the head has headLimit() to follow.
+      HeadDeadlines::Armed deadline(deadlines_, socket().impl()->sockfd(), headLimit());
       HttpCall call;
       call.remoteAddress = remote;
       std::string rawPath = "-";
@@ -171,6 +311,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         std::unique_ptr<Poco::Net::HTTPServerRequestImpl> requestHolder;
         try {
           requestHolder = std::make_unique<Poco::Net::HTTPServerRequestImpl>(response, session, params_.get());
+          if (deadline.fired()) throw Poco::TimeoutException("request head deadline passed");
           Poco::Net::HTTPServerRequestImpl& request = *requestHolder;
           call.requestId = requestIdFor(request.get("X-Request-Id", ""));
           rawPath = request.getURI().substr(0, request.getURI().find('?'));
@@ -190,15 +331,27 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             closeAfter = true;
             // Read a small body away so that closing does not reset the connection before the reply arrives.
             if (!chunked && request.getContentLength() <= kMaxDrainedBody) {
+              // Under the same limit as a head, so a trickled body cannot hold the thread either.
+              HeadDeadlines::Armed drainLimit(deadlines_, socket().impl()->sockfd(), headLimit());
               request.stream().ignore(static_cast<std::streamsize>(request.getContentLength()));
             }
           } else {
             Poco::URI uri(request.getURI());
             call.path = uri.getPath();
             for (const auto& kv : uri.getQueryParameters()) call.query.push_back(kv);
-            GateOutcome outcome = gate_.handle(call, peer);
-            reply = std::move(outcome.reply);
-            organization = std::move(outcome.organization);
+            if (!isUtf8Request(request, call)) {
+              // Refused before any handler: no query and no audit column ever sees these bytes
+              // (the audit's canonical form escapes the raw path).
+              call.path.clear();
+              call.query.clear();
+              reply = refusal(400, "invalid", "The request line and header fields must be valid UTF-8.",
+                              "invalid_utf8");
+              closeAfter = true;
+            } else {
+              GateOutcome outcome = gate_.handle(call, peer);
+              reply = std::move(outcome.reply);
+              organization = std::move(outcome.organization);
+            }
           }
           // While the node shuts down, every reply closes its connection.
           closeAfter = closeAfter || stopping_ ||
@@ -220,13 +373,18 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         }
         session.setKeepAlive(!closeAfter);
         if (closeAfter) break;
-      } catch (const Poco::Net::NoMessageException&) {
-        break;  // peer closed or idled out between requests
-      } catch (const Poco::Net::MessageException& e) {
-        refuseMalformed(session, peer, call, e.message(), started);
-        break;
       } catch (const Poco::Exception& e) {
-        spdlog::debug("connection from {} ended: {}", remote, e.displayText());
+        // A head still incomplete at its deadline: however the cut read surfaced, it is a 408.
+        if (deadline.fired()) {
+          refuseProtocol(session, peer, call, refusal(408, "timeout", "The request took too long to arrive.",
+                                                      "request_timeout"), started);
+        } else if (dynamic_cast<const Poco::Net::NoMessageException*>(&e) != nullptr) {
+          // peer closed or idled out between requests
+        } else if (dynamic_cast<const Poco::Net::MessageException*>(&e) != nullptr) {
+          refuseMalformed(session, peer, call, e.message(), started);
+        } else {
+          spdlog::debug("connection from {} ended: {}", remote, e.displayText());
+        }
         break;
       } catch (const std::exception& e) {
         spdlog::error("connection from {} failed: {}", remote, e.what());
@@ -262,6 +420,10 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       // recorded instead, once the store is back (bounded backlog).
       audit_.recordAsync(requestEvent(call, rawPath, peer, organization, reply, micros.count()));
     }
+    if (reply.status == 503 &&
+        std::none_of(reply.headers.begin(), reply.headers.end(), [](const auto& h) { return h.first == "Retry-After"; })) {
+      reply.headers.emplace_back("Retry-After", "1");  // every 503 is transient here
+    }
     counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
                         (organization.empty() ? std::string("none") : organization));
     logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, reply, started);
@@ -270,11 +432,18 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   void refuseMalformed(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
                        const std::string& why, std::chrono::steady_clock::time_point started) {
     const int status = statusForMalformedRequest(why);
-    HttpReply reply = refusal(status, "invalid",
-                              status == 414   ? "Request URI too long."
-                              : status == 431 ? "Request header fields too large."
-                                              : "Malformed HTTP request.",
-                              status == 414 ? "uri_too_long" : status == 431 ? "headers_too_large" : "malformed_request");
+    refuseProtocol(session, peer, call,
+                   refusal(status, "invalid",
+                           status == 414   ? "Request URI too long."
+                           : status == 431 ? "Request header fields too large."
+                                           : "Malformed HTTP request.",
+                           status == 414 ? "uri_too_long" : status == 431 ? "headers_too_large" : "malformed_request"),
+                   started);
+  }
+
+  // A request whose head could not be read: audited, answered if the connection still takes it, closed.
+  void refuseProtocol(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
+                      HttpReply reply, std::chrono::steady_clock::time_point started) {
     call.requestId = newRequestId();
     release(call, "-", peer, "", reply, started);
     try {
@@ -301,20 +470,28 @@ class GateConnection : public Poco::Net::TCPServerConnection {
                  reply.refusalReason, reply.internalError.empty() ? "" : " error=\"" + forLog(reply.internalError) + "\"");
   }
 
+  std::chrono::seconds headLimit() const { return std::chrono::seconds(params_->getTimeout().totalSeconds()); }
+
   Poco::Net::HTTPServerParams::Ptr params_;
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
   const std::atomic<bool>& stopping_;
+  HeadDeadlines& deadlines_;
 };
 
 class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
  public:
   GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestGate& gate, audit::AuditSink& audit,
-                        Counters& counters, const std::atomic<bool>& stopping)
-      : params_(std::move(params)), gate_(gate), audit_(audit), counters_(counters), stopping_(stopping) {}
+                        Counters& counters, const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
+      : params_(std::move(params)),
+        gate_(gate),
+        audit_(audit),
+        counters_(counters),
+        stopping_(stopping),
+        deadlines_(deadlines) {}
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new GateConnection(socket, params_, gate_, audit_, counters_, stopping_);
+    return new GateConnection(socket, params_, gate_, audit_, counters_, stopping_, deadlines_);
   }
 
  private:
@@ -323,6 +500,7 @@ class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
   audit::AuditSink& audit_;
   Counters& counters_;
   const std::atomic<bool>& stopping_;
+  HeadDeadlines& deadlines_;
 };
 
 }  // namespace
@@ -344,9 +522,10 @@ Result<std::uint16_t> HttpsServer::start() {
     params->setKeepAliveTimeout(Poco::Timespan(options_.keepAliveSeconds, 0));
     params->setMaxKeepAliveRequests(options_.maxKeepAliveRequests);
     params->setServerName("hie-node");
+    deadlines_ = std::make_unique<HeadDeadlines>();
     pool_ = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
-    server_ = std::make_unique<Poco::Net::TCPServer>(new GateConnectionFactory(params, gate_, audit_, counters_, stopping_), *pool_,
-                                                     socket, params);
+    server_ = std::make_unique<Poco::Net::TCPServer>(
+        new GateConnectionFactory(params, gate_, audit_, counters_, stopping_, *deadlines_), *pool_, socket, params);
     server_->start();
     return socket.address().port();
   } catch (const Poco::Exception& e) {

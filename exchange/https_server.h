@@ -26,12 +26,14 @@ class TCPServer;
 
 namespace hie::exchange {
 
+class HeadDeadlines;  // cuts connections whose handshake or request head is too slow (https_server.cpp)
+
 struct ListenerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8443;        // 0 = any free port
   int threads = 16;                 // connections served at once
   int maxQueued = 64;               // accepted connections waiting for a thread; beyond: closed
-  int timeoutSeconds = 10;          // handshake and per-read/write timeout
+  int timeoutSeconds = 10;          // per-read/write timeout, and the limit for a whole handshake or request head
   int keepAliveSeconds = 5;         // idle time allowed between requests
   int maxKeepAliveRequests = 1000;
 };
@@ -58,6 +60,7 @@ class HttpsServer {
   audit::AuditSink& audit_;
   Counters& counters_;
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<HeadDeadlines> deadlines_;  // outlives the connections: destroyed after pool_ and server_
   std::unique_ptr<Poco::ThreadPool> pool_;
   std::unique_ptr<Poco::Net::TCPServer> server_;
 };

@@ -38,7 +38,15 @@ std::string baseUrlFor(const std::string& configured, const HttpCall& call) {
   return "https://" + (plain ? host : std::string("localhost"));
 }
 
-std::string printablePurpose(const std::string& p) { return p.size() > 32 ? p.substr(0, 32) : p; }
+// A refused purpose as the audit stores it: PurposeOfUse codes are ASCII, so
+// anything else becomes '?'. The raw header must not reach the audit table's
+// purpose column: bytes that are not UTF-8 (or a UTF-8 character cut by the
+// length limit) make PostgreSQL refuse the whole audit batch.
+std::string printablePurpose(const std::string& p) {
+  std::string out;
+  for (unsigned char c : p.substr(0, 32)) out.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+  return out;
+}
 
 HttpReply refused(int status, const char* code, const std::string& text, const std::string& reason) {
   HttpReply reply = operationOutcome(status, code, text);

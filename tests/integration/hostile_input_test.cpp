@@ -2,6 +2,11 @@
 // clean 4xx replies or a cut connection, and the node keeps serving.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
+
+#include <pqxx/pqxx>
+
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -14,6 +19,7 @@ class HostileInput : public ::testing::Test {
   void SetUp() override {
     f.config["server.threads"] = "4";
     f.config["server.maxQueued"] = "2";
+    f.config["server.timeout"] = "3";  // per read, and for a whole handshake or request head
     f.writeConfig();
     f.migrate();
     f.addOrg(kLakeside, "Lakeside Clinic");
@@ -33,6 +39,31 @@ class HostileInput : public ::testing::Test {
     EXPECT_EQ(r.status, status) << r.head << "\n" << r.body;
     EXPECT_NE(r.body.find("OperationOutcome"), std::string::npos) << r.body;
     EXPECT_FALSE(r.header("X-Request-Id").empty()) << r.head;
+  }
+
+  // The canonical audit entry of the request with that X-Request-Id ("" when there is none).
+  std::string auditedRequest(const std::string& requestId) {
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params("SELECT canonical FROM audit_entries WHERE request_id = $1", requestId);
+    return rows.empty() ? std::string() : rows[0][0].as<std::string>();
+  }
+
+  long long auditedWithReason(const std::string& reason) {
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1("SELECT count(*) FROM audit_entries WHERE strpos(canonical, $1) > 0",
+                           "\"outcomeReason\":\"" + reason + "\"")[0]
+        .as<long long>();
+  }
+
+  // A grant and the demo records, so that an authorized read has something to read.
+  void grantLakesideReads() {
+    auto grant = f.cli({"grant", "add", "--org", kLakeside, "--resource", "Patient,Observation", "--action",
+                        "read,search", "--purpose", "TREAT"});
+    ASSERT_EQ(grant.exitCode, 0) << grant.output;
+    auto import = f.cli({"records", "import", std::string(HIE_SOURCE_DIR) + "/config/demo/bundle.json"});
+    ASSERT_EQ(import.exitCode, 0) << import.output;
   }
 
   NodeFixture f;
@@ -126,6 +157,98 @@ TEST_F(HostileInput, ConnectionsBeyondTheBoundAreClosedAndServiceRecovers) {
   EXPECT_GE(closedQuickly, 1) << "connections beyond threads+queue should be closed, not parked";
   // The silent connections are cut by the timeout and a member is served again.
   EXPECT_TRUE(waitFor([&] { return f.get(lakeside).status == 200; }, std::chrono::seconds(20)));
+}
+
+TEST_F(HostileInput, ByteAtATimeHeadersCannotHoldTheWorkers) {
+  grantLakesideReads();
+  // More slow connections than threads + queue (4 + 2), from a certificate the network trusts.
+  Credential slow = f.memberCert({"urn:oid:1.2.3.4.5"}, "slow");
+  const std::string neverEnding = "GET /fhir/metadata HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + std::string(4000, 'a');
+  constexpr int kSlow = 10;
+  std::atomic<int> connected{0};
+  std::vector<std::future<TrickleOutcome>> slowOnes;
+  for (int i = 0; i < kSlow; ++i) {
+    slowOnes.push_back(std::async(std::launch::async, [&] {
+      return tlsTrickle(f.node()->port(), f.pki.root, f.as(slow), neverEnding, std::chrono::milliseconds(50),
+                        std::chrono::seconds(40), &connected);
+    }));
+  }
+  // The attack is on once every worker thread holds a slow connection.
+  ASSERT_TRUE(waitFor([&] { return connected.load() >= 4; }, std::chrono::seconds(15))) << connected.load();
+
+  // A member is still served, and reads a record: the slow heads are cut at their deadline.
+  const std::vector<std::string> treat{"X-Purpose-Of-Use: TREAT"};
+  EXPECT_TRUE(waitFor([&] { return f.get(lakeside).status == 200; }, std::chrono::seconds(20)));
+  EXPECT_TRUE(waitFor([&] { return f.get(lakeside, "/fhir/Patient/p-ava", treat).status == 200; },
+                      std::chrono::seconds(20)));
+
+  int established = 0;
+  for (auto& s : slowOnes) {
+    const TrickleOutcome o = s.get();
+    if (!o.connected) continue;  // dropped: beyond threads + queue
+    ++established;
+    EXPECT_TRUE(o.cut) << "a slow request head held its connection for " << o.bytesSent << " bytes";
+    EXPECT_LT(o.bytesSent, neverEnding.size());
+    if (o.status != 0) {
+      EXPECT_EQ(o.status, 408);
+    }
+  }
+  EXPECT_GE(established, 4);
+  // Each cut head reached HTTP, so each is audited like any refused request.
+  EXPECT_GE(auditedWithReason("request_timeout"), 1);
+  expectStillServing();
+}
+
+TEST_F(HostileInput, InvalidUtf8GetsACleanRefusalAndIsAudited) {
+  grantLakesideReads();
+  struct Case {
+    std::string name;
+    std::string request;  // request line and headers after Host, without the final CRLF
+  };
+  const std::string get = "GET ";
+  const std::string tail = " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Purpose-Of-Use: TREAT\r\n";
+  const std::vector<Case> cases{
+      {"path", get + "/fhir/Patient/%FF%FE" + tail},
+      {"identifier", get + "/fhir/Patient?identifier=urn:x%7C%C3%28" + tail},
+      {"patient", get + "/fhir/Observation?patient=%80" + tail},
+      {"surrogate", get + "/fhir/Observation?patient.identifier=urn:x%7C%ED%A0%80" + tail},
+      {"overlong", get + "/fhir/Patient?identifier=urn:x%7Ca%C0%AF" + tail},
+      {"parameter name", get + "/fhir/Patient?%FF=1" + tail},
+      // (Not 0xFF: Poco's header reader takes that byte for end-of-file and drops it.)
+      {"raw path", get + "/fhir/Patient/\xfe\xfd" + tail},
+      {"raw query", get + "/fhir/Patient?identifier=urn:x|\xc3\x28" + tail},
+      {"purpose header", get + "/fhir/Patient/p-ava HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                                "X-Purpose-Of-Use: TRE\xc3\x28" "AT\r\n"},
+      {"other header", get + "/fhir/metadata HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                              "User-Agent: \xc0\xaf\r\n"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string id = "utf8-case-" + std::to_string(++n);
+    auto r = raw(c.request + "X-Request-Id: " + id + "\r\n\r\n");
+    SCOPED_TRACE(c.name);
+    expectOutcome(r, 400);
+    EXPECT_EQ(r.header("X-Request-Id"), id);
+    // Refused like any other request: the entry is there, with the bytes escaped, not dropped.
+    const std::string entry = auditedRequest(id);
+    EXPECT_TRUE(contains(entry, "\"httpStatus\":400")) << entry;
+    EXPECT_TRUE(contains(entry, "\"outcome\":\"error\"")) << entry;
+    if (c.name == "raw path") {
+      EXPECT_TRUE(contains(entry, "\"path\":\"/fhir/Patient/%FE%FD\"")) << entry;
+    }
+  }
+  // A valid but unknown purpose of use that a byte limit would cut inside a UTF-8 character.
+  auto cutPurpose = f.get(lakeside, "/fhir/Patient/p-ava", {"X-Purpose-Of-Use: " + std::string(31, 'T') + "\xc3\xa9",
+                                                             "X-Request-Id: utf8-cut-purpose"});
+  expectOutcome(cutPurpose, 400);
+  EXPECT_TRUE(contains(auditedRequest("utf8-cut-purpose"), "\"httpStatus\":400"));
+  // Valid UTF-8 is still just text: an unknown identifier finds nothing.
+  auto unicode = f.get(lakeside, "/fhir/Patient?identifier=urn:x%7C%C3%A9", {"X-Purpose-Of-Use: TREAT"});
+  EXPECT_EQ(unicode.status, 200) << unicode.body;
+  expectStillServing();
+  EXPECT_EQ(f.get(lakeside, "/fhir/Patient/p-ava", {"X-Purpose-Of-Use: TREAT"}).status, 200);
+  auto verify = f.cli({"audit", "verify"});
+  EXPECT_EQ(verify.exitCode, 0) << verify.output;
 }
 
 }  // namespace

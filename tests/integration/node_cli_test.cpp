@@ -2,6 +2,8 @@
 // organization registry commands, and startup refusals.
 #include <gtest/gtest.h>
 
+#include <pqxx/pqxx>
+
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -134,6 +136,48 @@ TEST_F(NodeCli, CommandsWithoutADatabaseSaySo) {
   auto r = f.cli({"org", "list"});
   EXPECT_EQ(r.exitCode, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "no_such_database_here")) << r.output;
+}
+
+TEST_F(NodeCli, ImportRefusesBundlesThatAreNotStorableText) {
+  f.migrate();
+  auto rows = [this] {
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    return tx.exec1("SELECT (SELECT count(*) FROM fhir_resources) + (SELECT count(*) FROM patient_identifiers)")[0]
+        .as<long long>();
+  };
+  auto good = f.cli({"records", "import", std::string(HIE_SOURCE_DIR) + "/config/demo/bundle.json"});
+  ASSERT_EQ(good.exitCode, 0) << good.output;
+  const long long before = rows();
+  ASSERT_GT(before, 0);
+  // (Truncated JSON and a JSON that is not a Bundle: RecordsApi.ImportRejectsBadBundlesAndChangesNothing.)
+  const std::string head = R"({"resourceType":"Bundle","type":"collection","entry":[)";
+  const std::string patient = R"({"resource":{"resourceType":"Patient","id":"p-new","identifier":[{"system":"urn:x","value":")";
+  struct Case {
+    const char* name;
+    std::string json;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"invalid UTF-8 in a value", head + patient + "NET-\xff\xfe\"}]}}]}", "not valid UTF-8"},
+           {"truncated UTF-8 sequence", head + patient + "NET-\xe2\x82\"}]}}]}", "not valid UTF-8"},
+           {"invalid UTF-8 in a name", head + "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p-new\",\"\xc0\xaf\":1}}]}",
+            "not valid UTF-8"},
+           {"lone surrogate escape", head + patient + R"(NET-\ud800"}]}}]})", "not valid JSON"},
+           {"NUL escape", head + patient + R"(NET-1\u0000X"}]}}]})", "entry 0: contains a NUL"},
+           {"deeply nested arrays", std::string(100000, '['), "not valid JSON"},
+           {"deeply nested resource", head + R"({"resource":{"resourceType":"Patient","id":"p-new","extension":)" +
+                                          std::string(100000, '[') + std::string(100000, ']') + "}}]}",
+            "not valid JSON"},
+       }) {
+    const std::string path = writeFile(f.dir.path(), "hostile.json", c.json);
+    auto r = f.cli({"records", "import", path});
+    EXPECT_EQ(r.exitCode, 1) << c.name << ": " << r.output;
+    EXPECT_TRUE(contains(r.output, c.says)) << c.name << ": " << r.output;
+    EXPECT_TRUE(contains(r.output, "nothing was stored")) << c.name << ": " << r.output;
+    EXPECT_FALSE(contains(r.output, "Sanitizer")) << c.name << ": " << r.output;
+    EXPECT_EQ(rows(), before) << c.name;
+  }
 }
 
 TEST_F(NodeCli, UsageErrorsExitWithTwo) {

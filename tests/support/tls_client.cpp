@@ -3,6 +3,8 @@
 #include "common/ossl.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -12,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <cerrno>
 #include <csignal>
 #include <stdexcept>
 
@@ -130,7 +133,9 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
   }
   std::string raw;
   char buf[16384];
+  int interrupted = 0;
   while (true) {
+    errno = 0;
     int n = SSL_read(ssl.get(), buf, sizeof buf);
     if (n > 0) {
       raw.append(buf, static_cast<std::size_t>(n));
@@ -138,6 +143,8 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
     }
     const int err = SSL_get_error(ssl.get(), n);
     if (err == SSL_ERROR_ZERO_RETURN) break;
+    // A signal (e.g. SIGCHLD from a test's pg_ctl) interrupted the read: not the peer's doing.
+    if (err == SSL_ERROR_SYSCALL && errno == EINTR && ++interrupted < 100) continue;
     if (raw.empty()) {
       // In TLS 1.3 the server's verdict on our certificate arrives after our
       // handshake "succeeded": an alert (or a reset) instead of a response.
@@ -232,6 +239,76 @@ bool tlsIdleConnectionIsCut(int port, const Credential& trustRoot, const ClientI
     if (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
     return true;
   }
+}
+
+TrickleOutcome tlsTrickle(int port, const Credential& trustRoot, const ClientIdentity& client,
+                          const std::string& bytes, std::chrono::milliseconds gap, std::chrono::milliseconds within,
+                          std::atomic<int>* connected) {
+  TrickleOutcome out;
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), trustRoot.cert());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (client.leaf != nullptr) {
+    SSL_CTX_use_certificate(ctx.get(), client.leaf->cert());
+    SSL_CTX_use_PrivateKey(ctx.get(), client.leaf->key());
+    for (const Credential* c : client.chain) SSL_CTX_add1_chain_cert(ctx.get(), c->cert());
+  }
+  Fd sock;
+  sock.fd = connectLoopback(port);
+  // A connection queued for a worker waits for its handshake; bound that wait by `within`.
+  setReceiveTimeout(sock.fd, within);
+  detail::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), sock.fd);
+  if (SSL_connect(ssl.get()) != 1) {
+    ERR_clear_error();
+    return out;
+  }
+  out.connected = true;
+  if (connected != nullptr) ++*connected;
+  // Non-blocking from here: TLS 1.3 session tickets make the socket readable without any HTTP to read.
+  ::fcntl(sock.fd, F_SETFL, ::fcntl(sock.fd, F_GETFL) | O_NONBLOCK);
+  std::string answer;
+  auto serverEnded = [&]() {
+    char buf[4096];
+    while (true) {
+      const int n = SSL_read(ssl.get(), buf, sizeof buf);
+      if (n > 0) {
+        answer.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      const int err = SSL_get_error(ssl.get(), n);
+      ERR_clear_error();
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return !answer.empty();
+      return true;  // close_notify, EOF or reset
+    }
+  };
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{sock.fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(gap.count())) > 0 && serverEnded()) {
+      out.cut = true;
+      break;
+    }
+    if (out.bytesSent < bytes.size()) {
+      const int n = SSL_write(ssl.get(), bytes.data() + out.bytesSent, 1);
+      if (n == 1) {
+        ++out.bytesSent;
+      } else {
+        const int err = SSL_get_error(ssl.get(), n);
+        ERR_clear_error();
+        if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) {
+          out.cut = true;  // the server is gone
+          break;
+        }
+      }
+    }
+  }
+  if (answer.compare(0, 5, "HTTP/") == 0) {
+    HttpResult r;
+    parse(r, answer);
+    out.status = r.status;
+  }
+  return out;
 }
 
 }  // namespace hie::testing

@@ -3,6 +3,7 @@
 // reports whether the refusal came in the handshake or as an HTTP status.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -66,5 +67,20 @@ class RawConnection {
 // server closes the connection within `within`.
 bool tlsIdleConnectionIsCut(int port, const Credential& trustRoot, const ClientIdentity& client,
                             std::chrono::milliseconds within);
+
+struct TrickleOutcome {
+  bool connected = false;   // the handshake completed (false: the server dropped or refused the connection)
+  bool cut = false;         // the server closed the connection (or answered) before `within` passed
+  std::size_t bytesSent = 0;
+  int status = 0;           // HTTP status of any answer before the close, 0 when none
+};
+
+// Slowloris: completes a TLS handshake as `client`, then sends `bytes` one
+// byte at a time, about `gap` apart, watching for the server to answer or
+// close. Gives up after `within`. `connected`, if given, is incremented once
+// the handshake completes.
+TrickleOutcome tlsTrickle(int port, const Credential& trustRoot, const ClientIdentity& client,
+                          const std::string& bytes, std::chrono::milliseconds gap, std::chrono::milliseconds within,
+                          std::atomic<int>* connected = nullptr);
 
 }  // namespace hie::testing

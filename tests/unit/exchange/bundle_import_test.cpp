@@ -67,5 +67,42 @@ TEST(BundleImport, BadBundlesAreRefusedAsAWhole) {
   }
 }
 
+TEST(BundleImport, TextThatIsNotUtf8IsRefusedWithItsOffset) {
+  const std::string good = bundle(kPatient);
+  const std::string bad = good.substr(0, 40) + "\xc3\x28" + good.substr(40);
+  auto c = check(bad);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.problems.front().index, -1);
+  EXPECT_NE(c.problems.front().reason.find("not valid UTF-8"), std::string::npos) << c.problems.front().reason;
+  EXPECT_NE(c.problems.front().reason.find("offset 40"), std::string::npos) << c.problems.front().reason;
+  EXPECT_TRUE(check(bundle(R"({"resource":{"resourceType":"Patient","id":"p\u00e9"}})")).problems.size() == 1u);
+  EXPECT_TRUE(check(bundle(R"({"resource":{"resourceType":"Patient","id":"p2","name":[{"family":"Jos\u00e9"}]}})")).ok());
+  EXPECT_TRUE(check(bundle("{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p2\",\"name\":[{\"family\":\"Jos\xc3\xa9\"}]}}")).ok());
+}
+
+TEST(BundleImport, NulCharactersAreRefusedPerEntry) {
+  // libpq would cut "NET-2\u0000X" to "NET-2": another patient's identifier.
+  for (const std::string& entry :
+       {std::string(R"({"resource":{"resourceType":"Patient","id":"p2","identifier":[{"system":"s","value":"NET-2\u0000X"}]}})"),
+        std::string(R"({"resource":{"resourceType":"Patient","id":"p2","name":[{"family":"a\u0000"}]}})"),
+        std::string(R"({"resource":{"resourceType":"Patient","id":"p2","extension":[[{"url":"\u0000"}]]}})")}) {
+    auto c = check(bundle(kPatient + "," + entry));
+    ASSERT_EQ(c.problems.size(), 1u) << entry;
+    EXPECT_EQ(c.problems.front().index, 1) << entry;
+    EXPECT_NE(c.problems.front().reason.find("NUL"), std::string::npos) << c.problems.front().reason;
+  }
+}
+
+TEST(BundleImport, DeepNestingIsRefusedWithoutRecursingIntoIt) {
+  for (const std::string& json : {std::string(100000, '['), std::string(100000, '[') + std::string(100000, ']'),
+                                  bundle(R"({"resource":{"resourceType":"Patient","id":"p2","extension":)" +
+                                         std::string(5000, '[') + std::string(5000, ']') + "}}")}) {
+    auto c = check(json);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.problems.front().index, -1);
+    EXPECT_NE(c.problems.front().reason.find("not valid JSON"), std::string::npos) << c.problems.front().reason;
+  }
+}
+
 }  // namespace
 }  // namespace hie::exchange

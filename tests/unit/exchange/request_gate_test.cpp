@@ -88,6 +88,21 @@ TEST_F(RequestGateTest, UnknownPathAndWrongMethod) {
   EXPECT_EQ(counters.get("refused.request.method_not_allowed"), 1u);
 }
 
+TEST_F(RequestGateTest, RefusedPurposeIsAuditedAsPlainAscii) {
+  // The audit stores a refused purpose in a text column: it must be ASCII however the header was cut.
+  for (const std::string& purpose : {std::string(31, 'T') + "\xc3\xa9", std::string("TRE\xff\xfe" "AT"),
+                                     std::string("\xe2\x82\xac")}) {
+    HttpCall c = call("/fhir/Patient/p1");
+    c.headers.emplace_back("X-Purpose-Of-Use", purpose);
+    auto out = gate.handle(c, peer({kLakeside}));
+    EXPECT_EQ(out.reply.status, 400);
+    EXPECT_EQ(out.reply.refusalReason, "invalid_purpose");
+    EXPECT_FALSE(out.reply.access.purpose.empty());
+    EXPECT_LE(out.reply.access.purpose.size(), 32u);
+    for (unsigned char ch : out.reply.access.purpose) EXPECT_TRUE(ch > 0x20 && ch < 0x7f) << static_cast<int>(ch);
+  }
+}
+
 TEST(RequestId, EchoesPlainIdsOnly) {
   EXPECT_EQ(requestIdFor("abc-123_X.y:z"), "abc-123_X.y:z");
   for (const std::string& bad : {std::string(), std::string(65, 'a'), std::string("a b"), std::string("a\nb"),
