@@ -80,6 +80,7 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
   if (!ch) return tl::make_unexpected(failure("bad_directory_entry", ch.error().external));
   Channel& c = **ch;
   PeerFailure last = failure("timeout", "no answer before the deadline");
+  bool staleDropped = false;
   for (int attempt = 0; attempt <= options_.retries; ++attempt) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
@@ -87,11 +88,13 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
     }
     std::unique_ptr<Poco::Net::HTTPSClientSession> session;
+    bool pooled = false;
     {
       std::lock_guard<std::mutex> lock(c.mutex);
       if (!c.idle.empty()) {
         session = std::move(c.idle.back());
         c.idle.pop_back();
+        pooled = true;
       }
     }
     if (!session) {
@@ -152,6 +155,15 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
         last = failure("connect", "cannot reach the peer: " + text);
       }
       counters_.increment("peer.failures." + last.reason);
+      if (pooled && !staleDropped && last.reason != "timeout") {
+        // A pooled connection that fails at once was most likely closed by the peer while idle (it
+        // restarted, or dropped it): the other idle ones to it are as stale. Drop them all and try
+        // once more on a new connection, without spending one of the caller's retries on the pool.
+        std::lock_guard<std::mutex> lock(c.mutex);
+        c.idle.clear();
+        staleDropped = true;
+        --attempt;
+      }
     }
   }
   return tl::make_unexpected(last);

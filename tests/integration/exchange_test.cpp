@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -165,6 +168,154 @@ TEST_F(Exchange, ASilentPeerIsCutAtTheDeadlineWhileOthersAnswer) {
   EXPECT_TRUE(contains(r.body, "p-ava-obs-1")) << r.body;
   EXPECT_TRUE(contains(r.body, "peer " + kOrgD + ": timeout")) << r.body;
   EXPECT_EQ(count(a, "request_id = 'x-slow' AND action = 'peer-call' AND canonical LIKE '%timeout%'"), 1);
+}
+
+TEST_F(Exchange, APeerKilledMidFanOutIsReportedAsUnavailableWhileTheOthersAnswer) {
+  // C grants A as well here, so that a surviving peer's results are there to be merged.
+  ok(c.cli({"grant", "add", "--org", kOrgA, "--resource", "Patient,Observation,DocumentReference", "--action",
+            "read,search", "--purpose", "TREAT"}));
+  a.start();
+  const std::string fromB = "\"source\":\"" + kOrgB + "\"";
+  const std::string fromC = "\"source\":\"" + kOrgC + "\"";
+  int warmups = 0;
+  ASSERT_TRUE(waitFor([&] {
+    auto r = ask("Observation", "w-" + std::to_string(warmups++));
+    return r.status == 200 && contains(r.body, fromB) && contains(r.body, fromC);
+  }, std::chrono::seconds(15))) << "C's grant did not take effect";
+
+  // A bounded stream of queries from a few local clients; B is SIGKILLed while it runs. Each answer is
+  // waited for at most 10 s (deadline 3 s plus margin): an answer that does not come fails the test.
+  struct Answer {
+    std::string id;
+    bool afterKill = false;  // sent after B had died
+    HttpResult r;
+  };
+  std::mutex mutex;
+  std::vector<Answer> answers;
+  std::atomic<int> answered{0}, answeredAfterKill{0};
+  std::atomic<bool> killed{false};
+  constexpr int kThreads = 3, kMaxEach = 40, kWantAfterKill = 6;
+  TlsClientOptions patience;
+  patience.timeoutSeconds = 10;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kThreads; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < kMaxEach && answeredAfterKill < kWantAfterKill; ++i) {
+        Answer answer;
+        answer.id = "k-" + std::to_string(t) + "-" + std::to_string(i);
+        answer.afterKill = killed;
+        try {
+          answer.r = tlsGet(a.node()->port(), pki.root, a.as(local),
+                            "/exchange/Observation?patient.identifier=" + kNet + "%7CNET-1001",
+                            {"X-Purpose-Of-Use: TREAT", "X-Request-Id: " + answer.id}, patience);
+        } catch (const std::exception& e) {
+          answer.r.tlsError = e.what();  // A stopped listening: reported below as a missing answer
+        }
+        ++answered;
+        if (answer.afterKill) ++answeredAfterKill;
+        std::lock_guard<std::mutex> lock(mutex);
+        answers.push_back(std::move(answer));
+      }
+    });
+  }
+  const bool loaded = waitFor([&] { return answered >= 6; }, std::chrono::seconds(60));
+  const int bPort = b.node()->port();
+  b.node()->signal(SIGKILL);
+  const int bStatus = b.node()->waitExit(std::chrono::seconds(10));
+  killed = true;
+  for (auto& th : clients) th.join();
+  ASSERT_TRUE(loaded) << a.node()->log();
+  ASSERT_EQ(bStatus, 128 + SIGKILL);
+  ASSERT_GE(answeredAfterKill.load(), kWantAfterKill) << "the stream ended before enough queries ran without B";
+  ASSERT_TRUE(a.node()->running()) << a.node()->log();
+
+  // Every query was answered 200 with C's results; B either answered (before its death) or is reported
+  // as unreachable by an OperationOutcome entry — never both, never a 5xx.
+  const std::string bFailed = "peer " + kOrgB + ": ";
+  std::map<std::string, int> bSeen;  // what the answers said of B: for the log, not asserted
+  for (const auto& answer : answers) {
+    const HttpResult& r = answer.r;
+    const auto at = r.body.find(bFailed);
+    ++bSeen[(answer.afterKill ? "after kill: " : "around kill: ") +
+            (at == std::string::npos ? std::string("results")
+                                     : r.body.substr(at + bFailed.size(), r.body.find(':', at + bFailed.size()) -
+                                                                               at - bFailed.size()))];
+    ASSERT_EQ(r.status, 200) << answer.id << " " << r.tlsError << " " << r.head << r.body;
+    EXPECT_EQ(r.header("X-Request-Id"), answer.id);
+    EXPECT_TRUE(contains(r.body, fromC)) << answer.id << ": " << r.body;
+    EXPECT_FALSE(contains(r.body, "peer " + kOrgC + ": ")) << answer.id << ": " << r.body;
+    EXPECT_NE(contains(r.body, fromB), contains(r.body, bFailed)) << answer.id << ": " << r.body;
+    if (answer.afterKill) {
+      // A dead process refuses connections: that is what A reports, also when it held pooled ones to it.
+      EXPECT_TRUE(contains(r.body, bFailed + "connect: ")) << answer.id << ": " << r.body;
+      EXPECT_TRUE(contains(r.body, "\"mode\":\"outcome\"")) << answer.id << ": " << r.body;
+    }
+  }
+
+  for (const auto& [what, n] : bSeen) std::cerr << "B in " << n << " answers " << what << "\n";
+
+  // A's audit trail: per query one 'query' entry and one 'peer-call' entry per peer, linked by the request id.
+  std::map<std::string, std::map<std::string, int>> audited;  // request id -> kind -> entries
+  {
+    pqxx::connection conn(a.db.uri());
+    pqxx::read_transaction tx(conn);
+    for (const auto& row : tx.exec("SELECT request_id, action, outcome, canonical FROM audit_entries "
+                                   "WHERE request_id LIKE 'k-%'")) {
+      const std::string action = row[1].as<std::string>();
+      const std::string canonical = row[3].as<std::string>();
+      std::string kind = action;
+      if (action == "peer-call") {
+        kind += contains(canonical, "\"peerOrganization\":\"" + kOrgB + "\"")   ? " B "
+                : contains(canonical, "\"peerOrganization\":\"" + kOrgC + "\"") ? " C "
+                                                                                : " ? ";
+        kind += row[2].as<std::string>();
+      }
+      ++audited[row[0].as<std::string>()][kind];
+    }
+  }
+  EXPECT_EQ(audited.size(), answers.size()) << "an entry for a query nobody was answered, or a query without one";
+  for (const auto& answer : answers) {
+    auto& kinds = audited[answer.id];
+    EXPECT_EQ(kinds["query"], 1) << answer.id;
+    EXPECT_EQ(kinds["peer-call C success"], 1) << answer.id;
+    EXPECT_EQ(kinds["peer-call B success"] + kinds["peer-call B error"], 1) << answer.id;
+    if (answer.afterKill) {
+      EXPECT_EQ(kinds["peer-call B error"], 1) << answer.id;
+    }
+  }
+
+  // B comes back at the same address: the very next query has its results again. Whatever A still
+  // pooled to the dead process must not spoil it.
+  b.config["server.port"] = std::to_string(bPort);
+  b.writeConfig();
+  b.start();
+  auto back = ask("Observation", "k-back");
+  ASSERT_EQ(back.status, 200) << back.body;
+  EXPECT_TRUE(contains(back.body, fromB)) << back.body;
+  EXPECT_TRUE(contains(back.body, fromC)) << back.body;
+  EXPECT_FALSE(contains(back.body, "\"mode\":\"outcome\"")) << back.body;
+
+  // Once more with A's pool to B full of live keep-alive connections when B dies, and B back at once:
+  // the first query after B is up must not be spent on the dead connections. (Pooled connections idle
+  // for 2 s are reconnected anyway, so this bites when B is back sooner, as it is here.)
+  {
+    std::vector<std::thread> fill;
+    for (int t = 0; t < kThreads; ++t) fill.emplace_back([&, t] { ask("Observation", "k-fill-" + std::to_string(t)); });
+    for (auto& th : fill) th.join();
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  b.node()->signal(SIGKILL);
+  ASSERT_EQ(b.node()->waitExit(std::chrono::seconds(10)), 128 + SIGKILL);
+  b.start();
+  std::cerr << "B restarted in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
+  auto again = ask("Observation", "k-again");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_TRUE(contains(again.body, fromB)) << again.body;
+  EXPECT_FALSE(contains(again.body, "\"mode\":\"outcome\"")) << again.body;
+
+  ASSERT_EQ(a.node()->stop(), 0) << a.node()->log();
+  auto v = a.cli({"audit", "verify"});
+  EXPECT_EQ(v.exitCode, 0) << v.output;
 }
 
 TEST_F(Exchange, NewConnectionsResumeTheTlsSession) {
