@@ -19,20 +19,37 @@ std::string nowRfc3339() {
   return out;
 }
 
-Result<SealedEntry> seal(const AuditEvent& event, const std::string& node, ChainHead& head, const SigningKey& key) {
+SealedEntry link(const AuditEvent& event, const std::string& node, ChainHead& head) {
   SealedEntry e;
   e.chain = head.chain;
   e.seq = head.seq + 1;
   e.prevHash = head.hash;
-  AuditEvent stamped = event;
-  if (stamped.time.empty()) stamped.time = nowRfc3339();
-  e.canonical = canonicalJson(entryObject(stamped, node, head.chain, e.seq));
+  if (event.time.empty()) {
+    AuditEvent stamped = event;
+    stamped.time = nowRfc3339();
+    e.canonical = canonicalJson(entryObject(stamped, node, head.chain, e.seq));
+  } else {
+    e.canonical = canonicalJson(entryObject(event, node, head.chain, e.seq));
+  }
   e.hash = entryHash(e.prevHash, e.canonical);
-  auto sig = key.sign(entrySignatureInput(e.hash));
-  if (!sig) return tl::make_unexpected(sig.error());
-  e.signature = *sig;
   head.seq = e.seq;
   head.hash = e.hash;
+  return e;
+}
+
+Result<bool> signEntry(SealedEntry& entry, const SigningKey& key) {
+  auto sig = key.sign(entrySignatureInput(entry.hash));
+  if (!sig) return tl::make_unexpected(sig.error());
+  entry.signature = std::move(*sig);
+  return true;
+}
+
+Result<SealedEntry> seal(const AuditEvent& event, const std::string& node, ChainHead& head, const SigningKey& key) {
+  ChainHead next = head;
+  SealedEntry e = link(event, node, next);
+  auto signedOk = signEntry(e, key);
+  if (!signedOk) return tl::make_unexpected(signedOk.error());
+  head = next;
   return e;
 }
 

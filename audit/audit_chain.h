@@ -32,7 +32,13 @@ struct ChainHead {
   std::string hash = kGenesisHash;
 };
 
-// Seals event as the next entry after head and advances head.
+// Links event into the chain as the next entry after head and advances head:
+// seq, previous hash, canonical form and entry hash, but no signature yet.
+// Linking is sequential and cheap (one SHA-256); signing can then run in parallel.
+SealedEntry link(const AuditEvent& event, const std::string& node, ChainHead& head);
+// Signs a linked entry (fills entry.signature).
+Result<bool> signEntry(SealedEntry& entry, const SigningKey& key);
+// link() then signEntry().
 Result<SealedEntry> seal(const AuditEvent& event, const std::string& node, ChainHead& head, const SigningKey& key);
 
 struct Checkpoint {

@@ -25,7 +25,8 @@ AuditWriter::AuditWriter(std::unique_ptr<AuditStore> store, SigningKey key, std:
       node_(std::move(node)),
       chain_(std::move(chain)),
       options_(options),
-      counters_(counters) {
+      counters_(counters),
+      signer_(ParallelSigner::defaultHelpers()) {
   head_.chain = chain_;
 }
 
@@ -76,6 +77,64 @@ Result<std::int64_t> AuditWriter::record(const AuditEvent& event) {
   }
   // Already in a commit: its outcome decides, and the statement timeout bounds the wait.
   return future.get();
+}
+
+Result<bool> AuditWriter::recordAll(const std::vector<AuditEvent>& events) {
+  if (events.empty()) return true;
+  std::vector<std::future<Result<std::int64_t>>> futures;
+  std::vector<std::shared_ptr<State>> states;
+  futures.reserve(events.size());
+  states.reserve(events.size());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return fail(ErrorCode::kUnavailable, "audit writer stopping", "service stopping");
+    if (queue_.size() + events.size() > options_.maxBacklog) {
+      counters_.increment("audit.refused_backlog_full");
+      return fail(ErrorCode::kUnavailable, "audit backlog full", "audit store unavailable");
+    }
+    // Queued together, so they normally share one group commit.
+    for (const auto& event : events) {
+      auto done = std::make_shared<std::promise<Result<std::int64_t>>>();
+      futures.push_back(done->get_future());
+      states.push_back(std::make_shared<State>(State::kQueued));
+      queue_.push_back(Pending{event, done, states.back()});
+    }
+  }
+  wake_.notify_one();
+  const auto deadline = std::chrono::steady_clock::now() + options_.commitTimeout;
+  bool allReady = true;
+  for (auto& f : futures) {
+    if (f.wait_until(deadline) != std::future_status::ready) {
+      allReady = false;
+      break;
+    }
+  }
+  std::vector<bool> cancelled(states.size(), false);
+  if (!allReady) {
+    // As in record(): what is still queued is cancelled, so no entry claims a
+    // reply the caller never sent; what is already in a commit is waited for.
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      if (*states[i] != State::kQueued) continue;
+      *states[i] = State::kCancelled;
+      cancelled[i] = true;
+    }
+    counters_.increment("audit.commit_timeouts");
+  }
+  Result<bool> outcome = true;
+  for (std::size_t i = 0; i < futures.size(); ++i) {
+    if (cancelled[i]) {
+      if (outcome) {
+        outcome = fail(ErrorCode::kUnavailable,
+                       "audit entry not committed within " + std::to_string(options_.commitTimeout.count()) + " ms",
+                       "audit store unavailable");
+      }
+      continue;
+    }
+    auto committed = futures[i].get();
+    if (!committed && outcome) outcome = tl::make_unexpected(committed.error());
+  }
+  return outcome;
 }
 
 void AuditWriter::recordAsync(const AuditEvent& event) {
@@ -179,14 +238,17 @@ void AuditWriter::commitBatch(std::deque<Pending>& batch) {
   ChainHead next = head_;
   std::vector<AuditRecord> records;
   records.reserve(batch.size());
+  std::vector<SealedEntry*> toSign;
+  toSign.reserve(batch.size());
   for (auto& p : batch) {
     if (p.event.time.empty()) p.event.time = nowRfc3339();
-    auto sealed = seal(p.event, node_, next, key_);
-    if (!sealed) {
-      spdlog::critical("cannot sign audit entries: {}", sealed.error().internal);
-      std::abort();  // a broken signing key is an invariant failure, not bad input
-    }
-    records.push_back(AuditRecord{std::move(*sealed), p.event});
+    records.push_back(AuditRecord{link(p.event, node_, next), p.event});
+  }
+  for (auto& r : records) toSign.push_back(&r.entry);
+  auto signedAll = signer_.signAll(toSign, key_);
+  if (!signedAll) {
+    spdlog::critical("cannot sign audit entries: {}", signedAll.error().internal);
+    std::abort();  // a broken signing key is an invariant failure, not bad input
   }
   auto stored = store_->append(records, options_.commitTimeout);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

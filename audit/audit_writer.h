@@ -16,6 +16,7 @@
 #include "audit/audit_chain.h"
 #include "audit/audit_sink.h"
 #include "audit/audit_store.h"
+#include "audit/parallel_signer.h"
 #include "common/counters.h"
 
 namespace hie::audit {
@@ -41,6 +42,7 @@ class AuditWriter : public AuditSink {
   void stop();
 
   Result<std::int64_t> record(const AuditEvent& event) override;
+  Result<bool> recordAll(const std::vector<AuditEvent>& events) override;
   void recordAsync(const AuditEvent& event) override;
 
   std::size_t queueDepth() const;
@@ -69,6 +71,7 @@ class AuditWriter : public AuditSink {
   std::string chain_;
   WriterOptions options_;
   Counters& counters_;
+  ParallelSigner signer_;  // writer thread only
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -186,8 +186,8 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   Array::Ptr entries = new Array;
   long long matches = 0;
   std::string entities;
-  bool auditFailed = false;
-  std::string auditError;
+  std::vector<audit::AuditEvent> peerCalls;
+  peerCalls.reserve(results->size());
   for (auto& r : *results) {
     audit::AuditEvent e;
     e.eventType = "rest";
@@ -269,16 +269,13 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     counters_.increment("peercall.count." + r.peer.organization);
     counters_.increment("peercall.micros." + r.peer.organization, static_cast<std::uint64_t>(std::max<long long>(r.micros, 0)));
     if (e.outcome != "success") counters_.increment("peercall.failed." + r.peer.organization);
-    auto committed = audit_.record(e);
-    if (!committed) {
-      auditFailed = true;
-      auditError = committed.error().internal;
-    }
+    peerCalls.push_back(std::move(e));
   }
-  if (auditFailed) {
+  // One wait for all peer calls: they share a group commit instead of paying one each.
+  if (auto committed = audit_.recordAll(peerCalls); !committed) {
     HttpReply reply = operationOutcome(503, "transient", "The service is temporarily unavailable.");
     reply.refusalReason = "audit_unavailable";
-    reply.internalError = auditError;
+    reply.internalError = committed.error().internal;
     reply.access.action = "query";
     return reply;
   }
