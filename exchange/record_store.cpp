@@ -55,7 +55,8 @@ std::string textArrayLiteral(const std::vector<std::string>& items) {
 
 Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& type, const std::string& id) {
   return withConnection(pool_, "read resource", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
-    pqxx::read_transaction tx(c);
+    // One statement, so no explicit transaction: one round trip instead of three (BEGIN, SELECT, COMMIT).
+    pqxx::nontransaction tx(c);
     auto rows = tx.exec_params(
         "SELECT coalesce(patient_id, ''), resource::text FROM fhir_resources WHERE resource_type = $1 AND id = $2",
         type, id);
@@ -67,7 +68,7 @@ Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& typ
 
 Result<SearchPage> PgRecordStore::search(const SearchSpec& spec) {
   return withConnection(pool_, "search resources", [&](pqxx::connection& c) -> Result<SearchPage> {
-    pqxx::read_transaction tx(c);
+    pqxx::nontransaction tx(c);  // one statement (page and total together): its own snapshot
     const bool byIdentifier = spec.patient.byIdentifier();
     const std::string sql = std::string(byIdentifier ? kMatchByIdentifier : kMatchByPatientId) + kPage;
     const std::string excluded = textArrayLiteral(spec.excludedPatients);
