@@ -31,6 +31,7 @@ const std::set<std::string>& knownKeys() {
       "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
       "records.maxPageSize", "audit.checkpointInterval", "audit.commitTimeout", "db.ownerUri",
       "exchange.deadline", "exchange.maxParallel", "client.connectTimeout", "client.readTimeout", "client.retries",
+      "client.maxResponseKiB",
       "tls.expiryWarningDays", "tls.ocsp", "tls.ocspTimeout",
   };
   return kKeys;
@@ -255,6 +256,9 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   HIE_TRY(ms, s.integer("client.readTimeout", 5000, 50, 120000));
   c.client.readTimeout = std::chrono::milliseconds(ms);
   HIE_TRY(c.client.retries, s.integer("client.retries", 1, 0, 5));
+  int responseKiB = 16384;
+  HIE_TRY(responseKiB, s.integer("client.maxResponseKiB", 16384, 1, 1048576));
+  c.client.maxResponseBytes = static_cast<std::size_t>(responseKiB) * 1024;
   c.exchange.ownOrganization = c.organization;
   if (auto ocsp = s.get("tls.ocsp"); ocsp && !auth::parseOcspMode(*ocsp, c.ocspMode)) {
     return tl::make_unexpected(configError("configuration key 'tls.ocsp' must be require, prefer or off, not '" + *ocsp + "'"));

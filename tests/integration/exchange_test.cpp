@@ -139,6 +139,23 @@ TEST_F(Exchange, MergesGrantedResultsAndReportsRefusals) {
   }
 }
 
+TEST_F(Exchange, AnAnswerAboveTheSizeLimitIsCutAndReported) {
+  a.config["client.maxResponseKiB"] = "1";  // B's three Observations are larger than 1 KiB
+  a.writeConfig();
+  a.start();
+  for (const std::string id : {"big-1", "big-2"}) {  // the dropped connection does not spoil the next call
+    auto r = ask("Observation", id);
+    ASSERT_EQ(r.status, 200) << r.body << a.node()->log();
+    EXPECT_TRUE(contains(r.body, "peer " + kOrgB + ": response_too_large")) << r.body;
+    EXPECT_FALSE(contains(r.body, "p-ava-obs-1")) << "nothing of the cut answer is passed on: " << r.body;
+    EXPECT_EQ(count(a, "request_id = '" + id + "' AND action = 'peer-call' AND outcome = 'error' AND "
+                       "canonical LIKE '%response_too_large%' AND canonical LIKE '%\"peerOrganization\":\"" + kOrgB +
+                       "\"%'"),
+              1);
+  }
+  ASSERT_EQ(a.node()->stop(), 0) << a.node()->log();
+}
+
 TEST_F(Exchange, APeerWithAnotherMembersCertificateIsRefusedAsImpersonation) {
   // The directory says C answers at B's address: B's valid certificate is not C's.
   ok(a.cli({"peer", "add", "--org", kOrgC, "--url", "https://127.0.0.1:" + std::to_string(b.node()->port())}));
