@@ -240,5 +240,34 @@ TEST_F(MtlsGate, PinnedFingerprintMapsACertificateWithoutSanUri) {
   EXPECT_TRUE(waitFor([&] { return f.get(conflicting).status == 403; }, std::chrono::seconds(2)));
 }
 
+// tls.verifyDepth bounds the intermediates between a client certificate and the trust anchor:
+// with 1, the network's usual chain (one intermediate) passes and a chain through a second CA
+// is refused in the handshake as chain_too_long.
+TEST(MtlsGateDepth, AChainLongerThanVerifyDepthIsRefused) {
+  NodeFixture f;
+  f.config["tls.verifyDepth"] = "1";
+  f.writeConfig();
+  f.migrate();
+  f.addOrg(kLakeside, "Lakeside Clinic");
+  f.start();
+  Credential usual = f.memberCert({kLakeside});
+  EXPECT_EQ(f.get(usual).status, 200);
+
+  CertSpec subCa;
+  subCa.commonName = "Lakeside issuing CA";
+  subCa.isCa = true;
+  subCa.pathLen = 0;
+  Credential sub = issue(subCa, &f.pki.intermediate);
+  CertSpec leafSpec;
+  leafSpec.commonName = "lakeside deep";
+  leafSpec.sanUris = {kLakeside};
+  leafSpec.extendedKeyUsage = {"clientAuth"};
+  Credential deep = issue(leafSpec, &sub);
+  auto r = tlsGet(f.node()->port(), f.pki.root, ClientIdentity{&deep, {&sub, &f.pki.intermediate}}, "/fhir/metadata");
+  EXPECT_TRUE(r.tlsRefused) << "expected a TLS-level refusal, got HTTP " << r.status << "\n" << r.head;
+  EXPECT_TRUE(waitFor([&] { return contains(f.node()->log(), "reason=chain_too_long"); }, std::chrono::seconds(5)))
+      << f.node()->log();
+}
+
 }  // namespace
 }  // namespace hie::testing
