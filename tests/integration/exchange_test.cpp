@@ -156,6 +156,38 @@ TEST_F(Exchange, AnAnswerAboveTheSizeLimitIsCutAndReported) {
   ASSERT_EQ(a.node()->stop(), 0) << a.node()->log();
 }
 
+TEST_F(Exchange, APeerWhoseCertificateDoesNotNameItsAddressIsRefused) {
+  // D holds a valid network certificate for its own organization, but it names only "localhost";
+  // the directory says 127.0.0.1. The outbound client checks the address inside the handshake.
+  NodeFixture d{pki, "node-d", kOrgD};
+  CertSpec server;
+  server.commonName = "node-d";
+  server.sanUris = {kOrgD};
+  server.sanDns = {"localhost"};
+  server.extendedKeyUsage = {"serverAuth", "clientAuth"};
+  Credential nameOnly = pki.leaf(server);
+  writeFile(d.dir.path(), "node.crt", pki.chainPem(nameOnly));
+  writeFile(d.dir.path(), "node.key", nameOnly.keyPem());
+  d.migrate();
+  d.addOrg(kOrgA, "Node A Hospital");
+  ok(d.cli({"grant", "add", "--org", kOrgA, "--resource", "Patient,Observation", "--action", "read,search",
+            "--purpose", "TREAT"}));
+  ok(d.cli({"records", "import", std::string(HIE_SOURCE_DIR) + "/config/demo/bundle.json"}));
+  d.start();
+  ok(a.cli({"peer", "add", "--org", kOrgD, "--url", "https://127.0.0.1:" + std::to_string(d.node()->port())}));
+  a.start();
+  auto r = ask("Observation", "host-1");
+  ASSERT_EQ(r.status, 200) << r.body << a.node()->log();
+  EXPECT_TRUE(contains(r.body, "peer " + kOrgD + ": tls_hostname_mismatch")) << r.body;
+  EXPECT_FALSE(contains(r.body, "\"source\":\"" + kOrgD + "\"")) << r.body;
+  EXPECT_EQ(count(a, "request_id = 'host-1' AND action = 'peer-call' AND outcome = 'denied' AND "
+                     "canonical LIKE '%tls_hostname_mismatch%'"),
+            1);
+  // D never saw a request: the handshake ended before any HTTP.
+  EXPECT_EQ(count(d, "request_id = 'host-1'"), 0);
+  ASSERT_EQ(a.node()->stop(), 0) << a.node()->log();
+}
+
 TEST_F(Exchange, APeerWithAnotherMembersCertificateIsRefusedAsImpersonation) {
   // The directory says C answers at B's address: B's valid certificate is not C's.
   ok(a.cli({"peer", "add", "--org", kOrgC, "--url", "https://127.0.0.1:" + std::to_string(b.node()->port())}));
