@@ -266,6 +266,12 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   int ocspMs = 2000;
   HIE_TRY(ocspMs, s.integer("tls.ocspTimeout", 2000, 100, 30000));
   c.ocspTimeout = std::chrono::milliseconds(ocspMs);
+  if (c.ocspMode != auth::OcspMode::kOff && ocspMs >= c.listener.timeoutSeconds * 1000) {
+    // The whole handshake, OCSP included, must finish within server.timeout.
+    return tl::make_unexpected(configError(
+        "configuration key 'tls.ocspTimeout' (" + std::to_string(ocspMs) + " ms) must be shorter than server.timeout (" +
+        std::to_string(c.listener.timeoutSeconds) + " s): a handshake, its OCSP query included, is cut at server.timeout"));
+  }
   if (auto days = s.get("tls.expiryWarningDays")) {
     c.expiryWarningDays.clear();
     std::stringstream in(*days);

@@ -29,7 +29,7 @@ Result<bool> AuditStore::append(const std::vector<AuditRecord>& records, std::ch
     std::string sql;
     sql.reserve(256 + records.size() * 1400);
     if (statementTimeout.count() > 0) {
-      sql += "SET statement_timeout = " + std::to_string(statementTimeout.count()) + "; ";
+      sql += "SET LOCAL statement_timeout = " + std::to_string(statementTimeout.count()) + "; ";  // this batch only
     }
     sql += "INSERT INTO audit_entries (chain_id, seq, prev_hash, entry_hash, signature, canonical, recorded_at, "
            "event_type, action, outcome, organization, patient, purpose, break_glass, request_id) VALUES ";

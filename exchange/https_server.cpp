@@ -290,11 +290,10 @@ class GateConnection : public Poco::Net::TCPServerConnection {
 
   void serve(const std::string& remote, const auth::PeerIdentity& peer) {
     Poco::Net::HTTPServerSession session(socket(), params_);
-    // While the node stops, a connection whose handshake just completed still gets its
-    // first request answered (the reply closes it); only further requests are refused.
-    bool first = true;
-    while ((first || !stopping_) && session.hasMoreRequests()) {
-      first = false;
+    // A reply sent once the node is stopping closes its connection, so a connection still open
+    // here was promised one more request (or is new): it is served, and its reply closes it.
+    // An idle one ends at server.keepAliveTimeout.
+    while (session.hasMoreRequests()) {
       const auto started = std::chrono::steady_clock::now();
       // The first bytes are here; the rest of the head has headLimit() to follow.
       HeadDeadlines::Armed deadline(deadlines_, socket().impl()->sockfd(), headLimit());
@@ -353,9 +352,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
               organization = std::move(outcome.organization);
             }
           }
-          // While the node shuts down, every reply closes its connection.
-          closeAfter = closeAfter || stopping_ ||
-                       !(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+          closeAfter = closeAfter || !(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
         } catch (const Poco::SyntaxException&) {
           // An unparsable URI inside an otherwise readable request.
           reply = refusal(400, "invalid", "Malformed request URI.", "malformed_uri");
@@ -363,6 +360,9 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         }
         if (call.requestId.empty()) call.requestId = newRequestId();
         release(call, rawPath, peer, organization, reply, started);
+        // While the node shuts down, every reply closes its connection. Read after the audit
+        // commit, which can take long: a reply promising keep-alive is always honoured above.
+        closeAfter = closeAfter || stopping_;
         response.setVersion(HTTPResponse::HTTP_1_1);
         response.setKeepAlive(!closeAfter);
         writeReply(response, reply, call.requestId);

@@ -56,6 +56,23 @@ TEST(Config, BadNumbersAndIdentifiersAreRefused) {
   }
 }
 
+TEST(Config, OcspMustFitInsideTheHandshakeLimit) {
+  auto values = complete();
+  values["server.timeout"] = "2";
+  values["tls.ocspTimeout"] = "2000";
+  values["tls.ocsp"] = "prefer";
+  auto c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().external.find("tls.ocspTimeout"), std::string::npos) << c.error().external;
+  values["tls.ocspTimeout"] = "1500";
+  EXPECT_TRUE(serveConfig(ConfigSource::fromMap(values, "/")));
+  values["tls.ocspTimeout"] = "2000";
+  values["tls.ocsp"] = "off";  // not used: no constraint
+  EXPECT_TRUE(serveConfig(ConfigSource::fromMap(values, "/")));
+  values["client.maxResponseKiB"] = "0";
+  EXPECT_FALSE(serveConfig(ConfigSource::fromMap(values, "/")));
+}
+
 TEST(Config, EnvironmentNames) {
   EXPECT_EQ(environmentName("db.uri"), "HIE_DB_URI");
   EXPECT_EQ(environmentName("tls.privateKey"), "HIE_TLS_PRIVATEKEY");
