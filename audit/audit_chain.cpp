@@ -2,9 +2,50 @@
 
 #include <chrono>
 #include <ctime>
-#include <regex>
+#include <optional>
 
 namespace hie::audit {
+namespace {
+
+// Field lookups in stored JSON (canonical entries, checkpoints). These were std::regex
+// searches: libstdc++'s executor recurses per character, so a long hostile row could
+// exhaust the stack, and compiling one per call dominated `audit verify` and the fuzzer.
+
+// The first `"name":"VALUE"` whose VALUE consists only of characters accepted by ok.
+template <class Ok>
+std::optional<std::string> stringField(const std::string& json, const std::string& name, Ok ok) {
+  const std::string key = "\"" + name + "\":\"";
+  for (std::size_t at = json.find(key); at != std::string::npos; at = json.find(key, at + 1)) {
+    const std::size_t begin = at + key.size();
+    std::size_t end = begin;
+    while (end < json.size() && json[end] != '"' && ok(static_cast<unsigned char>(json[end]))) ++end;
+    if (end < json.size() && json[end] == '"') return json.substr(begin, end - begin);
+  }
+  return std::nullopt;
+}
+
+// The first `"name":DIGITS` with 1 to 18 digits followed by ',' or '}'.
+std::optional<std::string> numberField(const std::string& json, const std::string& name) {
+  const std::string key = "\"" + name + "\":";
+  for (std::size_t at = json.find(key); at != std::string::npos; at = json.find(key, at + 1)) {
+    const std::size_t begin = at + key.size();
+    std::size_t end = begin;
+    while (end < json.size() && end - begin <= 18 && json[end] >= '0' && json[end] <= '9') ++end;
+    const std::size_t digits = end - begin;
+    if (digits >= 1 && digits <= 18 && end < json.size() && (json[end] == ',' || json[end] == '}')) {
+      return json.substr(begin, digits);
+    }
+  }
+  return std::nullopt;
+}
+
+// [A-Za-z0-9+/=:._ -]: what checkpoint fields may hold.
+bool checkpointChar(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+         c == '=' || c == ':' || c == '.' || c == '_' || c == ' ' || c == '-';
+}
+
+}  // namespace
 
 std::string nowRfc3339() {
   const auto now = std::chrono::system_clock::now();
@@ -73,15 +114,10 @@ std::string Checkpoint::toJson() const {
 }
 
 Result<Checkpoint> Checkpoint::fromJson(const std::string& json) {
-  auto field = [&json](const std::string& name, bool number) -> std::optional<std::string> {
-    const std::regex re(number ? "\"" + name + "\":(\\d{1,18})[,}]" : "\"" + name + "\":\"([A-Za-z0-9+/=:._ -]*)\"");
-    std::smatch m;
-    if (!std::regex_search(json, m, re)) return std::nullopt;
-    return m[1].str();
-  };
   Checkpoint c;
-  auto chain = field("chain", false), hash = field("hash", false), node = field("node", false),
-       seq = field("seq", true), sig = field("sig", false), time = field("time", false), type = field("type", false);
+  auto field = [&json](const char* name) { return stringField(json, name, checkpointChar); };
+  auto chain = field("chain"), hash = field("hash"), node = field("node"), seq = numberField(json, "seq"),
+       sig = field("sig"), time = field("time"), type = field("type");
   if (!chain || !hash || !node || !seq || !sig || !time || !type || *type != "checkpoint") {
     return fail(ErrorCode::kInvalidInput, "not a hie-node checkpoint (expected the JSON printed by `hie-node audit checkpoint`)");
   }
@@ -127,11 +163,9 @@ bool ChainVerifier::feed(const SealedEntry& e) {
                        : "entry out of order or repeated (expected " + std::to_string(s.head.seq + 1) + ")");
   }
   if (e.prevHash != s.head.hash) return problem("previous-hash link broken (entries reordered, removed or replaced)");
-  static const std::regex kSeq("\"seq\":(\\d{1,18})[,}]");
-  static const std::regex kChain("\"chain\":\"([^\"\\\\]*)\"");
-  std::smatch m;
-  if (!std::regex_search(e.canonical, m, kSeq) || std::stoll(m[1]) != e.seq ||
-      !std::regex_search(e.canonical, m, kChain) || m[1].str() != e.chain) {
+  const auto seq = numberField(e.canonical, "seq");
+  const auto chain = stringField(e.canonical, "chain", [](unsigned char c) { return c != '\\'; });
+  if (!seq || std::stoll(*seq) != e.seq || !chain || *chain != e.chain) {
     return problem("the entry's content names another chain or sequence number");
   }
   if (entryHash(e.prevHash, e.canonical) != e.hash) return problem("content does not match its hash (entry altered)");

@@ -181,5 +181,18 @@ TEST(AuditSigning, SignatureRoundTripAndKeyChecks) {
   EXPECT_EQ(reloaded->publicPem(), key->publicPem());
 }
 
+TEST(AuditChainLimits, LongHostileRowsAreRefusedWithoutExhaustingTheStack) {
+  // A stored row several megabytes long (std::regex recursed once per character here).
+  const std::string huge(4 << 20, 'a');
+  EXPECT_FALSE(Checkpoint::fromJson("{\"chain\":\"" + huge + "\"}"));
+  auto key = SigningKey::generate();
+  ASSERT_TRUE(key);
+  ChainVerifier v(*VerifyKey::fromPem(key->publicPem()));
+  SealedEntry e{"c", 1, kGenesisHash, "h", "s", "{\"chain\":\"" + huge + "\",\"seq\":" + huge + "}"};
+  EXPECT_FALSE(v.feed(e));
+  ASSERT_EQ(v.problems().size(), 1u);
+  EXPECT_NE(v.problems()[0].what.find("names another chain"), std::string::npos) << v.problems()[0].what;
+}
+
 }  // namespace
 }  // namespace hie::audit
