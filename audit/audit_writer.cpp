@@ -50,54 +50,37 @@ void AuditWriter::stop() {
   thread_.join();
 }
 
-Result<std::int64_t> AuditWriter::record(const AuditEvent& event) {
-  auto done = std::make_shared<std::promise<Result<std::int64_t>>>();
-  auto future = done->get_future();
-  auto state = std::make_shared<State>(State::kQueued);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return fail(ErrorCode::kUnavailable, "audit writer stopping", "service stopping");
-    if (queue_.size() >= options_.maxBacklog) {
-      counters_.increment("audit.refused_backlog_full");
-      return fail(ErrorCode::kUnavailable, "audit backlog full", "audit store unavailable");
-    }
-    queue_.push_back(Pending{event, done, state});
-  }
-  wake_.notify_one();
-  if (future.wait_for(options_.commitTimeout) == std::future_status::ready) return future.get();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (*state == State::kQueued) {
-      *state = State::kCancelled;  // never committed: the caller's 503 is the truth
-      counters_.increment("audit.commit_timeouts");
-      return fail(ErrorCode::kUnavailable,
-                  "audit entry not committed within " + std::to_string(options_.commitTimeout.count()) + " ms",
-                  "audit store unavailable");
-    }
-  }
-  // Already in a commit: its outcome decides, and the statement timeout bounds the wait.
-  return future.get();
-}
+Result<std::int64_t> AuditWriter::record(const AuditEvent& event) { return commit(&event, 1).front(); }
 
 Result<bool> AuditWriter::recordAll(const std::vector<AuditEvent>& events) {
   if (events.empty()) return true;
+  for (auto& committed : commit(events.data(), events.size())) {
+    if (!committed) return tl::make_unexpected(committed.error());
+  }
+  return true;
+}
+
+std::vector<Result<std::int64_t>> AuditWriter::commit(const AuditEvent* events, std::size_t count) {
   std::vector<std::future<Result<std::int64_t>>> futures;
   std::vector<std::shared_ptr<State>> states;
-  futures.reserve(events.size());
-  states.reserve(events.size());
+  futures.reserve(count);
+  states.reserve(count);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return fail(ErrorCode::kUnavailable, "audit writer stopping", "service stopping");
-    if (queue_.size() + events.size() > options_.maxBacklog) {
+    Result<std::int64_t> refused = 0;
+    if (stopping_) {
+      refused = fail(ErrorCode::kUnavailable, "audit writer stopping", "service stopping");
+    } else if (queue_.size() + count > options_.maxBacklog) {
       counters_.increment("audit.refused_backlog_full");
-      return fail(ErrorCode::kUnavailable, "audit backlog full", "audit store unavailable");
+      refused = fail(ErrorCode::kUnavailable, "audit backlog full", "audit store unavailable");
     }
+    if (!refused) return std::vector<Result<std::int64_t>>(count, refused);
     // Queued together, so they normally share one group commit.
-    for (const auto& event : events) {
+    for (std::size_t i = 0; i < count; ++i) {
       auto done = std::make_shared<std::promise<Result<std::int64_t>>>();
       futures.push_back(done->get_future());
       states.push_back(std::make_shared<State>(State::kQueued));
-      queue_.push_back(Pending{event, done, states.back()});
+      queue_.push_back(Pending{events[i], done, states.back()});
     }
   }
   wake_.notify_one();
@@ -109,32 +92,32 @@ Result<bool> AuditWriter::recordAll(const std::vector<AuditEvent>& events) {
       break;
     }
   }
-  std::vector<bool> cancelled(states.size(), false);
+  std::vector<bool> cancelled(count, false);
   if (!allReady) {
-    // As in record(): what is still queued is cancelled, so no entry claims a
-    // reply the caller never sent; what is already in a commit is waited for.
+    // What is still queued is cancelled: never committed, so the caller's 503 is the truth and
+    // no entry claims a reply the caller did not get. What is already in a commit is waited
+    // for: its outcome decides, and the statement timeout bounds the wait.
     std::lock_guard<std::mutex> lock(mutex_);
-    for (std::size_t i = 0; i < states.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       if (*states[i] != State::kQueued) continue;
       *states[i] = State::kCancelled;
       cancelled[i] = true;
     }
     counters_.increment("audit.commit_timeouts");
   }
-  Result<bool> outcome = true;
-  for (std::size_t i = 0; i < futures.size(); ++i) {
+  std::vector<Result<std::int64_t>> results;
+  results.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
     if (cancelled[i]) {
-      if (outcome) {
-        outcome = fail(ErrorCode::kUnavailable,
-                       "audit entry not committed within " + std::to_string(options_.commitTimeout.count()) + " ms",
-                       "audit store unavailable");
-      }
-      continue;
+      results.push_back(fail(ErrorCode::kUnavailable,
+                             "audit entry not committed within " + std::to_string(options_.commitTimeout.count()) +
+                                 " ms",
+                             "audit store unavailable"));
+    } else {
+      results.push_back(futures[i].get());
     }
-    auto committed = futures[i].get();
-    if (!committed && outcome) outcome = tl::make_unexpected(committed.error());
   }
-  return outcome;
+  return results;
 }
 
 void AuditWriter::recordAsync(const AuditEvent& event) {

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "audit/audit_chain.h"
 #include "audit/audit_sink.h"
@@ -59,6 +60,8 @@ class AuditWriter : public AuditSink {
     std::shared_ptr<std::promise<Result<std::int64_t>>> done;  // null for async events
     std::shared_ptr<State> state;                               // guarded by mutex_
   };
+  // Queues count events together and waits for their commits, up to commitTimeout; one result per event.
+  std::vector<Result<std::int64_t>> commit(const AuditEvent* events, std::size_t count);
   void run();
   // Moves up to maxBatch live events from the queue into batch (mutex_ held).
   void takeBatch(std::deque<Pending>& batch);

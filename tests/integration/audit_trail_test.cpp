@@ -383,15 +383,20 @@ TEST_F(AuditTrail, KeygenNeverOverwritesAndPrintsThePublicKey) {
   EXPECT_TRUE(contains(serve.output, "Ed25519")) << serve.output;
 }
 
-TEST(AuditFailClosed, DatabaseDownMeans503AndRecoveryWithoutRestart) {
-  PrivateCluster cluster;
-  NodeFixture f(cluster.host(), cluster.port());
+// A node on a private cluster that a test will stop: a short commit timeout, and full stacks
+// for leak reports so that tests/lsan.supp can recognise libpqxx's own leak on broken connections.
+void startForOutage(NodeFixture& f) {
   prepare(f);
   f.config["audit.commitTimeout"] = "1000";
   f.writeConfig();
-  Credential lakeside = f.memberCert({kLakeside});
-  // Full stacks for leak reports, so that tests/lsan.supp can recognise libpqxx's own leak on broken connections.
   f.start({{"ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0"}});
+}
+
+TEST(AuditFailClosed, DatabaseDownMeans503AndRecoveryWithoutRestart) {
+  PrivateCluster cluster;
+  NodeFixture f(cluster.host(), cluster.port());
+  startForOutage(f);
+  Credential lakeside = f.memberCert({kLakeside});
   std::set<std::string> acknowledged;
   int n = 0;
   auto ask = [&]() {
@@ -447,12 +452,8 @@ std::map<std::string, std::vector<int>> auditedStatuses(const NodeFixture& f, co
 TEST(AuditFailClosed, DatabaseStoppedAndRestartedUnderConcurrentLoad) {
   PrivateCluster cluster;
   NodeFixture f(cluster.host(), cluster.port());
-  prepare(f);
-  f.config["audit.commitTimeout"] = "1000";
-  f.writeConfig();
+  startForOutage(f);
   Credential lakeside = f.memberCert({kLakeside});
-  // Full stacks for leak reports, so that tests/lsan.supp can recognise libpqxx's own leak on broken connections.
-  f.start({{"ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0"}});
 
   // Requests are classed by the phase they were sent and answered in; a stop or start in progress is a phase of its own.
   enum Phase { kUp, kStopping, kDown, kStarting, kBack };
@@ -636,17 +637,7 @@ TEST(GracefulShutdown, SigtermUnderLoadDrainsAndFlushesTheAudit) {
   // its entry, every entry is an answer that reached its caller (nothing the node processed was cut off
   // on the way out), and each entry says the status the caller got. A connection closed before the node
   // read its request is neither answered nor audited.
-  static const std::regex kStatus("\"httpStatus\":(\\d+)");
-  std::map<std::string, std::vector<int>> audited;
-  {
-    pqxx::connection c(f.db.uri());
-    pqxx::read_transaction tx(c);
-    for (const auto& row : tx.exec("SELECT request_id, canonical FROM audit_entries WHERE request_id LIKE 'g-%'")) {
-      const std::string canonical = row[1].as<std::string>();
-      std::smatch m;
-      audited[row[0].as<std::string>()].push_back(std::regex_search(canonical, m, kStatus) ? std::stoi(m[1]) : -1);
-    }
-  }
+  auto audited = auditedStatuses(f, "g-");
   int ok = 0, refusedHandshakes = 0, closedUnread = 0, drained = 0;
   std::set<std::string> answeredIds;
   for (const auto& a : answers) {

@@ -116,6 +116,14 @@ TEST_F(Exchange, MergesGrantedResultsAndReportsRefusals) {
   // Both sides audited the cross-node request, matched by the request id.
   EXPECT_EQ(count(a, "request_id = 'x-1' AND action = 'query'"), 1);
   EXPECT_EQ(count(a, "request_id = 'x-1' AND action = 'peer-call'"), 2);
+  {
+    // Both peer-call entries were committed together (one transaction: one xmin), not one after the other.
+    pqxx::connection conn(a.db.uri());
+    pqxx::read_transaction tx(conn);
+    EXPECT_EQ(tx.exec1("SELECT count(DISTINCT xmin::text) FROM audit_entries WHERE request_id = 'x-1' AND "
+                       "action = 'peer-call'")[0].as<long long>(),
+              1);
+  }
   EXPECT_EQ(count(a, "request_id = 'x-1' AND action = 'peer-call' AND canonical LIKE '%\"causedBy\":\"x-1\"%' AND "
                      "canonical LIKE '%\"peerOrganization\":\"" + kOrgB + "\"%' AND outcome = 'success'"),
             1);

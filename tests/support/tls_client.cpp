@@ -47,6 +47,45 @@ struct Fd {
   return true;
 }();
 
+// A TCP connection to 127.0.0.1:port (throws if refused).
+int connectLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+  return fd;
+}
+
+void setReceiveTimeout(int fd, std::chrono::milliseconds t) {
+  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// A client context trusting trustRoot and presenting client (if any), shaped by options.
+detail::UniquePtr<SSL_CTX> clientContext(const Credential& trustRoot, const ClientIdentity& client,
+                                         const TlsClientOptions& options = {}) {
+  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) throw std::runtime_error("SSL_CTX_new failed");
+  if (options.securityLevel >= 0) SSL_CTX_set_security_level(ctx.get(), options.securityLevel);
+  if (options.minVersion) SSL_CTX_set_min_proto_version(ctx.get(), options.minVersion);
+  if (options.maxVersion) SSL_CTX_set_max_proto_version(ctx.get(), options.maxVersion);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), trustRoot.cert());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (client.leaf != nullptr) {
+    if (SSL_CTX_use_certificate(ctx.get(), client.leaf->cert()) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx.get(), client.leaf->key()) != 1) {
+      throw std::runtime_error("client certificate not usable: " + drain());
+    }
+    for (const Credential* c : client.chain) SSL_CTX_add1_chain_cert(ctx.get(), c->cert());
+  }
+  return ctx;
+}
+
 void parse(HttpResult& r, const std::string& raw) {
   const auto split = raw.find("\r\n\r\n");
   r.head = raw.substr(0, split);
@@ -78,33 +117,12 @@ std::string HttpResult::header(const std::string& name) const {
 HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdentity& client,
                        const std::string& request, const TlsClientOptions& options) {
   HttpResult r;
-  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) throw std::runtime_error("SSL_CTX_new failed");
-  if (options.securityLevel >= 0) SSL_CTX_set_security_level(ctx.get(), options.securityLevel);
-  if (options.minVersion) SSL_CTX_set_min_proto_version(ctx.get(), options.minVersion);
-  if (options.maxVersion) SSL_CTX_set_max_proto_version(ctx.get(), options.maxVersion);
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), trustRoot.cert());
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  if (client.leaf != nullptr) {
-    if (SSL_CTX_use_certificate(ctx.get(), client.leaf->cert()) != 1 ||
-        SSL_CTX_use_PrivateKey(ctx.get(), client.leaf->key()) != 1) {
-      throw std::runtime_error("client certificate not usable: " + drain());
-    }
-    for (const Credential* c : client.chain) SSL_CTX_add1_chain_cert(ctx.get(), c->cert());
-  }
-
+  detail::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client, options);
   Fd sock;
-  sock.fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sock.fd = connectLoopback(port);
   timeval tv{options.timeoutSeconds, 0};
   ::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(sock.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
-  }
   detail::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), sock.fd);
   SSL_set_tlsext_host_name(ssl.get(), "localhost");
@@ -167,30 +185,6 @@ HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& c
   return tlsExchange(port, trustRoot, client, request, options);
 }
 
-}  // namespace hie::testing
-
-namespace hie::testing {
-namespace {
-
-int connectLoopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
-  }
-  return fd;
-}
-
-void setReceiveTimeout(int fd, std::chrono::milliseconds t) {
-  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
-}  // namespace
 
 RawConnection::RawConnection(int port) : fd_(connectLoopback(port)) {}
 
@@ -215,14 +209,7 @@ bool RawConnection::closedByServer(std::chrono::milliseconds within) {
 
 bool tlsIdleConnectionIsCut(int port, const Credential& trustRoot, const ClientIdentity& client,
                             std::chrono::milliseconds within) {
-  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), trustRoot.cert());
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  if (client.leaf != nullptr) {
-    SSL_CTX_use_certificate(ctx.get(), client.leaf->cert());
-    SSL_CTX_use_PrivateKey(ctx.get(), client.leaf->key());
-    for (const Credential* c : client.chain) SSL_CTX_add1_chain_cert(ctx.get(), c->cert());
-  }
+  detail::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client);
   Fd sock;
   sock.fd = connectLoopback(port);
   setReceiveTimeout(sock.fd, within);
@@ -246,14 +233,7 @@ TrickleOutcome tlsTrickle(int port, const Credential& trustRoot, const ClientIde
                           std::atomic<int>* connected) {
   TrickleOutcome out;
   const auto deadline = std::chrono::steady_clock::now() + within;
-  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), trustRoot.cert());
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  if (client.leaf != nullptr) {
-    SSL_CTX_use_certificate(ctx.get(), client.leaf->cert());
-    SSL_CTX_use_PrivateKey(ctx.get(), client.leaf->key());
-    for (const Credential* c : client.chain) SSL_CTX_add1_chain_cert(ctx.get(), c->cert());
-  }
+  detail::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client);
   Fd sock;
   sock.fd = connectLoopback(port);
   // A connection queued for a worker waits for its handshake; bound that wait by `within`.

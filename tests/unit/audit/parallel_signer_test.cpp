@@ -33,37 +33,36 @@ void signAndCheck(ParallelSigner& signer, const SigningKey& key, ChainHead& head
   }
 }
 
-TEST(ParallelSigner, SignsEveryEntryOfBatchesOfAnySize) {
-  auto key = SigningKey::generate();
-  ASSERT_TRUE(key);
+class ParallelSignerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(key);
+    head.chain = "node-a/2026-11-26T10-00-00Z/abcdef012345";
+  }
+  Result<SigningKey> key = SigningKey::generate();
   ChainHead head;
-  head.chain = "node-a/2026-11-26T10-00-00Z/abcdef012345";
+};
+
+TEST_F(ParallelSignerTest, SignsEveryEntryOfBatchesOfAnySize) {
   ParallelSigner signer(3);
   // Many consecutive jobs of varying sizes exercise the hand-over between jobs.
-  for (int round = 0; round < 200; ++round) signAndCheck(signer, *key, head, round % 17);
-  EXPECT_EQ(head.seq, [] {
-    std::int64_t total = 0;
-    for (int round = 0; round < 200; ++round) total += round % 17;
-    return total;
-  }());
+  std::int64_t total = 0;
+  for (int round = 0; round < 200; ++round) {
+    signAndCheck(signer, *key, head, round % 17);
+    total += round % 17;
+  }
+  EXPECT_EQ(head.seq, total);
 }
 
-TEST(ParallelSigner, WithoutHelpersTheCallerSignsAlone) {
-  auto key = SigningKey::generate();
-  ASSERT_TRUE(key);
-  ChainHead head;
-  head.chain = "c";
+TEST_F(ParallelSignerTest, WithoutHelpersTheCallerSignsAlone) {
   ParallelSigner signer(0);
   signAndCheck(signer, *key, head, 9);
 }
 
-TEST(ParallelSigner, SignedEntriesMatchSealedOnes) {
+TEST_F(ParallelSignerTest, SignedEntriesMatchSealedOnes) {
   // link() + signEntry() is exactly seal(): the same chain verifies either way.
-  auto key = SigningKey::generate();
-  ASSERT_TRUE(key);
-  ChainHead a;
-  a.chain = "c";
-  ChainHead b = a;
+  ChainHead a = head;
+  ChainHead b = head;
   ChainVerifier v(*VerifyKey::fromPem(key->publicPem()));
   for (int i = 0; i < 5; ++i) {
     auto sealed = seal(event(i), "node-a", a, *key);
