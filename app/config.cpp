@@ -14,6 +14,7 @@
 
 #include "auth/ocsp_checker.h"
 #include "auth/organization.h"
+#include "exchange/base_url.h"
 #include "exchange/record_api.h"
 
 namespace hie::app {
@@ -300,11 +301,13 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
     c.records.resourceTypes = *parsed;
   }
   c.exchange.resourceTypes = c.records.resourceTypes;
-  c.records.baseUrl = s.get("server.baseUrl").value_or("");
-  if (!c.records.baseUrl.empty() && c.records.baseUrl.compare(0, 8, "https://") != 0) {
-    return tl::make_unexpected(configError("configuration key 'server.baseUrl' must start with https://"));
+  c.baseUrl = s.get("server.baseUrl").value_or("");
+  if (!c.baseUrl.empty() && !exchange::isPlainBaseUrl(c.baseUrl)) {
+    return tl::make_unexpected(configError(
+        "configuration key 'server.baseUrl' must be https://HOST[:PORT][/PATH] with a plain host name or IP address, "
+        "a port 1-65535 and a path of letters, digits and - . _ ~ /"));
   }
-  while (!c.records.baseUrl.empty() && c.records.baseUrl.back() == '/') c.records.baseUrl.pop_back();
+  while (!c.baseUrl.empty() && c.baseUrl.back() == '/') c.baseUrl.pop_back();
 #undef HIE_TRY
   return c;
 }

@@ -57,7 +57,8 @@ struct NodeConfig {
   int dbPoolSize = 16;
   std::string auditSigningKey;
   audit::WriterOptions audit;
-  exchange::RecordApiSettings records;  // baseUrl "" = from the request's Host header
+  exchange::RecordApiSettings records;
+  std::string baseUrl;  // server.baseUrl without a trailing '/'; "" = per request (exchange::publicBaseUrl)
   exchange::ExchangeOptions exchange;
   exchange::ClientOptions client;
   std::string adminHost = "127.0.0.1";  // plain HTTP: /healthz /readyz /metrics

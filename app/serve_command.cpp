@@ -214,10 +214,10 @@ int runServe(const Args& argv) {
   exchange::NodeDescription node{config->nodeId, config->organization, HIE_VERSION,
                                  {config->records.resourceTypes.begin(), config->records.resourceTypes.end()}};
   exchange::CapabilityStatementHandler metadata(node);
-  exchange::AuditApi auditApi(pool, config->records.baseUrl);
+  exchange::AuditApi auditApi(pool);
   exchange::PeerClient peerClient(material, registry, config->client, counters);
   exchange::ExchangeApi exchangeApi(peerClient, auditWriter, config->exchange, counters);
-  exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters);
+  exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl);
   exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 
   std::atomic<bool> draining{false};

@@ -233,9 +233,9 @@ int main(int argc, char** argv) {
   db::ConnectionPool pool(args["db"], clients + 2);
   exchange::PgRecordStore store(pool);
   exchange::RecordApi records(store, exchange::RecordApiSettings{});
-  exchange::AuditApi auditApi(pool, "");
+  exchange::AuditApi auditApi(pool);
   exchange::CapabilityStatementHandler metadata(exchange::NodeDescription{"bench", kMember, "bench", {}});
-  exchange::RequestGate gate(registry, metadata, records, auditApi, nullptr, counters);
+  exchange::RequestGate gate(registry, metadata, records, auditApi, nullptr, counters, "");
   exchange::ListenerOptions listener;
   listener.port = 0;
   listener.threads = clients + 2;

@@ -7,6 +7,7 @@
 #include "audit/audit_query.h"
 #include "audit/fhir_audit_event.h"
 #include "auth/organization.h"
+#include "common/json_writer.h"
 #include "exchange/fhir_request.h"
 #include "exchange/operation_outcome.h"
 
@@ -33,7 +34,8 @@ std::string encode(const std::string& v) {
 
 }  // namespace
 
-HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organization) const {
+HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organization,
+                           const std::string& baseUrl) const {
   const bool disclosures = call.path == "/audit/disclosures";
   if (!disclosures && call.path != "/audit/AuditEvent") {
     HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
@@ -125,24 +127,25 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
   if (!filter.outcome.empty()) add("outcome", filter.outcome);
   if (filter.hipaaAccounting) add("hipaa", "true");
   add("_count", std::to_string(filter.count));
-  const std::string base = (baseUrl_.empty() ? "https://" + call.header("Host") : baseUrl_) + call.path + "?" + query;
+  const std::string base = baseUrl + call.path + "?" + query + "&_offset=";
 
-  std::string body = "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":" + std::to_string(page->total) +
-                     ",\"link\":[{\"relation\":\"self\",\"url\":\"" + base + "&_offset=" + std::to_string(filter.offset) + "\"}";
+  JsonWriter json;
+  json.beginObject().member("resourceType", "Bundle").member("type", "searchset").member("total", page->total);
+  json.key("link").beginArray();
+  json.beginObject().member("relation", "self").member("url", base + std::to_string(filter.offset)).endObject();
   if (page->more) {
-    body += ",{\"relation\":\"next\",\"url\":\"" + base + "&_offset=" + std::to_string(filter.offset + filter.count) + "\"}";
+    json.beginObject().member("relation", "next").member("url", base + std::to_string(filter.offset + filter.count)).endObject();
   }
-  body += "],\"entry\":[";
-  bool first = true;
+  json.endArray().key("entry").beginArray();
   for (const auto& entry : page->entries) {
     auto event = audit::fhirAuditEvent(entry);
     if (!event) continue;
-    if (!first) body += ",";
-    first = false;
-    body += "{\"resource\":" + *event + ",\"search\":{\"mode\":\"match\"}}";
+    // Rendered by audit/ from the stored canonical entry (Poco's parser and writer).
+    json.beginObject().key("resource").rawValue(*event);
+    json.key("search").beginObject().member("mode", "match").endObject().endObject();
   }
-  body += "]}";
-  reply.body = std::move(body);
+  json.endArray().endObject();
+  reply.body = json.take();
   reply.access.resultCount = static_cast<long long>(page->entries.size());
   return reply;
 }

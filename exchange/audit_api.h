@@ -13,12 +13,12 @@ namespace hie::exchange {
 
 class AuditApi {
  public:
-  AuditApi(db::ConnectionPool& pool, std::string baseUrl) : pool_(pool), baseUrl_(std::move(baseUrl)) {}
-  HttpReply handle(const HttpCall& call, const auth::Organization& organization) const;
+  explicit AuditApi(db::ConnectionPool& pool) : pool_(pool) {}
+  // baseUrl starts the self and next links (publicBaseUrl, decided by the request gate).
+  HttpReply handle(const HttpCall& call, const auth::Organization& organization, const std::string& baseUrl) const;
 
  private:
   db::ConnectionPool& pool_;
-  std::string baseUrl_;
 };
 
 }  // namespace hie::exchange

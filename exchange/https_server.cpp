@@ -240,6 +240,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     std::string remote;
     try {
       remote = socket().peerAddress().toString();
+      local_ = socket().address().toString();
     } catch (const Poco::Exception&) {
       return;  // already gone
     }
@@ -299,6 +300,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       HeadDeadlines::Armed deadline(deadlines_, socket().impl()->sockfd(), headLimit());
       HttpCall call;
       call.remoteAddress = remote;
+      call.localAddress = local_;
       std::string rawPath = "-";
       try {
         Poco::Net::HTTPServerResponseImpl response(session);
@@ -480,6 +482,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   Counters& counters_;
   const std::atomic<bool>& stopping_;
   HeadDeadlines& deadlines_;
+  std::string local_;  // the address this connection arrived on (fallback base URL for links)
 };
 
 class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {

@@ -1,8 +1,6 @@
 #include "exchange/operation_outcome.h"
 
-#include <sstream>
-
-#include <Poco/JSON/Object.h>
+#include "common/json_writer.h"
 
 namespace hie::exchange {
 namespace {
@@ -36,20 +34,14 @@ int httpStatusFor(ErrorCode code) {
 }
 
 HttpReply operationOutcome(int status, const std::string& issueCode, const std::string& text) {
-  Poco::JSON::Object::Ptr issue = new Poco::JSON::Object;
-  issue->set("severity", status >= 500 ? "fatal" : "error");
-  issue->set("code", issueCode);
-  issue->set("diagnostics", text);
-  Poco::JSON::Array::Ptr issues = new Poco::JSON::Array;
-  issues->add(issue);
-  Poco::JSON::Object outcome;
-  outcome.set("resourceType", "OperationOutcome");
-  outcome.set("issue", issues);
-  std::ostringstream out;
-  outcome.stringify(out);
+  // Members in alphabetical order, as the node has always written them.
+  JsonWriter json;
+  json.beginObject().key("issue").beginArray().beginObject();
+  json.member("code", issueCode).member("diagnostics", text).member("severity", status >= 500 ? "fatal" : "error");
+  json.endObject().endArray().member("resourceType", "OperationOutcome").endObject();
   HttpReply reply;
   reply.status = status;
-  reply.body = out.str();
+  reply.body = json.take();
   return reply;
 }
 

@@ -2,41 +2,11 @@
 
 #include <strings.h>
 
+#include "common/json_writer.h"
 #include "exchange/operation_outcome.h"
 
 namespace hie::exchange {
 namespace {
-
-std::string jsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// The base for fullUrl and links: configured, else the Host the caller used (checked to be a plain host[:port]).
-std::string baseUrlFor(const std::string& configured, const HttpCall& call) {
-  if (!configured.empty()) return configured;
-  const std::string host = call.header("Host");
-  bool plain = !host.empty() && host.size() <= 255;
-  for (char c : host) {
-    plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                      c == '-' || c == ':' || c == '[' || c == ']');
-  }
-  return "https://" + (plain ? host : std::string("localhost"));
-}
 
 // A refused purpose as the audit stores it: PurposeOfUse codes are ASCII, so
 // anything else becomes '?'. The raw header must not reach the audit table's
@@ -68,7 +38,7 @@ const std::set<std::string>& defaultResourceTypes() {
 RecordApi::RecordApi(RecordStore& store, RecordApiSettings settings) : store_(store), settings_(std::move(settings)) {}
 
 HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& organization,
-                            const auth::RegistrySnapshot& registry) const {
+                            const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
   if (call.method != "GET" && call.method != "HEAD") {
     HttpReply reply = refused(405, "not-supported", "Only GET is supported here.", "method_not_allowed");
     reply.headers.emplace_back("Allow", "GET");
@@ -80,7 +50,7 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
     reply.refusalReason = request.error().code == ErrorCode::kNotFound ? "unsupported_type" : "invalid_request";
     return reply;
   }
-  HttpReply reply = handleValid(*request, call, organization, registry);
+  HttpReply reply = handleValid(*request, call, organization, registry, baseUrl);
   reply.access.action = request->kind == FhirRequest::Kind::kRead ? "read" : "search";
   reply.access.resourceType = request->resourceType;
   reply.access.resourceId = request->id;
@@ -95,8 +65,7 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
 }
 
 HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& call, const auth::Organization& organization,
-                                 const auth::RegistrySnapshot& registry) const {
-
+                                 const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
   int purposeHeaders = 0;
   std::string purpose;
   for (const auto& [name, value] : call.headers) {
@@ -129,7 +98,7 @@ HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& cal
   }
   HttpReply reply = request.kind == FhirRequest::Kind::kRead
                         ? read(request, question, registry)
-                        : search(request, question, registry, baseUrlFor(settings_.baseUrl, call));
+                        : search(request, question, registry, baseUrl);
   reply.access.purpose = purpose;
   return reply;
 }
@@ -191,30 +160,34 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
   }
 
   const std::string base = baseUrl + "/fhir/" + request.resourceType;
-  std::string body = "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":" + std::to_string(page->total) +
-                     ",\"link\":[{\"relation\":\"self\",\"url\":" +
-                     jsonString(base + "?" + nextPageQuery(request, request.after)) + "}";
+  JsonWriter json;
+  json.beginObject().member("resourceType", "Bundle").member("type", "searchset").member("total", page->total);
+  json.key("link").beginArray();
+  json.beginObject().member("relation", "self").member("url", base + "?" + nextPageQuery(request, request.after)).endObject();
   if (page->more && !page->items.empty()) {
-    body += ",{\"relation\":\"next\",\"url\":" + jsonString(base + "?" + nextPageQuery(request, page->items.back().id)) + "}";
+    json.beginObject()
+        .member("relation", "next")
+        .member("url", base + "?" + nextPageQuery(request, page->items.back().id))
+        .endObject();
   }
-  body += "],\"entry\":[";
+  json.endArray().key("entry").beginArray();
   HttpReply reply;
   for (std::size_t i = 0; i < page->items.size(); ++i) {
     const StoredResource& r = page->items[i];
-    if (i) body += ",";
-    body += "{\"fullUrl\":" + jsonString(base + "/" + r.id) + ",\"resource\":" + r.json +
-            ",\"search\":{\"mode\":\"match\"}}";
+    // r.json is PostgreSQL's serialization of the stored jsonb value.
+    json.beginObject().member("fullUrl", base + "/" + r.id).key("resource").rawValue(r.json);
+    json.key("search").beginObject().member("mode", "match").endObject().endObject();
     if (const auth::PatientConsent* consent = registry.consentOf(r.patientId)) {
       if (auth::decide(question, consent, settings_.policy).breakGlass) reply.access.breakGlass = true;
     }
     if (reply.access.patientId.empty()) reply.access.patientId = r.patientId;
     reply.access.entities += (i ? "," : "") + r.type + "/" + r.id;
   }
+  json.endArray().endObject();
   reply.access.resultCount = static_cast<long long>(page->items.size());
   // Looks like "no matches" to the caller; the audit records that consent hid the patient.
   if (!hiddenReason.empty()) reply.refusalReason = hiddenReason;
-  body += "]}";
-  reply.body = std::move(body);
+  reply.body = json.take();
   return reply;
 }
 

@@ -25,20 +25,20 @@ struct RecordApiSettings {
   std::set<std::string> resourceTypes = defaultResourceTypes();
   SearchLimits limits;
   auth::PolicySettings policy;
-  std::string baseUrl;  // e.g. https://node-a.example:8443 (fullUrl and links); "" = from the Host header
 };
 
 class RecordApi {
  public:
   RecordApi(RecordStore& store, RecordApiSettings settings);
 
+  // baseUrl starts fullUrl and the links of a search (publicBaseUrl, decided by the request gate).
   HttpReply handle(const HttpCall& call, const auth::Organization& organization,
-                   const auth::RegistrySnapshot& registry) const;
+                   const auth::RegistrySnapshot& registry, const std::string& baseUrl) const;
   const RecordApiSettings& settings() const { return settings_; }
 
  private:
   HttpReply handleValid(const FhirRequest& request, const HttpCall& call, const auth::Organization& organization,
-                        const auth::RegistrySnapshot& registry) const;
+                        const auth::RegistrySnapshot& registry, const std::string& baseUrl) const;
   HttpReply read(const FhirRequest& request, const auth::AccessQuestion& question,
                  const auth::RegistrySnapshot& registry) const;
   HttpReply search(const FhirRequest& request, const auth::AccessQuestion& question,

@@ -1,19 +1,21 @@
 #include "exchange/request_gate.h"
 
 #include "auth/identity_mapping.h"
+#include "exchange/base_url.h"
 #include "exchange/operation_outcome.h"
 
 namespace hie::exchange {
 
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
                          const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
-                         Counters& counters)
+                         Counters& counters, std::string baseUrl)
     : directory_(directory),
       metadata_(metadata),
       records_(records),
       auditApi_(auditApi),
       exchange_(exchange),
-      counters_(counters) {}
+      counters_(counters),
+      baseUrl_(std::move(baseUrl)) {}
 
 GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
   GateOutcome out;
@@ -45,8 +47,11 @@ HttpReply RequestGate::route(const HttpCall& call, const auth::Organization& org
     reply.access.action = "capabilities";
     return reply;
   }
-  if (call.path.compare(0, 6, "/fhir/") == 0) return records_.handle(call, organization, registry);
-  if (call.path.compare(0, 7, "/audit/") == 0) return auditApi_.handle(call, organization);
+  // The Host header is checked here once; handlers that echo URLs get only the result.
+  if (call.path.compare(0, 6, "/fhir/") == 0) {
+    return records_.handle(call, organization, registry, publicBaseUrl(baseUrl_, call));
+  }
+  if (call.path.compare(0, 7, "/audit/") == 0) return auditApi_.handle(call, organization, publicBaseUrl(baseUrl_, call));
   if (exchange_ != nullptr && call.path.compare(0, 10, "/exchange/") == 0) {
     return exchange_->handle(call, organization, registry);
   }

@@ -23,8 +23,10 @@ struct GateOutcome {
 
 class RequestGate {
  public:
+  // baseUrl: server.baseUrl, "" = from each request (see publicBaseUrl).
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
-              const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters);
+              const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters,
+              std::string baseUrl);
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
@@ -39,6 +41,7 @@ class RequestGate {
   const AuditApi& auditApi_;
   const ExchangeApi* exchange_;  // null: this node does not initiate queries
   Counters& counters_;
+  std::string baseUrl_;
 };
 
 }  // namespace hie::exchange

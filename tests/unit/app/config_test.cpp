@@ -56,6 +56,21 @@ TEST(Config, BadNumbersAndIdentifiersAreRefused) {
   }
 }
 
+TEST(Config, BaseUrlMustBeAPlainHttpsUrl) {
+  auto values = complete();
+  values["server.baseUrl"] = "https://lb.example.org:8443/hie/";
+  auto c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->baseUrl, "https://lb.example.org:8443/hie");
+  for (const char* bad : {"http://lb.example.org", "https://lb.example.org\"", "https://a b",
+                          "https://lb.example.org/x?y", "https://u@lb.example.org", "https://lb:99999"}) {
+    values["server.baseUrl"] = bad;
+    auto refused = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().external.find("server.baseUrl"), std::string::npos) << refused.error().external;
+  }
+}
+
 TEST(Config, OcspMustFitInsideTheHandshakeLimit) {
   auto values = complete();
   values["server.timeout"] = "2";

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
 #include "exchange/request_id.h"
 #include "tests/support/memory_record_store.h"
 
@@ -10,9 +14,10 @@ namespace {
 
 class FixedDirectory : public auth::OrganizationDirectory {
  public:
-  explicit FixedDirectory(std::vector<auth::Organization> orgs) {
+  explicit FixedDirectory(std::vector<auth::Organization> orgs, std::vector<auth::Grant> grants = {}) {
     auto snap = std::make_shared<auth::RegistrySnapshot>();
     snap->organizations = std::move(orgs);
+    for (auto& g : grants) snap->grantsByOrganization[g.organization].push_back(std::move(g));
     orgs_ = snap;
   }
   auth::OrganizationSnapshot snapshot() const override { return orgs_; }
@@ -22,6 +27,7 @@ class FixedDirectory : public auth::OrganizationDirectory {
 };
 
 const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
+const std::string kAuditor = "urn:oid:2.16.840.1.113883.3.7009";
 
 class RequestGateTest : public ::testing::Test {
  protected:
@@ -32,8 +38,8 @@ class RequestGateTest : public ::testing::Test {
   hie::testing::MemoryRecordStore store;
   RecordApi records{store, RecordApiSettings{}};
   db::ConnectionPool unusedPool{"postgresql:///unused", 1};
-  AuditApi auditApi{unusedPool, ""};
-  RequestGate gate{directory, metadata, records, auditApi, nullptr, counters};
+  AuditApi auditApi{unusedPool};
+  RequestGate gate{directory, metadata, records, auditApi, nullptr, counters, ""};
 
   static HttpCall call(const std::string& path, const std::string& method = "GET") {
     HttpCall c;
@@ -100,6 +106,91 @@ TEST_F(RequestGateTest, RefusedPurposeIsAuditedAsPlainAscii) {
     EXPECT_FALSE(out.reply.access.purpose.empty());
     EXPECT_LE(out.reply.access.purpose.size(), 32u);
     for (unsigned char ch : out.reply.access.purpose) EXPECT_TRUE(ch > 0x20 && ch < 0x7f) << static_cast<int>(ch);
+  }
+}
+
+// The Host header is checked once, in the gate: a hostile one never reaches a
+// reply, which stays valid JSON and links to the address the call arrived on.
+class HostileHostTest : public RequestGateTest {
+ protected:
+  HostileHostTest() {
+    store.put("Observation", "obs-1", "p1");
+    store.put("Observation", "obs-2", "p1");
+  }
+  FixedDirectory granted{{{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}},
+                          {kAuditor, "Audit Office", auth::OrganizationStatus::kActive, {auth::Role::kAuditor}, {}}},
+                         {auth::Grant{1, kLakeside, {"Observation"}, {auth::Action::kSearch}, {"TREAT"}}}};
+  RequestGate hostGate{granted, metadata, records, auditApi, nullptr, counters, ""};
+
+  static HttpCall withHost(HttpCall c, const std::string& host) {
+    c.headers.emplace_back("Host", host);
+    c.localAddress = "127.0.0.1:8443";
+    return c;
+  }
+  static Poco::JSON::Object::Ptr parse(const std::string& body) {
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+  }
+};
+
+std::vector<std::string> hostileHosts() {
+  return {"evil\"},{\"relation\":\"next\",\"url\":\"https://evil.example/\"}],\"x\":{\"",
+          "a\\b\\",
+          std::string("a\x01\x1b[31m\x7f\0b", 10),
+          "\"\n\r\t",
+          std::string(10240, 'a'),
+          "node.example:8443\"",
+          "[::1",
+          "a:1:2",
+          "user@node.example",
+          "node.example/x",
+          "node.example:99999",
+          "caf\xc3\xa9.example",
+          "bad\xff\xfe"};
+}
+
+TEST_F(HostileHostTest, SearchRepliesStayValidJsonAndLinkToTheLocalAddress) {
+  for (const std::string& host : hostileHosts()) {
+    HttpCall c = withHost(call("/fhir/Observation"), host);
+    c.query = {{"patient", "p1"}, {"_count", "1"}};
+    c.headers.emplace_back("X-Purpose-Of-Use", "TREAT");
+    auto out = hostGate.handle(c, peer({kLakeside}));
+    ASSERT_EQ(out.reply.status, 200) << out.reply.body;
+    Poco::JSON::Object::Ptr bundle;
+    ASSERT_NO_THROW(bundle = parse(out.reply.body)) << out.reply.body;
+    std::vector<std::string> urls;
+    auto links = bundle->getArray("link");
+    ASSERT_EQ(links->size(), 2u) << out.reply.body;  // self and next, nothing injected
+    for (std::size_t i = 0; i < links->size(); ++i) urls.push_back(links->getObject(i)->getValue<std::string>("url"));
+    auto entries = bundle->getArray("entry");
+    ASSERT_EQ(entries->size(), 1u);
+    urls.push_back(entries->getObject(0)->getValue<std::string>("fullUrl"));
+    EXPECT_EQ(bundle->size(), 5u) << out.reply.body;
+    for (const auto& url : urls) {
+      EXPECT_EQ(url.rfind("https://127.0.0.1:8443/fhir/Observation", 0), 0u) << url;
+    }
+  }
+  // A plain Host is used as it is.
+  HttpCall c = withHost(call("/fhir/Observation"), "node-a.example.org:8443");
+  c.query = {{"patient", "p1"}};
+  c.headers.emplace_back("X-Purpose-Of-Use", "TREAT");
+  auto bundle = parse(hostGate.handle(c, peer({kLakeside})).reply.body);
+  EXPECT_EQ(bundle->getArray("entry")->getObject(0)->getValue<std::string>("fullUrl"),
+            "https://node-a.example.org:8443/fhir/Observation/obs-1");
+}
+
+TEST_F(HostileHostTest, ErrorRepliesEscapeEveryByte) {
+  // The listener refuses non-UTF-8 before the gate; the reply must still be JSON if such text ever gets here.
+  for (const std::string& host : hostileHosts()) {
+    const std::string name = "x\"\\\x01\xff" + host.substr(0, 40);
+    HttpCall c = withHost(call("/audit/AuditEvent"), host);
+    c.query = {{name, "1"}, {name, "2"}};
+    auto out = hostGate.handle(c, peer({kAuditor}));
+    ASSERT_EQ(out.reply.status, 400) << out.reply.body;
+    Poco::JSON::Object::Ptr outcome;
+    ASSERT_NO_THROW(outcome = parse(out.reply.body)) << out.reply.body;
+    EXPECT_EQ(outcome->getValue<std::string>("resourceType"), "OperationOutcome");
+    EXPECT_EQ(outcome->size(), 2u);
   }
 }
 
