@@ -2,7 +2,8 @@
 # ONLY. It follows the official postgres image's conventions (PGDATA
 # /var/lib/postgresql/data, *.sql in /docker-entrypoint-initdb.d run once on
 # an empty data directory, a server reachable only after they ran), so
-# `image: postgres:15` can replace it where that image can be pulled.
+# `image: postgres:15` (with POSTGRES_PASSWORD set) can replace it where that
+# image can be pulled.
 #
 #   podman build -f docker/postgres.Dockerfile -t hie-postgres:15 docker
 FROM debian:12-slim
