@@ -192,7 +192,8 @@ int runServe(const Args& argv) {
     return runtimeError("cannot load the organization registry: " + started.error().internal);
   }
 
-  auto context = auth::makeServerContext(*material, auth::ServerTlsOptions{config->verifyDepth, "hie-node"});
+  auto context = auth::makeServerContext(
+      *material, auth::ServerTlsOptions{config->verifyDepth, "hie-node", config->sessionLifetimeSeconds});
   if (!context) return runtimeError(context.error().internal);
   tls->attachTo((*context)->sslContext());  // every handshake takes the current material
   Poco::Net::SSLManager::instance().initializeServer(new NoPassphrase(true),

@@ -261,5 +261,37 @@ TEST_F(SessionRecheck, AnOcspAnswerPastItsValidityIsAskedAgainAndARevokedAnswerR
   EXPECT_TRUE(contains(m, "hie_tls_session_cache_flushes_total 1")) << m;
 }
 
+// TLS 1.2, where the server alone decides whether a session resumes (a TLS 1.3
+// client itself drops a ticket past the lifetime the server announced with it).
+TEST_F(SessionRecheck, SessionsLastTlsSessionLifetimeAndZeroTurnsResumptionOff) {
+  f.config["tls.sessionLifetime"] = "2";
+  start();
+  const Credential x = f.memberCert({kLakeside}, "x");
+  const TlsClientOptions tls12 = only(TLS1_2_VERSION);
+  const std::int64_t issued = std::time(nullptr);
+  auto first = connect(x, {}, tls12);
+  auto second = connect(x, {}, tls12);
+  ASSERT_EQ(first->get().status, 200);
+  ASSERT_EQ(second->get().status, 200);
+  auto soon = connect(x, first->session(), tls12);
+  EXPECT_TRUE(soon->resumed());
+  EXPECT_EQ(soon->get().status, 200);
+  ASSERT_TRUE(waitUntilPast(issued + 3));
+  auto late = connect(x, second->session(), tls12);
+  EXPECT_FALSE(late->resumed()) << "the session must have run out after tls.sessionLifetime";
+  EXPECT_EQ(late->get().status, 200);
+  for (auto* c : {&first, &second, &soon, &late}) c->reset();  // idle connections would hold up the stop
+
+  f.node()->stop();
+  f.config["tls.sessionLifetime"] = "0";
+  f.writeConfig();
+  f.start();
+  auto plain = connect(x, {}, tls12);
+  ASSERT_EQ(plain->get().status, 200);
+  auto offered = connect(x, plain->session(), tls12);
+  EXPECT_FALSE(offered->resumed()) << "tls.sessionLifetime = 0 turns resumption off";
+  EXPECT_EQ(offered->get().status, 200);
+}
+
 }  // namespace
 }  // namespace hie::testing
