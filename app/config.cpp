@@ -34,6 +34,7 @@ const std::set<std::string>& knownKeys() {
       "exchange.deadline", "exchange.maxParallel", "client.connectTimeout", "client.readTimeout", "client.retries",
       "client.maxResponseKiB",
       "tls.expiryWarningDays", "tls.ocsp", "tls.ocspTimeout",
+      "tls.sessionLifetime",
   };
   return kKeys;
 }
@@ -239,6 +240,7 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   HIE_TRY(c.tls.trustBundle, s.requirePath("tls.trustBundle"));
   c.tls.crl = s.optionalPath("tls.crl").value_or("");
   HIE_TRY(c.verifyDepth, s.integer("tls.verifyDepth", 4, 1, 10));
+  HIE_TRY(c.sessionLifetimeSeconds, s.integer("tls.sessionLifetime", 60, 0, 86400));
   HIE_TRY(c.dbUri, s.require("db.uri"));
   HIE_TRY(c.registryPollMillis, s.integer("registry.pollInterval", 500, 50, 2000));
   HIE_TRY(c.auditSigningKey, s.requirePath("audit.signingKey"));

@@ -52,6 +52,7 @@ struct NodeConfig {
   exchange::ListenerOptions listener;
   auth::TlsFiles tls;
   int verifyDepth = 4;
+  int sessionLifetimeSeconds = 60;  // tls.sessionLifetime; 0 = no session resumption
   std::string dbUri;
   int registryPollMillis = 500;
   int dbPoolSize = 16;

@@ -14,6 +14,7 @@
 #include "app/commands.h"
 #include "audit/audit_writer.h"
 #include "audit/signing_key.h"
+#include "auth/client_standing.h"
 #include "auth/organization_registry.h"
 #include "auth/registry_repository.h"
 #include "auth/server_tls_context.h"
@@ -191,7 +192,8 @@ int runServe(const Args& argv) {
     return runtimeError("cannot load the organization registry: " + started.error().internal);
   }
 
-  auto context = auth::makeServerContext(*material, auth::ServerTlsOptions{config->verifyDepth, "hie-node"});
+  auto context = auth::makeServerContext(
+      *material, auth::ServerTlsOptions{config->verifyDepth, "hie-node", config->sessionLifetimeSeconds});
   if (!context) return runtimeError(context.error().internal);
   tls->attachTo((*context)->sslContext());  // every handshake takes the current material
   Poco::Net::SSLManager::instance().initializeServer(new NoPassphrase(true),
@@ -203,6 +205,8 @@ int runServe(const Args& argv) {
   Counters counters;
   auth::OcspChecker ocsp(config->ocspMode, config->ocspTimeout, counters);
   ocsp.attachTo((*context)->sslContext());
+  auth::ClientRecheck recheck(*tls, &ocsp);  // before each request: does the client's certificate still stand?
+  recheck.attachTo((*context)->sslContext());
   audit::AuditWriter auditWriter(std::make_unique<audit::AuditStore>(config->dbUri), *signingKey, config->nodeId,
                                  audit::newChainId(config->nodeId), config->audit, counters);
   if (auto started = auditWriter.start(); !started) {
@@ -218,7 +222,7 @@ int runServe(const Args& argv) {
   exchange::PeerClient peerClient(material, registry, config->client, counters);
   exchange::ExchangeApi exchangeApi(peerClient, auditWriter, config->exchange, counters);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl);
-  exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
+  exchange::HttpsServer server(*context, config->listener, recheck, gate, auditWriter, counters);
 
   std::atomic<bool> draining{false};
   exchange::AdminServer admin(config->adminHost, config->adminPort, counters,
@@ -260,6 +264,7 @@ int runServe(const Args& argv) {
     counters.increment("tls.reloads");
     // A resumed session skips certificate checks: forget every session made under the old material.
     SSL_CTX_flush_sessions((*context)->sslContext(), std::numeric_limits<long>::max());
+    counters.increment("tls.session_cache_flushes");
     material = tls->current()->material;
     peerClient.useMaterial(material);
     expiry.check(*material, config->tls);

@@ -12,6 +12,7 @@ namespace {
 
 thread_local HandshakeRefusal tlsRefusal;
 thread_local bool tlsRefused = false;
+thread_local std::int64_t tlsOcspValidUntil = OcspChecker::kNoLimit;
 
 void recordRefusal(X509_STORE_CTX* ctx, int err, const std::string& reason, const std::string& detail = "") {
   if (tlsRefused) return;  // keep the first, most specific failure
@@ -40,9 +41,12 @@ void recordHandshakeRefusal(X509_STORE_CTX* ctx, int x509Error, const std::strin
 void clearHandshakeRefusal() {
   tlsRefused = false;
   tlsRefusal = HandshakeRefusal{};
+  tlsOcspValidUntil = OcspChecker::kNoLimit;
 }
 
 const HandshakeRefusal* lastHandshakeRefusal() { return tlsRefused ? &tlsRefusal : nullptr; }
+
+std::int64_t lastOcspValidUntil() { return tlsOcspValidUntil; }
 
 const char* verifyErrorReason(int e) {
   switch (e) {
@@ -88,13 +92,14 @@ int verifyClientCertificate(int preverifyOk, X509_STORE_CTX* ctx) {
       recordRefusal(ctx, X509_V_ERR_INVALID_CA, "ca_as_client");
       return 0;
     }
-    SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
-    OcspChecker* ocsp = ssl != nullptr ? OcspChecker::of(ssl) : nullptr;
+    OcspChecker* ocsp = OcspChecker::of(ctx);
     if (ocsp != nullptr && ocsp->mode() != OcspMode::kOff) {
       STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
       X509* issuer = chain != nullptr && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : nullptr;
       std::string detail;
-      const auto verdict = ocsp->check(leaf, issuer, X509_STORE_CTX_get0_store(ctx), chain, detail);
+      const auto status = ocsp->check(leaf, issuer, X509_STORE_CTX_get0_store(ctx), chain, detail);
+      const auto verdict = status.verdict;
+      tlsOcspValidUntil = status.validUntil;
       if (verdict == OcspChecker::Verdict::kRevoked) {
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
         recordRefusal(ctx, X509_V_ERR_CERT_REVOKED, "certificate_revoked_ocsp", detail);

@@ -1,8 +1,10 @@
-// Certificate checks that run inside the TLS handshake, and the record of why
-// the last handshake on this thread was refused (read by the listener to log,
+// Certificate checks that run inside the TLS handshake (and in a verification
+// outside one, see client_standing.h), and the record of why the last
+// verification on this thread was refused (read by the listener to log,
 // count and audit the refusal).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <openssl/ssl.h>
@@ -22,6 +24,11 @@ struct HandshakeRefusal {
 void clearHandshakeRefusal();
 const HandshakeRefusal* lastHandshakeRefusal();
 
+// Until when (seconds since the epoch) the OCSP status that admitted the leaf
+// in the last verification on this thread holds (OcspChecker::Status::validUntil);
+// OcspChecker::kNoLimit when OCSP is off or did not bound it. Cleared with the refusal.
+std::int64_t lastOcspValidUntil();
+
 // Records a refusal for this thread (the first one wins until cleared).
 void recordHandshakeRefusal(X509_STORE_CTX* ctx, int x509Error, const std::string& reason,
                             const std::string& detail = "");
@@ -30,7 +37,8 @@ void recordHandshakeRefusal(X509_STORE_CTX* ctx, int x509Error, const std::strin
 const char* verifyErrorReason(int x509Error);
 
 // The SSL verify callback used by server contexts: OpenSSL's chain, validity,
-// CRL, purpose and security-level checks, plus: the leaf must not be a CA.
+// CRL, purpose and security-level checks, plus: the leaf must not be a CA,
+// and with OCSP on (OcspChecker::of(ctx)) the leaf must not be revoked.
 int verifyClientCertificate(int preverifyOk, X509_STORE_CTX* ctx);
 
 }  // namespace hie::auth

@@ -22,6 +22,11 @@ int contextIndex() {
   return kIndex;
 }
 
+int verificationIndex() {
+  static const int kIndex = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return kIndex;
+}
+
 struct OcspFree {
   void operator()(OCSP_CERTID* p) const { OCSP_CERTID_free(p); }
   void operator()(OCSP_REQUEST* p) const { OCSP_REQUEST_free(p); }
@@ -51,27 +56,42 @@ bool parseOcspMode(const std::string& text, OcspMode& out) {
 OcspChecker::OcspChecker(OcspMode mode, std::chrono::milliseconds timeout, Counters& counters)
     : mode_(mode), timeout_(timeout), counters_(counters) {}
 
-void OcspChecker::attachTo(SSL_CTX* serverContext) { SSL_CTX_set_ex_data(serverContext, contextIndex(), this); }
+void OcspChecker::attachTo(SSL_CTX* serverContext) {
+  serverContext_ = serverContext;
+  SSL_CTX_set_ex_data(serverContext, contextIndex(), this);
+}
+
+void OcspChecker::attachTo(X509_STORE_CTX* verification) {
+  X509_STORE_CTX_set_ex_data(verification, verificationIndex(), this);
+}
 
 OcspChecker* OcspChecker::of(SSL* ssl) {
   return static_cast<OcspChecker*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), contextIndex()));
 }
 
-OcspChecker::Verdict OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* store, STACK_OF(X509) * chain,
-                                        std::string& detail) {
+OcspChecker* OcspChecker::of(X509_STORE_CTX* verification) {
+  if (auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(verification, SSL_get_ex_data_X509_STORE_CTX_idx()))) {
+    return of(ssl);
+  }
+  return static_cast<OcspChecker*>(X509_STORE_CTX_get_ex_data(verification, verificationIndex()));
+}
+
+OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* store, STACK_OF(X509) * chain,
+                                       std::string& detail) {
+  const Status unknown{Verdict::kUnknown, kNoLimit};
   OcspPtr<STACK_OF(OPENSSL_STRING)> urls(X509_get1_ocsp(leaf));
   if (!urls || sk_OPENSSL_STRING_num(urls.get()) == 0) {
     detail = "the certificate names no OCSP responder";
-    return Verdict::kGood;  // OCSP applies where the certificate names a responder; CRLs still apply
+    return Status{Verdict::kGood, kNoLimit};  // OCSP applies where the certificate names a responder; CRLs still apply
   }
   if (issuer == nullptr) {
     detail = "no issuer to build the OCSP request";
-    return Verdict::kUnknown;
+    return unknown;
   }
   OcspPtr<OCSP_CERTID> id(OCSP_cert_to_id(nullptr, leaf, issuer));
   if (!id) {
     detail = "cannot build an OCSP CertID: " + ossl::drainErrors();
-    return Verdict::kUnknown;
+    return unknown;
   }
   unsigned char* der = nullptr;
   const int derLen = i2d_OCSP_CERTID(id.get(), &der);
@@ -84,7 +104,7 @@ OcspChecker::Verdict OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* st
     if (it != cache_.end() && it->second.nextUpdate > now) {
       counters_.increment("ocsp.cache_hits");
       detail = "cached OCSP answer";
-      return it->second.verdict;
+      return Status{it->second.verdict, it->second.nextUpdate};
     }
   }
 
@@ -96,7 +116,7 @@ OcspChecker::Verdict OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* st
   if (OCSP_parse_url(url.c_str(), &host, &port, &path, &useTls) != 1) {
     detail = "unusable OCSP responder URL";
     ossl::drainErrors();
-    return Verdict::kUnknown;
+    return unknown;
   }
   const std::string h = host, p = port, pathText = path;
   OPENSSL_free(host);
@@ -104,7 +124,7 @@ OcspChecker::Verdict OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* st
   OPENSSL_free(path);
   if (useTls != 0) {
     detail = "https OCSP responders are not supported (OCSP answers are signed; use http)";
-    return Verdict::kUnknown;
+    return unknown;
   }
 
   OcspPtr<OCSP_REQUEST> request(OCSP_REQUEST_new());
@@ -128,12 +148,12 @@ OcspChecker::Verdict OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* st
     if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
       detail = "OCSP responder answered HTTP " + std::to_string(response.getStatus());
       counters_.increment("ocsp.unavailable");
-      return Verdict::kUnknown;
+      return unknown;
     }
   } catch (const std::exception& e) {
     detail = std::string("OCSP responder unreachable: ") + e.what();
     counters_.increment("ocsp.unavailable");
-    return Verdict::kUnknown;
+    return unknown;
   }
 
   const unsigned char* cursor = reinterpret_cast<const unsigned char*>(responseBody.data());
@@ -141,14 +161,14 @@ OcspChecker::Verdict OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* st
   if (!response || OCSP_response_status(response.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
     detail = "the OCSP responder did not answer successfully";
     ossl::drainErrors();
-    return Verdict::kUnknown;
+    return unknown;
   }
   OcspPtr<OCSP_BASICRESP> basic(OCSP_response_get1_basic(response.get()));
   // The answer must be signed by the issuer or a responder it authorised, chaining to our anchors.
   if (!basic || OCSP_basic_verify(basic.get(), chain, store, 0) != 1) {
     detail = "the OCSP answer's signature does not verify: " + ossl::drainErrors();
     counters_.increment("ocsp.bad_responses");
-    return Verdict::kUnknown;
+    return unknown;
   }
   int status = 0, reason = 0;
   ASN1_GENERALIZEDTIME *revoked = nullptr, *thisUpdate = nullptr, *nextUpdate = nullptr;
@@ -156,18 +176,30 @@ OcspChecker::Verdict OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* st
       OCSP_check_validity(thisUpdate, nextUpdate, 300, -1) != 1) {
     detail = "the OCSP answer does not cover this certificate or is out of date";
     ossl::drainErrors();
-    return Verdict::kUnknown;
+    return unknown;
   }
   const Verdict verdict = status == V_OCSP_CERTSTATUS_GOOD      ? Verdict::kGood
                           : status == V_OCSP_CERTSTATUS_REVOKED ? Verdict::kRevoked
                                                                 : Verdict::kUnknown;
   detail = verdict == Verdict::kGood ? "OCSP: good" : verdict == Verdict::kRevoked ? "OCSP: revoked" : "OCSP: unknown";
-  if (nextUpdate != nullptr && verdict != Verdict::kUnknown) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    cache_[key] = Cached{verdict, epochOf(nextUpdate)};
-  }
   counters_.increment(std::string("ocsp.answers.") + (verdict == Verdict::kGood ? "good" : verdict == Verdict::kRevoked ? "revoked" : "unknown"));
-  return verdict;
+  if (verdict == Verdict::kUnknown) return unknown;
+  // Without a nextUpdate the answer holds only now: cached (to compare the next answer with) but never served.
+  const Status answer{verdict, nextUpdate != nullptr ? epochOf(nextUpdate) : now};
+  bool newlyRevoked = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& cached = cache_[key];
+    newlyRevoked = verdict == Verdict::kRevoked && cached.verdict != Verdict::kRevoked;
+    cached = Cached{verdict, answer.validUntil};
+  }
+  if (newlyRevoked && serverContext_ != nullptr) {
+    // A session made while the certificate stood must not be resumed now that it is revoked.
+    SSL_CTX_flush_sessions(serverContext_, std::numeric_limits<long>::max());
+    counters_.increment("tls.session_cache_flushes");
+    spdlog::warn("OCSP: a client certificate is newly revoked; the TLS session cache was flushed");
+  }
+  return answer;
 }
 
 }  // namespace hie::auth

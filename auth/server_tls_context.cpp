@@ -35,7 +35,7 @@ Result<Poco::Net::Context::Ptr> makeServerContext(const TlsMaterial& material, c
     // Poco would otherwise match the client's certificate against its IP address.
     context->enableExtendedCertificateVerification(false);
     context->disableStatelessSessionResumption();
-    context->enableSessionCache(true, options.sessionIdContext);
+    context->enableSessionCache(true, options.sessionIdContext);  // also sets the session id context
     context->preferServerCiphers();
   } catch (const Poco::Exception& e) {
     return fail(ErrorCode::kInternal, "cannot create the TLS context: " + e.displayText(), "TLS configuration error");
@@ -54,6 +54,12 @@ Result<Poco::Net::Context::Ptr> makeServerContext(const TlsMaterial& material, c
   }
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (options.sessionLifetimeSeconds > 0) {
+    SSL_CTX_set_timeout(ctx, options.sessionLifetimeSeconds);  // OpenSSL 3.0 would keep them 7200 s
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);  // no TLS 1.3 tickets either
+  }
 
   if (SSL_CTX_use_certificate(ctx, material.leaf.get()) != 1) {
     return tl::make_unexpected(tlsError("cannot use the node certificate"));

@@ -27,10 +27,12 @@
 #include <spdlog/spdlog.h>
 
 #include "audit/audit_writer.h"
+#include "auth/client_standing.h"
 #include "auth/organization_registry.h"
 #include "auth/registry_repository.h"
 #include "auth/server_tls_context.h"
 #include "auth/tls_material.h"
+#include "auth/tls_material_store.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "exchange/audit_api.h"
@@ -222,10 +224,14 @@ int main(int argc, char** argv) {
   Poco::Net::SSLManager::instance().initializeClient(nullptr, new Poco::Net::RejectCertificateHandler(false),
                                                      nullptr);
 
-  auto material = auth::loadTlsMaterial({dir.path() + "/node.crt", dir.path() + "/node.key", dir.path() + "/root.pem", ""});
-  if (!material) die(material.error().internal);
-  auto context = auth::makeServerContext(*material, auth::ServerTlsOptions{});
+  auto tls =
+      auth::TlsMaterialStore::open({dir.path() + "/node.crt", dir.path() + "/node.key", dir.path() + "/root.pem", ""});
+  if (!tls) die(tls.error().internal);
+  auto context = auth::makeServerContext(*(*tls)->current()->material, auth::ServerTlsOptions{});
   if (!context) die(context.error().internal);
+  (*tls)->attachTo((*context)->sslContext());  // as `serve` wires it
+  auth::ClientRecheck recheck(**tls, nullptr);
+  recheck.attachTo((*context)->sslContext());
 
   auth::OrganizationRegistry registry(std::make_unique<auth::RegistryRepository>(args["db"]), std::chrono::seconds(1));
   if (auto r = registry.start(); !r) die(r.error().internal);
@@ -241,7 +247,7 @@ int main(int argc, char** argv) {
   listener.threads = clients + 2;
 
   auto run = [&](audit::AuditSink& sink, const char* label) {
-    exchange::HttpsServer server(*context, listener, gate, sink, counters);
+    exchange::HttpsServer server(*context, listener, recheck, gate, sink, counters);
     auto port = server.start();
     if (!port) die(port.error().internal);
     hammer(*port, dir.path(), clients, 1);  // warm-up: handshakes, pool, caches

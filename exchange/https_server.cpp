@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -226,10 +227,11 @@ void writeReply(HTTPResponse& response, const HttpReply& reply, const std::strin
 class GateConnection : public Poco::Net::TCPServerConnection {
  public:
   GateConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-                 const RequestGate& gate, audit::AuditSink& audit, Counters& counters,
-                 const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
+                 const auth::ClientRecheck& recheck, const RequestGate& gate, audit::AuditSink& audit,
+                 Counters& counters, const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
       : TCPServerConnection(socket),
         params_(std::move(params)),
+        recheck_(recheck),
         gate_(gate),
         audit_(audit),
         counters_(counters),
@@ -260,13 +262,19 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       tls.setReceiveTimeout(timeout);
       tls.setSendTimeout(timeout);
       tls.completeHandshake();
+      auto standing = recheck_.takeHandshake();
       if (tls.sessionWasReused()) counters_.increment("tls.sessions_resumed");
       if (!tls.havePeerCertificate()) {
         failure = "peer did not return a certificate";
+      } else if (!standing) {
+        failure = standing.error().internal;
       } else {
         Poco::Crypto::X509Certificate cert = tls.peerCertificate();
         auto identity = auth::extractIdentity(cert.certificate());
-        if (identity && !deadline.fired()) return *identity;
+        if (identity && !deadline.fired()) {
+          standing_ = std::move(*standing);
+          return *identity;
+        }
         failure = identity ? "handshake timed out" : identity.error().internal;
       }
     } catch (const Poco::Exception& e) {
@@ -348,6 +356,9 @@ class GateConnection : public Poco::Net::TCPServerConnection {
               reply = refusal(400, "invalid", "The request line and header fields must be valid UTF-8.",
                               "invalid_utf8");
               closeAfter = true;
+            } else if (auto gone = recheck_.check(standing_, static_cast<std::int64_t>(std::time(nullptr)))) {
+              reply = standingRefusal(*gone);
+              closeAfter = true;
             } else {
               GateOutcome outcome = gate_.handle(call, peer);
               reply = std::move(outcome.reply);
@@ -400,6 +411,15 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   static HttpReply refusal(int status, const char* code, const std::string& text, const char* reason) {
     HttpReply reply = operationOutcome(status, code, text);
     reply.refusalReason = reason;
+    return reply;
+  }
+
+  // The client's certificate no longer stands (expired, revoked, its CRL or OCSP answer out of date).
+  HttpReply standingRefusal(const auth::StandingRefusal& gone) {
+    counters_.increment("refused.certificate." + gone.reason);
+    HttpReply reply = operationOutcome(403, "forbidden", "The client certificate is no longer accepted by this node.");
+    reply.refusalReason = gone.reason;
+    reply.internalError = gone.detail;
     return reply;
   }
 
@@ -477,30 +497,35 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   std::chrono::seconds headLimit() const { return std::chrono::seconds(params_->getTimeout().totalSeconds()); }
 
   Poco::Net::HTTPServerParams::Ptr params_;
+  const auth::ClientRecheck& recheck_;
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
   const std::atomic<bool>& stopping_;
   HeadDeadlines& deadlines_;
   std::string local_;  // the address this connection arrived on (fallback base URL for links)
+  auth::ClientStanding standing_;  // of this connection's client, set by handshake()
 };
 
 class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
  public:
-  GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const RequestGate& gate, audit::AuditSink& audit,
-                        Counters& counters, const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
+  GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const auth::ClientRecheck& recheck,
+                        const RequestGate& gate, audit::AuditSink& audit, Counters& counters,
+                        const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
       : params_(std::move(params)),
+        recheck_(recheck),
         gate_(gate),
         audit_(audit),
         counters_(counters),
         stopping_(stopping),
         deadlines_(deadlines) {}
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new GateConnection(socket, params_, gate_, audit_, counters_, stopping_, deadlines_);
+    return new GateConnection(socket, params_, recheck_, gate_, audit_, counters_, stopping_, deadlines_);
   }
 
  private:
   Poco::Net::HTTPServerParams::Ptr params_;
+  const auth::ClientRecheck& recheck_;
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
@@ -510,9 +535,14 @@ class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 
 }  // namespace
 
-HttpsServer::HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const RequestGate& gate,
-                         audit::AuditSink& audit, Counters& counters)
-    : context_(std::move(context)), options_(std::move(options)), gate_(gate), audit_(audit), counters_(counters) {}
+HttpsServer::HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const auth::ClientRecheck& recheck,
+                         const RequestGate& gate, audit::AuditSink& audit, Counters& counters)
+    : context_(std::move(context)),
+      options_(std::move(options)),
+      recheck_(recheck),
+      gate_(gate),
+      audit_(audit),
+      counters_(counters) {}
 
 HttpsServer::~HttpsServer() { stop(0); }
 
@@ -530,7 +560,8 @@ Result<std::uint16_t> HttpsServer::start() {
     deadlines_ = std::make_unique<HeadDeadlines>();
     pool_ = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
     server_ = std::make_unique<Poco::Net::TCPServer>(
-        new GateConnectionFactory(params, gate_, audit_, counters_, stopping_, *deadlines_), *pool_, socket, params);
+        new GateConnectionFactory(params, recheck_, gate_, audit_, counters_, stopping_, *deadlines_), *pool_, socket,
+        params);
     server_->start();
     return socket.address().port();
   } catch (const Poco::Exception& e) {

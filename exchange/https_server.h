@@ -1,8 +1,9 @@
 // The mTLS listener: Poco TCPServer over a SecureServerSocket with our own
 // connection loop, so that the handshake is completed (and a refusal logged,
-// counted and audited) before any HTTP is read, every reply, including
-// protocol errors, carries X-Request-Id, and no reply leaves before its audit
-// entry is committed.
+// counted and audited) before any HTTP is read, every request is admitted
+// only while the client's certificate still stands (auth/client_standing.h),
+// every reply, including protocol errors, carries X-Request-Id, and no reply
+// leaves before its audit entry is committed.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <Poco/Net/Context.h>
 
 #include "audit/audit_sink.h"
+#include "auth/client_standing.h"
 #include "common/counters.h"
 #include "common/result.h"
 #include "exchange/request_gate.h"
@@ -40,8 +42,9 @@ struct ListenerOptions {
 
 class HttpsServer {
  public:
-  HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const RequestGate& gate,
-              audit::AuditSink& audit, Counters& counters);
+  // recheck must be attached to context (ClientRecheck::attachTo).
+  HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const auth::ClientRecheck& recheck,
+              const RequestGate& gate, audit::AuditSink& audit, Counters& counters);
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;
@@ -56,6 +59,7 @@ class HttpsServer {
  private:
   Poco::Net::Context::Ptr context_;
   ListenerOptions options_;
+  const auth::ClientRecheck& recheck_;
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;

@@ -27,6 +27,10 @@ template <>
 struct Free<SSL> {
   void operator()(SSL* p) const noexcept { SSL_free(p); }
 };
+template <>
+struct Free<SSL_SESSION> {
+  void operator()(SSL_SESSION* p) const noexcept { SSL_SESSION_free(p); }
+};
 }  // namespace hie::devpki::detail
 
 namespace hie::testing {
@@ -185,6 +189,111 @@ HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& c
   return tlsExchange(port, trustRoot, client, request, options);
 }
 
+struct KeepAliveConnection::State {
+  detail::UniquePtr<SSL_CTX> ctx;
+  Fd sock;
+  detail::UniquePtr<SSL> ssl;
+  std::string pending;  // bytes read past the last response
+};
+
+KeepAliveConnection::KeepAliveConnection(int port, const Credential& trustRoot, const ClientIdentity& client,
+                                         const SavedSession& resume, const TlsClientOptions& options)
+    : state_(std::make_unique<State>()) {
+  state_->ctx = clientContext(trustRoot, client, options);
+  SSL_CTX_set_session_cache_mode(state_->ctx.get(), SSL_SESS_CACHE_CLIENT);
+  state_->sock.fd = connectLoopback(port);
+  timeval tv{options.timeoutSeconds, 0};
+  ::setsockopt(state_->sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(state_->sock.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  state_->ssl.reset(SSL_new(state_->ctx.get()));
+  SSL_set_fd(state_->ssl.get(), state_->sock.fd);
+  SSL_set_tlsext_host_name(state_->ssl.get(), "localhost");
+  SSL_set1_host(state_->ssl.get(), "localhost");
+  if (resume) SSL_set_session(state_->ssl.get(), static_cast<SSL_SESSION*>(resume.handle.get()));
+  ERR_clear_error();
+  connected_ = SSL_connect(state_->ssl.get()) == 1;
+  if (!connected_) error_ = "handshake: " + drain();
+}
+
+KeepAliveConnection::~KeepAliveConnection() = default;
+
+bool KeepAliveConnection::resumed() const { return connected_ && SSL_session_reused(state_->ssl.get()) == 1; }
+
+SavedSession KeepAliveConnection::session() const {
+  SavedSession saved;
+  if (SSL_SESSION* s = SSL_get1_session(state_->ssl.get())) {
+    saved.handle = std::shared_ptr<void>(s, [](void* p) { detail::Free<SSL_SESSION>()(static_cast<SSL_SESSION*>(p)); });
+  }
+  return saved;
+}
+
+HttpResult KeepAliveConnection::get(const std::string& path, const std::vector<std::string>& extraHeaders) {
+  HttpResult r;
+  if (!connected_) {
+    r.tlsRefused = true;
+    r.tlsError = error_;
+    return r;
+  }
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n";
+  for (const auto& h : extraHeaders) request += h + "\r\n";
+  request += "\r\n";
+  SSL* ssl = state_->ssl.get();
+  ERR_clear_error();
+  if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) <= 0) {
+    r.tlsRefused = true;
+    r.tlsError = "write: " + drain();
+    return r;
+  }
+  std::string& raw = state_->pending;
+  std::size_t need = std::string::npos;  // bytes of the whole response, once its head is in
+  char buf[16384];
+  int interrupted = 0;
+  while (need == std::string::npos || raw.size() < need) {
+    if (need == std::string::npos) {
+      const auto split = raw.find("\r\n\r\n");
+      if (split != std::string::npos) {
+        HttpResult head;
+        parse(head, raw.substr(0, split + 4));
+        const std::string length = head.header("Content-Length");
+        need = split + 4 + static_cast<std::size_t>(length.empty() ? 0 : std::stoul(length));
+        continue;
+      }
+    }
+    errno = 0;
+    const int n = SSL_read(ssl, buf, sizeof buf);
+    if (n > 0) {
+      raw.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    const int err = SSL_get_error(ssl, n);
+    if (err == SSL_ERROR_SYSCALL && errno == EINTR && ++interrupted < 100) continue;
+    r.tlsRefused = true;
+    r.tlsError = "read: " + drain();
+    if (r.tlsError == "read: ") r.tlsError += "connection closed before a complete response (ssl error " + std::to_string(err) + ")";
+    connected_ = false;
+    error_ = r.tlsError;
+    return r;
+  }
+  parse(r, raw.substr(0, need));
+  raw.erase(0, need);
+  return r;
+}
+
+bool KeepAliveConnection::closedByServer(std::chrono::milliseconds within) {
+  if (!connected_) return true;
+  setReceiveTimeout(state_->sock.fd, within);
+  char buf[4096];
+  while (true) {
+    errno = 0;
+    const int n = SSL_read(state_->ssl.get(), buf, sizeof buf);
+    if (n > 0) continue;  // e.g. the rest of a response; keep reading until the close
+    const int err = SSL_get_error(state_->ssl.get(), n);
+    ERR_clear_error();
+    if (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    connected_ = false;
+    return true;
+  }
+}
 
 RawConnection::RawConnection(int port) : fd_(connectLoopback(port)) {}
 

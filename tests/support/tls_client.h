@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,40 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
 // GET path with Connection: close and optional extra header lines ("Name: value").
 HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& client, const std::string& path,
                   const std::vector<std::string>& extraHeaders = {}, const TlsClientOptions& options = {});
+
+// A TLS session the client saved to resume later (opaque; copies share it).
+struct SavedSession {
+  std::shared_ptr<void> handle;  // SSL_SESSION
+  explicit operator bool() const { return handle != nullptr; }
+};
+
+// One TLS connection kept open across HTTP/1.1 keep-alive requests, that can
+// offer a saved session to resume. The handshake runs in the constructor;
+// a refusal there (or, in TLS 1.3, at the first read) shows in the results.
+class KeepAliveConnection {
+ public:
+  KeepAliveConnection(int port, const Credential& trustRoot, const ClientIdentity& client,
+                      const SavedSession& resume = {}, const TlsClientOptions& options = {});
+  ~KeepAliveConnection();
+  KeepAliveConnection(const KeepAliveConnection&) = delete;
+  KeepAliveConnection& operator=(const KeepAliveConnection&) = delete;
+
+  bool connected() const { return connected_; }  // the client's side of the handshake completed
+  bool resumed() const;                           // the server took the offered session
+  // GET path, keeping the connection open; reads one response (Content-Length framed).
+  // tlsRefused when the connection failed or closed before a complete response.
+  HttpResult get(const std::string& path = "/fhir/metadata", const std::vector<std::string>& extraHeaders = {});
+  // The session to resume later; in TLS 1.3 it arrives after the handshake, so call after a response.
+  SavedSession session() const;
+  // True when the server closes the connection (or it is already gone) within `within`.
+  bool closedByServer(std::chrono::milliseconds within);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  bool connected_ = false;
+  std::string error_;
+};
 
 }  // namespace hie::testing
 

@@ -88,6 +88,23 @@ TEST(Config, OcspMustFitInsideTheHandshakeLimit) {
   EXPECT_FALSE(serveConfig(ConfigSource::fromMap(values, "/")));
 }
 
+TEST(Config, SessionLifetime) {
+  auto values = complete();
+  auto c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->sessionLifetimeSeconds, 60);
+  values["tls.sessionLifetime"] = "0";
+  c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->sessionLifetimeSeconds, 0);
+  for (const char* bad : {"-1", "86401", "60s"}) {
+    values["tls.sessionLifetime"] = bad;
+    c = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().external.find("tls.sessionLifetime"), std::string::npos) << c.error().external;
+  }
+}
+
 TEST(Config, EnvironmentNames) {
   EXPECT_EQ(environmentName("db.uri"), "HIE_DB_URI");
   EXPECT_EQ(environmentName("tls.privateKey"), "HIE_TLS_PRIVATEKEY");
