@@ -132,16 +132,16 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
   if (page->more) {
     body += ",{\"relation\":\"next\",\"url\":\"" + base + "&_offset=" + std::to_string(filter.offset + filter.count) + "\"}";
   }
-  body += "],\"entry\":[";
+  body += "]";
   bool first = true;
   for (const auto& entry : page->entries) {
     auto event = audit::fhirAuditEvent(entry);
     if (!event) continue;
-    if (!first) body += ",";
+    body += first ? ",\"entry\":[" : ",";  // no match: no entry element (FHIR allows no empty array)
     first = false;
     body += "{\"resource\":" + *event + ",\"search\":{\"mode\":\"match\"}}";
   }
-  body += "]}";
+  body += first ? "}" : "]}";
   reply.body = std::move(body);
   reply.access.resultCount = static_cast<long long>(page->entries.size());
   return reply;

@@ -197,7 +197,8 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
   if (page->more && !page->items.empty()) {
     body += ",{\"relation\":\"next\",\"url\":" + jsonString(base + "?" + nextPageQuery(request, page->items.back().id)) + "}";
   }
-  body += "],\"entry\":[";
+  // No match: no entry element at all (FHIR allows no empty array).
+  body += page->items.empty() ? "]" : "],\"entry\":[";
   HttpReply reply;
   for (std::size_t i = 0; i < page->items.size(); ++i) {
     const StoredResource& r = page->items[i];
@@ -213,7 +214,7 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
   reply.access.resultCount = static_cast<long long>(page->items.size());
   // Looks like "no matches" to the caller; the audit records that consent hid the patient.
   if (!hiddenReason.empty()) reply.refusalReason = hiddenReason;
-  body += "]}";
+  body += page->items.empty() ? "}" : "]}";
   reply.body = std::move(body);
   return reply;
 }
