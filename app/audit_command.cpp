@@ -113,7 +113,7 @@ int exportEntries(const ParsedArgs& args, const std::string& uri) {
   }
   audit::AuditStore store(uri);
   bool first = true;
-  if (format == "fhir") std::cout << "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[";
+  if (format == "fhir") std::cout << "{\"resourceType\":\"Bundle\",\"type\":\"collection\"";
   auto visited = store.forEachEntry(
       [&](const audit::SealedEntry& e) {
         if (format == "jsonl") {
@@ -121,13 +121,14 @@ int exportEntries(const ParsedArgs& args, const std::string& uri) {
                     << "\",\"prev\":\"" << e.prevHash << "\",\"seq\":" << e.seq << ",\"sig\":\"" << e.signature
                     << "\"}\n";
         } else if (auto event = audit::fhirAuditEvent(e)) {
-          std::cout << (first ? "" : ",") << "{\"resource\":" << *event << "}";
+          // The entry array opens with its first element: FHIR allows no empty array.
+          std::cout << (first ? ",\"entry\":[" : ",") << "{\"resource\":" << *event << "}";
           first = false;
         }
         return true;
       },
       from, to);
-  if (format == "fhir") std::cout << "]}\n";
+  if (format == "fhir") std::cout << (first ? "}\n" : "]}\n");
   if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
   std::cerr << "exported " << *visited << " audit entries\n";
   return 0;

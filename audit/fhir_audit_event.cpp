@@ -73,8 +73,12 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
                                      : "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery");
     }
   }
-  meta->set("profile", profiles);
-  out.set("meta", meta);
+  // FHIR allows no empty array or string: an element without content is left out
+  // (a security alert has no BALP profile, no request id, method or path).
+  if (profiles->size() > 0) {
+    meta->set("profile", profiles);
+    out.set("meta", meta);
+  }
   out.set("subtype", subtype);
   out.set("recorded", str("time"));
   const long long status = in->has("httpStatus") ? in->getValue<long long>("httpStatus") : 0;
@@ -89,6 +93,8 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
   }
   if (purposes->size() > 0) out.set("purposeOfEvent", purposes);
 
+  // source.observer is required; every sealed entry names its node, so the fallback is never expected.
+  const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
   Array::Ptr agents = new Array;
   Object::Ptr client = new Object;
   client->set("type", concept(coding("http://dicom.nema.org/resources/ontology/DCM", "110153", "Source Role ID")));
@@ -110,7 +116,7 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
   Object::Ptr server = new Object;
   server->set("type", concept(coding("http://dicom.nema.org/resources/ontology/DCM", "110152", "Destination Role ID")));
   Object::Ptr serverWho = new Object;
-  serverWho->set("display", str("node"));
+  serverWho->set("display", node);
   server->set("who", serverWho);
   server->set("requestor", false);
   agents->add(server);
@@ -118,7 +124,7 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
 
   Object::Ptr source = new Object;
   Object::Ptr observer = new Object;
-  observer->set("display", str("node"));
+  observer->set("display", node);
   source->set("observer", observer);
   Array::Ptr sourceTypes = new Array;
   sourceTypes->add(coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
@@ -132,15 +138,20 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
   while (std::getline(list, item, ',')) {
     if (!item.empty() && item != str("patient")) entities->add(entity(item, "4", "Domain Resource"));
   }
+  // The request: named by its X-Request-Id when it reached HTTP; a refused handshake has none,
+  // and its entity then only carries the details.
   Object::Ptr request = new Object;
-  Object::Ptr requestWhat = new Object;
-  Object::Ptr requestIdent = new Object;
-  requestIdent->set("value", str("requestId"));
-  requestWhat->set("identifier", requestIdent);
-  request->set("what", requestWhat);
-  request->set("type", coding("https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType", "XrequestId"));
+  if (!str("requestId").empty()) {
+    Object::Ptr requestWhat = new Object;
+    Object::Ptr requestIdent = new Object;
+    requestIdent->set("value", str("requestId"));
+    requestWhat->set("identifier", requestIdent);
+    request->set("what", requestWhat);
+    request->set("type", coding("https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType", "XrequestId"));
+  }
   Array::Ptr details = new Array;
   auto detail = [&details](const std::string& type, const std::string& value) {
+    if (value.empty()) return;
     Object::Ptr d = new Object;
     d->set("type", type);
     d->set("valueString", value);
@@ -152,9 +163,9 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
   detail("method", str("method"));
   detail("path", str("path"));
   detail("httpStatus", std::to_string(in->has("httpStatus") ? in->getValue<long long>("httpStatus") : 0));
-  if (!str("patientQuery").empty()) detail("patientQuery", str("patientQuery"));
-  if (!str("causedBy").empty()) detail("causedBy", str("causedBy"));
-  if (!str("certSha256").empty()) detail("certSha256", str("certSha256"));
+  detail("patientQuery", str("patientQuery"));
+  detail("causedBy", str("causedBy"));
+  detail("certSha256", str("certSha256"));
   request->set("detail", details);
   entities->add(request);
   out.set("entity", entities);

@@ -136,15 +136,19 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
   if (page->more) {
     json.beginObject().member("relation", "next").member("url", base + std::to_string(filter.offset + filter.count)).endObject();
   }
-  json.endArray().key("entry").beginArray();
+  json.endArray();
+  bool first = true;
   for (const auto& entry : page->entries) {
     auto event = audit::fhirAuditEvent(entry);
     if (!event) continue;
+    if (first) json.key("entry").beginArray();  // no match: no entry element (FHIR allows no empty array)
+    first = false;
     // Rendered by audit/ from the stored canonical entry (Poco's parser and writer).
     json.beginObject().key("resource").rawValue(*event);
     json.key("search").beginObject().member("mode", "match").endObject().endObject();
   }
-  json.endArray().endObject();
+  if (!first) json.endArray();
+  json.endObject();
   reply.body = json.take();
   reply.access.resultCount = static_cast<long long>(page->entries.size());
   return reply;

@@ -5,6 +5,8 @@
 
 #include <Poco/JSON/Object.h>
 
+#include "exchange/fhir_request.h"
+
 namespace hie::exchange {
 namespace {
 
@@ -43,12 +45,23 @@ CapabilityStatementHandler::CapabilityStatementHandler(const NodeDescription& no
       interactions->add(i);
     }
     r->set("interaction", interactions);
+    // Exactly the parameters the search parser accepts (one list serves both).
+    Array::Ptr params = new Array;
+    for (const auto& spec : searchParameters(type)) {
+      Object::Ptr p = new Object;
+      p->set("name", spec.name);
+      if (!spec.definition.empty()) p->set("definition", spec.definition);
+      p->set("type", spec.type);
+      p->set("documentation", spec.documentation);
+      params->add(p);
+    }
+    if (params->size() > 0) r->set("searchParam", params);
     resources->add(r);
   }
   Object::Ptr rest = new Object;
   rest->set("mode", "server");
   rest->set("security", security);
-  rest->set("resource", resources);
+  if (resources->size() > 0) rest->set("resource", resources);  // FHIR allows no empty array
   Array::Ptr rests = new Array;
   rests->add(rest);
   Array::Ptr formats = new Array;

@@ -284,7 +284,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   bundle.set("resourceType", "Bundle");
   bundle.set("type", "searchset");
   bundle.set("total", matches);
-  bundle.set("entry", entries);
+  if (entries->size() > 0) bundle.set("entry", entries);  // FHIR allows no empty array
   std::ostringstream out;
   bundle.stringify(out);
   HttpReply reply;

@@ -42,6 +42,24 @@ Result<std::string> parsePatientReference(const std::string& text) {
 
 }  // namespace
 
+std::vector<SearchParameterSpec> searchParameters(const std::string& resourceType) {
+  const SearchParameterSpec count{"_count", "number", "",
+                                  "Page size, 1 to 999999; lowered to the node's largest page (records.maxPageSize)."};
+  if (resourceType == "Patient") {
+    return {{"identifier", "token", "http://hl7.org/fhir/SearchParameter/Patient-identifier",
+             "SYSTEM|VALUE, both required, matched exactly. Exactly one of identifier and _id."},
+            {"_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id",
+             "The patient's id. Exactly one of identifier and _id."},
+            count};
+  }
+  return {{"patient", "reference", "http://hl7.org/fhir/SearchParameter/clinical-patient",
+           "The patient's id or Patient/ID. Exactly one of patient and patient.identifier."},
+          {"patient.identifier", "token", "",
+           "Chained: the patient's identifier, SYSTEM|VALUE, both required, matched exactly. Exactly one of "
+           "patient and patient.identifier."},
+          count};
+}
+
 std::size_t validUtf8Prefix(std::string_view text) {
   std::size_t i = 0;
   const std::size_t n = text.size();
@@ -112,9 +130,9 @@ Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& 
     }
   }
   const bool isPatient = req.resourceType == "Patient";
-  const std::set<std::string> allowed =
-      isPatient ? std::set<std::string>{"identifier", "_id", "_count", "_cursor"}
-                : std::set<std::string>{"patient", "patient.identifier", "_count", "_cursor"};
+  // What /fhir/metadata declares, and the cursor of next links.
+  std::set<std::string> allowed{"_cursor"};
+  for (const auto& p : searchParameters(req.resourceType)) allowed.insert(p.name);
   for (const auto& [name, value] : params) {
     if (allowed.count(name) == 0) {
       // Echo the name only when it is plain; never reflect arbitrary bytes.

@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "exchange/http_call.h"
@@ -37,6 +38,18 @@ struct FhirRequest {
   int count = 20;                  // kSearch page size
   std::string after;               // kSearch cursor: last id of the previous page ("" = first page)
 };
+
+// A search parameter the API accepts for a resource type, as /fhir/metadata declares it.
+struct SearchParameterSpec {
+  std::string name;           // as in the query string
+  std::string type;           // FHIR search parameter type (R4 search-param-type)
+  std::string definition;     // canonical URL of the R4 SearchParameter it implements ("" for none)
+  std::string documentation;  // how this node applies it
+};
+
+// Every search parameter a search of resourceType takes, in the order declared. Next links
+// add an opaque _cursor, which is part of the link rather than a parameter for clients.
+std::vector<SearchParameterSpec> searchParameters(const std::string& resourceType);
 
 struct SearchLimits {
   int defaultCount = 20;

@@ -170,7 +170,9 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
         .member("url", base + "?" + nextPageQuery(request, page->items.back().id))
         .endObject();
   }
-  json.endArray().key("entry").beginArray();
+  json.endArray();
+  // No match: no entry element at all (FHIR allows no empty array).
+  if (!page->items.empty()) json.key("entry").beginArray();
   HttpReply reply;
   for (std::size_t i = 0; i < page->items.size(); ++i) {
     const StoredResource& r = page->items[i];
@@ -183,7 +185,8 @@ HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuesti
     if (reply.access.patientId.empty()) reply.access.patientId = r.patientId;
     reply.access.entities += (i ? "," : "") + r.type + "/" + r.id;
   }
-  json.endArray().endObject();
+  if (!page->items.empty()) json.endArray();
+  json.endObject();
   reply.access.resultCount = static_cast<long long>(page->items.size());
   // Looks like "no matches" to the caller; the audit records that consent hid the patient.
   if (!hiddenReason.empty()) reply.refusalReason = hiddenReason;

@@ -20,6 +20,7 @@
 
 #include "audit/canonical_form.h"
 #include "audit/signing_key.h"
+#include "tests/support/fhir_validator.h"
 #include "tests/support/node_fixture.h"
 #include "tests/support/private_cluster.h"
 
@@ -408,11 +409,13 @@ TEST(AuditFailClosed, DatabaseDownMeans503AndRecoveryWithoutRestart) {
   for (int i = 0; i < 5; ++i) ASSERT_EQ(ask().status, 200);
   cluster.stop();
   std::vector<std::string> refusedIds;
+  std::vector<FhirDocument> answers;
   for (int i = 0; i < 5; ++i) {
     auto r = ask();
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_FALSE(contains(r.body, "Lindqvist")) << "patient data released without an audit entry";
     refusedIds.push_back(r.header("X-Request-Id"));
+    answers.push_back({"503-" + std::to_string(i), r.body});
   }
   cluster.start();
   EXPECT_TRUE(waitFor([&] { return ask().status == 200; }, std::chrono::seconds(20))) << f.node()->log();
@@ -432,6 +435,14 @@ TEST(AuditFailClosed, DatabaseDownMeans503AndRecoveryWithoutRestart) {
   ASSERT_EQ(f.node()->stop(), 0) << f.node()->log();
   auto v = f.cli({"audit", "verify"});
   EXPECT_EQ(v.exitCode, 0) << v.output;
+  // The 503 replies and the AuditEvents of the 503s are valid FHIR R4 too.
+  auto exported = f.cli({"audit", "export", "--format", "fhir"});
+  ASSERT_EQ(exported.exitCode, 0) << exported.output;
+  EXPECT_TRUE(contains(exported.output, "audit_unavailable")) << exported.output;
+  answers.push_back({"audit-export-with-503s",
+                     exported.output.substr(exported.output.find('{'), exported.output.rfind('}') - exported.output.find('{') + 1)});
+  auto valid = validateFhirR4(answers, f.dir.path());
+  EXPECT_EQ(valid.exitCode, 0) << valid.output;
 }
 
 // What each request id's audit entries say the caller got: request id -> the httpStatus of each entry.

@@ -21,6 +21,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 
+#include "tests/support/fhir_validator.h"
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -112,6 +113,18 @@ TEST_F(Exchange, MergesGrantedResultsAndReportsRefusals) {
   EXPECT_TRUE(contains(r.body, "\"resourceType\":\"OperationOutcome\"")) << r.body;
   EXPECT_TRUE(contains(r.body, "peer " + kOrgC + ": http_403")) << r.body;
   EXPECT_FALSE(contains(r.body, "\"source\":\"" + kOrgC + "\"")) << "C has not granted A: " << r.body;
+  {
+    // The merged Bundle (B's resources, C's refusal as an OperationOutcome) and A's AuditEvents
+    // of the query and of both peer calls (success, denied) are valid FHIR R4.
+    auto exported = a.cli({"audit", "export", "--format", "fhir"});
+    ASSERT_EQ(exported.exitCode, 0) << exported.output;
+    EXPECT_TRUE(contains(exported.output, "denied: http_403")) << exported.output;
+    const auto open = exported.output.find('{'), close = exported.output.rfind('}');
+    auto valid = validateFhirR4(
+        {{"exchange-answer", r.body}, {"audit-export-peer-calls", exported.output.substr(open, close - open + 1)}},
+        a.dir.path());
+    EXPECT_EQ(valid.exitCode, 0) << valid.output;
+  }
 
   // Both sides audited the cross-node request, matched by the request id.
   EXPECT_EQ(count(a, "request_id = 'x-1' AND action = 'query'"), 1);

@@ -169,6 +169,13 @@ TEST_F(NodeCli, ImportRefusesBundlesThatAreNotStorableText) {
            {"deeply nested resource", head + R"({"resource":{"resourceType":"Patient","id":"p-new","extension":)" +
                                           std::string(100000, '[') + std::string(100000, ']') + "}}]}",
             "not valid JSON"},
+           // Valid JSON, but not R4: the new Patient of entry 0 is not stored either.
+           {"a DocumentReference without the content R4 requires",
+            head + patient + R"(NET-9"}]}},{"resource":{"resourceType":"DocumentReference","id":"d-new",)"
+                             R"("status":"current","subject":{"reference":"Patient/p-new"}}}]})",
+            "entry 1: DocumentReference.content is missing; FHIR R4 requires DocumentReference.content (min 1)"},
+           {"an empty string", head + patient + R"(NET-9"}],"gender":""}}]})",
+            "entry 0: Patient.gender is an empty string"},
        }) {
     const std::string path = writeFile(f.dir.path(), "hostile.json", c.json);
     auto r = f.cli({"records", "import", path});

@@ -181,7 +181,7 @@ TEST_F(RecordsApi, PagingReturnsEveryMatchExactlyOnce) {
       R"({"resource":{"resourceType":"Patient","id":"p-many","identifier":[{"system":"urn:oid:2.16.840.1.113883.3.7000.1","value":"NET-9"}]}})";
   for (int i = 0; i < 23; ++i) {
     entries += R"(,{"resource":{"resourceType":"Observation","id":"m-)" + std::to_string(1000 + i * 7 % 23) +
-               R"(","status":"final","subject":{"reference":"Patient/p-many"}}})";
+               R"(","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/p-many"}}})";
   }
   const std::string path = writeFile(f.dir.path(), "many.json",
                                      R"({"resourceType":"Bundle","type":"collection","entry":[)" + entries + "]}");
@@ -253,7 +253,7 @@ TEST_F(RecordsApi, ImportRejectsBadBundlesAndChangesNothing) {
             "entry 1: unsupported"},
            {"missing id", head + good + R"({"resource":{"resourceType":"Observation","subject":{"reference":"Patient/p-new"}}}]})",
             "entry 1: missing id"},
-           {"unknown patient", head + good + R"({"resource":{"resourceType":"Observation","id":"o","subject":{"reference":"Patient/p-ghost"}}}]})",
+           {"unknown patient", head + good + R"({"resource":{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p-ghost"}}}]})",
             "entry 1: refers to Patient/p-ghost"},
            {"not json", "{\"resourceType\":", "not valid JSON"},
            {"not a bundle", R"({"resourceType":"Patient","id":"p"})", "Bundle"},
@@ -271,7 +271,7 @@ TEST_F(RecordsApi, ImportRejectsBadBundlesAndChangesNothing) {
   // A reference to a patient already in the store is fine, and re-import bumps the version.
   const std::string path = writeFile(
       f.dir.path(), "ok.json",
-      head + R"({"resource":{"resourceType":"Observation","id":"p-ava-obs-1","status":"amended","subject":{"reference":"Patient/p-ava"}}}]})");
+      head + R"({"resource":{"resourceType":"Observation","id":"p-ava-obs-1","status":"amended","code":{"text":"HbA1c"},"subject":{"reference":"Patient/p-ava"}}}]})");
   auto r = f.cli({"records", "import", path});
   EXPECT_EQ(r.exitCode, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "1 updated")) << r.output;

@@ -21,10 +21,9 @@
 namespace hie::testing {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            const std::string& outputPath) {
-  std::vector<std::string> argv{nodeBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
+// argv[0] is the program's path.
+pid_t spawnProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                   const std::string& outputPath) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -44,6 +43,13 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
     _exit(127);
   }
   return pid;
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+            const std::string& outputPath) {
+  std::vector<std::string> argv{nodeBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return spawnProgram(argv, env, outputPath);
 }
 
 std::string slurp(const std::string& path) {
@@ -70,9 +76,16 @@ bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 
 CommandResult runNode(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                       std::chrono::seconds timeout) {
+  std::vector<std::string> argv{nodeBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return runProgram(argv, env, timeout);
+}
+
+CommandResult runProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                         std::chrono::seconds timeout) {
   TempDir dir;
   const std::string out = dir.path() + "/output";
-  pid_t pid = spawn(args, env, out);
+  pid_t pid = spawnProgram(argv, env, out);
   CommandResult result;
   int status = 0;
   bool done = waitFor([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);

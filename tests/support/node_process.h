@@ -27,6 +27,10 @@ std::string nodeBinary();
 CommandResult runNode(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                       std::chrono::seconds timeout = std::chrono::seconds(60));
 
+// Runs any program (argv[0] its path) the same way; exit code 127 when it cannot be started.
+CommandResult runProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                         std::chrono::seconds timeout = std::chrono::seconds(60));
+
 // Polls cond every 20 ms until it holds or timeout passes; returns the last value.
 bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
