@@ -10,6 +10,7 @@
 #include "app/command_support.h"
 #include "app/commands.h"
 #include "audit/audit_chain.h"
+#include "audit/audit_export.h"
 #include "audit/audit_query.h"
 #include "audit/audit_store.h"
 #include "audit/fhir_audit_event.h"
@@ -104,23 +105,55 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
   return 0;
 }
 
-int exportEntries(const ParsedArgs& args, const std::string& uri) {
+// jsonl: the signed statements of what the export holds (one per chain), then one line per entry.
+int exportJsonl(const std::string& from, const std::string& to, const ConfigSource& config, const std::string& uri) {
+  auto keyPath = config.requirePath("audit.signingKey");
+  if (!keyPath) return runtimeError(keyPath.error().external);
+  auto key = audit::SigningKey::fromPemFile(*keyPath);
+  if (!key) {
+    return runtimeError("a jsonl export is signed with the audit key (audit.signingKey): " + key.error().external);
+  }
+  const audit::ExportRequest request = audit::newExportRequest(from, to);
+  std::string signingError;
+  audit::AuditStore store(uri);
+  auto visited = store.forEachExported(
+      from, to,
+      [&](const std::vector<audit::ExportRange>& ranges) {
+        auto statements = audit::signExportStatements(request, ranges, *key);
+        if (!statements) {
+          signingError = statements.error().internal;
+          return false;
+        }
+        for (const auto& statement : *statements) std::cout << statement.toJson() << "\n";
+        return true;
+      },
+      [](const audit::SealedEntry& e) {
+        std::cout << audit::exportEntryLine(e) << "\n";
+        return true;
+      });
+  std::cout.flush();
+  if (!signingError.empty()) return runtimeError("cannot sign the export: " + signingError);
+  if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
+  if (!std::cout) return runtimeError("cannot write the export to standard output");
+  std::cerr << "exported " << *visited << " audit entries\n";
+  return 0;
+}
+
+int exportEntries(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
+  if (!args.positional.empty()) return usageError("audit export takes no arguments besides its options");
   const std::string format = args.value("format");
   if (format != "fhir" && format != "jsonl") return usageError("--format must be fhir or jsonl");
   const std::string from = args.value("from"), to = args.value("to");
   if ((args.has("from") && !audit::isAuditTime(from)) || (args.has("to") && !audit::isAuditTime(to))) {
     return usageError("--from and --to must be YYYY-MM-DD or an RFC 3339 date-time");
   }
+  if (format == "jsonl") return exportJsonl(from, to, config, uri);
   audit::AuditStore store(uri);
   bool first = true;
-  if (format == "fhir") std::cout << "{\"resourceType\":\"Bundle\",\"type\":\"collection\"";
+  std::cout << "{\"resourceType\":\"Bundle\",\"type\":\"collection\"";
   auto visited = store.forEachEntry(
       [&](const audit::SealedEntry& e) {
-        if (format == "jsonl") {
-          std::cout << "{\"chain\":\"" << e.chain << "\",\"entry\":" << e.canonical << ",\"hash\":\"" << e.hash
-                    << "\",\"prev\":\"" << e.prevHash << "\",\"seq\":" << e.seq << ",\"sig\":\"" << e.signature
-                    << "\"}\n";
-        } else if (auto event = audit::fhirAuditEvent(e)) {
+        if (auto event = audit::fhirAuditEvent(e)) {
           // The entry array opens with its first element: FHIR allows no empty array.
           std::cout << (first ? ",\"entry\":[" : ",") << "{\"resource\":" << *event << "}";
           first = false;
@@ -128,8 +161,10 @@ int exportEntries(const ParsedArgs& args, const std::string& uri) {
         return true;
       },
       from, to);
-  if (format == "fhir") std::cout << (first ? "}\n" : "]}\n");
+  std::cout << (first ? "}\n" : "]}\n");
+  std::cout.flush();
   if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
+  if (!std::cout) return runtimeError("cannot write the export to standard output");
   std::cerr << "exported " << *visited << " audit entries\n";
   return 0;
 }
@@ -163,7 +198,7 @@ int runAudit(const Args& argv) {
   auto uri = databaseUri(*config);
   if (!uri) return runtimeError(uri.error().external);
   if (verb == "verify") return verify(*args, *config, *uri);
-  if (verb == "export") return exportEntries(*args, *uri);
+  if (verb == "export") return exportEntries(*args, *config, *uri);
   return checkpoint(*args, *uri);
 }
 

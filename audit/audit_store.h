@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "audit/audit_chain.h"
+#include "audit/audit_export.h"
 #include "common/result.h"
 
 namespace hie::db {
@@ -42,6 +43,13 @@ class AuditStore {
   // from/to bound the recorded time (RFC 3339, inclusive; "" = open).
   Result<std::int64_t> forEachEntry(const std::function<bool(const SealedEntry&)>& visit, const std::string& from = "",
                                     const std::string& to = "");
+  // What a jsonl export holds, read in one snapshot: for each chain, the run of entries from its first
+  // entry recorded at or after from to its last recorded at or before to, everything in between included
+  // (from/to as for forEachEntry). onRanges gets those ranges (ordered by chain) before visit gets
+  // their entries in (chain, seq) order; either stops the export by returning false.
+  Result<std::int64_t> forEachExported(const std::string& from, const std::string& to,
+                                       const std::function<bool(const std::vector<ExportRange>&)>& onRanges,
+                                       const std::function<bool(const SealedEntry&)>& visit);
   // Latest checkpoint of each chain, or of one chain.
   Result<std::vector<Checkpoint>> latestCheckpoints();
 

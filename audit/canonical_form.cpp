@@ -19,17 +19,20 @@ std::string printableAscii(const std::string& text, std::size_t maxLength) {
   return out;
 }
 
+std::string canonicalString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 std::string canonicalJson(const CanonicalObject& object) {
   std::string out = "{";
   bool first = true;
-  auto appendString = [&out](const std::string& s) {
-    out.push_back('"');
-    for (char c : s) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  };
+  auto appendString = [&out](const std::string& s) { out += canonicalString(s); };
   for (const auto& [key, value] : object) {
     if (!first) out.push_back(',');
     first = false;

@@ -18,6 +18,8 @@ using CanonicalObject = std::map<std::string, CanonicalValue>;  // sorted keys
 // Compact JSON, keys in byte order, strings escaped only for '"' and '\'
 // (all strings are printable ASCII by construction), integers in decimal.
 std::string canonicalJson(const CanonicalObject& object);
+// One string as canonicalJson writes it: quoted, with only '"' and '\' escaped.
+std::string canonicalString(const std::string& text);
 
 // The entry's fields plus chain, seq and node, as a canonical object.
 CanonicalObject entryObject(const AuditEvent& event, const std::string& node, const std::string& chain,
