@@ -277,7 +277,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     const std::string reason =
         refusal ? refusal->reason : deadline.fired() ? "handshake_timeout" : handshakeFailureReason(failure);
     counters_.increment("refused.handshake." + reason);
-    audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : forLog(failure), refusal));
+    // Raw: the audit encodes what it stores (forLog's escaping is for log lines only).
+    audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : failure, refusal));
     if (refusal) {
       spdlog::warn("tls_refused remote={} reason={} detail=\"{}\" subject=\"{}\" issuer=\"{}\" cert_sha256={}", remote,
                    reason, forLog(refusal->detail), forLog(refusal->subjectDn), forLog(refusal->issuerDn),
@@ -428,7 +429,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     }
     counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
                         (organization.empty() ? std::string("none") : organization));
-    logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, reply, started);
+    logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, event.purpose, reply,
+               started);
   }
 
   void refuseMalformed(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
@@ -461,13 +463,15 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   }
 
   void logRequest(const std::string& requestId, const std::string& organization, const auth::PeerIdentity& peer,
-                  const std::string& method, const std::string& rawPath, const HttpReply& reply,
-                  std::chrono::steady_clock::time_point started) {
+                  const std::string& method, const std::string& rawPath, const std::string& purpose,
+                  const HttpReply& reply, std::chrono::steady_clock::time_point started) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     // No patient data here: the path without its query and with resource ids replaced (the audit has them).
-    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}{}",
+    // The purpose is the peer's header as received: quoted and escaped like the path.
+    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}",
                  requestId, organization.empty() ? "-" : organization, peer.certSha256, forLog(method, 16),
-                 forLog(pathForLog(rawPath)), reply.status, ms, reply.access.purpose.empty() ? "" : " purpose=", reply.access.purpose,
+                 forLog(pathForLog(rawPath)), reply.status, ms,
+                 purpose.empty() ? "" : " purpose=\"" + forLog(purpose, 64) + "\"",
                  reply.access.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
                  reply.refusalReason, reply.internalError.empty() ? "" : " error=\"" + forLog(reply.internalError) + "\"");
   }

@@ -304,6 +304,38 @@ TEST_F(AuditTamper, TheWorkedExampleFromTheDocsVerifiesAnExport) {
   EXPECT_EQ(shippedText.str(), m[1].str());
 }
 
+TEST_F(AuditTrail, UntrustedBytesAreStoredAsTheSpecSays) {
+  // docs/audit-format.md, "Strings": bytes outside 0x20-0x7E, and '%', are stored as %XX,
+  // in the canonical entry and in its query columns alike; the path is stored as received.
+  f.start();
+  struct Case {
+    std::string requestId, path, purpose;
+    int status;
+    std::string storedPath, storedPurpose;
+  };
+  const std::vector<Case> cases{
+      {"b-utf8", "/fhir/Patient/p-ava", "TR\xC3\xA9" "AT", 400, "/fhir/Patient/p-ava", "TR%C3%A9AT"},
+      {"b-del", "/fhir/Patient/p-ava", "TR\x7F" "AT", 400, "/fhir/Patient/p-ava", "TR%7FAT"},
+      {"b-percent", "/fhir/Patient/p-ava", "100%", 400, "/fhir/Patient/p-ava", "100%25"},
+      // The path as received, not decoded: the node read p-ava, the entry keeps "p%2Dava".
+      {"b-path", "/fhir/Patient/p%2Dava", "TREAT", 200, "/fhir/Patient/p%252Dava", "TREAT"},
+  };
+  pqxx::connection c(f.db.uri());
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.requestId);
+    EXPECT_EQ(read(f, lakeside, k.path, k.requestId, k.purpose).status, k.status);
+    pqxx::read_transaction tx(c);
+    auto row = tx.exec_params1("SELECT canonical, purpose FROM audit_entries WHERE request_id = $1", k.requestId);
+    const std::string entry = row[0].as<std::string>();
+    EXPECT_TRUE(contains(entry, "\"purpose\":\"" + k.storedPurpose + "\"")) << entry;
+    EXPECT_TRUE(contains(entry, "\"path\":\"" + k.storedPath + "\"")) << entry;
+    EXPECT_EQ(row[1].as<std::string>(), k.storedPurpose);
+  }
+  EXPECT_EQ(f.node()->stop(), 0);
+  auto v = verify();
+  EXPECT_EQ(v.exitCode, 0) << v.output;
+}
+
 TEST_F(AuditTrail, ConcurrentClientsAreEachAuditedExactlyOnce) {
   f.config["server.threads"] = "8";
   f.writeConfig();

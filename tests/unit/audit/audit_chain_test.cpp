@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/audit_writer.h"
+
 namespace hie::audit {
 namespace {
 
@@ -157,11 +159,61 @@ TEST_F(AuditChainTest, CheckpointRoundTripsAndItsSignatureIsChecked) {
   EXPECT_FALSE(Checkpoint::fromJson("garbage"));
 }
 
-TEST(AuditCanonical, PrintableAsciiEscapesEverythingElse) {
-  EXPECT_EQ(printableAscii("a b/c"), "a b/c");
+TEST(AuditCanonical, UntrustedBytesAreStoredAsTheSpecSays) {
+  // docs/audit-format.md, "Strings": the examples it gives.
+  EXPECT_EQ(printableAscii("TR\xC3\xA9" "AT"), "TR%C3%A9AT");
+  EXPECT_EQ(printableAscii("TR\x7F" "AT"), "TR%7FAT");
   EXPECT_EQ(printableAscii("100%"), "100%25");
-  EXPECT_EQ(printableAscii("\n\x01\xff"), "%0A%01%FF");
-  EXPECT_EQ(printableAscii(std::string(5000, 'a')).size(), 2048u);
+  EXPECT_EQ(printableAscii("a b/c\"q\\~"), "a b/c\"q\\~");
+  EXPECT_EQ(printableAscii(std::string("\n\x01\0\xff", 4)), "%0A%01%00%FF");
+  // Every byte value, written from the rule: 0x20-0x7E except '%' as is, all else %XX upper-case.
+  for (int b = 0; b < 256; ++b) {
+    const std::string in(1, static_cast<char>(b));
+    char hex[4];
+    std::snprintf(hex, sizeof hex, "%%%02X", b);
+    EXPECT_EQ(printableAscii(in), b >= 0x20 && b <= 0x7e && b != '%' ? in : std::string(hex)) << b;
+  }
+  // An entry built from hostile fields holds the same bytes, and its JSON escapes only '"' and '\'.
+  AuditEvent e;
+  e.purpose = "TR\xC3\xA9" "AT";
+  e.subjectDn = "CN=\x7F\"";
+  const std::string canonical = canonicalJson(entryObject(e, "n", "c", 1));
+  EXPECT_NE(canonical.find("\"purpose\":\"TR%C3%A9AT\""), std::string::npos) << canonical;
+  EXPECT_NE(canonical.find("\"subjectDn\":\"CN=%7F\\\"\""), std::string::npos) << canonical;
+}
+
+TEST(AuditCanonical, AChainIdIsStoredUnchangedWhateverTheNodeIdHolds) {
+  // The chain id names the row and sits in the entry's "chain" key: if making it had left a
+  // %XX in it, the entry would encode that again (%25XX) and no longer name its own row.
+  auto key = SigningKey::generate();
+  ASSERT_TRUE(key);
+  const std::string node = "a%b c/\xC3\xA9" + std::string(80, 'x');
+  ChainHead head;
+  head.chain = newChainId(node);
+  EXPECT_EQ(head.chain.substr(0, 65), "a_b_c___" + std::string(56, 'x') + "/") << head.chain;
+  EXPECT_EQ(printableAscii(head.chain), head.chain);
+  AuditEvent e;
+  e.time = "2026-01-02T03:04:05.678Z";
+  auto sealed = seal(e, node, head, *key);
+  ASSERT_TRUE(sealed);
+  ChainVerifier v(*VerifyKey::fromPem(key->publicPem()));
+  EXPECT_TRUE(v.feed(*sealed)) << (v.problems().empty() ? "" : v.problems()[0].what);
+  EXPECT_NE(sealed->canonical.find("\"node\":\"a%25b c/%C3%A9x"), std::string::npos) << sealed->canonical;
+}
+
+TEST(AuditCanonical, LongValuesAreCutAtTheLimitNeverInsideAnEscape) {
+  EXPECT_EQ(printableAscii(std::string(5000, 'a')), std::string(2048, 'a'));
+  EXPECT_EQ(printableAscii(std::string(2048, 'a')), std::string(2048, 'a'));
+  EXPECT_EQ(printableAscii(std::string(2045, 'a') + "\x01"), std::string(2045, 'a') + "%01");
+  EXPECT_EQ(printableAscii(std::string(2046, 'a') + "\x01z"), std::string(2046, 'a'));
+  EXPECT_EQ(printableAscii(std::string(2047, 'a') + "%"), std::string(2047, 'a'));
+  EXPECT_EQ(printableAscii(std::string(3000, '\x80')).size(), 2046u);
+  AuditEvent e;
+  e.entities = std::string(20000, 'x');
+  e.path = std::string(20000, 'p');
+  const CanonicalObject o = entryObject(e, "n", "c", 1);
+  EXPECT_EQ(std::get<std::string>(o.at("entities")).size(), 16384u);
+  EXPECT_EQ(std::get<std::string>(o.at("path")).size(), 2048u);
 }
 
 TEST(AuditSigning, SignatureRoundTripAndKeyChecks) {
