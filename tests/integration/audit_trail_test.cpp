@@ -184,7 +184,7 @@ TEST_F(AuditTamper, AChangedByteInAnyFieldIsDetected) {
   for (const std::string field : {"organization", "patient", "purpose", "outcome", "time", "requestId"}) {
     tamper("UPDATE audit_entries SET canonical = regexp_replace(canonical, '\"" + field +
            "\":\"(.)', '\"" + field + "\":\"X') WHERE seq = 3");
-    expectDetected("entry 3: content does not match its hash");
+    expectDetected("entry 3: hash-mismatch: content does not match its hash");
     tamper("UPDATE audit_entries SET canonical = regexp_replace(canonical, '\"" + field +
            "\":\"X', '\"" + field + "\":\"' || (SELECT substr(c, strpos(c, '\"" + field + "\":\"') + length('\"" + field +
            "\":\"'), 1) FROM (SELECT canonical AS c FROM audit_entries WHERE seq = 4) s)) WHERE seq = 3");
@@ -193,13 +193,39 @@ TEST_F(AuditTamper, AChangedByteInAnyFieldIsDetected) {
 
 TEST_F(AuditTamper, ADeletedMiddleEntryIsDetected) {
   tamper("DELETE FROM audit_entries WHERE seq = 3");
-  expectDetected("entry 4: sequence gap");
+  expectDetected("entry 4: gap: entry 3 is missing (deleted)");
 }
 
 TEST_F(AuditTamper, SwappedEntriesAreDetected) {
   tamper("UPDATE audit_entries SET seq = seq + 1000 WHERE seq IN (2, 3); "
          "UPDATE audit_entries SET seq = CASE WHEN seq = 1002 THEN 3 ELSE 2 END WHERE seq > 1000");
   expectDetected("entry 2");
+}
+
+TEST_F(AuditTamper, SeveralKindsOfDamageAreAllReportedAndNoTruncationIsInvented) {
+  // Two altered entries, one signature that is not this entry's, one deleted middle entry;
+  // the tail is intact, so the stored checkpoint and the auditor's copy both still match.
+  tamper("UPDATE audit_entries SET canonical = replace(canonical, '\"purpose\":\"TREAT\"', '\"purpose\":\"TREAX\"') "
+         "WHERE seq IN (2, 6); "
+         "UPDATE audit_entries SET signature = (SELECT signature FROM audit_entries WHERE seq = 1) WHERE seq = 3; "
+         "DELETE FROM audit_entries WHERE seq = 4");
+  auto v = verify({"--checkpoint", checkpointFile});
+  EXPECT_EQ(v.exitCode, 1) << v.output;
+  std::vector<std::string> reported;
+  std::stringstream lines(v.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.compare(0, 17, "hie-node: audit: ") == 0) reported.push_back(line.substr(17));
+  }
+  const std::string c = "chain " + chain + " entry ";
+  const std::vector<std::string> expected{
+      c + "2: hash-mismatch: content does not match its hash (entry altered)",
+      c + "3: bad-signature: signature does not verify with the audit public key",
+      c + "5: gap: entry 4 is missing (deleted)",
+      c + "6: hash-mismatch: content does not match its hash (entry altered)",
+  };
+  EXPECT_EQ(reported, expected) << v.output;
+  EXPECT_TRUE(contains(v.output, "FAILED: 4 problems in 1 chain; checked 5 entries in 1 chain")) << v.output;
+  EXPECT_FALSE(contains(v.output, "truncated")) << v.output;
 }
 
 TEST_F(AuditTamper, ATruncatedTailIsDetectedAgainstAnOlderCheckpoint) {
@@ -225,7 +251,7 @@ TEST_F(AuditTamper, AnEntrySignedByAnotherKeyIsDetected) {
   const std::string sig = *other->sign(audit::entrySignatureInput(hash));
   tamper("UPDATE audit_entries SET canonical = '" + canonical + "', entry_hash = '" + hash + "', signature = '" + sig +
          "' WHERE seq = 6; DELETE FROM audit_checkpoints");
-  expectDetected("entry 6: signature does not verify");
+  expectDetected("entry 6: bad-signature: signature does not verify");
 }
 
 TEST_F(AuditTamper, VerifyWithTheWrongPublicKeyFails) {
