@@ -340,8 +340,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             call.path = uri.getPath();
             for (const auto& kv : uri.getQueryParameters()) call.query.push_back(kv);
             if (!isUtf8Request(request, call)) {
-              // Refused before any handler: no query and no audit column ever sees these bytes
-              // (the audit's canonical form escapes the raw path).
+              // Refused before any handler: no handler or query ever sees these bytes; the audit
+              // stores the raw path and purpose header encoded (%XX), like every field.
               call.path.clear();
               call.query.clear();
               reply = refusal(400, "invalid", "The request line and header fields must be valid UTF-8.",
