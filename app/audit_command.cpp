@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "app/command_support.h"
@@ -91,13 +92,21 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
   for (const auto& cp : *stored) verifier.checkCheckpoint(cp);
   for (const auto& cp : given) verifier.checkCheckpoint(cp);
   if (!verifier.problems().empty()) {
-    const auto& first = verifier.problems().front();
-    std::cerr << "hie-node: audit verification FAILED: chain " << first.chain << " entry " << first.seq << ": "
-              << first.what << "\n";
-    for (std::size_t i = 1; i < verifier.problems().size(); ++i) {
-      const auto& p = verifier.problems()[i];
-      std::cerr << "  also: chain " << p.chain << " entry " << p.seq << ": " << p.what << "\n";
+    // Every problem, one line each, in the order found (chain by chain, then the checkpoints).
+    // A chain id is printed encoded as entries store text: a tampered row sends no control bytes to the terminal.
+    std::set<std::string> chains;
+    for (const auto& p : verifier.problems()) {
+      std::cerr << "hie-node: audit: chain " << audit::printableAscii(p.chain) << " entry " << p.seq << ": "
+                << audit::problemKindName(p.kind) << ": " << p.what << "\n";
+      chains.insert(p.chain);
     }
+    auto count = [](std::size_t n, const char* one, const char* many) {
+      return std::to_string(n) + " " + (n == 1 ? one : many);
+    };
+    std::cerr << "hie-node: audit verification FAILED: " << count(verifier.problems().size(), "problem", "problems")
+              << " in " << count(chains.size(), "chain", "chains") << "; checked "
+              << count(static_cast<std::size_t>(verifier.entriesChecked()), "entry", "entries") << " in "
+              << count(verifier.chainsSeen(), "chain", "chains") << "\n";
     return 1;
   }
   std::cout << "audit trail verified: " << verifier.entriesChecked() << " entries in " << verifier.chainsSeen()

@@ -1,5 +1,6 @@
 #include "audit/audit_chain.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -139,6 +140,21 @@ Result<Checkpoint> signCheckpoint(const ChainHead& head, const std::string& node
   return c;
 }
 
+const char* problemKindName(ChainVerifier::Kind kind) {
+  switch (kind) {
+    case ChainVerifier::Kind::kGap: return "gap";
+    case ChainVerifier::Kind::kOutOfOrder: return "out-of-order";
+    case ChainVerifier::Kind::kMisplaced: return "misplaced";
+    case ChainVerifier::Kind::kBrokenLink: return "broken-link";
+    case ChainVerifier::Kind::kHashMismatch: return "hash-mismatch";
+    case ChainVerifier::Kind::kBadSignature: return "bad-signature";
+    case ChainVerifier::Kind::kTruncated: return "truncated";
+    case ChainVerifier::Kind::kRewritten: return "rewritten";
+    case ChainVerifier::Kind::kBadCheckpoint: return "bad-checkpoint-signature";
+  }
+  return "unknown";
+}
+
 ChainVerifier::Seen& ChainVerifier::seen(const std::string& chain) {
   for (auto& [name, s] : heads_) {
     if (name == chain) return s;
@@ -148,52 +164,78 @@ ChainVerifier::Seen& ChainVerifier::seen(const std::string& chain) {
   return heads_.back().second;
 }
 
+const ChainVerifier::Seen* ChainVerifier::find(const std::string& chain) const {
+  for (const auto& [name, s] : heads_) {
+    if (name == chain) return &s;
+  }
+  return nullptr;
+}
+
 bool ChainVerifier::feed(const SealedEntry& e) {
   Seen& s = seen(e.chain);
-  if (s.broken) return false;
-  auto problem = [&](const std::string& what) {
-    problems_.push_back(Problem{e.chain, e.seq, what});
-    s.broken = true;
-    return false;
-  };
+  const std::size_t before = problems_.size();
+  auto problem = [&](Kind kind, const std::string& what) { problems_.push_back(Problem{e.chain, e.seq, kind, what}); };
   ++checked_;
-  if (e.seq != s.head.seq + 1) {
-    return problem(e.seq > s.head.seq + 1
-                       ? "sequence gap: expected entry " + std::to_string(s.head.seq + 1) + " (entries deleted)"
-                       : "entry out of order or repeated (expected " + std::to_string(s.head.seq + 1) + ")");
+  // Each check stands on its own, so one entry can show several problems, and a bad entry
+  // does not hide the next one: the chain goes on from this entry's stored hash.
+  const std::int64_t expected = s.head.seq + 1;
+  const bool inOrder = e.seq >= expected;
+  if (!inOrder) {
+    problem(Kind::kOutOfOrder, "entry out of order or repeated (expected entry " + std::to_string(expected) + ")");
+  } else if (e.seq > expected) {
+    // The link cannot be checked across missing entries: the gap is the finding.
+    problem(Kind::kGap, (e.seq - 1 == expected ? "entry " + std::to_string(expected) + " is missing"
+                                               : "entries " + std::to_string(expected) + " to " +
+                                                     std::to_string(e.seq - 1) + " are missing") +
+                            " (deleted)");
+  } else if (e.prevHash != s.head.hash) {
+    problem(Kind::kBrokenLink, s.head.seq == 0 ? "previous hash is not the genesis hash"
+                                               : "previous hash is not the stored hash of entry " +
+                                                     std::to_string(s.head.seq) + " (entries reordered or replaced)");
   }
-  if (e.prevHash != s.head.hash) return problem("previous-hash link broken (entries reordered, removed or replaced)");
   const auto seq = numberField(e.canonical, "seq");
   const auto chain = stringField(e.canonical, "chain", [](unsigned char c) { return c != '\\'; });
   if (!seq || std::stoll(*seq) != e.seq || !chain || *chain != e.chain) {
-    return problem("the entry's content names another chain or sequence number");
+    problem(Kind::kMisplaced, "the entry's content names another chain or sequence number");
   }
-  if (entryHash(e.prevHash, e.canonical) != e.hash) return problem("content does not match its hash (entry altered)");
+  if (entryHash(e.prevHash, e.canonical) != e.hash) {
+    problem(Kind::kHashMismatch, "content does not match its hash (entry altered)");
+  }
   if (!key_.verify(entrySignatureInput(e.hash), e.signature)) {
-    return problem("signature does not verify with the audit public key");
+    problem(Kind::kBadSignature, "signature does not verify with the audit public key");
   }
-  s.head.seq = e.seq;
-  s.head.hash = e.hash;
-  s.hashes.push_back(e.hash);
-  return true;
+  if (inOrder) {
+    s.head.seq = e.seq;
+    s.head.hash = e.hash;
+    s.hashes.emplace_back(e.seq, e.hash);
+  }
+  return problems_.size() == before;
 }
 
 bool ChainVerifier::checkCheckpoint(const Checkpoint& c) {
-  auto problem = [&](const std::string& what) {
-    problems_.push_back(Problem{c.chain, c.seq, what});
+  auto problem = [&](Kind kind, const std::string& what) {
+    problems_.push_back(Problem{c.chain, c.seq, kind, what});
     return false;
   };
   if (!key_.verify(checkpointSignatureInput(c.canonical()), c.signature)) {
-    return problem("checkpoint signature does not verify with the audit public key");
+    return problem(Kind::kBadCheckpoint, "checkpoint signature does not verify with the audit public key");
   }
-  const Seen& s = seen(c.chain);
-  if (static_cast<std::int64_t>(s.hashes.size()) < c.seq) {
-    return problem("chain truncated: the checkpoint covers entry " + std::to_string(c.seq) + " but the chain " +
-                   (s.hashes.empty() ? std::string("has no verified entries")
-                                     : "ends at entry " + std::to_string(s.hashes.size())));
+  if (c.seq <= 0) return true;  // a checkpoint of an empty chain claims nothing
+  const Seen* s = find(c.chain);
+  const std::int64_t last = s == nullptr ? 0 : s->head.seq;
+  if (last < c.seq) {
+    return problem(Kind::kTruncated, "chain truncated: the checkpoint covers entry " + std::to_string(c.seq) +
+                                         " but the chain " +
+                                         (last == 0 ? std::string("has no entries")
+                                                    : "ends at entry " + std::to_string(last)));
   }
-  if (c.seq > 0 && s.hashes[static_cast<std::size_t>(c.seq - 1)] != c.hash) {
-    return problem("chain rewritten: entry " + std::to_string(c.seq) + " differs from the checkpoint");
+  const auto at = std::lower_bound(s->hashes.begin(), s->hashes.end(), c.seq,
+                                   [](const auto& entry, std::int64_t seq) { return entry.first < seq; });
+  if (at == s->hashes.end() || at->first != c.seq) {
+    return problem(Kind::kGap, "entry " + std::to_string(c.seq) + ", which the checkpoint covers, is missing");
+  }
+  if (at->second != c.hash) {
+    return problem(Kind::kRewritten, "chain rewritten: entry " + std::to_string(c.seq) + " differs from the checkpoint");
   }
   return true;
 }

@@ -58,19 +58,33 @@ struct Checkpoint {
 Result<Checkpoint> signCheckpoint(const ChainHead& head, const std::string& node, const std::string& time,
                                   const SigningKey& key);
 
-// Checks chains entry by entry; entries of one chain must be fed in seq order.
+// Checks chains entry by entry and reports every problem it finds, each with its
+// chain, entry and kind; after a bad entry it goes on from that entry's stored hash.
 class ChainVerifier {
  public:
   explicit ChainVerifier(VerifyKey key) : key_(std::move(key)) {}
 
-  // False (and the problem recorded) at the first bad entry of a chain.
+  // Checks one stored entry; entries of one chain must come in ascending seq order.
+  // False when the entry has a problem (each one recorded).
   bool feed(const SealedEntry& entry);
-  // After all entries: checks a checkpoint against what was fed.
+  // After all entries: checks a checkpoint against what was fed. False on a problem.
   bool checkCheckpoint(const Checkpoint& checkpoint);
 
+  enum class Kind {
+    kGap,                 // entries missing before this one, or a checkpoint's entry missing
+    kOutOfOrder,          // a number at or below one already seen
+    kMisplaced,           // the content names another chain or number than the row
+    kBrokenLink,          // prev_hash is not the stored hash of the entry before
+    kHashMismatch,        // the content does not hash to the stored entry_hash
+    kBadSignature,        // the signature does not verify over the stored entry_hash
+    kTruncated,           // the chain ends before a checkpoint's entry
+    kRewritten,           // the checkpoint's entry has another hash
+    kBadCheckpoint,       // the checkpoint's own signature does not verify
+  };
   struct Problem {
     std::string chain;
     std::int64_t seq;
+    Kind kind;
     std::string what;
   };
   const std::vector<Problem>& problems() const { return problems_; }
@@ -79,16 +93,20 @@ class ChainVerifier {
 
  private:
   struct Seen {
-    ChainHead head;
-    bool broken = false;
-    std::vector<std::string> hashes;  // index seq-1
+    ChainHead head;  // the last entry fed in order, good or bad
+    std::vector<std::pair<std::int64_t, std::string>> hashes;  // (seq, stored hash) of entries fed in order
   };
   VerifyKey key_;
   std::vector<std::pair<std::string, Seen>> heads_;
   std::vector<Problem> problems_;
   std::int64_t checked_ = 0;
   Seen& seen(const std::string& chain);
+  const Seen* find(const std::string& chain) const;
 };
+
+// "gap", "out-of-order", "misplaced", "broken-link", "hash-mismatch", "bad-signature",
+// "truncated", "rewritten", "bad-checkpoint-signature" (docs/audit-format.md).
+const char* problemKindName(ChainVerifier::Kind kind);
 
 // RFC 3339 UTC with milliseconds for now.
 std::string nowRfc3339();

@@ -1,5 +1,6 @@
-// One audit entry's content, before it is sealed into a chain. Plain data;
-// every field is canonicalized as a string, integer or boolean.
+// One audit entry's content, before it is sealed into a chain. Plain data, raw
+// as received: the audit encodes strings itself (printableAscii), once, when it
+// builds the canonical entry and the query columns.
 #pragma once
 
 #include <cstdint>
@@ -19,13 +20,13 @@ struct AuditEvent {
   std::string issuerDn;
   std::string remoteAddress;
   std::string method;
-  std::string path;           // without the query
+  std::string path;           // request target as received, up to the first '?' (not percent-decoded)
   std::string resourceType;
   std::string resourceId;
   std::string patient;        // Patient/ID when known
   std::string patientQuery;   // the identifier searched for (SYSTEM|VALUE), when any
   std::string entities;       // Type/id of every resource disclosed, comma-separated
-  std::string purpose;        // X-Purpose-Of-Use
+  std::string purpose;        // X-Purpose-Of-Use as received (several field lines joined by ", ")
   bool breakGlass = false;
   int httpStatus = 0;
   std::string requestId;
@@ -35,8 +36,14 @@ struct AuditEvent {
   std::int64_t resultCount = 0;
 };
 
-// Replaces every byte outside printable ASCII with %XX (and '%' itself), so
-// canonical entries are plain ASCII whatever a peer sent.
-std::string printableAscii(const std::string& text, std::size_t maxLength = 2048);
+// The longest string an entry stores per field after encoding (entities: kMaxEntitiesLength).
+constexpr std::size_t kMaxTextLength = 2048;
+constexpr std::size_t kMaxEntitiesLength = 16384;
+
+// How an entry stores every string (docs/audit-format.md, "Strings"): bytes 0x20-0x7E
+// except '%' stay as they are; every other byte, and '%', becomes '%' and two
+// upper-case hex digits. A result longer than maxLength is cut to its longest prefix
+// of at most maxLength characters that does not split a %XX. Not idempotent: apply once.
+std::string printableAscii(const std::string& text, std::size_t maxLength = kMaxTextLength);
 
 }  // namespace hie::audit

@@ -33,6 +33,9 @@ Result<bool> AuditStore::append(const std::vector<AuditRecord>& records, std::ch
     }
     sql += "INSERT INTO audit_entries (chain_id, seq, prev_hash, entry_hash, signature, canonical, recorded_at, "
            "event_type, action, outcome, organization, patient, purpose, break_glass, request_id) VALUES ";
+    // The query columns are copies of canonical fields, encoded exactly as the entry encodes
+    // them: raw bytes that are not UTF-8, or a NUL, would make PostgreSQL refuse the batch.
+    auto text = [&tx](const std::string& value) { return tx.quote(printableAscii(value)); };
     bool first = true;
     for (const auto& r : records) {
       const AuditEvent& e = r.event;
@@ -40,9 +43,9 @@ Result<bool> AuditStore::append(const std::vector<AuditRecord>& records, std::ch
       first = false;
       sql += tx.quote(r.entry.chain) + ", " + std::to_string(r.entry.seq) + ", " + tx.quote(r.entry.prevHash) + ", " +
              tx.quote(r.entry.hash) + ", " + tx.quote(r.entry.signature) + ", " + tx.quote(r.entry.canonical) + ", " +
-             tx.quote(e.time) + ", " + tx.quote(e.eventType) + ", " + tx.quote(e.action) + ", " + tx.quote(e.outcome) +
-             ", " + tx.quote(e.organization) + ", " + tx.quote(e.patient) + ", " + tx.quote(e.purpose) + ", " +
-             (e.breakGlass ? "true" : "false") + ", " + tx.quote(e.requestId) + ")";
+             text(e.time) + ", " + text(e.eventType) + ", " + text(e.action) + ", " + text(e.outcome) + ", " +
+             text(e.organization) + ", " + text(e.patient) + ", " + text(e.purpose) + ", " +
+             (e.breakGlass ? "true" : "false") + ", " + text(e.requestId) + ")";
     }
     tx.exec(sql);
     return true;

@@ -15,7 +15,15 @@ std::string newChainId(const std::string& node) {
   for (char& c : time) {
     if (c == ':') c = '-';
   }
-  return printableAscii(node, 64) + "/" + time + "Z/" + random;
+  // Only characters the entry encoding keeps as they are: the id is stored unchanged in the
+  // entry's "chain" key and in its row (a %XX here would be encoded again, to %25XX).
+  std::string name;
+  for (unsigned char c : node.substr(0, 64)) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                       c == '_' || c == '-';
+    name.push_back(plain ? static_cast<char>(c) : '_');
+  }
+  return name + "/" + time + "Z/" + random;
 }
 
 AuditWriter::AuditWriter(std::unique_ptr<AuditStore> store, SigningKey key, std::string node, std::string chain,

@@ -91,7 +91,8 @@ class AuditWriter : public AuditSink {
   std::chrono::steady_clock::time_point lastCheckpoint_;
 };
 
-// A chain id for this process: node id, start time and random bits.
+// A chain id for this process: node id (bytes other than A-Z a-z 0-9 . _ - as '_', at most 64),
+// start time and random bits.
 std::string newChainId(const std::string& node);
 
 }  // namespace hie::audit

@@ -5,15 +5,18 @@
 namespace hie::audit {
 
 std::string printableAscii(const std::string& text, std::size_t maxLength) {
+  static const char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
-    if (out.size() >= maxLength) break;
-    if (c >= 0x20 && c < 0x7f && c != '%') {
+    const bool plain = c >= 0x20 && c <= 0x7e && c != '%';
+    // Cut before the first byte whose encoding no longer fits: never inside a %XX.
+    if (out.size() + (plain ? 1 : 3) > maxLength) break;
+    if (plain) {
       out.push_back(static_cast<char>(c));
     } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0f]);
     }
   }
   return out;
@@ -58,7 +61,7 @@ CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const 
       {"causedBy", s(e.causedBy)},
       {"certSha256", s(e.certSha256)},
       {"chain", s(chain)},
-      {"entities", CanonicalValue(printableAscii(e.entities, 16384))},
+      {"entities", CanonicalValue(printableAscii(e.entities, kMaxEntitiesLength))},
       {"eventType", s(e.eventType)},
       {"httpStatus", static_cast<std::int64_t>(e.httpStatus)},
       {"issuerDn", s(e.issuerDn)},

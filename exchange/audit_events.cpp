@@ -32,7 +32,8 @@ audit::AuditEvent requestEvent(const HttpCall& call, const std::string& rawPath,
   e.patient = reply.access.patientId.empty() ? "" : "Patient/" + reply.access.patientId;
   e.patientQuery = reply.access.patientQuery;
   e.entities = reply.access.entities;
-  e.purpose = reply.access.purpose;
+  // As received, whatever the handler made of it: the audit encodes it (docs/audit-format.md).
+  e.purpose = call.headerLines("X-Purpose-Of-Use");
   e.breakGlass = reply.access.breakGlass;
   e.httpStatus = reply.status;
   e.requestId = call.requestId;

@@ -292,7 +292,6 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   reply.access.action = "query";
   reply.access.resourceType = type;
   reply.access.patientQuery = identifier;
-  reply.access.purpose = purpose;
   reply.access.resultCount = matches;
   reply.access.entities = entities;
   return reply;

@@ -20,6 +20,8 @@ struct HttpCall {
 
   // First header with that name (case-insensitive), or "".
   std::string header(const std::string& name) const;
+  // Every header line with that name, in order, joined with ", " (RFC 9110 5.3), or "".
+  std::string headerLines(const std::string& name) const;
 };
 
 // What a request touched, as the handler knows it: the audit entry's content.
@@ -29,7 +31,6 @@ struct AccessFacts {
   std::string resourceId;
   std::string patientId;       // the patient the data is about, when known
   std::string patientQuery;    // SYSTEM|VALUE searched for
-  std::string purpose;
   std::string entities;        // Type/id of every resource disclosed, comma-separated
   long long resultCount = 0;
   bool breakGlass = false;

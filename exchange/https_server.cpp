@@ -286,7 +286,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     const std::string reason =
         refusal ? refusal->reason : deadline.fired() ? "handshake_timeout" : handshakeFailureReason(failure);
     counters_.increment("refused.handshake." + reason);
-    audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : forLog(failure), refusal));
+    // Raw: the audit encodes what it stores (forLog's escaping is for log lines only).
+    audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : failure, refusal));
     if (refusal) {
       spdlog::warn("tls_refused remote={} reason={} detail=\"{}\" subject=\"{}\" issuer=\"{}\" cert_sha256={}", remote,
                    reason, forLog(refusal->detail), forLog(refusal->subjectDn), forLog(refusal->issuerDn),
@@ -349,8 +350,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             call.path = uri.getPath();
             for (const auto& kv : uri.getQueryParameters()) call.query.push_back(kv);
             if (!isUtf8Request(request, call)) {
-              // Refused before any handler: no query and no audit column ever sees these bytes
-              // (the audit's canonical form escapes the raw path).
+              // Refused before any handler: no handler or query ever sees these bytes; the audit
+              // stores the raw path and purpose header encoded (%XX), like every field.
               call.path.clear();
               call.query.clear();
               reply = refusal(400, "invalid", "The request line and header fields must be valid UTF-8.",
@@ -450,7 +451,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     }
     counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
                         (organization.empty() ? std::string("none") : organization));
-    logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, reply, started);
+    logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, event.purpose, reply,
+               started);
   }
 
   void refuseMalformed(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
@@ -483,13 +485,15 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   }
 
   void logRequest(const std::string& requestId, const std::string& organization, const auth::PeerIdentity& peer,
-                  const std::string& method, const std::string& rawPath, const HttpReply& reply,
-                  std::chrono::steady_clock::time_point started) {
+                  const std::string& method, const std::string& rawPath, const std::string& purpose,
+                  const HttpReply& reply, std::chrono::steady_clock::time_point started) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     // No patient data here: the path without its query and with resource ids replaced (the audit has them).
-    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}{}",
+    // The purpose is the peer's header as received: quoted and escaped like the path.
+    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}",
                  requestId, organization.empty() ? "-" : organization, peer.certSha256, forLog(method, 16),
-                 forLog(pathForLog(rawPath)), reply.status, ms, reply.access.purpose.empty() ? "" : " purpose=", reply.access.purpose,
+                 forLog(pathForLog(rawPath)), reply.status, ms,
+                 purpose.empty() ? "" : " purpose=\"" + forLog(purpose, 64) + "\"",
                  reply.access.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
                  reply.refusalReason, reply.internalError.empty() ? "" : " error=\"" + forLog(reply.internalError) + "\"");
   }

@@ -8,16 +8,6 @@
 namespace hie::exchange {
 namespace {
 
-// A refused purpose as the audit stores it: PurposeOfUse codes are ASCII, so
-// anything else becomes '?'. The raw header must not reach the audit table's
-// purpose column: bytes that are not UTF-8 (or a UTF-8 character cut by the
-// length limit) make PostgreSQL refuse the whole audit batch.
-std::string printablePurpose(const std::string& p) {
-  std::string out;
-  for (unsigned char c : p.substr(0, 32)) out.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
-  return out;
-}
-
 HttpReply refused(int status, const char* code, const std::string& text, const std::string& reason) {
   HttpReply reply = operationOutcome(status, code, text);
   reply.refusalReason = reason;
@@ -75,12 +65,10 @@ HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& cal
     }
   }
   if (purposeHeaders != 1 || !auth::isKnownPurposeOfUse(purpose)) {
-    HttpReply reply = refused(400, "required",
+    return refused(400, "required",
                    "Patient data requests need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code "
                    "(e.g. TREAT).",
                    purposeHeaders == 0 ? "missing_purpose" : "invalid_purpose");
-    reply.access.purpose = printablePurpose(purpose);
-    return reply;
   }
 
   auth::AccessQuestion question;
@@ -91,16 +79,11 @@ HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& cal
   question.grants = &registry.grantsOf(organization.identifier);
   const auth::AccessDecision forOrg = auth::decideForOrganization(question);
   if (!forOrg.permit) {
-    HttpReply reply = refused(403, "forbidden", "This organization is not authorized for that access.",
-                              auth::decisionReasonName(forOrg.reason));
-    reply.access.purpose = purpose;
-    return reply;
+    return refused(403, "forbidden", "This organization is not authorized for that access.",
+                   auth::decisionReasonName(forOrg.reason));
   }
-  HttpReply reply = request.kind == FhirRequest::Kind::kRead
-                        ? read(request, question, registry)
-                        : search(request, question, registry, baseUrl);
-  reply.access.purpose = purpose;
-  return reply;
+  return request.kind == FhirRequest::Kind::kRead ? read(request, question, registry)
+                                                  : search(request, question, registry, baseUrl);
 }
 
 HttpReply RecordApi::read(const FhirRequest& request, const auth::AccessQuestion& question,

@@ -185,7 +185,7 @@ TEST_F(AuditTamper, AChangedByteInAnyFieldIsDetected) {
   for (const std::string field : {"organization", "patient", "purpose", "outcome", "time", "requestId"}) {
     tamper("UPDATE audit_entries SET canonical = regexp_replace(canonical, '\"" + field +
            "\":\"(.)', '\"" + field + "\":\"X') WHERE seq = 3");
-    expectDetected("entry 3: content does not match its hash");
+    expectDetected("entry 3: hash-mismatch: content does not match its hash");
     tamper("UPDATE audit_entries SET canonical = regexp_replace(canonical, '\"" + field +
            "\":\"X', '\"" + field + "\":\"' || (SELECT substr(c, strpos(c, '\"" + field + "\":\"') + length('\"" + field +
            "\":\"'), 1) FROM (SELECT canonical AS c FROM audit_entries WHERE seq = 4) s)) WHERE seq = 3");
@@ -194,13 +194,39 @@ TEST_F(AuditTamper, AChangedByteInAnyFieldIsDetected) {
 
 TEST_F(AuditTamper, ADeletedMiddleEntryIsDetected) {
   tamper("DELETE FROM audit_entries WHERE seq = 3");
-  expectDetected("entry 4: sequence gap");
+  expectDetected("entry 4: gap: entry 3 is missing (deleted)");
 }
 
 TEST_F(AuditTamper, SwappedEntriesAreDetected) {
   tamper("UPDATE audit_entries SET seq = seq + 1000 WHERE seq IN (2, 3); "
          "UPDATE audit_entries SET seq = CASE WHEN seq = 1002 THEN 3 ELSE 2 END WHERE seq > 1000");
   expectDetected("entry 2");
+}
+
+TEST_F(AuditTamper, SeveralKindsOfDamageAreAllReportedAndNoTruncationIsInvented) {
+  // Two altered entries, one signature that is not this entry's, one deleted middle entry;
+  // the tail is intact, so the stored checkpoint and the auditor's copy both still match.
+  tamper("UPDATE audit_entries SET canonical = replace(canonical, '\"purpose\":\"TREAT\"', '\"purpose\":\"TREAX\"') "
+         "WHERE seq IN (2, 6); "
+         "UPDATE audit_entries SET signature = (SELECT signature FROM audit_entries WHERE seq = 1) WHERE seq = 3; "
+         "DELETE FROM audit_entries WHERE seq = 4");
+  auto v = verify({"--checkpoint", checkpointFile});
+  EXPECT_EQ(v.exitCode, 1) << v.output;
+  std::vector<std::string> reported;
+  std::stringstream lines(v.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.compare(0, 17, "hie-node: audit: ") == 0) reported.push_back(line.substr(17));
+  }
+  const std::string c = "chain " + chain + " entry ";
+  const std::vector<std::string> expected{
+      c + "2: hash-mismatch: content does not match its hash (entry altered)",
+      c + "3: bad-signature: signature does not verify with the audit public key",
+      c + "5: gap: entry 4 is missing (deleted)",
+      c + "6: hash-mismatch: content does not match its hash (entry altered)",
+  };
+  EXPECT_EQ(reported, expected) << v.output;
+  EXPECT_TRUE(contains(v.output, "FAILED: 4 problems in 1 chain; checked 5 entries in 1 chain")) << v.output;
+  EXPECT_FALSE(contains(v.output, "truncated")) << v.output;
 }
 
 TEST_F(AuditTamper, ATruncatedTailIsDetectedAgainstAnOlderCheckpoint) {
@@ -226,7 +252,7 @@ TEST_F(AuditTamper, AnEntrySignedByAnotherKeyIsDetected) {
   const std::string sig = *other->sign(audit::entrySignatureInput(hash));
   tamper("UPDATE audit_entries SET canonical = '" + canonical + "', entry_hash = '" + hash + "', signature = '" + sig +
          "' WHERE seq = 6; DELETE FROM audit_checkpoints");
-  expectDetected("entry 6: signature does not verify");
+  expectDetected("entry 6: bad-signature: signature does not verify");
 }
 
 TEST_F(AuditTamper, VerifyWithTheWrongPublicKeyFails) {
@@ -254,6 +280,38 @@ TEST_F(AuditTamper, TheRuntimeRoleCannotChangeTheTrail) {
     EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
   }
   EXPECT_EQ(verify().exitCode, 0);
+}
+
+TEST_F(AuditTrail, UntrustedBytesAreStoredAsTheSpecSays) {
+  // docs/audit-format.md, "Strings": bytes outside 0x20-0x7E, and '%', are stored as %XX,
+  // in the canonical entry and in its query columns alike; the path is stored as received.
+  f.start();
+  struct Case {
+    std::string requestId, path, purpose;
+    int status;
+    std::string storedPath, storedPurpose;
+  };
+  const std::vector<Case> cases{
+      {"b-utf8", "/fhir/Patient/p-ava", "TR\xC3\xA9" "AT", 400, "/fhir/Patient/p-ava", "TR%C3%A9AT"},
+      {"b-del", "/fhir/Patient/p-ava", "TR\x7F" "AT", 400, "/fhir/Patient/p-ava", "TR%7FAT"},
+      {"b-percent", "/fhir/Patient/p-ava", "100%", 400, "/fhir/Patient/p-ava", "100%25"},
+      // The path as received, not decoded: the node read p-ava, the entry keeps "p%2Dava".
+      {"b-path", "/fhir/Patient/p%2Dava", "TREAT", 200, "/fhir/Patient/p%252Dava", "TREAT"},
+  };
+  pqxx::connection c(f.db.uri());
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.requestId);
+    EXPECT_EQ(read(f, lakeside, k.path, k.requestId, k.purpose).status, k.status);
+    pqxx::read_transaction tx(c);
+    auto row = tx.exec_params1("SELECT canonical, purpose FROM audit_entries WHERE request_id = $1", k.requestId);
+    const std::string entry = row[0].as<std::string>();
+    EXPECT_TRUE(contains(entry, "\"purpose\":\"" + k.storedPurpose + "\"")) << entry;
+    EXPECT_TRUE(contains(entry, "\"path\":\"" + k.storedPath + "\"")) << entry;
+    EXPECT_EQ(row[1].as<std::string>(), k.storedPurpose);
+  }
+  EXPECT_EQ(f.node()->stop(), 0);
+  auto v = verify();
+  EXPECT_EQ(v.exitCode, 0) << v.output;
 }
 
 TEST_F(AuditTrail, ConcurrentClientsAreEachAuditedExactlyOnce) {

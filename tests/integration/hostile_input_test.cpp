@@ -236,6 +236,9 @@ TEST_F(HostileInput, InvalidUtf8GetsACleanRefusalAndIsAudited) {
     if (c.name == "raw path") {
       EXPECT_TRUE(contains(entry, "\"path\":\"/fhir/Patient/%FE%FD\"")) << entry;
     }
+    if (c.name == "purpose header") {
+      EXPECT_TRUE(contains(entry, "\"purpose\":\"TRE%C3(AT\"")) << entry;
+    }
   }
   // A valid but unknown purpose of use that a byte limit would cut inside a UTF-8 character.
   auto cutPurpose = f.get(lakeside, "/fhir/Patient/p-ava", {"X-Purpose-Of-Use: " + std::string(31, 'T') + "\xc3\xa9",

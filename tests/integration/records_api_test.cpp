@@ -150,7 +150,7 @@ TEST_F(RecordsApi, BreakGlassOnlyWhenConfigured) {
   EXPECT_EQ(emergency.status, 200) << emergency.body;
   auto search = get(lakeside, "/fhir/Observation?patient=p-cara", "ETREAT");
   EXPECT_EQ(total(search), 3);
-  EXPECT_TRUE(contains(f.node()->log(), "purpose=ETREAT break_glass=true")) << f.node()->log();
+  EXPECT_TRUE(contains(f.node()->log(), "purpose=\"ETREAT\" break_glass=true")) << f.node()->log();
 }
 
 TEST_F(RecordsApi, PatientDenyingAnOrganizationIsHiddenFromItOnly) {
