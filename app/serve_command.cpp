@@ -267,6 +267,7 @@ int runServe(const Args& argv) {
   }
   draining = true;  // /readyz answers 503 from here on
   server.stop(5);
+  peerClient.stop();  // outbound calls still in flight are cut; its workers are joined
   admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();

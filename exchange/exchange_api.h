@@ -1,8 +1,11 @@
 // GET /exchange/{Type}?patient.identifier=SYSTEM|VALUE (role local): asks
-// every active peer in parallel (bounded, one overall deadline), forwards
-// the caller's purpose of use and request id, audits each outbound call,
-// and merges the answers into one searchset Bundle: every entry marked with
-// its source organization, plus an OperationOutcome per peer that failed.
+// every active peer in parallel on the client's node-wide pool of workers
+// (at most maxParallel of this request's calls at a time, one overall
+// deadline that bounds each call as a whole), forwards the caller's purpose
+// of use and request id, audits each outbound call, and merges the answers
+// into one searchset Bundle: every entry marked with its source organization,
+// plus an OperationOutcome per peer that failed, timed out or was not asked
+// for want of a free worker (`busy`).
 #pragma once
 
 #include <chrono>
@@ -20,7 +23,7 @@ namespace hie::exchange {
 
 struct ExchangeOptions {
   std::chrono::milliseconds deadline{5000};
-  int maxParallel = 8;
+  int maxParallel = 8;  // this request's calls queued or running at once (the pool is node-wide)
   std::string ownOrganization;  // never asked
   std::set<std::string> resourceTypes;
 };
