@@ -216,7 +216,7 @@ int runServe(const Args& argv) {
   exchange::CapabilityStatementHandler metadata(node);
   exchange::AuditApi auditApi(pool, config->records.baseUrl);
   exchange::PeerClient peerClient(material, registry, config->client, counters);
-  exchange::ExchangeApi exchangeApi(peerClient, auditWriter, config->exchange, counters);
+  exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters);
   exchange::HttpsServer server(*context, config->listener, gate, auditWriter, counters);
 

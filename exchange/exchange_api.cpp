@@ -67,8 +67,8 @@ Object::Ptr sourceExtension(const std::string& org) {
 
 }  // namespace
 
-ExchangeApi::ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options, Counters& counters)
-    : client_(client), audit_(audit), options_(std::move(options)), counters_(counters) {}
+ExchangeApi::ExchangeApi(PeerClient& client, ExchangeOptions options, Counters& counters)
+    : client_(client), options_(std::move(options)), counters_(counters) {}
 
 HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& organization,
                               const auth::RegistrySnapshot& registry) const {
@@ -298,15 +298,6 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     if (failureReason == "busy") counters_.increment("peer.busy");
     peerCalls.push_back(std::move(e));
   }
-  // One wait for all peer calls: they share a group commit instead of paying one each.
-  if (auto committed = audit_.recordAll(peerCalls); !committed) {
-    HttpReply reply = operationOutcome(503, "transient", "The service is temporarily unavailable.");
-    reply.refusalReason = "audit_unavailable";
-    reply.internalError = committed.error().internal;
-    reply.access.action = "query";
-    return reply;
-  }
-
   Object bundle;
   bundle.set("resourceType", "Bundle");
   bundle.set("type", "searchset");
@@ -322,6 +313,9 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   reply.access.purpose = purpose;
   reply.access.resultCount = matches;
   reply.access.entities = entities;
+  // Committed by the listener together with the request's own entry (one group commit, one wait)
+  // before this reply is released; if they cannot be, the caller gets 503 and none of this.
+  reply.relatedAudit = std::move(peerCalls);
   return reply;
 }
 
