@@ -32,7 +32,7 @@ const std::set<std::string>& knownKeys() {
       "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
       "records.maxPageSize", "audit.checkpointInterval", "audit.commitTimeout", "db.ownerUri",
       "exchange.deadline", "exchange.maxParallel", "client.connectTimeout", "client.readTimeout", "client.retries",
-      "client.maxResponseKiB",
+      "client.maxResponseKiB", "client.maxConcurrentCalls",
       "tls.expiryWarningDays", "tls.ocsp", "tls.ocspTimeout",
       "tls.sessionLifetime",
   };
@@ -262,6 +262,7 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   int responseKiB = 16384;
   HIE_TRY(responseKiB, s.integer("client.maxResponseKiB", 16384, 1, 1048576));
   c.client.maxResponseBytes = static_cast<std::size_t>(responseKiB) * 1024;
+  HIE_TRY(c.client.maxConcurrentCalls, s.integer("client.maxConcurrentCalls", 32, 1, 1024));
   c.exchange.ownOrganization = c.organization;
   if (auto ocsp = s.get("tls.ocsp"); ocsp && !auth::parseOcspMode(*ocsp, c.ocspMode)) {
     return tl::make_unexpected(configError("configuration key 'tls.ocsp' must be require, prefer or off, not '" + *ocsp + "'"));

@@ -220,7 +220,7 @@ int runServe(const Args& argv) {
   exchange::CapabilityStatementHandler metadata(node);
   exchange::AuditApi auditApi(pool);
   exchange::PeerClient peerClient(material, registry, config->client, counters);
-  exchange::ExchangeApi exchangeApi(peerClient, auditWriter, config->exchange, counters);
+  exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl);
   exchange::HttpsServer server(*context, config->listener, recheck, gate, auditWriter, counters);
 
@@ -272,6 +272,7 @@ int runServe(const Args& argv) {
   }
   draining = true;  // /readyz answers 503 from here on
   server.stop(5);
+  peerClient.stop();  // outbound calls still in flight are cut; its workers are joined
   admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();

@@ -1,9 +1,8 @@
 #include "exchange/exchange_api.h"
 
-#include <atomic>
 #include <condition_variable>
 #include <sstream>
-#include <thread>
+#include <mutex>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -39,6 +38,7 @@ Object::Ptr outcomeFor(const std::string& peer, const std::string& reason, const
   issue->set("severity", "error");
   const bool security = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason == "tls";
   issue->set("code", reason == "timeout"                      ? "timeout"
+                     : reason == "busy"                       ? "throttled"
                      : reason.compare(0, 5, "http_") == 0     ? "processing"
                      : security                               ? "security"
                                                               : "transient");
@@ -67,8 +67,8 @@ Object::Ptr sourceExtension(const std::string& org) {
 
 }  // namespace
 
-ExchangeApi::ExchangeApi(PeerClient& client, audit::AuditSink& audit, ExchangeOptions options, Counters& counters)
-    : client_(client), audit_(audit), options_(std::move(options)), counters_(counters) {}
+ExchangeApi::ExchangeApi(PeerClient& client, ExchangeOptions options, Counters& counters)
+    : client_(client), options_(std::move(options)), counters_(counters) {}
 
 HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& organization,
                               const auth::RegistrySnapshot& registry) const {
@@ -123,60 +123,86 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     }
   }
 
-  // Parallel calls, at most maxParallel at a time, all bounded by one deadline.
-  // The workers share their state with this thread through a shared_ptr and
-  // are detached: a peer that outlasts the deadline is reported as a timeout
-  // and its worker finishes on its own (its socket timeouts end soon after).
+  // The calls run on the client's workers, shared by every request of the node; this request keeps at
+  // most maxParallel of them queued or running, and waits for them until its one deadline. The calls
+  // share their state with this thread through a shared_ptr: a call still running at the deadline is
+  // reported as a timeout and cut there (its socket is shut down), and writes into the state it holds.
   const auto deadline = Clock::now() + options_.deadline;
+  enum class CallState { kNotSubmitted, kQueued, kRunning, kDone };
   struct Shared {
     std::mutex mutex;
-    std::condition_variable finished;
+    std::condition_variable changed;
     std::vector<PeerResult> results;
-    std::vector<bool> done;
-    std::size_t next = 0;
+    std::vector<CallState> state;
+    std::vector<Clock::time_point> startedAt;
     std::size_t completed = 0;
   };
   auto shared = std::make_shared<Shared>();
   shared->results.resize(peers.size());
-  shared->done.assign(peers.size(), false);
+  shared->state.assign(peers.size(), CallState::kNotSubmitted);
+  shared->startedAt.resize(peers.size());
   for (std::size_t i = 0; i < peers.size(); ++i) shared->results[i].peer = peers[i];
   const HeaderList headers{{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", call.requestId},
                            {"Accept", "application/fhir+json"}};
   PeerClient* client = &client_;
-  const std::size_t parallel =
-      std::min<std::size_t>(peers.size(), static_cast<std::size_t>(std::max(1, options_.maxParallel)));
-  for (std::size_t t = 0; t < parallel; ++t) {
-    PeerClient::InFlight guard = client->enter();
-    std::thread([shared, client, guard = std::move(guard), pathAndQuery, headers, deadline]() {
-      while (true) {
-        std::size_t i;
-        auth::PeerEntry peer;
-        {
-          std::lock_guard<std::mutex> lock(shared->mutex);
-          if (shared->next >= shared->results.size() || Clock::now() >= deadline) return;
-          i = shared->next++;
-          peer = shared->results[i].peer;
-        }
-        const auto started = Clock::now();
-        auto outcome = client->get(peer, pathAndQuery, headers, deadline);
-        std::lock_guard<std::mutex> lock(shared->mutex);
-        shared->results[i].outcome = std::move(outcome);
-        shared->results[i].micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-        shared->done[i] = true;
-        ++shared->completed;
-        shared->finished.notify_all();
-      }
-    }).detach();
-  }
+  const std::size_t parallel = static_cast<std::size_t>(std::max(1, options_.maxParallel));
   std::vector<PeerResult> resultStore;
   {
+    std::size_t submitted = 0;
     std::unique_lock<std::mutex> lock(shared->mutex);
-    shared->finished.wait_until(lock, deadline, [&] { return shared->completed == shared->results.size(); });
+    while (true) {
+      while (submitted < peers.size() && submitted - shared->completed < parallel) {
+        const std::size_t i = submitted++;
+        shared->state[i] = CallState::kQueued;
+        lock.unlock();
+        const bool queued = client->submit(deadline, [shared, client, i, pathAndQuery, headers, deadline] {
+          auth::PeerEntry peer;
+          {
+            std::lock_guard<std::mutex> l(shared->mutex);
+            shared->state[i] = CallState::kRunning;
+            shared->startedAt[i] = Clock::now();
+            peer = shared->results[i].peer;
+          }
+          auto outcome = client->get(peer, pathAndQuery, headers, deadline);
+          std::lock_guard<std::mutex> l(shared->mutex);
+          shared->results[i].outcome = std::move(outcome);
+          shared->results[i].micros =
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - shared->startedAt[i]).count();
+          shared->state[i] = CallState::kDone;
+          ++shared->completed;
+          shared->changed.notify_all();
+        });
+        lock.lock();
+        if (!queued) {
+          shared->results[i].outcome = tl::make_unexpected(PeerFailure{"busy", "not asked: the node is shutting down"});
+          shared->state[i] = CallState::kDone;
+          ++shared->completed;
+        }
+      }
+      if (shared->completed == peers.size() || Clock::now() >= deadline) break;
+      shared->changed.wait_until(lock, deadline);
+    }
     resultStore = shared->results;
     for (std::size_t i = 0; i < resultStore.size(); ++i) {
-      if (!shared->done[i]) {
-        resultStore[i].outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline"});
-        resultStore[i].micros = std::chrono::duration_cast<std::chrono::microseconds>(options_.deadline).count();
+      PeerResult& r = resultStore[i];
+      switch (shared->state[i]) {
+        case CallState::kDone:
+          break;
+        case CallState::kRunning:
+          r.outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline"});
+          r.micros = std::chrono::duration_cast<std::chrono::microseconds>(deadline - shared->startedAt[i]).count();
+          break;
+        case CallState::kQueued:
+          // Never sent: every outbound worker of the node was taken until the deadline.
+          r.outcome = tl::make_unexpected(PeerFailure{
+              "busy", "not asked: all client.maxConcurrentCalls outbound calls of this node were in use until the deadline"});
+          r.micros = 0;
+          break;
+        case CallState::kNotSubmitted:
+          r.outcome = tl::make_unexpected(PeerFailure{
+              "busy", "not asked: this request's exchange.maxParallel calls were all still under way at the deadline"});
+          r.micros = 0;
+          break;
       }
     }
   }
@@ -269,17 +295,9 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     counters_.increment("peercall.count." + r.peer.organization);
     counters_.increment("peercall.micros." + r.peer.organization, static_cast<std::uint64_t>(std::max<long long>(r.micros, 0)));
     if (e.outcome != "success") counters_.increment("peercall.failed." + r.peer.organization);
+    if (failureReason == "busy") counters_.increment("peer.busy");
     peerCalls.push_back(std::move(e));
   }
-  // One wait for all peer calls: they share a group commit instead of paying one each.
-  if (auto committed = audit_.recordAll(peerCalls); !committed) {
-    HttpReply reply = operationOutcome(503, "transient", "The service is temporarily unavailable.");
-    reply.refusalReason = "audit_unavailable";
-    reply.internalError = committed.error().internal;
-    reply.access.action = "query";
-    return reply;
-  }
-
   Object bundle;
   bundle.set("resourceType", "Bundle");
   bundle.set("type", "searchset");
@@ -294,6 +312,9 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   reply.access.patientQuery = identifier;
   reply.access.resultCount = matches;
   reply.access.entities = entities;
+  // Committed by the listener together with the request's own entry (one group commit, one wait)
+  // before this reply is released; if they cannot be, the caller gets 503 and none of this.
+  reply.relatedAudit = std::move(peerCalls);
   return reply;
 }
 

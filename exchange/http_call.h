@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "audit/audit_event.h"
+
 namespace hie::exchange {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -44,6 +46,9 @@ struct HttpReply {
   std::string refusalReason;   // for logs and counters, never sent; "" when served
   std::string internalError;   // detail of a 5xx for the log, never sent
   AccessFacts access;          // for the audit trail; never logged (patient data)
+  // Entries for what the handler did on the request's behalf (the /exchange peer calls): committed
+  // with the request's own entry, in one group commit, before the reply is released.
+  std::vector<audit::AuditEvent> relatedAudit;
 };
 
 }  // namespace hie::exchange

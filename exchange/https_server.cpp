@@ -433,7 +433,11 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     }
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     const audit::AuditEvent event = requestEvent(call, rawPath, peer, organization, reply, micros.count());
-    auto committed = audit_.record(event);
+    // What the handler did on the request's behalf (peer calls) goes in the same group commit.
+    std::vector<audit::AuditEvent> entries = std::move(reply.relatedAudit);
+    reply.relatedAudit.clear();
+    entries.push_back(event);
+    auto committed = audit_.recordAll(entries);
     if (!committed) {
       counters_.increment("refused.audit_unavailable");
       HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");

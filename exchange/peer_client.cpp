@@ -1,27 +1,22 @@
 #include "exchange/peer_client.h"
 
+#include <algorithm>
+
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/Session.h>
 #include <Poco/Net/SSLException.h>
-#include <Poco/StreamCopier.h>
-
-#include <thread>
 
 #include "auth/handshake_verification.h"
 
 namespace hie::exchange {
-
-struct PeerClient::Channel {
-  auth::PeerUrl url;
-  auth::ClientTlsContext tls;
-  std::mutex mutex;
-  std::vector<std::unique_ptr<Poco::Net::HTTPSClientSession>> idle;
-};
-
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Poco's Session has a protected constructor; this one adopts a session reference we captured.
 class ResumableSession : public Poco::Net::Session {
@@ -29,13 +24,78 @@ class ResumableSession : public Poco::Net::Session {
   explicit ResumableSession(SSL_SESSION* session) : Poco::Net::Session(session) {}
 };
 
-}  // namespace
+// One attempt's hold on its call's deadline: every connection the attempt
+// uses is watched from the moment it is connected until the attempt ends.
+class AttemptDeadline {
+ public:
+  AttemptDeadline(CallDeadlines& deadlines, Clock::time_point deadline) : deadlines_(deadlines), deadline_(deadline) {}
 
-namespace {
+  // Throws when no connection may be opened any more: past the deadline, or the client is stopping.
+  void beforeConnect() {
+    if (deadlines_.cancelled()) {
+      cut_ = CallDeadlines::Cut::kCancelled;
+      throw Poco::TimeoutException("the client is stopping");
+    }
+    if (Clock::now() >= deadline_) {
+      cut_ = CallDeadlines::Cut::kDeadline;
+      throw Poco::TimeoutException("the call's deadline has passed");
+    }
+  }
 
-using Clock = std::chrono::steady_clock;
+  void watch(int fd) {
+    end();
+    auto watched = deadlines_.watch(fd, deadline_);
+    if (!watched) throw Poco::IOException(watched.error().internal);
+    watch_ = std::move(*watched);
+  }
+
+  // Stops watching; says whether a connection of this attempt was cut, and why.
+  CallDeadlines::Cut end() {
+    const CallDeadlines::Cut cut = watch_.release();
+    if (cut != CallDeadlines::Cut::kNone) cut_ = cut;
+    return cut_;
+  }
+
+ private:
+  CallDeadlines& deadlines_;
+  Clock::time_point deadline_;
+  CallDeadlines::Watch watch_;
+  CallDeadlines::Cut cut_ = CallDeadlines::Cut::kNone;
+};
+
+// An HTTPS session whose every connection is watched by its attempt's
+// deadline: the TLS handshake runs inside connect() once the watch has
+// started (Poco would run it before the socket can be watched, bounded only
+// by per-read timeouts). Poco reconnects on its own (a stale keep-alive
+// connection, a failed first write): that comes through here too.
+class WatchedSession : public Poco::Net::HTTPSClientSession {
+ public:
+  using Poco::Net::HTTPSClientSession::HTTPSClientSession;
+
+  void attach(AttemptDeadline* attempt) { attempt_ = attempt; }
+  int fd() { return static_cast<int>(socket().impl()->sockfd()); }
+
+ protected:
+  void connect(const Poco::Net::SocketAddress& address) override {
+    if (attempt_ == nullptr) throw Poco::IllegalStateException("an outbound connection without a deadline");
+    attempt_->beforeConnect();
+    Poco::Net::SecureStreamSocket secure(socket());
+    secure.setLazyHandshake(true);
+    Poco::Net::HTTPSClientSession::connect(address);  // TCP only, within the connection timeout
+    attempt_->watch(static_cast<int>(secure.impl()->sockfd()));
+    if (secure.completeHandshake() != 1) throw Poco::Net::SSLConnectionUnexpectedlyClosedException();
+  }
+
+ private:
+  AttemptDeadline* attempt_ = nullptr;
+};
 
 PeerFailure failure(std::string reason, std::string detail) { return PeerFailure{std::move(reason), std::move(detail)}; }
+
+PeerFailure cutFailure(CallDeadlines::Cut cut) {
+  return cut == CallDeadlines::Cut::kCancelled ? failure("timeout", "cancelled: the node is shutting down")
+                                               : failure("timeout", "no answer before the deadline");
+}
 
 Poco::Timespan span(std::chrono::milliseconds ms) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(std::max<long long>(ms.count(), 1)) * 1000);
@@ -43,14 +103,30 @@ Poco::Timespan span(std::chrono::milliseconds ms) {
 
 }  // namespace
 
+struct PeerClient::Channel {
+  auth::PeerUrl url;
+  auth::ClientTlsContext tls;
+  std::mutex mutex;
+  std::vector<std::unique_ptr<WatchedSession>> idle;
+};
+
 PeerClient::PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const auth::OrganizationDirectory& directory,
                        ClientOptions options, Counters& counters)
-    : material_(std::move(material)), directory_(directory), options_(options), counters_(counters) {}
+    : material_(std::move(material)),
+      directory_(directory),
+      options_(options),
+      counters_(counters),
+      pool_(static_cast<std::size_t>(std::max(1, options.maxConcurrentCalls))) {}
 
-PeerClient::~PeerClient() {
-  // Calls that outlived their caller's deadline end with their socket timeouts.
-  const auto limit = Clock::now() + options_.connectTimeout + 2 * options_.readTimeout + std::chrono::seconds(1);
-  while (inFlight_.load() > 0 && Clock::now() < limit) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+PeerClient::~PeerClient() { stop(); }
+
+void PeerClient::stop() {
+  deadlines_.cancelAll();  // calls in flight end at once, calls about to connect do not
+  pool_.stop();
+}
+
+bool PeerClient::submit(Clock::time_point deadline, std::function<void()> call) {
+  return pool_.submit(deadline, std::move(call));
 }
 
 void PeerClient::useMaterial(std::shared_ptr<const auth::TlsMaterial> material) {
@@ -76,6 +152,7 @@ Result<std::shared_ptr<PeerClient::Channel>> PeerClient::channel(const auth::Pee
 
 tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                                         const HeaderList& headers, Clock::time_point deadline) {
+  if (deadlines_.cancelled()) return tl::make_unexpected(cutFailure(CallDeadlines::Cut::kCancelled));
   auto ch = channel(peer);
   if (!ch) return tl::make_unexpected(failure("bad_directory_entry", ch.error().external));
   Channel& c = **ch;
@@ -87,7 +164,7 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       counters_.increment("peer.timeouts");
       return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
     }
-    std::unique_ptr<Poco::Net::HTTPSClientSession> session;
+    std::unique_ptr<WatchedSession> session;
     bool pooled = false;
     {
       std::lock_guard<std::mutex> lock(c.mutex);
@@ -100,10 +177,10 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
     if (!session) {
       // A new connection offers the newest session the peer handed out, for an abbreviated handshake.
       if (SSL_SESSION* resumable = c.tls.takeResumableSession()) {
-        session = std::make_unique<Poco::Net::HTTPSClientSession>(
-            c.url.host, c.url.port, c.tls.context, Poco::Net::Session::Ptr(new ResumableSession(resumable)));
+        session = std::make_unique<WatchedSession>(c.url.host, c.url.port, c.tls.context,
+                                                   Poco::Net::Session::Ptr(new ResumableSession(resumable)));
       } else {
-        session = std::make_unique<Poco::Net::HTTPSClientSession>(c.url.host, c.url.port, c.tls.context);
+        session = std::make_unique<WatchedSession>(c.url.host, c.url.port, c.tls.context);
       }
       session->setKeepAlive(true);
       // Shorter than the server's keep-alive timeout, so an idle connection is not reused after the peer dropped it.
@@ -111,8 +188,12 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
     }
     session->setTimeout(span(std::min(options_.connectTimeout, left)), span(std::min(left, options_.readTimeout)),
                         span(std::min(left, options_.readTimeout)));
+    // Declared after the session: it ends (unwatching the connection) before the session closes it.
+    AttemptDeadline attemptDeadline(deadlines_, deadline);
+    session->attach(&attemptDeadline);
     auth::clearHandshakeRefusal();
     try {
+      if (session->connected()) attemptDeadline.watch(session->fd());  // a pooled connection
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, c.url.pathPrefix + pathAndQuery,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
       request.setHost(c.url.host, c.url.port);
@@ -131,6 +212,13 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
           return tl::make_unexpected(failure("response_too_large", "the peer's answer exceeds the size limit"));
         }
       }
+      session->attach(nullptr);
+      if (const auto cut = attemptDeadline.end(); cut != CallDeadlines::Cut::kNone) {
+        // A cut connection reads as the end of the answer: what arrived may be cut short.
+        session->reset();
+        counters_.increment("peer.failures.timeout");
+        return tl::make_unexpected(cutFailure(cut));
+      }
       if (response.getKeepAlive()) {
         std::lock_guard<std::mutex> lock(c.mutex);
         if (c.idle.size() < 8) c.idle.push_back(std::move(session));
@@ -138,6 +226,12 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       return out;
     } catch (const Poco::Exception& e) {
       session->reset();
+      session->attach(nullptr);
+      if (const auto cut = attemptDeadline.end(); cut != CallDeadlines::Cut::kNone) {
+        // The deadline passed (or the client stops): no retry can help.
+        counters_.increment("peer.failures.timeout");
+        return tl::make_unexpected(cutFailure(cut));
+      }
       const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
       if (refusal != nullptr) {
         // A verification failure is a verdict, not a transient error: no retry.

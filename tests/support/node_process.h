@@ -45,6 +45,7 @@ class NodeProcess {
   bool waitUntilListening(std::chrono::seconds timeout = std::chrono::seconds(30));
   int port() const { return port_; }
   int adminPort() const { return adminPort_; }
+  pid_t pid() const { return pid_; }  // -1 once it has exited
   std::string log() const;
   bool running();
   // SIGTERM, then SIGKILL after timeout; returns the exit status (-1 if killed).

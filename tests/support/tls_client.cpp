@@ -148,6 +148,7 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
     }
     X509_free(server);
   }
+  const auto sent = std::chrono::steady_clock::now();
   if (SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) <= 0) {
     r.tlsRefused = true;
     r.tlsError = "write: " + drain();
@@ -177,6 +178,7 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
     }
     break;  // response already read; the peer then closed without close_notify
   }
+  r.answeredAfter = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent);
   parse(r, raw);
   return r;
 }

@@ -32,6 +32,7 @@ struct HttpResult {
   std::string head;            // status line and headers
   std::string body;
   std::string serverCertSha256;  // lowercase hex, of the certificate the server presented
+  std::chrono::milliseconds answeredAfter{0};  // from sending the request (handshake done) to the end of the answer
 
   std::string header(const std::string& name) const;  // case-insensitive, "" if absent
 };

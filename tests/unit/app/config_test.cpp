@@ -105,6 +105,23 @@ TEST(Config, SessionLifetime) {
   }
 }
 
+TEST(Config, OutboundCallsAreBoundedNodeWide) {
+  auto values = complete();
+  auto c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->client.maxConcurrentCalls, 32);
+  values["client.maxConcurrentCalls"] = "8";
+  c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->client.maxConcurrentCalls, 8);
+  for (const char* bad : {"0", "1025", "many"}) {
+    values["client.maxConcurrentCalls"] = bad;
+    auto refused = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().external.find("client.maxConcurrentCalls"), std::string::npos) << refused.error().external;
+  }
+}
+
 TEST(Config, EnvironmentNames) {
   EXPECT_EQ(environmentName("db.uri"), "HIE_DB_URI");
   EXPECT_EQ(environmentName("tls.privateKey"), "HIE_TLS_PRIVATEKEY");
