@@ -28,7 +28,7 @@ bool OutboundCallPool::submit(Clock::time_point deadline, std::function<void()> 
   return true;
 }
 
-void OutboundCallPool::stop() {
+void OutboundCallPool::close() {
   std::deque<Queued> dropped;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -37,6 +37,10 @@ void OutboundCallPool::stop() {
   }
   wake_.notify_all();
   dropped.clear();  // outside the lock: a call's captures may take locks of their own
+}
+
+void OutboundCallPool::stop() {
+  close();
   // No thread is added once stopping_ is set, so threads_ is stable here; a second stop() finds
   // them joined already.
   std::lock_guard<std::mutex> joining(joinMutex_);

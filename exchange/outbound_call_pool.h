@@ -4,7 +4,8 @@
 // deadline; one still waiting then is dropped without running (its caller
 // reports the peer `busy`). Workers start as needed, are owned and joined:
 // stop() refuses new calls, drops the waiting ones and waits for the running
-// ones, which the owner must first make end (see CallDeadlines::cancelAll).
+// ones, which the owner makes end in between (close(), cancel, stop(): see
+// PeerClient::stop and CallDeadlines::cancelAll).
 #pragma once
 
 #include <chrono>
@@ -31,7 +32,9 @@ class OutboundCallPool {
   // not run). The call runs at most once; when dropped it is destroyed unrun.
   bool submit(Clock::time_point deadline, std::function<void()> call);
 
-  // Idempotent. Returns once no worker runs a call any more.
+  // Refuses new calls and drops the waiting ones; calls running go on. Idempotent.
+  void close();
+  // close(), then returns once no worker runs a call any more. Idempotent.
   void stop();
 
   std::size_t threads() const;  // workers started so far (never more than maxThreads)

@@ -121,7 +121,8 @@ PeerClient::PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const 
 PeerClient::~PeerClient() { stop(); }
 
 void PeerClient::stop() {
-  deadlines_.cancelAll();  // calls in flight end at once, calls about to connect do not
+  pool_.close();           // no waiting call starts any more
+  deadlines_.cancelAll();  // the running ones end at once, and none connects again
   pool_.stop();
 }
 
