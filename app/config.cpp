@@ -219,6 +219,11 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
     target = *r_;                                      \
   }
   HIE_TRY(c.nodeId, s.require("node.id"));
+  // It names the audit chains and is signed raw in checkpoints: plain ASCII only.
+  if (c.nodeId.size() > 64 || c.nodeId.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+                                  std::string::npos) {
+    return tl::make_unexpected(configError("configuration key 'node.id' must be 1-64 of A-Z a-z 0-9 . _ -"));
+  }
   HIE_TRY(c.organization, s.require("node.organization"));
   if (!auth::isValidOrganizationIdentifier(c.organization)) {
     return tl::make_unexpected(configError("configuration key 'node.organization' must be a urn:oid: identifier, not '" +

@@ -18,21 +18,6 @@
 #include "exchange/request_id.h"
 
 namespace hie::app {
-namespace {
-
-
-// A registry view fixed at one snapshot (a one-shot command needs no polling).
-class FixedDirectory : public auth::OrganizationDirectory {
- public:
-  explicit FixedDirectory(auth::RegistrySnapshot snap)
-      : snap_(std::make_shared<const auth::RegistrySnapshot>(std::move(snap))) {}
-  auth::OrganizationSnapshot snapshot() const override { return snap_; }
-
- private:
-  auth::OrganizationSnapshot snap_;
-};
-
-}  // namespace
 
 int runPeer(const Args& argv) {
   const char* usage = "usage: hie-node peer add --org ID --url https://host:port | peer list | peer remove ID";
@@ -117,7 +102,7 @@ int runFetch(const Args& argv) {
   }
   if (peer == nullptr) return runtimeError("no peer entry for " + peerId + " (add one with `hie-node peer add`)");
   const auth::PeerEntry target = *peer;
-  FixedDirectory directory(std::move(*snap));
+  auth::FixedOrganizationDirectory directory(std::move(*snap));
 
   Poco::Net::SSLManager::instance().initializeClient(nullptr, new Poco::Net::RejectCertificateHandler(false), nullptr);
   Counters counters;

@@ -83,15 +83,6 @@ std::string gauge(const std::string& name, const std::string& help, const std::s
   return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + series;
 }
 
-std::string labelValue(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (c != '\n') out.push_back(c);
-  }
-  return out;
-}
-
 exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, const audit::AuditWriter& writer,
                                     const auth::TlsMaterialStore& tls, const auth::TlsFiles& files,
                                     const std::atomic<bool>& draining) {
@@ -133,14 +124,14 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
                  "hie_registry_age_seconds " + std::to_string(registry.secondsSinceLastSuccess()) + "\n");
     std::string certs = "hie_certificate_not_after_timestamp_seconds{kind=\"node\"} " + std::to_string(nodeNotAfter) + "\n";
     for (const auto& [subject, notAfter] : anchors) {
-      certs += "hie_certificate_not_after_timestamp_seconds{kind=\"anchor\",subject=\"" + labelValue(subject) + "\"} " +
+      certs += "hie_certificate_not_after_timestamp_seconds{kind=\"anchor\",subject=\"" + exchange::prometheusLabelValue(subject) + "\"} " +
                std::to_string(notAfter) + "\n";
     }
     out += gauge("hie_certificate_not_after_timestamp_seconds", "Expiry of the node certificate and trust anchors.", certs);
     if (!crls.empty()) {
       std::string series;
       for (const auto& crl : crls) {
-        series += "hie_crl_next_update_timestamp_seconds{issuer=\"" + labelValue(crl.issuerDn) + "\"} " +
+        series += "hie_crl_next_update_timestamp_seconds{issuer=\"" + exchange::prometheusLabelValue(crl.issuerDn) + "\"} " +
                   std::to_string(crl.nextUpdate) + "\n";
       }
       out += gauge("hie_crl_next_update_timestamp_seconds", "nextUpdate of each configured CRL.", series);

@@ -121,7 +121,7 @@ Result<std::int64_t> AuditStore::forEachExported(const std::string& from, const 
              "  FROM audit_entries GROUP BY chain_id) r "
              "JOIN audit_entries f ON f.chain_id = r.chain_id AND f.seq = r.lo "
              "JOIN audit_entries l ON l.chain_id = r.chain_id AND l.seq = r.hi "
-             "WHERE r.lo <= r.hi ORDER BY r.chain_id",
+             "WHERE r.lo <= r.hi ORDER BY r.chain_id COLLATE \"C\"",
              from, to)) {
       ranges.push_back(ExportRange{row[0].as<std::string>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
                                    row[3].as<std::int64_t>(), row[4].as<std::string>()});

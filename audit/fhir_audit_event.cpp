@@ -50,6 +50,10 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
   const std::string eventType = str("eventType");
   const std::string action = str("action");
   const std::string outcome = str("outcome");
+  // Both are required in R4 (id by the node's answers, recorded 1..1): no AuditEvent without them.
+  if (entry.hash.size() < 32 || str("time").empty()) {
+    return fail(ErrorCode::kInvalidInput, "audit entry without hash or time");
+  }
 
   Object out;
   out.set("resourceType", "AuditEvent");

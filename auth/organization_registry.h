@@ -36,6 +36,17 @@ class OrganizationDirectory {
   virtual OrganizationSnapshot snapshot() const = 0;
 };
 
+// A directory fixed at one snapshot: for one-shot commands (no polling) and tests.
+class FixedOrganizationDirectory : public OrganizationDirectory {
+ public:
+  explicit FixedOrganizationDirectory(RegistrySnapshot snap)
+      : snap_(std::make_shared<const RegistrySnapshot>(std::move(snap))) {}
+  OrganizationSnapshot snapshot() const override { return snap_; }
+
+ private:
+  OrganizationSnapshot snap_;
+};
+
 class OrganizationRegistry : public OrganizationDirectory {
  public:
   OrganizationRegistry(std::unique_ptr<OrganizationSource> source, std::chrono::milliseconds pollInterval);

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/utf8.h"
+
 namespace hie {
 namespace {
 
@@ -11,30 +13,6 @@ void require(bool ok, const char* what) {
   if (ok) return;
   std::fprintf(stderr, "JsonWriter misuse: %s\n", what);
   std::abort();
-}
-
-bool continuation(unsigned char c) { return c >= 0x80 && c <= 0xbf; }
-
-// Length of the well-formed UTF-8 sequence (RFC 3629, table 3-7 of Unicode)
-// of two or more bytes at text[i], or 0 when none starts there.
-std::size_t multiByteSequence(std::string_view text, std::size_t i) {
-  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  const std::size_t left = text.size() - i;
-  const unsigned char c = at(0);
-  if (c >= 0xc2 && c <= 0xdf) return left >= 2 && continuation(at(1)) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (left < 3 || !continuation(at(2))) return 0;
-    const unsigned char d = at(1);
-    const bool ok = c == 0xe0 ? (d >= 0xa0 && d <= 0xbf) : c == 0xed ? (d >= 0x80 && d <= 0x9f) : continuation(d);
-    return ok ? 3 : 0;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (left < 4 || !continuation(at(2)) || !continuation(at(3))) return 0;
-    const unsigned char d = at(1);
-    const bool ok = c == 0xf0 ? (d >= 0x90 && d <= 0xbf) : c == 0xf4 ? (d >= 0x80 && d <= 0x8f) : continuation(d);
-    return ok ? 4 : 0;
-  }
-  return 0;
 }
 
 }  // namespace
@@ -46,7 +24,7 @@ void appendJsonString(std::string& out, std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const std::size_t n = multiByteSequence(text, i);
+      const std::size_t n = utf8SequenceAt(text, i);
       if (n == 0) {
         out += "\\ufffd";
         ++i;

@@ -37,7 +37,11 @@ std::string withNetworkTimeouts(const std::string& uri) {
 
 Result<std::unique_ptr<pqxx::connection>> connect(const std::string& uri) {
   try {
-    return std::make_unique<pqxx::connection>(withNetworkTimeouts(uri));
+    auto conn = std::make_unique<pqxx::connection>(withNetworkTimeouts(uri));
+    // Dates without an offset (audit --from/--to, the auditor API's date=) are UTC, whatever
+    // the server's default TimeZone is; pqxx repeats this after a reconnect.
+    conn->set_variable("TimeZone", "'UTC'");
+    return conn;
   } catch (const std::exception& e) {
     std::string why = e.what();
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();

@@ -14,19 +14,6 @@
 namespace hie::exchange {
 namespace {
 
-std::string escapeLabel(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
 struct Metric {
   std::string name;
   std::string labels;
@@ -38,7 +25,7 @@ Metric seriesFor(const std::string& counter) {
   std::stringstream in(counter);
   std::string p;
   while (std::getline(in, p, '.')) parts.push_back(p);
-  auto label = [](const std::string& k, const std::string& v) { return k + "=\"" + escapeLabel(v) + "\""; };
+  auto label = [](const std::string& k, const std::string& v) { return k + "=\"" + prometheusLabelValue(v) + "\""; };
   if (parts.size() >= 3 && parts[0] == "refused" && parts[1] == "handshake") {
     return {"hie_tls_handshake_failures_total", label("reason", parts[2])};
   }
@@ -115,6 +102,19 @@ class AdminFactory : public Poco::Net::HTTPRequestHandlerFactory {
 };
 
 }  // namespace
+
+std::string prometheusLabelValue(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
 
 std::string prometheusCounters(const Counters& counters) {
   std::map<std::string, std::vector<std::pair<std::string, std::uint64_t>>> families;

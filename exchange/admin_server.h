@@ -36,6 +36,9 @@ struct AdminSources {
 // Renders the counters in Prometheus text format (hie_* names, labels from the counter names).
 std::string prometheusCounters(const Counters& counters);
 
+// A Prometheus label value, escaped for the text format (\\, \" and \n).
+std::string prometheusLabelValue(const std::string& value);
+
 class AdminServer {
  public:
   AdminServer(std::string host, std::uint16_t port, const Counters& counters, AdminSources sources);

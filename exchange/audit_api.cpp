@@ -137,17 +137,27 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
     json.beginObject().member("relation", "next").member("url", base + std::to_string(filter.offset + filter.count)).endObject();
   }
   json.endArray();
-  bool first = true;
+  // No match: no entry element (FHIR allows no empty array).
+  if (!page->entries.empty()) json.key("entry").beginArray();
   for (const auto& entry : page->entries) {
     auto event = audit::fhirAuditEvent(entry);
-    if (!event) continue;
-    if (first) json.key("entry").beginArray();  // no match: no entry element (FHIR allows no empty array)
-    first = false;
-    // Rendered by audit/ from the stored canonical entry (Poco's parser and writer).
-    json.beginObject().key("resource").rawValue(*event);
-    json.key("search").beginObject().member("mode", "match").endObject().endObject();
+    if (event) {
+      // Rendered by audit/ from the stored canonical entry (Poco's parser and writer).
+      json.beginObject().key("resource").rawValue(*event);
+      json.key("search").beginObject().member("mode", "match").endObject().endObject();
+      continue;
+    }
+    // A stored entry that cannot be rendered (damaged or altered) is never dropped silently:
+    // the auditor sees where it is, and `hie-node audit verify` says what is wrong with it.
+    json.beginObject().key("resource").beginObject().key("issue").beginArray().beginObject();
+    json.member("code", "processing")
+        .member("diagnostics", "audit entry " + entry.chain + " #" + std::to_string(entry.seq) +
+                                   " cannot be rendered; run hie-node audit verify")
+        .member("severity", "error");
+    json.endObject().endArray().member("resourceType", "OperationOutcome").endObject();
+    json.key("search").beginObject().member("mode", "outcome").endObject().endObject();
   }
-  if (!first) json.endArray();
+  if (!page->entries.empty()) json.endArray();
   json.endObject();
   reply.body = json.take();
   reply.access.resultCount = static_cast<long long>(page->entries.size());

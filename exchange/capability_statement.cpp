@@ -52,7 +52,7 @@ CapabilityStatementHandler::CapabilityStatementHandler(const NodeDescription& no
       p->set("name", spec.name);
       if (!spec.definition.empty()) p->set("definition", spec.definition);
       p->set("type", spec.type);
-      p->set("documentation", spec.documentation);
+      if (!spec.documentation.empty()) p->set("documentation", spec.documentation);
       params->add(p);
     }
     if (params->size() > 0) r->set("searchParam", params);

@@ -60,38 +60,6 @@ std::vector<SearchParameterSpec> searchParameters(const std::string& resourceTyp
           count};
 }
 
-std::size_t validUtf8Prefix(std::string_view text) {
-  std::size_t i = 0;
-  const std::size_t n = text.size();
-  auto at = [&text](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  auto continuation = [&](std::size_t k) { return k < n && (at(k) & 0xC0) == 0x80; };
-  while (i < n) {
-    const unsigned char c = at(i);
-    if (c < 0x80) {
-      ++i;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      if (!continuation(i + 1)) return i;
-      i += 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      if (!continuation(i + 1) || !continuation(i + 2)) return i;
-      const unsigned char c1 = at(i + 1);
-      if (c == 0xE0 && c1 < 0xA0) return i;   // overlong
-      if (c == 0xED && c1 >= 0xA0) return i;  // UTF-16 surrogate
-      i += 3;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      if (!continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3)) return i;
-      const unsigned char c1 = at(i + 1);
-      if (c == 0xF0 && c1 < 0x90) return i;   // overlong
-      if (c == 0xF4 && c1 >= 0x90) return i;  // past U+10FFFF
-      i += 4;
-    } else {
-      return i;  // continuation byte without a lead, C0/C1 overlong leads, F5-FF
-    }
-  }
-  return n;
-}
-
-bool isValidUtf8(std::string_view text) { return validUtf8Prefix(text) == text.size(); }
 
 bool isValidFhirId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;

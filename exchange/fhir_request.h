@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/utf8.h"
 #include "exchange/http_call.h"
 
 namespace hie::exchange {
@@ -16,12 +17,6 @@ namespace hie::exchange {
 // FHIR id: 1-64 of [A-Za-z0-9.-].
 bool isValidFhirId(const std::string& id);
 
-// True when text is well-formed UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing past U+10FFFF). PostgreSQL refuses any other text, so
-// untrusted bytes are checked with this before they can reach a query.
-bool isValidUtf8(std::string_view text);
-// Where the first malformed UTF-8 sequence starts: text.size() when there is none.
-std::size_t validUtf8Prefix(std::string_view text);
 
 struct PatientSelector {
   std::string patientId;            // set for patient=ID (and Patient/ID)

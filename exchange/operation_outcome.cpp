@@ -37,7 +37,9 @@ HttpReply operationOutcome(int status, const std::string& issueCode, const std::
   // Members in alphabetical order, as the node has always written them.
   JsonWriter json;
   json.beginObject().key("issue").beginArray().beginObject();
-  json.member("code", issueCode).member("diagnostics", text).member("severity", status >= 500 ? "fatal" : "error");
+  json.member("code", issueCode);
+  if (!text.empty()) json.member("diagnostics", text);  // FHIR allows no empty string
+  json.member("severity", status >= 500 ? "fatal" : "error");
   json.endObject().endArray().member("resourceType", "OperationOutcome").endObject();
   HttpReply reply;
   reply.status = status;

@@ -97,6 +97,10 @@ TEST(Config, SessionLifetime) {
   c = serveConfig(ConfigSource::fromMap(values, "/"));
   ASSERT_TRUE(c) << c.error().internal;
   EXPECT_EQ(c->sessionLifetimeSeconds, 0);
+  values["tls.sessionLifetime"] = "86400";
+  c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->sessionLifetimeSeconds, 86400);
   for (const char* bad : {"-1", "86401", "60s"}) {
     values["tls.sessionLifetime"] = bad;
     c = serveConfig(ConfigSource::fromMap(values, "/"));
@@ -114,11 +118,32 @@ TEST(Config, OutboundCallsAreBoundedNodeWide) {
   c = serveConfig(ConfigSource::fromMap(values, "/"));
   ASSERT_TRUE(c) << c.error().internal;
   EXPECT_EQ(c->client.maxConcurrentCalls, 8);
+  for (int edge : {1, 1024}) {
+    values["client.maxConcurrentCalls"] = std::to_string(edge);
+    c = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_TRUE(c) << edge << c.error().internal;
+    EXPECT_EQ(c->client.maxConcurrentCalls, edge);
+  }
   for (const char* bad : {"0", "1025", "many"}) {
     values["client.maxConcurrentCalls"] = bad;
     auto refused = serveConfig(ConfigSource::fromMap(values, "/"));
     ASSERT_FALSE(refused) << bad;
     EXPECT_NE(refused.error().external.find("client.maxConcurrentCalls"), std::string::npos) << refused.error().external;
+  }
+}
+
+TEST(Config, NodeIdIsPlainAscii) {
+  auto values = complete();
+  for (const char* good : {"node-a", "hospital_1.prod", "N"}) {
+    values["node.id"] = good;
+    EXPECT_TRUE(serveConfig(ConfigSource::fromMap(values, "/"))) << good;
+  }
+  for (const std::string& bad : {std::string("node a"), std::string("a%b"), std::string("n\xC3\xA9"), std::string("a\"b"),
+                                std::string("a/b"), std::string(65, 'n')}) {
+    values["node.id"] = bad;
+    auto c = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().external.find("node.id"), std::string::npos) << c.error().external;
   }
 }
 

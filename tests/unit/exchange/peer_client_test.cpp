@@ -3,6 +3,8 @@
 // calls in flight and joins its workers.
 #include "exchange/peer_client.h"
 
+#include "auth/organization_registry.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,15 +31,6 @@ using Clock = std::chrono::steady_clock;
 const std::string kNode = "urn:oid:2.16.840.1.113883.3.7100";
 const std::string kSlow = "urn:oid:2.16.840.1.113883.3.7600";
 
-class FixedDirectory : public auth::OrganizationDirectory {
- public:
-  explicit FixedDirectory(auth::RegistrySnapshot snap)
-      : snap_(std::make_shared<const auth::RegistrySnapshot>(std::move(snap))) {}
-  auth::OrganizationSnapshot snapshot() const override { return snap_; }
-
- private:
-  auth::OrganizationSnapshot snap_;
-};
 
 auth::RegistrySnapshot registry() {
   auth::RegistrySnapshot snap;
@@ -141,7 +134,7 @@ class PeerClientSlowPeers : public ::testing::Test {
   TestPki pki = TestPki::create();
   TempDir dir;
   std::shared_ptr<const auth::TlsMaterial> material;
-  FixedDirectory directory{registry()};
+  auth::FixedOrganizationDirectory directory{registry()};
   Counters counters;
   std::unique_ptr<SlowTlsPeer> peer;
   auth::PeerEntry entry;
