@@ -16,7 +16,7 @@
 #include "audit/audit_store.h"
 #include "audit/fhir_audit_event.h"
 #include "audit/signing_key.h"
-#include "auth/tls_material.h"
+#include "auth/tls/tls_material.h"
 
 namespace hie::app {
 namespace {

@@ -12,10 +12,10 @@
 #include <Poco/Path.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
-#include "auth/ocsp_checker.h"
-#include "auth/organization.h"
-#include "exchange/base_url.h"
-#include "exchange/record_api.h"
+#include "auth/registry/organization.h"
+#include "auth/tls/ocsp_checker.h"
+#include "exchange/handlers/record_api.h"
+#include "exchange/http/base_url.h"
 
 namespace hie::app {
 namespace {

@@ -9,13 +9,13 @@
 #include <string>
 
 #include "audit/audit_writer.h"
-#include "auth/ocsp_checker.h"
-#include "auth/tls_material.h"
+#include "auth/tls/ocsp_checker.h"
+#include "auth/tls/tls_material.h"
 #include "common/result.h"
-#include "exchange/https_server.h"
-#include "exchange/exchange_api.h"
-#include "exchange/peer_client.h"
-#include "exchange/record_api.h"
+#include "exchange/handlers/exchange_api.h"
+#include "exchange/handlers/record_api.h"
+#include "exchange/http/https_server.h"
+#include "exchange/peers/peer_client.h"
 
 namespace hie::app {
 

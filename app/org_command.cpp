@@ -4,9 +4,9 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
-#include "auth/certificate_identity.h"
-#include "auth/registry_repository.h"
-#include "auth/tls_material.h"
+#include "auth/identity/certificate_identity.h"
+#include "auth/registry/registry_repository.h"
+#include "auth/tls/tls_material.h"
 
 namespace hie::app {
 namespace {

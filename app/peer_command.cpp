@@ -8,14 +8,14 @@
 #include "app/command_support.h"
 #include "app/commands.h"
 #include "audit/audit_writer.h"
-#include "auth/organization.h"
-#include "auth/organization_registry.h"
-#include "auth/peer_url.h"
-#include "auth/policy.h"
-#include "auth/registry_repository.h"
-#include "auth/tls_material.h"
-#include "exchange/peer_client.h"
-#include "exchange/request_id.h"
+#include "auth/policy/policy.h"
+#include "auth/registry/organization.h"
+#include "auth/registry/organization_registry.h"
+#include "auth/registry/registry_repository.h"
+#include "auth/tls/tls_material.h"
+#include "exchange/http/request_id.h"
+#include "exchange/peers/peer_client.h"
+#include "exchange/peers/peer_url.h"
 
 namespace hie::app {
 
@@ -33,7 +33,7 @@ int runPeer(const Args& argv) {
     if (!auth::isValidOrganizationIdentifier(args->value("org"))) {
       return usageError("'" + args->value("org") + "' is not an organization identifier (urn:oid:...)");
     }
-    auto url = auth::parsePeerUrl(args->value("url"));
+    auto url = exchange::parsePeerUrl(args->value("url"));
     if (!url) return usageError(url.error().external);
     auto uri = runtimeDatabaseUri(*args);
     if (!uri) return runtimeError(uri.error().external);

@@ -9,9 +9,9 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
-#include "auth/dev_pki.h"
-#include "auth/organization.h"
-#include "auth/tls_material.h"
+#include "auth/registry/organization.h"
+#include "auth/tls/dev_pki.h"
+#include "auth/tls/tls_material.h"
 
 namespace hie::app {
 namespace {

@@ -4,10 +4,10 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
-#include "auth/organization.h"
-#include "auth/registry_repository.h"
-#include "exchange/fhir_request.h"
-#include "exchange/record_api.h"
+#include "auth/registry/organization.h"
+#include "auth/registry/registry_repository.h"
+#include "exchange/fhir/fhir_request.h"
+#include "exchange/handlers/record_api.h"
 
 namespace hie::app {
 namespace {

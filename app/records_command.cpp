@@ -2,10 +2,10 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
-#include "auth/tls_material.h"
+#include "auth/tls/tls_material.h"
 #include "db/connection.h"
-#include "exchange/bundle_import.h"
-#include "exchange/record_store.h"
+#include "exchange/fhir/bundle_import.h"
+#include "exchange/records/record_store.h"
 
 namespace hie::app {
 

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string>
 
-#include "exchange/bundle_import.h"
-#include "exchange/record_api.h"
+#include "exchange/fhir/bundle_import.h"
+#include "exchange/handlers/record_api.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

@@ -4,8 +4,8 @@
 
 #include <openssl/x509.h>
 
-#include "auth/certificate_identity.h"
-#include "auth/identity_mapping.h"
+#include "auth/identity/certificate_identity.h"
+#include "auth/identity/identity_mapping.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const unsigned char* cursor = data;

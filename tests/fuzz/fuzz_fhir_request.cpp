@@ -7,8 +7,8 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
-#include "exchange/fhir_request.h"
-#include "exchange/record_api.h"
+#include "exchange/fhir/fhir_request.h"
+#include "exchange/handlers/record_api.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

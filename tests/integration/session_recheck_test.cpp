@@ -18,7 +18,7 @@
 #include <Poco/StreamCopier.h>
 #include <pqxx/pqxx>
 
-#include "auth/expiry.h"
+#include "auth/tls/expiry.h"
 #include "tests/support/node_fixture.h"
 #include "tests/support/ocsp_responder.h"
 

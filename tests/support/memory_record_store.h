@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "exchange/record_store.h"
+#include "exchange/records/record_store.h"
 
 namespace hie::testing {
 

@@ -1,0 +1,82 @@
+#include "auth/policy/policy.h"
+
+namespace hie::auth {
+
+const char* actionName(Action action) { return action == Action::kRead ? "read" : "search"; }
+
+bool parseAction(const std::string& text, Action& out) {
+  if (text == "read") out = Action::kRead;
+  else if (text == "search") out = Action::kSearch;
+  else return false;
+  return true;
+}
+
+bool isKnownPurposeOfUse(const std::string& code) {
+  // HL7 v3 PurposeOfUse (2.16.840.1.113883.1.11.20448), the codes an exchange uses.
+  static const std::set<std::string> kCodes = {
+      "TREAT",    "ETREAT",   "BTG",      "ERTREAT",  "CAREMGT",   "CLINTRCH", "CLINTRL",  "POPHLTH",
+      "HPAYMT",   "CLMATTCH", "COVAUTH",  "COVERAGE", "ELIGDTRM",  "ELIGVER",  "ENROLLM",  "REMITADV",
+      "HOPERAT",  "HACCRED",  "HCOMPL",   "HDIRECT",  "HQUALIMP",  "HLEGAL",   "HMARKT",   "HSYSADMIN",
+      "PATADMIN", "RECORDMGT", "HRESCH",  "PATRQT",   "FAMRQT",    "PWATRNY",  "SUPNWK",   "PUBHLTH",
+      "DISASTER", "THREAT",   "TRAIN",    "HTEST",    "SYSDEV",    "HPRGRP",   "LABELING", "METAMGT",
+      "DECEASED", "DONAT",    "FRAUD",    "GOV",      "HSYSADMIN", "LAW",      "LEGAL",    "MILITARY",
+      "PUBHLTH",  "REFUSAL",  "PERFORMANCE"};
+  return kCodes.count(code) != 0;
+}
+
+const char* decisionReasonName(DecisionReason reason) {
+  switch (reason) {
+    case DecisionReason::kPermitted: return "permitted";
+    case DecisionReason::kPermittedBreakGlass: return "permitted_break_glass";
+    case DecisionReason::kOrganizationNotActive: return "organization_not_active";
+    case DecisionReason::kRoleNotAllowed: return "role_not_allowed";
+    case DecisionReason::kUnknownPurpose: return "unknown_purpose";
+    case DecisionReason::kNoGrant: return "no_grant";
+    case DecisionReason::kPatientOptedOut: return "patient_opted_out";
+    case DecisionReason::kPatientDeniedOrganization: return "patient_denied_organization";
+  }
+  return "no_grant";
+}
+
+namespace {
+
+AccessDecision deny(DecisionReason reason) { return AccessDecision{false, reason, false}; }
+
+}  // namespace
+
+AccessDecision decideForOrganization(const AccessQuestion& q) {
+  if (q.organization == nullptr || q.organization->status != OrganizationStatus::kActive) {
+    return deny(DecisionReason::kOrganizationNotActive);
+  }
+  if (!q.organization->hasRole(Role::kMember) && !q.organization->hasRole(Role::kLocal)) {
+    return deny(DecisionReason::kRoleNotAllowed);
+  }
+  if (!isKnownPurposeOfUse(q.purpose)) return deny(DecisionReason::kUnknownPurpose);
+  if (q.grants != nullptr) {
+    for (const Grant& g : *q.grants) {
+      if (g.organization == q.organization->identifier && g.actions.count(q.action) &&
+          g.resourceTypes.count(q.resourceType) && g.purposes.count(q.purpose)) {
+        return AccessDecision{true, DecisionReason::kPermitted, false};
+      }
+    }
+  }
+  return deny(DecisionReason::kNoGrant);
+}
+
+AccessDecision decide(const AccessQuestion& q, const PatientConsent* consent, const PolicySettings& settings) {
+  AccessDecision org = decideForOrganization(q);
+  if (!org.permit || consent == nullptr) return org;
+  // A patient's refusal of one organization is never overridden, not even in an emergency.
+  if (consent->deniedOrganizations.count(q.organization->identifier)) {
+    return deny(DecisionReason::kPatientDeniedOrganization);
+  }
+  if (consent->optedOut) {
+    if (settings.breakGlass && q.purpose == kEmergencyTreatment) {
+      return AccessDecision{true, DecisionReason::kPermittedBreakGlass, true};
+    }
+    return deny(DecisionReason::kPatientOptedOut);
+  }
+  return org;
+}
+
+}  // namespace hie::auth

@@ -1,0 +1,329 @@
+#include "auth/registry/registry_repository.h"
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <pqxx/pqxx>
+
+#include "db/session.h"
+
+namespace hie::auth {
+namespace {
+
+std::string joinRoles(const std::vector<Role>& roles) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    if (i) out += ",";
+    out += roleName(roles[i]);
+  }
+  return out + "}";
+}
+
+std::vector<Role> splitRoles(const std::string& csv) {
+  std::vector<Role> roles;
+  std::stringstream in(csv);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    Role r;
+    if (parseRole(item, r)) roles.push_back(r);
+  }
+  return roles;
+}
+
+std::set<std::string> splitSet(const std::string& csv) {
+  std::set<std::string> out;
+  std::stringstream in(csv);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.insert(item);
+  }
+  return out;
+}
+
+std::string arrayLiteral(const std::set<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ",";
+    out += "\"" + item + "\"";  // callers pass validated tokens only (no quotes or backslashes)
+  }
+  return out + "}";
+}
+
+Grant grantFromRow(const pqxx::row& row) {
+  Grant g;
+  g.id = row[0].as<long long>();
+  g.organization = row[1].as<std::string>();
+  g.resourceTypes = splitSet(row[2].as<std::string>());
+  for (const auto& a : splitSet(row[3].as<std::string>())) {
+    Action action;
+    if (parseAction(a, action)) g.actions.insert(action);
+  }
+  g.purposes = splitSet(row[4].as<std::string>());
+  return g;
+}
+
+Error pinConflict(const std::string& owner) {
+  return Error{ErrorCode::kConflict, "certificate already pinned to " + owner,
+               "that certificate is already pinned to organization " + owner};
+}
+
+}  // namespace
+
+RegistryRepository::RegistryRepository(std::string dbUri) : session_(std::make_unique<db::Session>(std::move(dbUri))) {}
+RegistryRepository::~RegistryRepository() = default;
+
+Result<std::int64_t> RegistryRepository::generation() {
+  return session_->run("read registry generation", [](pqxx::connection& c) -> Result<std::int64_t> {
+    pqxx::read_transaction tx(c);
+    return tx.exec1("SELECT generation FROM registry_generation")[0].as<std::int64_t>();
+  });
+}
+
+Result<RegistrySnapshot> RegistryRepository::loadAll() {
+  return session_->run("load registry", [](pqxx::connection& c) -> Result<RegistrySnapshot> {
+    // One repeatable-read transaction: organizations, grants and consent from the same moment.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    RegistrySnapshot snap;
+    std::map<std::int64_t, std::size_t> byId;
+    for (const auto& row : tx.exec(
+             "SELECT id, identifier, name, status, array_to_string(roles, ',') FROM organizations ORDER BY identifier")) {
+      Organization org;
+      org.identifier = row[1].as<std::string>();
+      org.name = row[2].as<std::string>();
+      if (!parseStatus(row[3].as<std::string>(), org.status)) org.status = OrganizationStatus::kSuspended;
+      org.roles = splitRoles(row[4].as<std::string>());
+      byId[row[0].as<std::int64_t>()] = snap.organizations.size();
+      snap.organizations.push_back(std::move(org));
+    }
+    for (const auto& row : tx.exec("SELECT organization_id, cert_sha256 FROM organization_pins ORDER BY cert_sha256")) {
+      auto it = byId.find(row[0].as<std::int64_t>());
+      if (it != byId.end()) snap.organizations[it->second].pinnedSha256.push_back(row[1].as<std::string>());
+    }
+    for (const auto& row : tx.exec(
+             "SELECT g.id, o.identifier, array_to_string(g.resource_types, ','), array_to_string(g.actions, ','), "
+             "array_to_string(g.purposes, ',') FROM grants g JOIN organizations o ON o.id = g.organization_id "
+             "WHERE g.revoked_at IS NULL ORDER BY g.id")) {
+      Grant g = grantFromRow(row);
+      snap.grantsByOrganization[g.organization].push_back(std::move(g));
+    }
+    for (const auto& row : tx.exec("SELECT patient_id, opted_out FROM patient_consents")) {
+      snap.consents[row[0].as<std::string>()].optedOut = row[1].as<bool>();
+    }
+    for (const auto& row : tx.exec(
+             "SELECT d.patient_id, o.identifier FROM patient_consent_denials d "
+             "JOIN organizations o ON o.id = d.organization_id")) {
+      snap.consents[row[0].as<std::string>()].deniedOrganizations.insert(row[1].as<std::string>());
+    }
+    for (const auto& row : tx.exec(
+             "SELECT o.identifier, p.base_url FROM peers p JOIN organizations o ON o.id = p.organization_id "
+             "ORDER BY o.identifier")) {
+      snap.peers.push_back(PeerEntry{row[0].as<std::string>(), row[1].as<std::string>()});
+    }
+    return snap;
+  });
+}
+
+Result<Organization> RegistryRepository::add(const Organization& org, const std::optional<PeerIdentity>& pin) {
+  return session_->run("add organization", [&](pqxx::connection& c) -> Result<Organization> {
+    pqxx::work tx(c);
+    if (!tx.exec_params("SELECT 1 FROM organizations WHERE identifier = $1", org.identifier).empty()) {
+      return fail(ErrorCode::kConflict, "organization " + org.identifier + " already exists");
+    }
+    auto id = tx.exec_params1(
+                    "INSERT INTO organizations (identifier, name, status, roles) VALUES ($1, $2, $3, $4::text[]) "
+                    "RETURNING id",
+                    org.identifier, org.name, statusName(org.status), joinRoles(org.roles))[0]
+                  .as<std::int64_t>();
+    Organization stored = org;
+    if (pin) {
+      auto owner = tx.exec_params(
+          "SELECT o.identifier FROM organization_pins p JOIN organizations o ON o.id = p.organization_id "
+          "WHERE p.cert_sha256 = $1",
+          pin->certSha256);
+      if (!owner.empty()) return tl::make_unexpected(pinConflict(owner[0][0].as<std::string>()));
+      tx.exec_params(
+          "INSERT INTO organization_pins (cert_sha256, organization_id, subject_dn, not_after) "
+          "VALUES ($1, $2, $3, to_timestamp($4))",
+          pin->certSha256, id, pin->subjectDn, pin->notAfter);
+      stored.pinnedSha256 = {pin->certSha256};
+    }
+    tx.commit();
+    return stored;
+  });
+}
+
+Result<bool> RegistryRepository::setStatus(const std::string& identifier, OrganizationStatus status) {
+  return session_->run("change organization status", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto current = tx.exec_params("SELECT status FROM organizations WHERE identifier = $1 FOR UPDATE", identifier);
+    if (current.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
+    if (current[0][0].as<std::string>() == statusName(status)) return false;
+    tx.exec_params("UPDATE organizations SET status = $2, updated_at = now() WHERE identifier = $1", identifier,
+                   statusName(status));
+    tx.commit();
+    return true;
+  });
+}
+
+Result<bool> RegistryRepository::pin(const std::string& identifier, const PeerIdentity& certificate) {
+  return session_->run("pin certificate", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto org = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1 FOR UPDATE", identifier);
+    if (org.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
+    auto owner = tx.exec_params(
+        "SELECT o.identifier FROM organization_pins p JOIN organizations o ON o.id = p.organization_id "
+        "WHERE p.cert_sha256 = $1",
+        certificate.certSha256);
+    if (!owner.empty()) {
+      const auto ownerId = owner[0][0].as<std::string>();
+      if (ownerId == identifier) return false;
+      return tl::make_unexpected(pinConflict(ownerId));
+    }
+    tx.exec_params(
+        "INSERT INTO organization_pins (cert_sha256, organization_id, subject_dn, not_after) "
+        "VALUES ($1, $2, $3, to_timestamp($4))",
+        certificate.certSha256, org[0][0].as<std::int64_t>(), certificate.subjectDn, certificate.notAfter);
+    tx.commit();
+    return true;
+  });
+}
+
+}  // namespace hie::auth
+
+namespace hie::auth {
+namespace {
+
+const char* const kGrantSelect =
+    "SELECT g.id, o.identifier, array_to_string(g.resource_types, ','), array_to_string(g.actions, ','), "
+    "array_to_string(g.purposes, ',') FROM grants g JOIN organizations o ON o.id = g.organization_id "
+    "WHERE g.revoked_at IS NULL";
+
+Result<std::int64_t> organizationId(pqxx::transaction_base& tx, const std::string& identifier) {
+  auto row = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1", identifier);
+  if (row.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
+  return row[0][0].as<std::int64_t>();
+}
+
+}  // namespace
+
+Result<Grant> RegistryRepository::addGrant(const Grant& grant) {
+  return session_->run("add grant", [&](pqxx::connection& c) -> Result<Grant> {
+    pqxx::work tx(c);
+    auto orgId = organizationId(tx, grant.organization);
+    if (!orgId) return tl::make_unexpected(orgId.error());
+    std::set<std::string> actions;
+    for (auto a : grant.actions) actions.insert(actionName(a));
+    auto id = tx.exec_params1(
+                    "INSERT INTO grants (organization_id, resource_types, actions, purposes) "
+                    "VALUES ($1, $2::text[], $3::text[], $4::text[]) RETURNING id",
+                    *orgId, arrayLiteral(grant.resourceTypes), arrayLiteral(actions), arrayLiteral(grant.purposes))[0]
+                  .as<long long>();
+    tx.commit();
+    Grant stored = grant;
+    stored.id = id;
+    return stored;
+  });
+}
+
+Result<std::vector<Grant>> RegistryRepository::listGrants(const std::string& identifier) {
+  return session_->run("list grants", [&](pqxx::connection& c) -> Result<std::vector<Grant>> {
+    pqxx::read_transaction tx(c);
+    if (!identifier.empty()) {
+      auto orgId = organizationId(tx, identifier);
+      if (!orgId) return tl::make_unexpected(orgId.error());
+    }
+    auto rows = identifier.empty()
+                    ? tx.exec(std::string(kGrantSelect) + " ORDER BY g.id")
+                    : tx.exec_params(std::string(kGrantSelect) + " AND o.identifier = $1 ORDER BY g.id", identifier);
+    std::vector<Grant> out;
+    for (const auto& row : rows) out.push_back(grantFromRow(row));
+    return out;
+  });
+}
+
+Result<bool> RegistryRepository::revokeGrant(long long id) {
+  return session_->run("revoke grant", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("UPDATE grants SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", id);
+    if (r.affected_rows() == 0) return fail(ErrorCode::kNotFound, "no active grant " + std::to_string(id));
+    tx.commit();
+    return true;
+  });
+}
+
+Result<bool> RegistryRepository::optOut(const std::string& patientId) {
+  return session_->run("record opt-out", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "INSERT INTO patient_consents (patient_id, opted_out) VALUES ($1, true) "
+        "ON CONFLICT (patient_id) DO UPDATE SET opted_out = true, updated_at = now() "
+        "WHERE patient_consents.opted_out = false",
+        patientId);
+    tx.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
+Result<bool> RegistryRepository::denyOrganization(const std::string& patientId, const std::string& identifier) {
+  return session_->run("record organization denial", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto orgId = organizationId(tx, identifier);
+    if (!orgId) return tl::make_unexpected(orgId.error());
+    auto r = tx.exec_params(
+        "INSERT INTO patient_consent_denials (patient_id, organization_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        patientId, *orgId);
+    tx.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
+Result<bool> RegistryRepository::clearConsent(const std::string& patientId) {
+  return session_->run("clear consent", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto a = tx.exec_params("DELETE FROM patient_consents WHERE patient_id = $1", patientId);
+    auto b = tx.exec_params("DELETE FROM patient_consent_denials WHERE patient_id = $1", patientId);
+    tx.commit();
+    return a.affected_rows() + b.affected_rows() > 0;
+  });
+}
+
+Result<bool> RegistryRepository::patientExists(const std::string& patientId) {
+  return session_->run("look up patient", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::read_transaction tx(c);
+    return !tx.exec_params("SELECT 1 FROM fhir_resources WHERE resource_type = 'Patient' AND id = $1", patientId)
+                .empty();
+  });
+}
+
+}  // namespace hie::auth
+
+namespace hie::auth {
+
+Result<bool> RegistryRepository::setPeer(const std::string& identifier, const std::string& baseUrl) {
+  return session_->run("add peer", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto orgId = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1", identifier);
+    if (orgId.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
+    auto r = tx.exec_params(
+        "INSERT INTO peers (organization_id, base_url) VALUES ($1, $2) "
+        "ON CONFLICT (organization_id) DO UPDATE SET base_url = EXCLUDED.base_url "
+        "WHERE peers.base_url <> EXCLUDED.base_url",
+        orgId[0][0].as<std::int64_t>(), baseUrl);
+    tx.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
+Result<bool> RegistryRepository::removePeer(const std::string& identifier) {
+  return session_->run("remove peer", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "DELETE FROM peers WHERE organization_id = (SELECT id FROM organizations WHERE identifier = $1)", identifier);
+    if (r.affected_rows() == 0) return fail(ErrorCode::kNotFound, "no peer entry for " + identifier);
+    tx.commit();
+    return true;
+  });
+}
+
+}  // namespace hie::auth

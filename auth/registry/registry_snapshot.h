@@ -1,0 +1,34 @@
+// Everything the request path needs to decide who is who and who may see
+// what: organizations with pins, active grants, patient consent. Immutable
+// once built; replaced as a whole when the database changes.
+#pragma once
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/policy/policy.h"
+#include "auth/registry/organization.h"
+
+namespace hie::auth {
+
+// Where a member organization's node answers (the peer directory).
+struct PeerEntry {
+  std::string organization;  // identifier
+  std::string baseUrl;       // https://host[:port][/prefix]
+};
+
+struct RegistrySnapshot {
+  std::vector<Organization> organizations;
+  std::map<std::string, std::vector<Grant>> grantsByOrganization;  // identifier -> active grants
+  std::unordered_map<std::string, PatientConsent> consents;         // patient id -> consent
+  std::vector<PeerEntry> peers;                                      // ordered by organization
+
+  const Organization* organization(const std::string& identifier) const;
+
+  const std::vector<Grant>& grantsOf(const std::string& identifier) const;
+  const PatientConsent* consentOf(const std::string& patientId) const;  // nullptr when none recorded
+};
+
+}  // namespace hie::auth

@@ -1,0 +1,54 @@
+#include "auth/tls/expiry.h"
+
+#include <algorithm>
+
+namespace hie::auth {
+namespace {
+
+std::int64_t epochOf(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+}  // namespace
+
+std::int64_t certificateNotAfter(const X509* certificate) { return epochOf(X509_get0_notAfter(certificate)); }
+
+std::string subjectOneLine(const X509* certificate) {
+  char* name = X509_NAME_oneline(X509_get_subject_name(certificate), nullptr, 0);
+  std::string out = name != nullptr ? name : "?";
+  OPENSSL_free(name);
+  return out;
+}
+
+std::string ExpiryWarning::key() const {
+  return what + "#" + std::to_string(at) + "#" + std::to_string(thresholdDays);  // a renewed item warns again
+}
+
+std::vector<ExpiryWarning> expiryWarnings(const TlsMaterial& material, std::int64_t now, std::vector<int> thresholds) {
+  std::sort(thresholds.begin(), thresholds.end());
+  std::vector<ExpiryWarning> out;
+  auto check = [&](const std::string& what, std::int64_t at) {
+    if (at == 0) return;
+    if (at <= now) {
+      out.push_back(ExpiryWarning{what, at, 0});
+      return;
+    }
+    for (int days : thresholds) {
+      if (at - now <= static_cast<std::int64_t>(days) * 86400) {
+        out.push_back(ExpiryWarning{what, at, days});
+        return;
+      }
+    }
+  };
+  check("node certificate " + subjectOneLine(material.leaf.get()), certificateNotAfter(material.leaf.get()));
+  for (int i = 0; i < sk_X509_num(material.anchors.get()); ++i) {
+    const X509* a = sk_X509_value(material.anchors.get(), i);
+    check("trust anchor " + subjectOneLine(a), certificateNotAfter(a));
+  }
+  for (const auto& crl : material.crlInfo) check("CRL of " + crl.issuerDn + " (nextUpdate)", crl.nextUpdate);
+  return out;
+}
+
+}  // namespace hie::auth

@@ -1,0 +1,54 @@
+// The node's TLS material as it is now, swapped whole on reload (SIGHUP or a
+// changed file). New handshakes take the new certificate, key, trust anchors
+// and CRLs through an OpenSSL certificate callback; connections already open
+// keep what they negotiated. Broken new material is refused and the old
+// stays in use.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <openssl/ssl.h>
+
+#include "auth/tls/tls_material.h"
+#include "common/result.h"
+
+namespace hie::auth {
+
+struct LoadedTls {
+  std::shared_ptr<const TlsMaterial> material;
+  ossl::UniquePtr<X509_STORE> verifyStore;  // anchors + CRLs, ready for handshakes
+};
+
+class TlsMaterialStore {
+ public:
+  // Loads and checks the files; kInvalidInput naming the file at fault.
+  static Result<std::unique_ptr<TlsMaterialStore>> open(const TlsFiles& files);
+
+  std::shared_ptr<const LoadedTls> current() const;
+  // Loads the files again; on any problem keeps the current material and returns the error.
+  Result<bool> reload();
+  // True when a file's modification time or size changed since the last (re)load.
+  bool filesChanged() const;
+
+  // Installs the per-handshake callback on a server SSL_CTX; the store must outlive it.
+  void attachTo(SSL_CTX* serverContext);
+
+ private:
+  explicit TlsMaterialStore(TlsFiles files) : files_(std::move(files)) {}
+  static Result<std::shared_ptr<const LoadedTls>> load(const TlsFiles& files);
+  std::vector<std::pair<long long, long long>> stamps() const;
+
+  TlsFiles files_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const LoadedTls> current_;
+  std::vector<std::pair<long long, long long>> stamps_;
+};
+
+// Every CRL must be signed by a trust anchor or by a CA certificate of the
+// node's own chain; kInvalidInput naming the unknown issuer otherwise.
+Result<bool> checkCrlIssuers(const TlsMaterial& material, const std::string& crlFile);
+
+}  // namespace hie::auth

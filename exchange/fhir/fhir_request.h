@@ -1,0 +1,63 @@
+// Parsing a FHIR read or search request (path + query) into a validated
+// value. Pure: hostile input becomes an Error (400/404), never a query.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/utf8.h"
+#include "exchange/http/http_call.h"
+
+namespace hie::exchange {
+
+// FHIR id: 1-64 of [A-Za-z0-9.-].
+bool isValidFhirId(const std::string& id);
+
+
+struct PatientSelector {
+  std::string patientId;            // set for patient=ID (and Patient/ID)
+  std::string system, value;        // set for an identifier (patient.identifier= or Patient?identifier=)
+  bool byIdentifier() const { return patientId.empty(); }
+};
+
+struct FhirRequest {
+  enum class Kind { kRead, kSearch };
+  Kind kind = Kind::kRead;
+  std::string resourceType;
+  std::string id;                  // kRead
+  PatientSelector patient;         // kSearch
+  int count = 20;                  // kSearch page size
+  std::string after;               // kSearch cursor: last id of the previous page ("" = first page)
+};
+
+// A search parameter the API accepts for a resource type, as /fhir/metadata declares it.
+struct SearchParameterSpec {
+  std::string name;           // as in the query string
+  std::string type;           // FHIR search parameter type (R4 search-param-type)
+  std::string definition;     // canonical URL of the R4 SearchParameter it implements ("" for none)
+  std::string documentation;  // how this node applies it
+};
+
+// Every search parameter a search of resourceType takes, in the order declared. Next links
+// add an opaque _cursor, which is part of the link rather than a parameter for clients.
+std::vector<SearchParameterSpec> searchParameters(const std::string& resourceType);
+
+struct SearchLimits {
+  int defaultCount = 20;
+  int maxCount = 100;
+};
+
+// path like /fhir/Observation or /fhir/Observation/obs-1. Unknown or
+// unsupported types are kNotFound; malformed ids, unknown, duplicated or
+// missing parameters and bad _count are kInvalidInput.
+Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& query,
+                                     const std::set<std::string>& supportedTypes, const SearchLimits& limits);
+
+// The query string that asks for the page after `after` (for next links).
+std::string nextPageQuery(const FhirRequest& request, const std::string& after);
+
+}  // namespace hie::exchange

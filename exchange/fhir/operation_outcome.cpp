@@ -1,0 +1,56 @@
+#include "exchange/fhir/operation_outcome.h"
+
+#include "common/json_writer.h"
+
+namespace hie::exchange {
+namespace {
+
+const char* issueCodeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput: return "invalid";
+    case ErrorCode::kUnauthenticated: return "login";
+    case ErrorCode::kForbidden: return "forbidden";
+    case ErrorCode::kNotFound: return "not-found";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kUnavailable: return "transient";
+    case ErrorCode::kInternal: return "exception";
+  }
+  return "exception";
+}
+
+}  // namespace
+
+int httpStatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput: return 400;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+HttpReply operationOutcome(int status, const std::string& issueCode, const std::string& text) {
+  // Members in alphabetical order, as the node has always written them.
+  JsonWriter json;
+  json.beginObject().key("issue").beginArray().beginObject();
+  json.member("code", issueCode);
+  if (!text.empty()) json.member("diagnostics", text);  // FHIR allows no empty string
+  json.member("severity", status >= 500 ? "fatal" : "error");
+  json.endObject().endArray().member("resourceType", "OperationOutcome").endObject();
+  HttpReply reply;
+  reply.status = status;
+  reply.body = json.take();
+  return reply;
+}
+
+HttpReply operationOutcome(const Error& error) {
+  HttpReply reply = operationOutcome(httpStatusFor(error.code), issueCodeFor(error.code), error.external);
+  reply.refusalReason = errorCodeName(error.code);
+  return reply;
+}
+
+}  // namespace hie::exchange

@@ -1,0 +1,180 @@
+#include "exchange/handlers/record_api.h"
+
+#include <strings.h>
+
+#include "common/json_writer.h"
+#include "exchange/fhir/operation_outcome.h"
+
+namespace hie::exchange {
+namespace {
+
+HttpReply refused(int status, const char* code, const std::string& text, const std::string& reason) {
+  HttpReply reply = operationOutcome(status, code, text);
+  reply.refusalReason = reason;
+  return reply;
+}
+
+// Every refusal for the patient itself reads the same as "no such resource".
+HttpReply notFound(const std::string& reason) { return refused(404, "not-found", "Resource not found.", reason); }
+
+}  // namespace
+
+const std::set<std::string>& defaultResourceTypes() {
+  static const std::set<std::string> kTypes = {"Patient",   "DocumentReference",   "Observation", "Condition",
+                                               "AllergyIntolerance", "MedicationStatement", "Encounter"};
+  return kTypes;
+}
+
+RecordApi::RecordApi(RecordStore& store, RecordApiSettings settings) : store_(store), settings_(std::move(settings)) {}
+
+HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& organization,
+                            const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
+  if (call.method != "GET" && call.method != "HEAD") {
+    HttpReply reply = refused(405, "not-supported", "Only GET is supported here.", "method_not_allowed");
+    reply.headers.emplace_back("Allow", "GET");
+    return reply;
+  }
+  auto request = parseFhirRequest(call.path, call.query, settings_.resourceTypes, settings_.limits);
+  if (!request) {
+    HttpReply reply = operationOutcome(request.error());
+    reply.refusalReason = request.error().code == ErrorCode::kNotFound ? "unsupported_type" : "invalid_request";
+    return reply;
+  }
+  HttpReply reply = handleValid(*request, call, organization, registry, baseUrl);
+  reply.access.action = request->kind == FhirRequest::Kind::kRead ? "read" : "search";
+  reply.access.resourceType = request->resourceType;
+  reply.access.resourceId = request->id;
+  if (request->kind == FhirRequest::Kind::kSearch) {
+    if (request->patient.byIdentifier()) {
+      reply.access.patientQuery = request->patient.system + "|" + request->patient.value;
+    } else if (reply.access.patientId.empty()) {
+      reply.access.patientId = request->patient.patientId;
+    }
+  }
+  return reply;
+}
+
+HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& call, const auth::Organization& organization,
+                                 const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
+  int purposeHeaders = 0;
+  std::string purpose;
+  for (const auto& [name, value] : call.headers) {
+    if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) {
+      ++purposeHeaders;
+      purpose = value;
+    }
+  }
+  if (purposeHeaders != 1 || !auth::isKnownPurposeOfUse(purpose)) {
+    return refused(400, "required",
+                   "Patient data requests need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code "
+                   "(e.g. TREAT).",
+                   purposeHeaders == 0 ? "missing_purpose" : "invalid_purpose");
+  }
+
+  auth::AccessQuestion question;
+  question.organization = &organization;
+  question.action = request.kind == FhirRequest::Kind::kRead ? auth::Action::kRead : auth::Action::kSearch;
+  question.resourceType = request.resourceType;
+  question.purpose = purpose;
+  question.grants = &registry.grantsOf(organization.identifier);
+  const auth::AccessDecision forOrg = auth::decideForOrganization(question);
+  if (!forOrg.permit) {
+    return refused(403, "forbidden", "This organization is not authorized for that access.",
+                   auth::decisionReasonName(forOrg.reason));
+  }
+  return request.kind == FhirRequest::Kind::kRead ? read(request, question, registry)
+                                                  : search(request, question, registry, baseUrl);
+}
+
+HttpReply RecordApi::read(const FhirRequest& request, const auth::AccessQuestion& question,
+                          const auth::RegistrySnapshot& registry) const {
+  auto found = store_.read(request.resourceType, request.id);
+  if (!found) {
+    HttpReply reply = operationOutcome(found.error());
+    reply.internalError = found.error().internal;
+    return reply;
+  }
+  if (!*found) return notFound("not_found");
+  const StoredResource& resource = **found;
+  const auth::AccessDecision decision =
+      auth::decide(question, registry.consentOf(resource.patientId), settings_.policy);
+  HttpReply reply;
+  if (!decision.permit) {
+    reply = notFound(auth::decisionReasonName(decision.reason));
+  } else {
+    reply.body = resource.json;
+    reply.access.breakGlass = decision.breakGlass;
+    reply.access.entities = resource.type + "/" + resource.id;
+    reply.access.resultCount = 1;
+  }
+  // The audit records whose data was asked for, even when the answer was "not found".
+  reply.access.patientId = resource.patientId;
+  return reply;
+}
+
+HttpReply RecordApi::search(const FhirRequest& request, const auth::AccessQuestion& question,
+                            const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
+  SearchSpec spec;
+  spec.resourceType = request.resourceType;
+  spec.patient = request.patient;
+  spec.count = request.count;
+  spec.after = request.after;
+  // Patients whose consent refuses this access are excluded in the query itself, so
+  // totals and pages never count them. Only patients with consent on record can be.
+  std::string hiddenReason;
+  if (!request.patient.byIdentifier()) {
+    if (const auth::PatientConsent* consent = registry.consentOf(request.patient.patientId)) {
+      const auth::AccessDecision d = auth::decide(question, consent, settings_.policy);
+      if (!d.permit) {
+        spec.excludedPatients.push_back(request.patient.patientId);
+        hiddenReason = auth::decisionReasonName(d.reason);
+      }
+    }
+  } else {
+    for (const auto& [patientId, consent] : registry.consents) {
+      if (!auth::decide(question, &consent, settings_.policy).permit) spec.excludedPatients.push_back(patientId);
+    }
+  }
+  auto page = store_.search(spec);
+  if (!page) {
+    HttpReply reply = operationOutcome(page.error());
+    reply.internalError = page.error().internal;
+    return reply;
+  }
+
+  const std::string base = baseUrl + "/fhir/" + request.resourceType;
+  JsonWriter json;
+  json.beginObject().member("resourceType", "Bundle").member("type", "searchset").member("total", page->total);
+  json.key("link").beginArray();
+  json.beginObject().member("relation", "self").member("url", base + "?" + nextPageQuery(request, request.after)).endObject();
+  if (page->more && !page->items.empty()) {
+    json.beginObject()
+        .member("relation", "next")
+        .member("url", base + "?" + nextPageQuery(request, page->items.back().id))
+        .endObject();
+  }
+  json.endArray();
+  // No match: no entry element at all (FHIR allows no empty array).
+  if (!page->items.empty()) json.key("entry").beginArray();
+  HttpReply reply;
+  for (std::size_t i = 0; i < page->items.size(); ++i) {
+    const StoredResource& r = page->items[i];
+    // r.json is PostgreSQL's serialization of the stored jsonb value.
+    json.beginObject().member("fullUrl", base + "/" + r.id).key("resource").rawValue(r.json);
+    json.key("search").beginObject().member("mode", "match").endObject().endObject();
+    if (const auth::PatientConsent* consent = registry.consentOf(r.patientId)) {
+      if (auth::decide(question, consent, settings_.policy).breakGlass) reply.access.breakGlass = true;
+    }
+    if (reply.access.patientId.empty()) reply.access.patientId = r.patientId;
+    reply.access.entities += (i ? "," : "") + r.type + "/" + r.id;
+  }
+  if (!page->items.empty()) json.endArray();
+  json.endObject();
+  reply.access.resultCount = static_cast<long long>(page->items.size());
+  // Looks like "no matches" to the caller; the audit records that consent hid the patient.
+  if (!hiddenReason.empty()) reply.refusalReason = hiddenReason;
+  reply.body = json.take();
+  return reply;
+}
+
+}  // namespace hie::exchange

@@ -1,0 +1,63 @@
+#include "exchange/http/request_gate.h"
+
+#include "auth/identity/identity_mapping.h"
+#include "exchange/fhir/operation_outcome.h"
+#include "exchange/http/base_url.h"
+
+namespace hie::exchange {
+
+RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
+                         const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
+                         Counters& counters, std::string baseUrl)
+    : directory_(directory),
+      metadata_(metadata),
+      records_(records),
+      auditApi_(auditApi),
+      exchange_(exchange),
+      counters_(counters),
+      baseUrl_(std::move(baseUrl)) {}
+
+GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
+  GateOutcome out;
+  const auth::OrganizationSnapshot organizations = directory_.snapshot();
+  const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
+  if (mapping.outcome != auth::MappingOutcome::kAdmitted) {
+    // The peer learns only that it is not admitted; the reason goes to logs and counters.
+    out.reply = operationOutcome(403, "forbidden", "The client certificate does not identify an active member organization of this node.");
+    out.reply.refusalReason = auth::mappingOutcomeName(mapping.outcome);
+    counters_.increment(std::string("refused.identity.") + out.reply.refusalReason);
+    return out;
+  }
+  out.organization = mapping.organization->identifier;
+  out.reply = route(call, *mapping.organization, *organizations);
+  if (!out.reply.refusalReason.empty()) counters_.increment("refused.request." + out.reply.refusalReason);
+  return out;
+}
+
+HttpReply RequestGate::route(const HttpCall& call, const auth::Organization& organization,
+                             const auth::RegistrySnapshot& registry) const {
+  if (call.path == "/fhir/metadata") {
+    if (call.method != "GET" && call.method != "HEAD") {
+      HttpReply reply = operationOutcome(405, "not-supported", "Only GET is supported here.");
+      reply.headers.emplace_back("Allow", "GET");
+      reply.refusalReason = "method_not_allowed";
+      return reply;
+    }
+    HttpReply reply = metadata_.handle(call);
+    reply.access.action = "capabilities";
+    return reply;
+  }
+  // The Host header is checked here once; handlers that echo URLs get only the result.
+  if (call.path.compare(0, 6, "/fhir/") == 0) {
+    return records_.handle(call, organization, registry, publicBaseUrl(baseUrl_, call));
+  }
+  if (call.path.compare(0, 7, "/audit/") == 0) return auditApi_.handle(call, organization, publicBaseUrl(baseUrl_, call));
+  if (exchange_ != nullptr && call.path.compare(0, 10, "/exchange/") == 0) {
+    return exchange_->handle(call, organization, registry);
+  }
+  HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
+  reply.refusalReason = "no_route";
+  return reply;
+}
+
+}  // namespace hie::exchange

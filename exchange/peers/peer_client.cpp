@@ -1,0 +1,268 @@
+#include "exchange/peers/peer_client.h"
+
+#include <algorithm>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/Session.h>
+#include <Poco/Net/SSLException.h>
+
+#include "auth/tls/handshake_verification.h"
+#include "exchange/peers/peer_url.h"
+
+namespace hie::exchange {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Poco's Session has a protected constructor; this one adopts a session reference we captured.
+class ResumableSession : public Poco::Net::Session {
+ public:
+  explicit ResumableSession(SSL_SESSION* session) : Poco::Net::Session(session) {}
+};
+
+// One attempt's hold on its call's deadline: every connection the attempt
+// uses is watched from the moment it is connected until the attempt ends.
+class AttemptDeadline {
+ public:
+  AttemptDeadline(CallDeadlines& deadlines, Clock::time_point deadline) : deadlines_(deadlines), deadline_(deadline) {}
+
+  // Throws when no connection may be opened any more: past the deadline, or the client is stopping.
+  void beforeConnect() {
+    if (deadlines_.cancelled()) {
+      cut_ = CallDeadlines::Cut::kCancelled;
+      throw Poco::TimeoutException("the client is stopping");
+    }
+    if (Clock::now() >= deadline_) {
+      cut_ = CallDeadlines::Cut::kDeadline;
+      throw Poco::TimeoutException("the call's deadline has passed");
+    }
+  }
+
+  void watch(int fd) {
+    end();
+    auto watched = deadlines_.watch(fd, deadline_);
+    if (!watched) throw Poco::IOException(watched.error().internal);
+    watch_ = std::move(*watched);
+  }
+
+  // Stops watching; says whether a connection of this attempt was cut, and why.
+  CallDeadlines::Cut end() {
+    const CallDeadlines::Cut cut = watch_.release();
+    if (cut != CallDeadlines::Cut::kNone) cut_ = cut;
+    return cut_;
+  }
+
+ private:
+  CallDeadlines& deadlines_;
+  Clock::time_point deadline_;
+  CallDeadlines::Watch watch_;
+  CallDeadlines::Cut cut_ = CallDeadlines::Cut::kNone;
+};
+
+// An HTTPS session whose every connection is watched by its attempt's
+// deadline: the TLS handshake runs inside connect() once the watch has
+// started (Poco would run it before the socket can be watched, bounded only
+// by per-read timeouts). Poco reconnects on its own (a stale keep-alive
+// connection, a failed first write): that comes through here too.
+class WatchedSession : public Poco::Net::HTTPSClientSession {
+ public:
+  using Poco::Net::HTTPSClientSession::HTTPSClientSession;
+
+  void attach(AttemptDeadline* attempt) { attempt_ = attempt; }
+  int fd() { return static_cast<int>(socket().impl()->sockfd()); }
+
+ protected:
+  void connect(const Poco::Net::SocketAddress& address) override {
+    if (attempt_ == nullptr) throw Poco::IllegalStateException("an outbound connection without a deadline");
+    attempt_->beforeConnect();
+    Poco::Net::SecureStreamSocket secure(socket());
+    secure.setLazyHandshake(true);
+    Poco::Net::HTTPSClientSession::connect(address);  // TCP only, within the connection timeout
+    attempt_->watch(static_cast<int>(secure.impl()->sockfd()));
+    if (secure.completeHandshake() != 1) throw Poco::Net::SSLConnectionUnexpectedlyClosedException();
+  }
+
+ private:
+  AttemptDeadline* attempt_ = nullptr;
+};
+
+PeerFailure failure(std::string reason, std::string detail) { return PeerFailure{std::move(reason), std::move(detail)}; }
+
+PeerFailure cutFailure(CallDeadlines::Cut cut) {
+  return cut == CallDeadlines::Cut::kCancelled ? failure("timeout", "cancelled: the node is shutting down")
+                                               : failure("timeout", "no answer before the deadline");
+}
+
+Poco::Timespan span(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(std::max<long long>(ms.count(), 1)) * 1000);
+}
+
+}  // namespace
+
+struct PeerClient::Channel {
+  PeerUrl url;
+  auth::ClientTlsContext tls;
+  std::mutex mutex;
+  std::vector<std::unique_ptr<WatchedSession>> idle;
+};
+
+PeerClient::PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const auth::OrganizationDirectory& directory,
+                       ClientOptions options, Counters& counters)
+    : material_(std::move(material)),
+      directory_(directory),
+      options_(options),
+      counters_(counters),
+      pool_(static_cast<std::size_t>(std::max(1, options.maxConcurrentCalls))) {}
+
+PeerClient::~PeerClient() { stop(); }
+
+void PeerClient::stop() {
+  pool_.close();           // no waiting call starts any more
+  deadlines_.cancelAll();  // the running ones end at once, and none connects again
+  pool_.stop();
+}
+
+bool PeerClient::submit(Clock::time_point deadline, std::function<void()> call) {
+  return pool_.submit(deadline, std::move(call));
+}
+
+void PeerClient::useMaterial(std::shared_ptr<const auth::TlsMaterial> material) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  material_ = std::move(material);
+  channels_.clear();  // calls in flight keep their channel alive through their shared_ptr
+}
+
+Result<std::shared_ptr<PeerClient::Channel>> PeerClient::channel(const auth::PeerEntry& peer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string key = peer.organization + " " + peer.baseUrl;
+  if (auto it = channels_.find(key); it != channels_.end()) return it->second;
+  auto url = parsePeerUrl(peer.baseUrl);
+  if (!url) return tl::make_unexpected(url.error());
+  auto tls = auth::makeClientContext(*material_, auth::ExpectedHost{url->host, url->hostIsIp()}, peer.organization, directory_);
+  if (!tls) return tl::make_unexpected(tls.error());
+  auto ch = std::make_shared<Channel>();
+  ch->url = *url;
+  ch->tls = std::move(*tls);
+  channels_[key] = ch;
+  return ch;
+}
+
+tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
+                                                        const HeaderList& headers, Clock::time_point deadline) {
+  if (deadlines_.cancelled()) return tl::make_unexpected(cutFailure(CallDeadlines::Cut::kCancelled));
+  auto ch = channel(peer);
+  if (!ch) return tl::make_unexpected(failure("bad_directory_entry", ch.error().external));
+  Channel& c = **ch;
+  PeerFailure last = failure("timeout", "no answer before the deadline");
+  bool staleDropped = false;
+  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      counters_.increment("peer.timeouts");
+      return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
+    }
+    std::unique_ptr<WatchedSession> session;
+    bool pooled = false;
+    {
+      std::lock_guard<std::mutex> lock(c.mutex);
+      if (!c.idle.empty()) {
+        session = std::move(c.idle.back());
+        c.idle.pop_back();
+        pooled = true;
+      }
+    }
+    if (!session) {
+      // A new connection offers the newest session the peer handed out, for an abbreviated handshake.
+      if (SSL_SESSION* resumable = c.tls.takeResumableSession()) {
+        session = std::make_unique<WatchedSession>(c.url.host, c.url.port, c.tls.context,
+                                                   Poco::Net::Session::Ptr(new ResumableSession(resumable)));
+      } else {
+        session = std::make_unique<WatchedSession>(c.url.host, c.url.port, c.tls.context);
+      }
+      session->setKeepAlive(true);
+      // Shorter than the server's keep-alive timeout, so an idle connection is not reused after the peer dropped it.
+      session->setKeepAliveTimeout(Poco::Timespan(2, 0));
+    }
+    session->setTimeout(span(std::min(options_.connectTimeout, left)), span(std::min(left, options_.readTimeout)),
+                        span(std::min(left, options_.readTimeout)));
+    // Declared after the session: it ends (unwatching the connection) before the session closes it.
+    AttemptDeadline attemptDeadline(deadlines_, deadline);
+    session->attach(&attemptDeadline);
+    auth::clearHandshakeRefusal();
+    try {
+      if (session->connected()) attemptDeadline.watch(session->fd());  // a pooled connection
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, c.url.pathPrefix + pathAndQuery,
+                                     Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setHost(c.url.host, c.url.port);
+      for (const auto& [name, value] : headers) request.set(name, value);
+      session->sendRequest(request);
+      Poco::Net::HTTPResponse response;
+      std::istream& in = session->receiveResponse(response);
+      PeerResponse out;
+      out.status = response.getStatus();
+      out.contentType = response.getContentType();
+      char buf[16384];
+      while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        out.body.append(buf, static_cast<std::size_t>(in.gcount()));
+        if (out.body.size() > options_.maxResponseBytes) {
+          session->reset();
+          return tl::make_unexpected(failure("response_too_large", "the peer's answer exceeds the size limit"));
+        }
+      }
+      session->attach(nullptr);
+      if (const auto cut = attemptDeadline.end(); cut != CallDeadlines::Cut::kNone) {
+        // A cut connection reads as the end of the answer: what arrived may be cut short.
+        session->reset();
+        counters_.increment("peer.failures.timeout");
+        return tl::make_unexpected(cutFailure(cut));
+      }
+      if (response.getKeepAlive()) {
+        std::lock_guard<std::mutex> lock(c.mutex);
+        if (c.idle.size() < 8) c.idle.push_back(std::move(session));
+      }
+      return out;
+    } catch (const Poco::Exception& e) {
+      session->reset();
+      session->attach(nullptr);
+      if (const auto cut = attemptDeadline.end(); cut != CallDeadlines::Cut::kNone) {
+        // The deadline passed (or the client stops): no retry can help.
+        counters_.increment("peer.failures.timeout");
+        return tl::make_unexpected(cutFailure(cut));
+      }
+      const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
+      if (refusal != nullptr) {
+        // A verification failure is a verdict, not a transient error: no retry.
+        counters_.increment("peer.refused." + refusal->reason);
+        const std::string reason = refusal->reason == "impersonation" ? "impersonation" : "tls_" + refusal->reason;
+        return tl::make_unexpected(failure(reason, "TLS verification of the peer failed: " + refusal->detail));
+      }
+      const std::string text = e.displayText();
+      if (dynamic_cast<const Poco::TimeoutException*>(&e) != nullptr || text.find("Timeout") != std::string::npos ||
+          text.find("timed out") != std::string::npos) {
+        last = failure("timeout", "the peer did not answer in time");
+      } else if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr) {
+        last = failure("tls", "TLS with the peer failed: " + text);
+      } else {
+        last = failure("connect", "cannot reach the peer: " + text);
+      }
+      counters_.increment("peer.failures." + last.reason);
+      if (pooled && !staleDropped && last.reason != "timeout") {
+        // A pooled connection that fails at once was most likely closed by the peer while idle (it
+        // restarted, or dropped it): the other idle ones to it are as stale. Drop them all and try
+        // once more on a new connection, without spending one of the caller's retries on the pool.
+        std::lock_guard<std::mutex> lock(c.mutex);
+        c.idle.clear();
+        staleDropped = true;
+        --attempt;
+      }
+    }
+  }
+  return tl::make_unexpected(last);
+}
+
+}  // namespace hie::exchange

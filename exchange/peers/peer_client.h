@@ -1,0 +1,95 @@
+// The outbound mTLS client: GETs from peer nodes, presenting this node's
+// certificate and trusting only the organization the directory names.
+// Keep-alive connections are pooled per peer and TLS sessions resumed. A
+// call's deadline bounds all of it — connect, TLS handshake, request and the
+// whole answer — and is enforced on the socket (CallDeadlines), so a peer
+// that trickles its answer is cut at the deadline; only these idempotent GETs
+// are retried, a bounded number of times, within it. Calls made for requests
+// run on one bounded pool of worker threads (OutboundCallPool).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "auth/registry/registry_snapshot.h"
+#include "auth/tls/client_tls_context.h"
+#include "common/counters.h"
+#include "common/result.h"
+#include "exchange/http/http_call.h"
+#include "exchange/peers/call_deadlines.h"
+#include "exchange/peers/outbound_call_pool.h"
+
+namespace Poco::Net {
+class HTTPSClientSession;
+}
+
+namespace hie::exchange {
+
+struct ClientOptions {
+  std::chrono::milliseconds connectTimeout{2000};
+  std::chrono::milliseconds readTimeout{5000};
+  int retries = 1;                        // extra attempts after a connection failure
+  std::size_t maxResponseBytes = 16 << 20;
+  int maxConcurrentCalls = 32;            // worker threads for calls made through submit(), node-wide
+};
+
+struct PeerResponse {
+  int status = 0;
+  std::string contentType;
+  std::string body;
+};
+
+// Why a call failed, for the caller's OperationOutcome and the audit entry.
+struct PeerFailure {
+  std::string reason;  // tls_<reason> | impersonation | timeout | connect | busy | http_<status> | invalid_response | ...
+  std::string detail;  // one sentence, safe to show to the local institution
+};
+
+class PeerClient {
+ public:
+  PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const auth::OrganizationDirectory& directory,
+             ClientOptions options, Counters& counters);
+  ~PeerClient();  // stop()
+  PeerClient(const PeerClient&) = delete;
+  PeerClient& operator=(const PeerClient&) = delete;
+
+  // Runs call on one of at most maxConcurrentCalls workers shared by every
+  // request, first come first served; a call still waiting at its deadline is
+  // dropped unrun. false when the client is stopping (call not run).
+  bool submit(std::chrono::steady_clock::time_point deadline, std::function<void()> call);
+
+  // Cuts every call in flight (they end as timeouts), drops the waiting ones
+  // and joins the workers: nothing of this client runs once it returns.
+  // Idempotent; get() afterwards fails at once.
+  void stop();
+
+  // New material (after a reload): new connections use it, pooled ones are dropped.
+  void useMaterial(std::shared_ptr<const auth::TlsMaterial> material);
+
+  // GET pathAndQuery (starting with '/') from the peer's base URL, on the
+  // calling thread. Returns by the deadline (plus the moment it takes to
+  // notice the cut), except while the system resolver looks up a host name.
+  tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
+                                              const HeaderList& headers,
+                                              std::chrono::steady_clock::time_point deadline);
+
+ private:
+  struct Channel;
+  Result<std::shared_ptr<Channel>> channel(const auth::PeerEntry& peer);
+
+  std::shared_ptr<const auth::TlsMaterial> material_;
+  const auth::OrganizationDirectory& directory_;
+  ClientOptions options_;
+  Counters& counters_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Channel>> channels_;  // by organization + base URL
+  CallDeadlines deadlines_;
+  OutboundCallPool pool_;  // last: destroyed first, its workers use everything above
+};
+
+}  // namespace hie::exchange

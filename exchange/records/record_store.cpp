@@ -1,0 +1,152 @@
+#include "exchange/records/record_store.h"
+
+#include <pqxx/pqxx>
+
+namespace hie::exchange {
+namespace {
+
+template <class F>
+auto withConnection(db::ConnectionPool& pool, const char* what, F&& body)
+    -> decltype(body(std::declval<pqxx::connection&>())) {
+  auto lease = pool.acquire();
+  if (!lease) return tl::make_unexpected(lease.error());
+  try {
+    return body(**lease);
+  } catch (const pqxx::broken_connection& e) {
+    lease->discard();
+    return fail(ErrorCode::kUnavailable, std::string(what) + ": lost the database connection: " + e.what(),
+                "The service is temporarily unavailable.");
+  } catch (const std::exception& e) {
+    if (!(*lease)->is_open()) lease->discard();
+    return fail(ErrorCode::kInternal, std::string(what) + ": " + e.what(), "Internal error.");
+  }
+}
+
+// The patient filter for a search: by id, or by identifier through patient_identifiers.
+const char* const kMatchByPatientId =
+    "WITH m AS (SELECT id, patient_id, resource FROM fhir_resources "
+    " WHERE resource_type = $1 AND patient_id = $2 AND NOT (patient_id = ANY($3::text[]))) ";
+const char* const kMatchByIdentifier =
+    "WITH m AS (SELECT id, patient_id, resource FROM fhir_resources "
+    " WHERE resource_type = $1 AND patient_id IN "
+    "   (SELECT patient_id FROM patient_identifiers WHERE system = $2 AND value = $6) "
+    " AND NOT (patient_id = ANY($3::text[]))) ";
+// Always one row at least: the total, with NULL columns when the page is empty.
+const char* const kPage =
+    ", total AS (SELECT count(*) AS n FROM m) "
+    "SELECT p.id, p.patient_id, p.resource::text, total.n FROM total LEFT JOIN LATERAL "
+    "  (SELECT id, patient_id, resource FROM m WHERE id > $4 ORDER BY id LIMIT $5) p ON true ORDER BY p.id";
+
+}  // namespace
+
+std::string textArrayLiteral(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ",";
+    out += "\"";
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& type, const std::string& id) {
+  return withConnection(pool_, "read resource", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
+    // One statement, so no explicit transaction: one round trip instead of three (BEGIN, SELECT, COMMIT).
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_params(
+        "SELECT coalesce(patient_id, ''), resource::text FROM fhir_resources WHERE resource_type = $1 AND id = $2",
+        type, id);
+    if (rows.empty()) return std::optional<StoredResource>();
+    return std::optional<StoredResource>(
+        StoredResource{type, id, rows[0][0].as<std::string>(), rows[0][1].as<std::string>()});
+  });
+}
+
+Result<SearchPage> PgRecordStore::search(const SearchSpec& spec) {
+  return withConnection(pool_, "search resources", [&](pqxx::connection& c) -> Result<SearchPage> {
+    pqxx::nontransaction tx(c);  // one statement (page and total together): its own snapshot
+    const bool byIdentifier = spec.patient.byIdentifier();
+    const std::string sql = std::string(byIdentifier ? kMatchByIdentifier : kMatchByPatientId) + kPage;
+    const std::string excluded = textArrayLiteral(spec.excludedPatients);
+    // One row more than the page tells whether there is a next page.
+    pqxx::result rows = byIdentifier
+                            ? tx.exec_params(sql, spec.resourceType, spec.patient.system, excluded, spec.after,
+                                             spec.count + 1, spec.patient.value)
+                            : tx.exec_params(sql, spec.resourceType, spec.patient.patientId, excluded, spec.after,
+                                             spec.count + 1);
+    SearchPage page;
+    for (const auto& row : rows) {
+      page.total = row[3].as<long long>();
+      if (row[0].is_null()) break;
+      if (static_cast<int>(page.items.size()) == spec.count) {
+        page.more = true;
+        break;
+      }
+      page.items.push_back(StoredResource{spec.resourceType, row[0].as<std::string>(),
+                                          row[1].is_null() ? "" : row[1].as<std::string>(), row[2].as<std::string>()});
+    }
+    return page;
+  });
+}
+
+Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& check) {
+  if (!check.ok()) return fail(ErrorCode::kInvalidInput, "the bundle has problems; nothing imported");
+  try {
+    pqxx::work tx(conn);
+    if (!check.externalPatients.empty()) {
+      std::vector<std::string> ids;
+      for (const auto& [id, index] : check.externalPatients) ids.push_back(id);
+      std::set<std::string> found;
+      for (const auto& row : tx.exec_params(
+               "SELECT id FROM fhir_resources WHERE resource_type = 'Patient' AND id = ANY($1::text[]) FOR SHARE",
+               textArrayLiteral(ids))) {
+        found.insert(row[0].as<std::string>());
+      }
+      std::string missing;
+      for (const auto& [id, index] : check.externalPatients) {
+        if (found.count(id) == 0) {
+          if (!missing.empty()) missing += "\n  ";
+          missing += "entry " + std::to_string(index) + ": refers to Patient/" + id +
+                     ", which is neither in the bundle nor in the store";
+        }
+      }
+      if (!missing.empty()) return fail(ErrorCode::kInvalidInput, missing);
+    }
+    ImportSummary summary;
+    for (const auto& r : check.resources) {
+      auto row = tx.exec_params1(
+          "INSERT INTO fhir_resources (resource_type, id, version, last_updated, patient_id, resource) "
+          "VALUES ($1, $2, 1, now(), nullif($3, ''), "
+          "        jsonb_set($4::jsonb, '{meta}', coalesce($4::jsonb->'meta', '{}'::jsonb) || "
+          "          jsonb_build_object('versionId', '1', 'lastUpdated', "
+          "            to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')))) "
+          "ON CONFLICT (resource_type, id) DO UPDATE SET "
+          "  version = fhir_resources.version + 1, last_updated = now(), patient_id = EXCLUDED.patient_id, "
+          "  resource = jsonb_set(EXCLUDED.resource, '{meta,versionId}', "
+          "                       to_jsonb((fhir_resources.version + 1)::text)) "
+          "RETURNING version",
+          r.type, r.id, r.patientId, r.json);
+      (row[0].as<int>() == 1 ? summary.created : summary.updated) += 1;
+      if (r.type == "Patient") {
+        tx.exec_params("DELETE FROM patient_identifiers WHERE patient_id = $1", r.id);
+        for (const auto& [system, value] : r.identifiers) {
+          tx.exec_params("INSERT INTO patient_identifiers (system, value, patient_id) VALUES ($1, $2, $3) "
+                         "ON CONFLICT DO NOTHING",
+                         system, value, r.id);
+        }
+      }
+    }
+    tx.commit();
+    return summary;
+  } catch (const pqxx::broken_connection& e) {
+    return fail(ErrorCode::kUnavailable, std::string("lost the database connection; nothing imported: ") + e.what());
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInternal, std::string("import failed and was rolled back: ") + e.what());
+  }
+}
+
+}  // namespace hie::exchange

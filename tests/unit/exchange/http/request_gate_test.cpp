@@ -1,0 +1,223 @@
+#include "exchange/http/request_gate.h"
+
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include "audit/canonical_form.h"
+#include "exchange/http/audit_events.h"
+#include "exchange/http/request_id.h"
+#include "tests/support/memory_record_store.h"
+
+namespace hie::exchange {
+namespace {
+
+class FixedDirectory : public auth::OrganizationDirectory {
+ public:
+  explicit FixedDirectory(std::vector<auth::Organization> orgs, std::vector<auth::Grant> grants = {}) {
+    auto snap = std::make_shared<auth::RegistrySnapshot>();
+    snap->organizations = std::move(orgs);
+    for (auto& g : grants) snap->grantsByOrganization[g.organization].push_back(std::move(g));
+    orgs_ = snap;
+  }
+  auth::OrganizationSnapshot snapshot() const override { return orgs_; }
+
+ private:
+  auth::OrganizationSnapshot orgs_;
+};
+
+const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
+const std::string kAuditor = "urn:oid:2.16.840.1.113883.3.7009";
+
+class RequestGateTest : public ::testing::Test {
+ protected:
+  FixedDirectory directory{{{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}},
+                            {"urn:oid:1.9", "Closed", auth::OrganizationStatus::kSuspended, {}, {}}}};
+  CapabilityStatementHandler metadata{NodeDescription{"node-a", "urn:oid:1.2", "0.1.0", {}}};
+  Counters counters;
+  hie::testing::MemoryRecordStore store;
+  RecordApi records{store, RecordApiSettings{}};
+  db::ConnectionPool unusedPool{"postgresql:///unused", 1};
+  AuditApi auditApi{unusedPool};
+  RequestGate gate{directory, metadata, records, auditApi, nullptr, counters, ""};
+
+  static HttpCall call(const std::string& path, const std::string& method = "GET") {
+    HttpCall c;
+    c.method = method;
+    c.path = path;
+    return c;
+  }
+  static auth::PeerIdentity peer(std::vector<std::string> uris) {
+    auth::PeerIdentity p;
+    p.sanUris = std::move(uris);
+    p.certSha256 = std::string(64, '0');
+    return p;
+  }
+};
+
+TEST_F(RequestGateTest, AdmittedOrganizationGetsMetadata) {
+  auto out = gate.handle(call("/fhir/metadata"), peer({kLakeside}));
+  EXPECT_EQ(out.reply.status, 200);
+  EXPECT_EQ(out.organization, kLakeside);
+  EXPECT_NE(out.reply.body.find("\"resourceType\":\"CapabilityStatement\""), std::string::npos);
+  EXPECT_EQ(out.reply.contentType, "application/fhir+json");
+}
+
+TEST_F(RequestGateTest, RefusalsAreCountedByReasonAndSayNothingSpecific) {
+  auto unknown = gate.handle(call("/fhir/metadata"), peer({"urn:oid:7.7"}));
+  auto suspended = gate.handle(call("/fhir/metadata"), peer({"urn:oid:1.9"}));
+  auto ambiguous = gate.handle(call("/fhir/metadata"), peer({kLakeside, "urn:oid:1.9"}));
+  for (const auto* r : {&unknown, &suspended, &ambiguous}) {
+    EXPECT_EQ(r->reply.status, 403);
+    EXPECT_TRUE(r->organization.empty());
+  }
+  // The peer cannot tell the three apart.
+  EXPECT_EQ(unknown.reply.body, suspended.reply.body);
+  EXPECT_EQ(unknown.reply.body, ambiguous.reply.body);
+  EXPECT_EQ(counters.get("refused.identity.unknown_organization"), 1u);
+  EXPECT_EQ(counters.get("refused.identity.suspended_organization"), 1u);
+  EXPECT_EQ(counters.get("refused.identity.ambiguous_identity"), 1u);
+}
+
+TEST_F(RequestGateTest, IdentityIsCheckedBeforeRouting) {
+  auto out = gate.handle(call("/no/such/path"), peer({"urn:oid:7.7"}));
+  EXPECT_EQ(out.reply.status, 403);
+}
+
+TEST_F(RequestGateTest, UnknownPathAndWrongMethod) {
+  EXPECT_EQ(gate.handle(call("/fhir/Unknown"), peer({kLakeside})).reply.status, 404);
+  EXPECT_EQ(gate.handle(call("/other"), peer({kLakeside})).reply.status, 404);
+  auto post = gate.handle(call("/fhir/metadata", "POST"), peer({kLakeside}));
+  EXPECT_EQ(post.reply.status, 405);
+  EXPECT_EQ(counters.get("refused.request.no_route"), 1u);
+  EXPECT_EQ(counters.get("refused.request.unsupported_type"), 1u);
+  EXPECT_EQ(counters.get("refused.request.method_not_allowed"), 1u);
+}
+
+TEST_F(RequestGateTest, RefusedPurposeReachesTheAuditAsReceivedAndIsEncodedThere) {
+  // The handler does not rewrite what the peer sent (it made TR\xC3\xA9AT "TR??AT"); the
+  // audit's canonical form encodes it once, as docs/audit-format.md says.
+  struct Case {
+    std::vector<std::string> headers;
+    std::string received, stored;
+  };
+  const std::vector<Case> cases{
+      {{"TR\xc3\xa9" "AT"}, "TR\xc3\xa9" "AT", "TR%C3%A9AT"},
+      {{"TR\x7f" "AT"}, "TR\x7f" "AT", "TR%7FAT"},
+      {{"100%"}, "100%", "100%25"},
+      {{std::string(31, 'T') + "\xc3\xa9"}, std::string(31, 'T') + "\xc3\xa9", std::string(31, 'T') + "%C3%A9"},
+      {{"TREAT", "HPAYMT"}, "TREAT, HPAYMT", "TREAT, HPAYMT"},
+  };
+  for (const Case& c : cases) {
+    HttpCall request = call("/fhir/Patient/p1");
+    for (const auto& value : c.headers) request.headers.emplace_back("X-Purpose-Of-Use", value);
+    auto out = gate.handle(request, peer({kLakeside}));
+    EXPECT_EQ(out.reply.status, 400);
+    EXPECT_EQ(out.reply.refusalReason, "invalid_purpose");
+    const audit::AuditEvent event = requestEvent(request, "/fhir/Patient/p1", peer({kLakeside}), kLakeside, out.reply, 0);
+    EXPECT_EQ(event.purpose, c.received);
+    EXPECT_EQ(std::get<std::string>(audit::entryObject(event, "n", "c", 1).at("purpose")), c.stored);
+  }
+}
+
+// The Host header is checked once, in the gate: a hostile one never reaches a
+// reply, which stays valid JSON and links to the address the call arrived on.
+class HostileHostTest : public RequestGateTest {
+ protected:
+  HostileHostTest() {
+    store.put("Observation", "obs-1", "p1");
+    store.put("Observation", "obs-2", "p1");
+  }
+  FixedDirectory granted{{{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}},
+                          {kAuditor, "Audit Office", auth::OrganizationStatus::kActive, {auth::Role::kAuditor}, {}}},
+                         {auth::Grant{1, kLakeside, {"Observation"}, {auth::Action::kSearch}, {"TREAT"}}}};
+  RequestGate hostGate{granted, metadata, records, auditApi, nullptr, counters, ""};
+
+  static HttpCall withHost(HttpCall c, const std::string& host) {
+    c.headers.emplace_back("Host", host);
+    c.localAddress = "127.0.0.1:8443";
+    return c;
+  }
+  static Poco::JSON::Object::Ptr parse(const std::string& body) {
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+  }
+};
+
+std::vector<std::string> hostileHosts() {
+  return {"evil\"},{\"relation\":\"next\",\"url\":\"https://evil.example/\"}],\"x\":{\"",
+          "a\\b\\",
+          std::string("a\x01\x1b[31m\x7f\0b", 10),
+          "\"\n\r\t",
+          std::string(10240, 'a'),
+          "node.example:8443\"",
+          "[::1",
+          "a:1:2",
+          "user@node.example",
+          "node.example/x",
+          "node.example:99999",
+          "caf\xc3\xa9.example",
+          "bad\xff\xfe"};
+}
+
+TEST_F(HostileHostTest, SearchRepliesStayValidJsonAndLinkToTheLocalAddress) {
+  for (const std::string& host : hostileHosts()) {
+    HttpCall c = withHost(call("/fhir/Observation"), host);
+    c.query = {{"patient", "p1"}, {"_count", "1"}};
+    c.headers.emplace_back("X-Purpose-Of-Use", "TREAT");
+    auto out = hostGate.handle(c, peer({kLakeside}));
+    ASSERT_EQ(out.reply.status, 200) << out.reply.body;
+    Poco::JSON::Object::Ptr bundle;
+    ASSERT_NO_THROW(bundle = parse(out.reply.body)) << out.reply.body;
+    std::vector<std::string> urls;
+    auto links = bundle->getArray("link");
+    ASSERT_EQ(links->size(), 2u) << out.reply.body;  // self and next, nothing injected
+    for (std::size_t i = 0; i < links->size(); ++i) urls.push_back(links->getObject(i)->getValue<std::string>("url"));
+    auto entries = bundle->getArray("entry");
+    ASSERT_EQ(entries->size(), 1u);
+    urls.push_back(entries->getObject(0)->getValue<std::string>("fullUrl"));
+    EXPECT_EQ(bundle->size(), 5u) << out.reply.body;
+    for (const auto& url : urls) {
+      EXPECT_EQ(url.rfind("https://127.0.0.1:8443/fhir/Observation", 0), 0u) << url;
+    }
+  }
+  // A plain Host is used as it is.
+  HttpCall c = withHost(call("/fhir/Observation"), "node-a.example.org:8443");
+  c.query = {{"patient", "p1"}};
+  c.headers.emplace_back("X-Purpose-Of-Use", "TREAT");
+  auto bundle = parse(hostGate.handle(c, peer({kLakeside})).reply.body);
+  EXPECT_EQ(bundle->getArray("entry")->getObject(0)->getValue<std::string>("fullUrl"),
+            "https://node-a.example.org:8443/fhir/Observation/obs-1");
+}
+
+TEST_F(HostileHostTest, ErrorRepliesEscapeEveryByte) {
+  // The listener refuses non-UTF-8 before the gate; the reply must still be JSON if such text ever gets here.
+  for (const std::string& host : hostileHosts()) {
+    const std::string name = "x\"\\\x01\xff" + host.substr(0, 40);
+    HttpCall c = withHost(call("/audit/AuditEvent"), host);
+    c.query = {{name, "1"}, {name, "2"}};
+    auto out = hostGate.handle(c, peer({kAuditor}));
+    ASSERT_EQ(out.reply.status, 400) << out.reply.body;
+    Poco::JSON::Object::Ptr outcome;
+    ASSERT_NO_THROW(outcome = parse(out.reply.body)) << out.reply.body;
+    EXPECT_EQ(outcome->getValue<std::string>("resourceType"), "OperationOutcome");
+    EXPECT_EQ(outcome->size(), 2u);
+  }
+}
+
+TEST(RequestId, EchoesPlainIdsOnly) {
+  EXPECT_EQ(requestIdFor("abc-123_X.y:z"), "abc-123_X.y:z");
+  for (const std::string& bad : {std::string(), std::string(65, 'a'), std::string("a b"), std::string("a\nb"),
+                                std::string("<script>"), std::string("a\0b", 3)}) {
+    const std::string id = requestIdFor(bad);
+    EXPECT_NE(id, bad);
+    EXPECT_EQ(id.size(), 32u);
+    EXPECT_TRUE(isAcceptableRequestId(id));
+  }
+  EXPECT_NE(newRequestId(), newRequestId());
+}
+
+}  // namespace
+}  // namespace hie::exchange
