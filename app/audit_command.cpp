@@ -10,6 +10,7 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "common/file.h"
 #include "audit/audit_chain.h"
 #include "audit/audit_export.h"
 #include "audit/audit_query.h"
@@ -64,7 +65,7 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
   if (!key) return runtimeError(key.error().external);
   std::vector<audit::Checkpoint> given;
   for (const auto& file : args.values("checkpoint")) {
-    auto text = auth::readFile(file, "checkpoint file");
+    auto text = readFile(file, "checkpoint file");
     if (!text) return runtimeError(text.error().external);
     // One checkpoint per line, as `hie-node audit checkpoint` prints them.
     std::stringstream lines(*text);

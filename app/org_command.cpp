@@ -4,6 +4,7 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "common/file.h"
 #include "auth/identity/certificate_identity.h"
 #include "auth/registry/registry_repository.h"
 #include "auth/tls/tls_material.h"
@@ -18,7 +19,7 @@ const char* const kOrgUsage =
 
 // The identity of the single certificate in a PEM file, or an error naming the file.
 Result<auth::PeerIdentity> certificateFromFile(const std::string& path) {
-  auto text = auth::readFile(path, "certificate file");
+  auto text = readFile(path, "certificate file");
   if (!text) return tl::make_unexpected(Error{ErrorCode::kUnavailable, text.error().internal, text.error().external});
   auto cert = auth::parseCertificatePem(*text);
   if (!cert) {

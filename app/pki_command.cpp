@@ -9,6 +9,7 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "common/file.h"
 #include "auth/registry/organization.h"
 #include "auth/tls/dev_pki.h"
 #include "auth/tls/tls_material.h"
@@ -31,7 +32,7 @@ bool exists(const std::string& path) {
 }
 
 std::string read(const std::string& path) {
-  auto text = auth::readFile(path, "file");
+  auto text = readFile(path, "file");
   if (!text) throw std::runtime_error(text.error().external);
   return *text;
 }

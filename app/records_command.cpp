@@ -2,6 +2,7 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "common/file.h"
 #include "auth/tls/tls_material.h"
 #include "db/connection.h"
 #include "exchange/fhir/bundle_import.h"
@@ -28,7 +29,7 @@ int runRecords(const Args& argv) {
   auto uri = databaseUri(*config);
   if (!uri) return runtimeError(uri.error().external);
 
-  auto text = auth::readFile(path, "bundle file");
+  auto text = readFile(path, "bundle file");
   if (!text) return runtimeError(text.error().external);
   const exchange::ImportCheck check = exchange::checkBundle(*text, types);
   if (!check.ok()) {

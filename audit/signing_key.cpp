@@ -1,10 +1,10 @@
 #include "audit/signing_key.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+
+#include "common/file.h"
 
 namespace hie::audit {
 namespace {
@@ -21,14 +21,6 @@ std::string publicPemOf(EVP_PKEY* key) {
   ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PUBKEY(bio.get(), key);
   return bioToString(bio.get());
-}
-
-Result<std::string> slurp(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kInvalidInput, what + " " + path + " cannot be read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -73,7 +65,7 @@ Result<SigningKey> SigningKey::fromPem(const std::string& pem) {
 }
 
 Result<SigningKey> SigningKey::fromPemFile(const std::string& path) {
-  auto text = slurp(path, "audit signing key");
+  auto text = readFile(path, "audit signing key");
   if (!text) return tl::make_unexpected(text.error());
   auto key = fromPem(*text);
   if (!key) return fail(ErrorCode::kInvalidInput, "audit signing key " + path + ": " + key.error().internal);
@@ -116,7 +108,7 @@ Result<VerifyKey> VerifyKey::fromPem(const std::string& pem) {
 }
 
 Result<VerifyKey> VerifyKey::fromPemFile(const std::string& path) {
-  auto text = slurp(path, "public key");
+  auto text = readFile(path, "public key");
   if (!text) return tl::make_unexpected(text.error());
   auto key = fromPem(*text);
   if (!key) return fail(ErrorCode::kInvalidInput, "public key " + path + ": " + key.error().internal);

@@ -29,6 +29,7 @@
 #include "audit/audit_writer.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
+#include "common/file.h"
 #include "auth/tls/client_standing.h"
 #include "auth/tls/server_tls_context.h"
 #include "auth/tls/tls_material.h"
@@ -194,7 +195,7 @@ int main(int argc, char** argv) {
   auth::Grant grant{0, kMember, {"Patient"}, {auth::Action::kRead}, {"TREAT"}};
   if (auto g = repo.addGrant(grant); !g) die(g.error().internal);
   {
-    auto text = auth::readFile(args["bundle"], "bundle");
+    auto text = hie::readFile(args["bundle"], "bundle");
     if (!text) die(text.error().internal);
     auto check = exchange::checkBundle(*text, exchange::defaultResourceTypes());
     auto conn = db::connect(args["db"]);

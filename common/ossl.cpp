@@ -1,5 +1,7 @@
 #include "common/ossl.h"
 
+#include <ctime>
+
 #include <openssl/err.h>
 
 namespace hie::ossl {
@@ -13,6 +15,12 @@ std::string drainErrors() {
     out += buf;
   }
   return out;
+}
+
+std::optional<std::int64_t> epochSeconds(const ASN1_TIME* time) {
+  struct tm tm {};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
 }
 
 }  // namespace hie::ossl

@@ -1,7 +1,9 @@
 // RAII owners for OpenSSL handles; the only place that names *_free.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <openssl/bio.h>
@@ -46,5 +48,9 @@ using X509Stack = std::unique_ptr<STACK_OF(X509), X509StackFree>;
 
 // Drains the thread's OpenSSL error queue into one line ("" when empty).
 std::string drainErrors();
+
+// Seconds since the epoch of a certificate, CRL or OCSP time (UTCTime or
+// GeneralizedTime); nullopt for a null or unreadable time.
+std::optional<std::int64_t> epochSeconds(const ASN1_TIME* time);
 
 }  // namespace hie::ossl

@@ -25,11 +25,9 @@ Result<std::string> nameToString(const X509_NAME* name) {
 }
 
 Result<std::int64_t> toEpoch(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-    return fail(ErrorCode::kInvalidInput, "unreadable certificate validity time", "malformed certificate");
-  }
-  return static_cast<std::int64_t>(timegm(&tm));
+  const auto seconds = ossl::epochSeconds(t);
+  if (!seconds) return fail(ErrorCode::kInvalidInput, "unreadable certificate validity time", "malformed certificate");
+  return *seconds;
 }
 
 std::string asn1String(const ASN1_STRING* s) {

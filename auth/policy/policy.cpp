@@ -1,5 +1,7 @@
 #include "auth/policy/policy.h"
 
+#include "common/purpose_of_use.h"
+
 namespace hie::auth {
 
 const char* actionName(Action action) { return action == Action::kRead ? "read" : "search"; }
@@ -11,18 +13,7 @@ bool parseAction(const std::string& text, Action& out) {
   return true;
 }
 
-bool isKnownPurposeOfUse(const std::string& code) {
-  // HL7 v3 PurposeOfUse (2.16.840.1.113883.1.11.20448), the codes an exchange uses.
-  static const std::set<std::string> kCodes = {
-      "TREAT",    "ETREAT",   "BTG",      "ERTREAT",  "CAREMGT",   "CLINTRCH", "CLINTRL",  "POPHLTH",
-      "HPAYMT",   "CLMATTCH", "COVAUTH",  "COVERAGE", "ELIGDTRM",  "ELIGVER",  "ENROLLM",  "REMITADV",
-      "HOPERAT",  "HACCRED",  "HCOMPL",   "HDIRECT",  "HQUALIMP",  "HLEGAL",   "HMARKT",   "HSYSADMIN",
-      "PATADMIN", "RECORDMGT", "HRESCH",  "PATRQT",   "FAMRQT",    "PWATRNY",  "SUPNWK",   "PUBHLTH",
-      "DISASTER", "THREAT",   "TRAIN",    "HTEST",    "SYSDEV",    "HPRGRP",   "LABELING", "METAMGT",
-      "DECEASED", "DONAT",    "FRAUD",    "GOV",      "HSYSADMIN", "LAW",      "LEGAL",    "MILITARY",
-      "PUBHLTH",  "REFUSAL",  "PERFORMANCE"};
-  return kCodes.count(code) != 0;
-}
+bool isKnownPurposeOfUse(const std::string& code) { return purpose::isKnown(code); }
 
 const char* decisionReasonName(DecisionReason reason) {
   switch (reason) {

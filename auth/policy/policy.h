@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "auth/registry/organization.h"
+#include "common/purpose_of_use.h"
 
 namespace hie::auth {
 
@@ -19,7 +20,7 @@ bool parseAction(const std::string& text, Action& out);
 
 // True for an HL7 v3 PurposeOfUse code this node knows (TREAT, ETREAT, HPAYMT, ...).
 bool isKnownPurposeOfUse(const std::string& code);
-constexpr const char* kEmergencyTreatment = "ETREAT";
+constexpr const char* kEmergencyTreatment = purpose::kEmergencyTreatment;
 
 // One organization may do `actions` on `resourceTypes` for `purposes`.
 struct Grant {

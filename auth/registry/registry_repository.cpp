@@ -7,17 +7,15 @@
 #include <pqxx/pqxx>
 
 #include "db/session.h"
+#include "db/sql_array.h"
 
 namespace hie::auth {
 namespace {
 
 std::string joinRoles(const std::vector<Role>& roles) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < roles.size(); ++i) {
-    if (i) out += ",";
-    out += roleName(roles[i]);
-  }
-  return out + "}";
+  std::vector<std::string> names;
+  for (Role r : roles) names.push_back(roleName(r));
+  return db::textArrayLiteral(names);
 }
 
 std::vector<Role> splitRoles(const std::string& csv) {
@@ -39,15 +37,6 @@ std::set<std::string> splitSet(const std::string& csv) {
     if (!item.empty()) out.insert(item);
   }
   return out;
-}
-
-std::string arrayLiteral(const std::set<std::string>& items) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ",";
-    out += "\"" + item + "\"";  // callers pass validated tokens only (no quotes or backslashes)
-  }
-  return out + "}";
 }
 
 Grant grantFromRow(const pqxx::row& row) {
@@ -217,7 +206,7 @@ Result<Grant> RegistryRepository::addGrant(const Grant& grant) {
     auto id = tx.exec_params1(
                     "INSERT INTO grants (organization_id, resource_types, actions, purposes) "
                     "VALUES ($1, $2::text[], $3::text[], $4::text[]) RETURNING id",
-                    *orgId, arrayLiteral(grant.resourceTypes), arrayLiteral(actions), arrayLiteral(grant.purposes))[0]
+                    *orgId, db::textArrayLiteral(grant.resourceTypes), db::textArrayLiteral(actions), db::textArrayLiteral(grant.purposes))[0]
                   .as<long long>();
     tx.commit();
     Grant stored = grant;

@@ -3,17 +3,9 @@
 #include <algorithm>
 
 namespace hie::auth {
-namespace {
-
-std::int64_t epochOf(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return static_cast<std::int64_t>(timegm(&tm));
+std::int64_t certificateNotAfter(const X509* certificate) {
+  return ossl::epochSeconds(X509_get0_notAfter(certificate)).value_or(0);
 }
-
-}  // namespace
-
-std::int64_t certificateNotAfter(const X509* certificate) { return epochOf(X509_get0_notAfter(certificate)); }
 
 std::string subjectOneLine(const X509* certificate) {
   char* name = X509_NAME_oneline(X509_get_subject_name(certificate), nullptr, 0);

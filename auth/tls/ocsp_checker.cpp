@@ -37,12 +37,6 @@ struct OcspFree {
 template <class T>
 using OcspPtr = std::unique_ptr<T, OcspFree>;
 
-std::int64_t epochOf(const ASN1_GENERALIZEDTIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
-
 }  // namespace
 
 bool parseOcspMode(const std::string& text, OcspMode& out) {
@@ -185,7 +179,7 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
   counters_.increment(std::string("ocsp.answers.") + (verdict == Verdict::kGood ? "good" : verdict == Verdict::kRevoked ? "revoked" : "unknown"));
   if (verdict == Verdict::kUnknown) return unknown;
   // Without a nextUpdate the answer holds only now: cached (to compare the next answer with) but never served.
-  const Status answer{verdict, nextUpdate != nullptr ? epochOf(nextUpdate) : now};
+  const Status answer{verdict, nextUpdate != nullptr ? ossl::epochSeconds(nextUpdate).value_or(0) : now};
   bool newlyRevoked = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -1,13 +1,12 @@
 #include "auth/tls/tls_material.h"
 
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "auth/identity/certificate_identity.h"
+#include "common/file.h"
 
 namespace hie::auth {
 namespace {
@@ -15,28 +14,7 @@ namespace {
 // Refuses to prompt for a passphrase: hie-node never reads stdin.
 int noPassphrase(char*, int, int, void*) { return -1; }
 
-Error fileError(const std::string& what, const std::string& path, const std::string& why) {
-  std::string msg = what + " " + path + ": " + why;
-  return Error{ErrorCode::kInvalidInput, msg, msg};
-}
-
-std::int64_t epoch(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return static_cast<std::int64_t>(timegm(&tm));
-}
-
 }  // namespace
-
-Result<std::string> readFile(const std::string& path, const std::string& what) {
-  if (path.empty()) return tl::make_unexpected(fileError(what, "(not configured)", "no file name given"));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return tl::make_unexpected(fileError(what, path, "cannot be read"));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return tl::make_unexpected(fileError(what, path, "cannot be read"));
-  return buf.str();
-}
 
 Result<TlsMaterial> loadTlsMaterial(const TlsFiles& files) {
   TlsMaterial m;
@@ -103,7 +81,7 @@ Result<TlsMaterial> loadTlsMaterial(const TlsFiles& files) {
         info.issuerDn = name;
         OPENSSL_free(name);
       }
-      info.nextUpdate = epoch(X509_CRL_get0_nextUpdate(crl.get()));
+      info.nextUpdate = ossl::epochSeconds(X509_CRL_get0_nextUpdate(crl.get())).value_or(0);
       m.crlInfo.push_back(std::move(info));
     }
   }

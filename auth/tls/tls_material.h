@@ -45,7 +45,4 @@ Result<ossl::UniquePtr<X509_STORE>> makeVerifyStore(const TlsMaterial& material)
 // the right certificate). A new stack the caller hands to SSL(_CTX)_set_client_CA_list.
 STACK_OF(X509_NAME) * clientCaNames(const TlsMaterial& material);
 
-// Reads a whole file; kInvalidInput naming the path when it cannot.
-Result<std::string> readFile(const std::string& path, const std::string& what);
-
 }  // namespace hie::auth

@@ -26,7 +26,8 @@ TEST(PeerUrl, RefusesEverythingElse) {
   for (const char* bad : {"", "http://host", "HTTPS://host", "https://", "https://user:pw@host", "https://host?x=1",
                           "https://host#frag", "https://host:0", "https://host:65536", "https://host:", "https://host:8a",
                           "https://ho st", "https://-host", "https://[::1", "https://[::1]x", "ftp://host",
-                          "https://host/\\evil", "https://h\x01st"}) {
+                          "https://host/\\evil", "https://h\x01st", "https://host/a%2Fb", "https://[fe80::1%25eth0]",
+                          "https://a..b", "https://host-/x", "https://h/\"q"}) {
     EXPECT_FALSE(parsePeerUrl(bad)) << bad;
   }
 }

@@ -1,0 +1,63 @@
+// The small shared helpers: file reading, certificate times, PurposeOfUse codes.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include <openssl/asn1.h>
+
+#include "common/file.h"
+#include "common/ossl.h"
+#include "common/purpose_of_use.h"
+
+namespace hie {
+namespace {
+
+TEST(ReadFile, ReadsBytesAndNamesTheFileItCannotRead) {
+  char path[] = "/tmp/hie-read-file-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string bytes("a\0b\nc", 5);
+  ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+  auto read = readFile(path, "test file");
+  std::remove(path);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(*read, bytes);
+
+  auto missing = readFile(path, "test file");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ(missing.error().external, std::string("test file ") + path + ": cannot be read");
+  auto unnamed = readFile("", "CRL file");
+  ASSERT_FALSE(unnamed);
+  EXPECT_EQ(unnamed.error().external, "CRL file (not configured): no file name given");
+}
+
+TEST(EpochSeconds, ReadsUtcAndGeneralizedTimesAndRefusesGarbage) {
+  ASN1_TIME* utc = ASN1_TIME_new();
+  ASSERT_EQ(ASN1_TIME_set_string(utc, "261202031500Z"), 1);  // UTCTime
+  EXPECT_EQ(ossl::epochSeconds(utc), 1796181300);
+  ASSERT_EQ(ASN1_TIME_set_string(utc, "20500101000000Z"), 1);  // GeneralizedTime
+  EXPECT_EQ(ossl::epochSeconds(utc), 2524608000);
+  ASN1_TIME_free(utc);
+  EXPECT_FALSE(ossl::epochSeconds(nullptr));
+}
+
+TEST(PurposeOfUse, KnowsTheExchangeCodesAndWhichAreTreatmentPaymentOrOperations) {
+  for (const char* code : {"TREAT", "ETREAT", "HPAYMT", "HOPERAT", "PUBHLTH", "BTG", "HSYSADMIN"}) {
+    EXPECT_TRUE(purpose::isKnown(code)) << code;
+  }
+  for (const char* code : {"", "treat", "TREAT ", "NOPE"}) EXPECT_FALSE(purpose::isKnown(code)) << code;
+  EXPECT_TRUE(purpose::isTreatmentPaymentOrOperations("TREAT"));
+  EXPECT_TRUE(purpose::isTreatmentPaymentOrOperations("HPAYMT"));
+  EXPECT_FALSE(purpose::isTreatmentPaymentOrOperations("PUBHLTH"));
+  EXPECT_FALSE(purpose::isTreatmentPaymentOrOperations("LAW"));
+  for (const auto& code : purpose::treatmentPaymentOrOperations()) EXPECT_TRUE(purpose::isKnown(code)) << code;
+}
+
+}  // namespace
+}  // namespace hie
