@@ -5,6 +5,8 @@
 #include <ctime>
 #include <optional>
 
+#include "common/time.h"
+
 namespace hie::audit {
 namespace {
 
@@ -48,18 +50,7 @@ bool checkpointChar(unsigned char c) {
 
 }  // namespace
 
-std::string nowRfc3339() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
-}
+std::string nowRfc3339() { return utc::nowMillis(); }
 
 SealedEntry link(const AuditEvent& event, const std::string& node, ChainHead& head) {
   SealedEntry e;

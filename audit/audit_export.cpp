@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "common/digest.h"
+#include "common/hex.h"
 
 namespace hie::audit {
 namespace {
@@ -27,9 +28,7 @@ std::string ExportStatement::toJson() const {
 }
 
 ExportRequest newExportRequest(const std::string& from, const std::string& to) {
-  unsigned char bytes[8];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no randomness: an invariant failure
-  return ExportRequest{lowerHex(bytes, sizeof bytes), nowRfc3339(), printableAscii(from), printableAscii(to)};
+  return ExportRequest{randomHex(8), nowRfc3339(), printableAscii(from), printableAscii(to)};
 }
 
 std::string exportSignatureInput(const std::string& canonical) { return "hie-audit-export-v1\n" + canonical; }

@@ -1,11 +1,11 @@
 #include "audit/canonical_form.h"
 
 #include "common/digest.h"
+#include "common/hex.h"
 
 namespace hie::audit {
 
 std::string printableAscii(const std::string& text, std::size_t maxLength) {
-  static const char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
     const bool plain = c >= 0x20 && c <= 0x7e && c != '%';
@@ -15,8 +15,7 @@ std::string printableAscii(const std::string& text, std::size_t maxLength) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0x0f]);
+      appendHexByte(out, c, true);
     }
   }
   return out;

@@ -1,4 +1,4 @@
-// Lower-case hex and SHA-256 helpers.
+// SHA-256 as lower-case hex.
 #pragma once
 
 #include <cstddef>
@@ -6,7 +6,6 @@
 
 namespace hie {
 
-std::string lowerHex(const unsigned char* data, std::size_t length);
 // Lower-case hex SHA-256 of bytes.
 std::string sha256Hex(const std::string& bytes);
 

@@ -1,5 +1,7 @@
 #include "common/json_writer.h"
 
+#include "common/hex.h"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -18,7 +20,6 @@ void require(bool ok, const char* what) {
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
-  static const char kHex[] = "0123456789abcdef";
   out.reserve(out.size() + text.size() + 2);
   out.push_back('"');
   for (std::size_t i = 0; i < text.size();) {
@@ -45,8 +46,7 @@ void appendJsonString(std::string& out, std::string_view text) {
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
+          appendHexByte(out, c, false);
         } else {
           out.push_back(static_cast<char>(c));
         }

@@ -1,6 +1,7 @@
 #include "auth/identity/certificate_identity.h"
 
 #include "common/digest.h"
+#include "common/hex.h"
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>

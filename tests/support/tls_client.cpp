@@ -1,5 +1,7 @@
 #include "tests/support/tls_client.h"
 
+#include "common/hex.h"
+
 #include "common/ossl.h"
 
 #include <arpa/inet.h>
@@ -141,11 +143,7 @@ HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdenti
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     X509_digest(server, EVP_sha256(), md, &len);
-    static const char kDigits[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < len; ++i) {
-      r.serverCertSha256.push_back(kDigits[md[i] >> 4]);
-      r.serverCertSha256.push_back(kDigits[md[i] & 0xf]);
-    }
+    r.serverCertSha256 = lowerHex(md, len);
     X509_free(server);
   }
   const auto sent = std::chrono::steady_clock::now();

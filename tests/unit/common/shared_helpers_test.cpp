@@ -10,8 +10,10 @@
 #include <openssl/asn1.h>
 
 #include "common/file.h"
+#include "common/hex.h"
 #include "common/ossl.h"
 #include "common/purpose_of_use.h"
+#include "common/time.h"
 
 namespace hie {
 namespace {
@@ -57,6 +59,31 @@ TEST(PurposeOfUse, KnowsTheExchangeCodesAndWhichAreTreatmentPaymentOrOperations)
   EXPECT_FALSE(purpose::isTreatmentPaymentOrOperations("PUBHLTH"));
   EXPECT_FALSE(purpose::isTreatmentPaymentOrOperations("LAW"));
   for (const auto& code : purpose::treatmentPaymentOrOperations()) EXPECT_TRUE(purpose::isKnown(code)) << code;
+}
+
+TEST(Hex, WritesTwoDigitsPerByte) {
+  EXPECT_EQ(lowerHex(std::string_view("\x00\x0f\xa0\xff", 4)), "000fa0ff");
+  std::string out;
+  appendHexByte(out, 0xab, true);
+  appendHexByte(out, 0x0c, false);
+  EXPECT_EQ(out, "AB0c");
+  const std::string a = randomHex(8);
+  EXPECT_EQ(a.size(), 16u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(a, randomHex(8));
+}
+
+TEST(UtcTime, FormatsRfc3339) {
+  EXPECT_EQ(utc::fromEpoch(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(utc::fromEpoch(1796181300), "2026-12-02T03:15:00Z");
+  const std::string now = utc::nowMillis();
+  ASSERT_EQ(now.size(), 24u) << now;
+  EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now[19], '.');
+  EXPECT_EQ(now.back(), 'Z');
+  const std::string today = utc::today();
+  ASSERT_EQ(today.size(), 10u) << today;
+  EXPECT_EQ(today.find_first_not_of("0123456789-"), std::string::npos) << today;
 }
 
 }  // namespace
