@@ -81,14 +81,13 @@ std::string SigningKey::privatePem() const {
 std::string SigningKey::publicPem() const { return publicPemOf(key_.get()); }
 
 Result<std::string> SigningKey::sign(const std::string& message) const {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr) return fail(ErrorCode::kInternal, "EVP_MD_CTX_new failed");
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  if (!ctx) return fail(ErrorCode::kInternal, "EVP_MD_CTX_new failed");
   unsigned char sig[64];
   std::size_t len = sizeof sig;
-  const bool ok = EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
-                  EVP_DigestSign(ctx, sig, &len, reinterpret_cast<const unsigned char*>(message.data()),
+  const bool ok = EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) == 1 &&
+                  EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(message.data()),
                                  message.size()) == 1;
-  EVP_MD_CTX_free(ctx);
   if (!ok) return fail(ErrorCode::kInternal, "Ed25519 signing failed: " + ossl::drainErrors());
   return base64Encode(std::string(reinterpret_cast<char*>(sig), len));
 }
@@ -120,12 +119,11 @@ std::string VerifyKey::publicPem() const { return publicPemOf(key_.get()); }
 bool VerifyKey::verify(const std::string& message, const std::string& signatureBase64) const {
   std::string sig;
   if (!base64Decode(signatureBase64, sig) || sig.size() != 64) return false;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr) return false;
-  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
-                  EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  const bool ok = EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) == 1 &&
+                  EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
                                    reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
-  EVP_MD_CTX_free(ctx);
   ERR_clear_error();
   return ok;
 }

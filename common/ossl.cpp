@@ -17,6 +17,17 @@ std::string drainErrors() {
   return out;
 }
 
+std::string takeDer(unsigned char* der, int length) {
+  Buffer<unsigned char> owned(der);
+  if (der == nullptr || length <= 0) return {};
+  return std::string(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+}
+
+std::string nameOneLine(const X509_NAME* name) {
+  Buffer<char> text(X509_NAME_oneline(name, nullptr, 0));
+  return text ? std::string(text.get()) : std::string("?");
+}
+
 std::optional<std::int64_t> epochSeconds(const ASN1_TIME* time) {
   struct tm tm {};
   if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) return std::nullopt;

@@ -7,7 +7,9 @@
 #include <string>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -34,6 +36,14 @@ HIE_OSSL_FREE(EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free)
 HIE_OSSL_FREE(BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free)
 HIE_OSSL_FREE(SSL_CTX, SSL_CTX_free)
 HIE_OSSL_FREE(SSL, SSL_free)
+HIE_OSSL_FREE(SSL_SESSION, SSL_SESSION_free)
+HIE_OSSL_FREE(EVP_MD_CTX, EVP_MD_CTX_free)
+HIE_OSSL_FREE(BIGNUM, BN_free)
+HIE_OSSL_FREE(X509_NAME, X509_NAME_free)
+HIE_OSSL_FREE(OCSP_CERTID, OCSP_CERTID_free)
+HIE_OSSL_FREE(OCSP_REQUEST, OCSP_REQUEST_free)
+HIE_OSSL_FREE(OCSP_RESPONSE, OCSP_RESPONSE_free)
+HIE_OSSL_FREE(OCSP_BASICRESP, OCSP_BASICRESP_free)
 
 #undef HIE_OSSL_FREE
 
@@ -45,6 +55,24 @@ struct X509StackFree {
   void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_pop_free(s, X509_free); }
 };
 using X509Stack = std::unique_ptr<STACK_OF(X509), X509StackFree>;
+
+// Owns the list of strings X509_get1_ocsp / X509_get1_email return.
+struct StringListFree {
+  void operator()(STACK_OF(OPENSSL_STRING) * s) const noexcept { X509_email_free(s); }
+};
+using StringList = std::unique_ptr<STACK_OF(OPENSSL_STRING), StringListFree>;
+
+// Owns memory OpenSSL allocated for the caller (i2d_* output, BN_bn2hex, ...).
+struct BufferFree {
+  void operator()(void* p) const noexcept { OPENSSL_free(p); }
+};
+template <class T>
+using Buffer = std::unique_ptr<T, BufferFree>;
+
+// The DER encoding i2d wrote into an OpenSSL buffer, as bytes ("" when length <= 0).
+std::string takeDer(unsigned char* der, int length);
+// X509_NAME_oneline of the name ("?" when it cannot be printed).
+std::string nameOneLine(const X509_NAME* name);
 
 // Drains the thread's OpenSSL error queue into one line ("" when empty).
 std::string drainErrors();

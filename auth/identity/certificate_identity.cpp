@@ -62,16 +62,14 @@ Result<PeerIdentity> extractIdentity(const X509* certificate) {
   id.issuerDn = *issuer;
 
   const ASN1_INTEGER* serial = X509_get0_serialNumber(certificate);
-  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
-  if (bn == nullptr) {
+  ossl::UniquePtr<BIGNUM> bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!bn) {
     return fail(ErrorCode::kInvalidInput, "unreadable serial number: " + ossl::drainErrors(),
                 "malformed certificate");
   }
-  char* hex = BN_bn2hex(bn);
-  BN_free(bn);
-  if (hex == nullptr) return fail(ErrorCode::kInternal, "BN_bn2hex failed", "internal error");
-  id.serialHex = hex;
-  OPENSSL_free(hex);
+  ossl::Buffer<char> hex(BN_bn2hex(bn.get()));
+  if (!hex) return fail(ErrorCode::kInternal, "BN_bn2hex failed", "internal error");
+  id.serialHex = hex.get();
 
   auto notBefore = toEpoch(X509_get0_notBefore(certificate));
   if (!notBefore) return tl::make_unexpected(notBefore.error());
@@ -105,15 +103,15 @@ Result<PeerIdentity> extractIdentity(const X509* certificate) {
   if (!fp) return tl::make_unexpected(fp.error());
   id.certSha256 = *fp;
 
-  unsigned char* spki = nullptr;
-  int spkiLen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(certificate), &spki);
-  if (spkiLen <= 0) {
+  unsigned char* spkiDer = nullptr;
+  const int spkiLength = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(certificate), &spkiDer);  // sets spkiDer
+  const std::string spki = ossl::takeDer(spkiDer, spkiLength);
+  if (spki.empty()) {
     return fail(ErrorCode::kInvalidInput, "unreadable public key: " + ossl::drainErrors(), "malformed certificate");
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdLen = 0;
-  int ok = EVP_Digest(spki, static_cast<std::size_t>(spkiLen), md, &mdLen, EVP_sha256(), nullptr);
-  OPENSSL_free(spki);
+  int ok = EVP_Digest(spki.data(), spki.size(), md, &mdLen, EVP_sha256(), nullptr);
   if (ok != 1) return fail(ErrorCode::kInternal, "EVP_Digest failed: " + ossl::drainErrors(), "internal error");
   id.spkiSha256 = lowerHex(md, mdLen);
   return id;
@@ -126,12 +124,10 @@ Result<ossl::X509Stack> parseCertificateChainPem(const std::string& pem) {
   if (!chain) return fail(ErrorCode::kInternal, "sk_X509_new_null failed", "internal error");
   ERR_clear_error();
   while (true) {
-    X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (cert == nullptr) break;
-    if (sk_X509_push(chain.get(), cert) == 0) {
-      X509_free(cert);
-      return fail(ErrorCode::kInternal, "sk_X509_push failed", "internal error");
-    }
+    ossl::UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) break;
+    if (sk_X509_push(chain.get(), cert.get()) == 0) return fail(ErrorCode::kInternal, "sk_X509_push failed", "internal error");
+    cert.release();  // the stack owns it now
   }
   unsigned long err = ERR_peek_last_error();
   bool cleanEnd = ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;

@@ -70,8 +70,7 @@ int rememberSession(SSL* ssl, SSL_SESSION* session) {
       static_cast<ClientTlsContext::Expectation*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), contextIndex()));
   if (expect == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
   std::lock_guard<std::mutex> lock(expect->sessionMutex);
-  SSL_SESSION_free(expect->latestSession);
-  expect->latestSession = session;
+  expect->latestSession.reset(session);
   return 1;
 }
 
@@ -81,14 +80,12 @@ Error tlsError(const std::string& what) {
 
 }  // namespace
 
-ClientTlsContext::Expectation::~Expectation() { SSL_SESSION_free(latestSession); }
-
 SSL_SESSION* ClientTlsContext::takeResumableSession() const {
   if (!expectation) return nullptr;
   std::lock_guard<std::mutex> lock(expectation->sessionMutex);
-  if (expectation->latestSession == nullptr) return nullptr;
-  SSL_SESSION_up_ref(expectation->latestSession);
-  return expectation->latestSession;
+  if (!expectation->latestSession) return nullptr;
+  SSL_SESSION_up_ref(expectation->latestSession.get());
+  return expectation->latestSession.get();
 }
 
 Result<ClientTlsContext> makeClientContext(const TlsMaterial& material, const ExpectedHost& host,

@@ -29,8 +29,7 @@ struct ClientTlsContext {
     // The newest resumable session the peer handed out (TLS 1.3 tickets arrive
     // after the handshake, so they are caught by OpenSSL's new-session callback).
     std::mutex sessionMutex;
-    SSL_SESSION* latestSession = nullptr;  // owned (one reference)
-    ~Expectation();
+    ossl::UniquePtr<SSL_SESSION> latestSession;  // one reference
   };
   // A new reference to the newest resumable session, or nullptr; the caller frees it.
   SSL_SESSION* takeResumableSession() const;

@@ -8,10 +8,7 @@ std::int64_t certificateNotAfter(const X509* certificate) {
 }
 
 std::string subjectOneLine(const X509* certificate) {
-  char* name = X509_NAME_oneline(X509_get_subject_name(certificate), nullptr, 0);
-  std::string out = name != nullptr ? name : "?";
-  OPENSSL_free(name);
-  return out;
+  return ossl::nameOneLine(X509_get_subject_name(certificate));
 }
 
 std::string ExpiryWarning::key() const {

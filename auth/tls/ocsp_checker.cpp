@@ -27,16 +27,6 @@ int verificationIndex() {
   return kIndex;
 }
 
-struct OcspFree {
-  void operator()(OCSP_CERTID* p) const { OCSP_CERTID_free(p); }
-  void operator()(OCSP_REQUEST* p) const { OCSP_REQUEST_free(p); }
-  void operator()(OCSP_RESPONSE* p) const { OCSP_RESPONSE_free(p); }
-  void operator()(OCSP_BASICRESP* p) const { OCSP_BASICRESP_free(p); }
-  void operator()(STACK_OF(OPENSSL_STRING) * p) const { X509_email_free(p); }
-};
-template <class T>
-using OcspPtr = std::unique_ptr<T, OcspFree>;
-
 }  // namespace
 
 bool parseOcspMode(const std::string& text, OcspMode& out) {
@@ -73,7 +63,7 @@ OcspChecker* OcspChecker::of(X509_STORE_CTX* verification) {
 OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* store, STACK_OF(X509) * chain,
                                        std::string& detail) {
   const Status unknown{Verdict::kUnknown, kNoLimit};
-  OcspPtr<STACK_OF(OPENSSL_STRING)> urls(X509_get1_ocsp(leaf));
+  ossl::StringList urls(X509_get1_ocsp(leaf));
   if (!urls || sk_OPENSSL_STRING_num(urls.get()) == 0) {
     detail = "the certificate names no OCSP responder";
     return Status{Verdict::kGood, kNoLimit};  // OCSP applies where the certificate names a responder; CRLs still apply
@@ -82,15 +72,14 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
     detail = "no issuer to build the OCSP request";
     return unknown;
   }
-  OcspPtr<OCSP_CERTID> id(OCSP_cert_to_id(nullptr, leaf, issuer));
+  ossl::UniquePtr<OCSP_CERTID> id(OCSP_cert_to_id(nullptr, leaf, issuer));
   if (!id) {
     detail = "cannot build an OCSP CertID: " + ossl::drainErrors();
     return unknown;
   }
   unsigned char* der = nullptr;
-  const int derLen = i2d_OCSP_CERTID(id.get(), &der);
-  const std::string key(reinterpret_cast<char*>(der), static_cast<std::size_t>(std::max(derLen, 0)));
-  OPENSSL_free(der);
+  const int derLength = i2d_OCSP_CERTID(id.get(), &der);  // sets der: a statement of its own
+  const std::string key = ossl::takeDer(der, derLength);
   const std::int64_t now = std::time(nullptr);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -112,21 +101,18 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
     ossl::drainErrors();
     return unknown;
   }
+  const ossl::Buffer<char> ownedHost(host), ownedPort(port), ownedPath(path);
   const std::string h = host, p = port, pathText = path;
-  OPENSSL_free(host);
-  OPENSSL_free(port);
-  OPENSSL_free(path);
   if (useTls != 0) {
     detail = "https OCSP responders are not supported (OCSP answers are signed; use http)";
     return unknown;
   }
 
-  OcspPtr<OCSP_REQUEST> request(OCSP_REQUEST_new());
+  ossl::UniquePtr<OCSP_REQUEST> request(OCSP_REQUEST_new());
   OCSP_request_add0_id(request.get(), OCSP_CERTID_dup(id.get()));
   unsigned char* reqDer = nullptr;
-  const int reqLen = i2d_OCSP_REQUEST(request.get(), &reqDer);
-  const std::string requestBody(reinterpret_cast<char*>(reqDer), static_cast<std::size_t>(std::max(reqLen, 0)));
-  OPENSSL_free(reqDer);
+  const int reqLength = i2d_OCSP_REQUEST(request.get(), &reqDer);
+  const std::string requestBody = ossl::takeDer(reqDer, reqLength);
 
   std::string responseBody;
   try {
@@ -151,13 +137,13 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
   }
 
   const unsigned char* cursor = reinterpret_cast<const unsigned char*>(responseBody.data());
-  OcspPtr<OCSP_RESPONSE> response(d2i_OCSP_RESPONSE(nullptr, &cursor, static_cast<long>(responseBody.size())));
+  ossl::UniquePtr<OCSP_RESPONSE> response(d2i_OCSP_RESPONSE(nullptr, &cursor, static_cast<long>(responseBody.size())));
   if (!response || OCSP_response_status(response.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
     detail = "the OCSP responder did not answer successfully";
     ossl::drainErrors();
     return unknown;
   }
-  OcspPtr<OCSP_BASICRESP> basic(OCSP_response_get1_basic(response.get()));
+  ossl::UniquePtr<OCSP_BASICRESP> basic(OCSP_response_get1_basic(response.get()));
   // The answer must be signed by the issuer or a responder it authorised, chaining to our anchors.
   if (!basic || OCSP_basic_verify(basic.get(), chain, store, 0) != 1) {
     detail = "the OCSP answer's signature does not verify: " + ossl::drainErrors();

@@ -76,11 +76,7 @@ Result<TlsMaterial> loadTlsMaterial(const TlsFiles& files) {
     ERR_clear_error();
     for (const auto& crl : m.crls) {
       CrlInfo info;
-      char* name = X509_NAME_oneline(X509_CRL_get_issuer(crl.get()), nullptr, 0);
-      if (name != nullptr) {
-        info.issuerDn = name;
-        OPENSSL_free(name);
-      }
+      info.issuerDn = ossl::nameOneLine(X509_CRL_get_issuer(crl.get()));
       info.nextUpdate = ossl::epochSeconds(X509_CRL_get0_nextUpdate(crl.get())).value_or(0);
       m.crlInfo.push_back(std::move(info));
     }
@@ -91,8 +87,8 @@ Result<TlsMaterial> loadTlsMaterial(const TlsFiles& files) {
 STACK_OF(X509_NAME) * clientCaNames(const TlsMaterial& material) {
   STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
   for (int i = 0; names != nullptr && i < sk_X509_num(material.anchors.get()); ++i) {
-    X509_NAME* dup = X509_NAME_dup(X509_get_subject_name(sk_X509_value(material.anchors.get(), i)));
-    if (dup == nullptr || sk_X509_NAME_push(names, dup) == 0) X509_NAME_free(dup);
+    ossl::UniquePtr<X509_NAME> dup(X509_NAME_dup(X509_get_subject_name(sk_X509_value(material.anchors.get(), i))));
+    if (dup && sk_X509_NAME_push(names, dup.get()) != 0) dup.release();  // the stack owns it now
   }
   return names;
 }

@@ -33,9 +33,7 @@ Result<bool> checkCrlIssuers(const TlsMaterial& material, const std::string& crl
     tryIssuers(material.intermediates.get());
     ERR_clear_error();
     if (!known) {
-      char* name = X509_NAME_oneline(X509_CRL_get_issuer(crl.get()), nullptr, 0);
-      std::string issuer = name != nullptr ? name : "?";
-      OPENSSL_free(name);
+      const std::string issuer = ossl::nameOneLine(X509_CRL_get_issuer(crl.get()));
       return fail(ErrorCode::kInvalidInput, "CRL file " + crlFile + ": a CRL from an unknown issuer (" + issuer +
                                                 "): it is signed by neither a trust anchor nor the node's own CA chain");
     }
