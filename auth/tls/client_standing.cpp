@@ -1,6 +1,8 @@
 #include "auth/tls/client_standing.h"
 
 #include <algorithm>
+#include <memory>
+#include <new>
 
 #include <openssl/err.h>
 
@@ -15,9 +17,20 @@ int contextIndex() {
   return kIndex;
 }
 
-// The standing of the last handshake completed on this thread (handshakes run
-// in the thread that serves the connection), until the listener takes it.
-thread_local std::optional<ClientStanding> tlsCompleted;
+void freeStanding(void*, void* standing, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<ClientStanding*>(standing);
+}
+
+// The standing the connection's completed handshake recorded, until the listener takes it; freed with the SSL.
+int completedIndex() {
+  static const int kIndex = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &freeStanding);
+  return kIndex;
+}
+
+std::int64_t ocspValidUntil(const SSL* ssl) {
+  const VerificationRecord* record = findVerificationRecord(ssl);
+  return record != nullptr ? record->ocspValidUntil : OcspChecker::kNoLimit;
+}
 
 }  // namespace
 
@@ -44,8 +57,13 @@ void ClientRecheck::attachTo(SSL_CTX* serverContext) {
   SSL_CTX_set_info_callback(serverContext, &ClientRecheck::onHandshakeEvent);
 }
 
-void ClientRecheck::onHandshakeEvent(const SSL* ssl, int where, int) {
-  if ((where & SSL_CB_HANDSHAKE_DONE) == 0 || SSL_is_server(ssl) != 1) return;
+void ClientRecheck::onHandshakeEvent(const SSL* ssl, int where, int ret) {
+  if (SSL_is_server(ssl) != 1) return;
+  if ((where & SSL_CB_EXIT) != 0 && ret <= 0) {
+    recordHandshakeError(ssl);  // names a failure that no certificate verdict explains
+    return;
+  }
+  if ((where & SSL_CB_HANDSHAKE_DONE) == 0) return;
   const auto* self = static_cast<const ClientRecheck*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), contextIndex()));
   if (self == nullptr) return;
   ClientStanding standing;
@@ -61,16 +79,22 @@ void ClientRecheck::onHandshakeEvent(const SSL* ssl, int where, int) {
     SSL_get0_verify_cert_store(const_cast<SSL*>(ssl), &used);
     auto current = self->tls_.current();
     if (verified != nullptr && used != nullptr && used == current->verifyStore.get()) {
-      standing.validUntil = verifiedUntil(verified, *current->material, lastOcspValidUntil());
+      standing.validUntil = verifiedUntil(verified, *current->material, ocspValidUntil(ssl));
       standing.verifiedWith = std::move(current);
     }
   }
-  tlsCompleted = std::move(standing);
+  auto* recorded = new (std::nothrow) ClientStanding(std::move(standing));
+  SSL* mutableSsl = const_cast<SSL*>(ssl);
+  delete static_cast<ClientStanding*>(SSL_get_ex_data(mutableSsl, completedIndex()));  // a renegotiation's: replaced
+  if (SSL_set_ex_data(mutableSsl, completedIndex(), recorded) != 1) delete recorded;  // then takeHandshake refuses
 }
 
-Result<ClientStanding> ClientRecheck::takeHandshake() const {
-  std::optional<ClientStanding> taken = std::move(tlsCompleted);
-  tlsCompleted.reset();
+Result<ClientStanding> ClientRecheck::takeHandshake(SSL* ssl) const {
+  std::unique_ptr<ClientStanding> taken;
+  if (ssl != nullptr) {
+    taken.reset(static_cast<ClientStanding*>(SSL_get_ex_data(ssl, completedIndex())));
+    SSL_set_ex_data(ssl, completedIndex(), nullptr);
+  }
   if (!taken || !taken->leaf || !taken->untrusted) {
     return fail(ErrorCode::kUnauthenticated, "no completed handshake with a client certificate recorded",
                 "client certificate required");
@@ -97,19 +121,18 @@ std::optional<StandingRefusal> ClientRecheck::check(ClientStanding& standing, st
   X509_STORE_CTX_set_verify_cb(ctx.get(), &verifyClientCertificate);
   if (ocsp_ != nullptr) ocsp_->attachTo(ctx.get());
 
-  clearHandshakeRefusal();
+  VerificationRecord record;
+  attachVerificationRecord(ctx.get(), &record);
   const int verified = X509_verify_cert(ctx.get());
-  const HandshakeRefusal* refusal = lastHandshakeRefusal();
-  if (verified != 1 || refusal != nullptr) {
-    StandingRefusal out = refusal != nullptr
-                              ? StandingRefusal{refusal->reason, refusal->detail}
+  if (verified != 1 || record.refusal) {
+    StandingRefusal out = record.refusal
+                              ? StandingRefusal{record.refusal->reason, record.refusal->detail}
                               : StandingRefusal{verifyErrorReason(X509_STORE_CTX_get_error(ctx.get())),
                                                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()))};
-    clearHandshakeRefusal();
     ERR_clear_error();
     return out;
   }
-  standing.validUntil = verifiedUntil(X509_STORE_CTX_get0_chain(ctx.get()), *current->material, lastOcspValidUntil());
+  standing.validUntil = verifiedUntil(X509_STORE_CTX_get0_chain(ctx.get()), *current->material, record.ocspValidUntil);
   standing.verifiedWith = std::move(current);
   return std::nullopt;
 }

@@ -45,11 +45,13 @@ class ClientRecheck {
   ClientRecheck(const TlsMaterialStore& tls, OcspChecker* ocsp);
 
   // On the server context: when a handshake completes, records its client's
-  // standing for the thread that ran it, and takes the context's verification
-  // parameters (depth, purpose, security level) for later verifications.
+  // standing on the connection's SSL (ex_data, freed with it), and takes the
+  // context's verification parameters (depth, purpose, security level) for
+  // later verifications. Also keeps the OpenSSL error that ends a failed
+  // handshake in its VerificationRecord (handshake_verification.h).
   void attachTo(SSL_CTX* serverContext);
-  // The standing the handshake just completed on this thread recorded, once; kUnauthenticated when none.
-  Result<ClientStanding> takeHandshake() const;
+  // The standing the completed handshake on ssl recorded, once; kUnauthenticated when none.
+  Result<ClientStanding> takeHandshake(SSL* ssl) const;
   // Admits a request at `now` (seconds since the epoch), verifying again when
   // needed, or says why the client no longer stands (then it stays unverified).
   std::optional<StandingRefusal> check(ClientStanding& standing, std::int64_t now) const;

@@ -1,52 +1,84 @@
 #include "auth/tls/handshake_verification.h"
 
+#include <new>
+
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "auth/identity/certificate_identity.h"
-#include "auth/tls/ocsp_checker.h"
 
 #include <spdlog/spdlog.h>
 
 namespace hie::auth {
 namespace {
 
-thread_local HandshakeRefusal tlsRefusal;
-thread_local bool tlsRefused = false;
-thread_local std::int64_t tlsOcspValidUntil = OcspChecker::kNoLimit;
+void freeRecord(void*, void* record, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<VerificationRecord*>(record);
+}
 
-void recordRefusal(X509_STORE_CTX* ctx, int err, const std::string& reason, const std::string& detail = "") {
-  if (tlsRefused) return;  // keep the first, most specific failure
-  tlsRefused = true;
-  tlsRefusal = HandshakeRefusal{};
-  tlsRefusal.reason = reason;
-  tlsRefusal.detail = detail.empty() ? std::string(X509_verify_cert_error_string(err)) + " at depth " +
-                                           std::to_string(X509_STORE_CTX_get_error_depth(ctx))
-                                     : detail;
-  if (X509* leaf = X509_STORE_CTX_get0_cert(ctx)) {
-    if (auto id = extractIdentity(leaf)) {
-      tlsRefusal.subjectDn = id->subjectDn;
-      tlsRefusal.issuerDn = id->issuerDn;
-      tlsRefusal.certSha256 = id->certSha256;
-    }
+// The SSL's own record: allocated by verificationRecord(), freed by OpenSSL with the SSL.
+int sslIndex() {
+  static const int kIndex = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &freeRecord);
+  return kIndex;
+}
+
+// A record the caller owns, for a verification outside a handshake.
+int verificationIndex() {
+  static const int kIndex = X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return kIndex;
+}
+
+VerificationRecord* recordOf(X509_STORE_CTX* ctx) {
+  if (auto* attached = static_cast<VerificationRecord*>(X509_STORE_CTX_get_ex_data(ctx, verificationIndex()))) {
+    return attached;
   }
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  return ssl != nullptr ? verificationRecord(ssl) : nullptr;
 }
 
 }  // namespace
 
-void recordHandshakeRefusal(X509_STORE_CTX* ctx, int x509Error, const std::string& reason,
-                            const std::string& detail) {
-  recordRefusal(ctx, x509Error, reason, detail);
+VerificationRecord* verificationRecord(SSL* ssl) {
+  if (auto* existing = static_cast<VerificationRecord*>(SSL_get_ex_data(ssl, sslIndex()))) return existing;
+  auto* created = new (std::nothrow) VerificationRecord();
+  if (created == nullptr) return nullptr;
+  if (SSL_set_ex_data(ssl, sslIndex(), created) != 1) {
+    delete created;
+    return nullptr;
+  }
+  return created;
 }
 
-void clearHandshakeRefusal() {
-  tlsRefused = false;
-  tlsRefusal = HandshakeRefusal{};
-  tlsOcspValidUntil = OcspChecker::kNoLimit;
+const VerificationRecord* findVerificationRecord(const SSL* ssl) {
+  return static_cast<const VerificationRecord*>(SSL_get_ex_data(ssl, sslIndex()));
 }
 
-const HandshakeRefusal* lastHandshakeRefusal() { return tlsRefused ? &tlsRefusal : nullptr; }
+void attachVerificationRecord(X509_STORE_CTX* ctx, VerificationRecord* record) {
+  X509_STORE_CTX_set_ex_data(ctx, verificationIndex(), record);
+}
 
-std::int64_t lastOcspValidUntil() { return tlsOcspValidUntil; }
+void recordHandshakeRefusal(X509_STORE_CTX* ctx, int err, const std::string& reason, const std::string& detail) {
+  VerificationRecord* record = recordOf(ctx);
+  if (record == nullptr || record->refusal) return;  // keep the first, most specific failure
+  HandshakeRefusal& refusal = record->refusal.emplace();
+  refusal.reason = reason;
+  refusal.detail = detail.empty() ? std::string(X509_verify_cert_error_string(err)) + " at depth " +
+                                        std::to_string(X509_STORE_CTX_get_error_depth(ctx))
+                                  : detail;
+  if (X509* leaf = X509_STORE_CTX_get0_cert(ctx)) {
+    if (auto id = extractIdentity(leaf)) {
+      refusal.subjectDn = id->subjectDn;
+      refusal.issuerDn = id->issuerDn;
+      refusal.certSha256 = id->certSha256;
+    }
+  }
+}
+
+void recordHandshakeError(const SSL* ssl) {
+  const unsigned long error = ERR_peek_last_error();
+  if (error == 0) return;  // a retry (want read/write), not a failure
+  if (VerificationRecord* record = verificationRecord(const_cast<SSL*>(ssl))) record->handshakeError = error;
+}
 
 const char* verifyErrorReason(int e) {
   switch (e) {
@@ -80,7 +112,7 @@ const char* verifyErrorReason(int e) {
 int verifyClientCertificate(int preverifyOk, X509_STORE_CTX* ctx) {
   if (!preverifyOk) {
     const int err = X509_STORE_CTX_get_error(ctx);
-    recordRefusal(ctx, err, verifyErrorReason(err));
+    recordHandshakeRefusal(ctx, err, verifyErrorReason(err));
     return 0;
   }
   if (X509_STORE_CTX_get_error_depth(ctx) == 0) {
@@ -89,7 +121,7 @@ int verifyClientCertificate(int preverifyOk, X509_STORE_CTX* ctx) {
     // an end-entity certificate, never a CA.
     if (leaf == nullptr || X509_check_ca(leaf) != 0) {
       X509_STORE_CTX_set_error(ctx, X509_V_ERR_INVALID_CA);
-      recordRefusal(ctx, X509_V_ERR_INVALID_CA, "ca_as_client");
+      recordHandshakeRefusal(ctx, X509_V_ERR_INVALID_CA, "ca_as_client");
       return 0;
     }
     OcspChecker* ocsp = OcspChecker::of(ctx);
@@ -99,16 +131,16 @@ int verifyClientCertificate(int preverifyOk, X509_STORE_CTX* ctx) {
       std::string detail;
       const auto status = ocsp->check(leaf, issuer, X509_STORE_CTX_get0_store(ctx), chain, detail);
       const auto verdict = status.verdict;
-      tlsOcspValidUntil = status.validUntil;
+      if (VerificationRecord* record = recordOf(ctx)) record->ocspValidUntil = status.validUntil;
       if (verdict == OcspChecker::Verdict::kRevoked) {
         X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
-        recordRefusal(ctx, X509_V_ERR_CERT_REVOKED, "certificate_revoked_ocsp", detail);
+        recordHandshakeRefusal(ctx, X509_V_ERR_CERT_REVOKED, "certificate_revoked_ocsp", detail);
         return 0;
       }
       if (verdict == OcspChecker::Verdict::kUnknown) {
         if (ocsp->mode() == OcspMode::kRequire) {
           X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
-          recordRefusal(ctx, X509_V_ERR_APPLICATION_VERIFICATION, "ocsp_unavailable", detail);
+          recordHandshakeRefusal(ctx, X509_V_ERR_APPLICATION_VERIFICATION, "ocsp_unavailable", detail);
           return 0;
         }
         spdlog::warn("OCSP status unknown, admitting under tls.ocsp=prefer: {}", detail);

@@ -1,13 +1,18 @@
 // Certificate checks that run inside the TLS handshake (and in a verification
-// outside one, see client_standing.h), and the record of why the last
-// verification on this thread was refused (read by the listener to log,
-// count and audit the refusal).
+// outside one, see client_standing.h), and the record of what they found.
+// The record belongs to the connection: it lives in the SSL object's ex_data
+// (freed with the SSL), so the verify callback writes to the connection it
+// verifies and the thread that runs the handshake reads from the same SSL,
+// whichever thread OpenSSL or Poco runs the callback on.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <openssl/ssl.h>
+
+#include "auth/tls/ocsp_checker.h"
 
 namespace hie::auth {
 
@@ -19,19 +24,34 @@ struct HandshakeRefusal {
   std::string certSha256;
 };
 
-// Clears and reads this thread's record of the last refusal (handshakes run in
-// the thread that reads the socket first).
-void clearHandshakeRefusal();
-const HandshakeRefusal* lastHandshakeRefusal();
+// What verifying one peer found.
+struct VerificationRecord {
+  std::optional<HandshakeRefusal> refusal;  // the first, most specific refusal
+  // Until when (seconds since the epoch) the OCSP status that admitted the leaf
+  // holds (OcspChecker::Status::validUntil); kNoLimit when OCSP is off or did not bound it.
+  std::int64_t ocspValidUntil = OcspChecker::kNoLimit;
+  // The OpenSSL error (ERR_* packed code) that ended a failed handshake, 0 when none was raised.
+  unsigned long handshakeError = 0;
+};
 
-// Until when (seconds since the epoch) the OCSP status that admitted the leaf
-// in the last verification on this thread holds (OcspChecker::Status::validUntil);
-// OcspChecker::kNoLimit when OCSP is off or did not bound it. Cleared with the refusal.
-std::int64_t lastOcspValidUntil();
+// The record of the handshake on ssl, created on first use and freed with the
+// SSL; null only when it cannot be allocated.
+VerificationRecord* verificationRecord(SSL* ssl);
+// The same without creating one: null when nothing was recorded on ssl.
+const VerificationRecord* findVerificationRecord(const SSL* ssl);
 
-// Records a refusal for this thread (the first one wins until cleared).
+// For a verification outside a handshake: what the callbacks find goes to
+// record, which must outlive the verification.
+void attachVerificationRecord(X509_STORE_CTX* ctx, VerificationRecord* record);
+
+// Records a refusal in the record ctx's verification writes to (the first one
+// wins): the attached one, else its handshake's SSL's.
 void recordHandshakeRefusal(X509_STORE_CTX* ctx, int x509Error, const std::string& reason,
                             const std::string& detail = "");
+
+// For an info callback at a handshake's exit with ret <= 0: keeps the newest
+// OpenSSL error on this thread's queue (the one this failure raised) in ssl's record.
+void recordHandshakeError(const SSL* ssl);
 
 // Short stable name for an X509_V_ERR_* code.
 const char* verifyErrorReason(int x509Error);

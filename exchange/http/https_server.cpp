@@ -1,17 +1,11 @@
 #include "exchange/http/https_server.h"
 
-#include <sys/socket.h>
-
-#include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <ctime>
-#include <map>
-#include <mutex>
 #include <optional>
-#include <thread>
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponseImpl.h>
@@ -24,181 +18,40 @@
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <openssl/err.h>
 #include <spdlog/spdlog.h>
 
+#include "audit/audit_sink.h"
 #include "auth/identity/certificate_identity.h"
+#include "auth/tls/client_standing.h"
 #include "auth/tls/handshake_verification.h"
-#include "exchange/fhir/fhir_request.h"
+#include "common/counters.h"
+#include "common/utf8.h"
 #include "exchange/fhir/operation_outcome.h"
 #include "exchange/http/audit_events.h"
+#include "exchange/http/audited_reply.h"
+#include "exchange/http/log_scrubbing.h"
+#include "exchange/http/request_gate.h"
 #include "exchange/http/request_id.h"
+#include "exchange/http/wire_failures.h"
+#include "exchange/net/poco_ssl_handle.h"
+#include "exchange/net/socket_deadlines.h"
 
 namespace hie::exchange {
 
-// The per-read timeout alone lets a peer that sends one byte at a time hold
-// a worker thread for ever (slowloris). Each connection arms a deadline for
-// its whole handshake and for each whole request head; one thread shuts the
-// socket's receive side when a deadline passes, which ends the blocked read.
-class HeadDeadlines {
- public:
-  class Armed;
-
-  HeadDeadlines() : thread_([this] { run(); }) {}
-  ~HeadDeadlines() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-  HeadDeadlines(const HeadDeadlines&) = delete;
-  HeadDeadlines& operator=(const HeadDeadlines&) = delete;
-
- private:
-  struct Entry {
-    int fd;
-    std::chrono::steady_clock::time_point deadline;
-    bool* fired;
-  };
-
-  std::uint64_t arm(int fd, std::chrono::steady_clock::time_point deadline, bool* fired) {
-    std::uint64_t token = 0;
-    bool sooner = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      token = ++next_;
-      armed_.emplace(token, Entry{fd, deadline, fired});
-      // Every deadline has the same length, so a new one is almost never the earliest:
-      // wake the watchdog only when it would otherwise sleep past this one.
-      sooner = deadline < sleepingUntil_;
-    }
-    if (sooner) wake_.notify_one();
-    return token;
-  }
-
-  void disarm(std::uint64_t token) {
-    // Under the lock: once this returns the fd is never touched again, so closing it is safe.
-    std::lock_guard<std::mutex> lock(mutex_);
-    armed_.erase(token);
-  }
-
-  void run() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stop_) {
-      if (armed_.empty()) {
-        sleepingUntil_ = std::chrono::steady_clock::time_point::max();
-        wake_.wait(lock);
-        continue;
-      }
-      auto earliest = armed_.begin()->second.deadline;
-      for (const auto& [token, e] : armed_) earliest = std::min(earliest, e.deadline);
-      sleepingUntil_ = earliest;
-      wake_.wait_until(lock, earliest);  // woken early by a sooner arm(), stop or spuriously: sweep anyway
-      sleepingUntil_ = std::chrono::steady_clock::time_point::min();  // awake: arm() need not wake it
-      const auto now = std::chrono::steady_clock::now();
-      for (auto it = armed_.begin(); it != armed_.end();) {
-        if (it->second.deadline <= now) {
-          *it->second.fired = true;
-          ::shutdown(it->second.fd, SHUT_RD);
-          it = armed_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::map<std::uint64_t, Entry> armed_;
-  std::uint64_t next_ = 0;
-  // When the watchdog will next look (min while it is awake and about to sweep).
-  std::chrono::steady_clock::time_point sleepingUntil_ = std::chrono::steady_clock::time_point::min();
-  bool stop_ = false;
-  std::thread thread_;  // last: starts once everything above exists
-};
-
-// One armed deadline; disarmed when the head has arrived or when it goes out of scope.
-class HeadDeadlines::Armed {
- public:
-  Armed(HeadDeadlines& owner, int fd, std::chrono::steady_clock::duration limit)
-      : owner_(owner), token_(owner.arm(fd, std::chrono::steady_clock::now() + limit, &fired_)) {}
-  ~Armed() { disarm(); }
-  Armed(const Armed&) = delete;
-  Armed& operator=(const Armed&) = delete;
-  void disarm() {
-    if (token_ != 0) owner_.disarm(token_);
-    token_ = 0;
-  }
-  // True when the deadline passed (the watchdog writes it under its lock; read it only after disarm()).
-  bool fired() {
-    disarm();
-    return fired_;
-  }
-
- private:
-  HeadDeadlines& owner_;
-  bool fired_ = false;  // before token_: the watchdog may write it as soon as arm() returns
-  std::uint64_t token_;
+struct HttpsServer::Listener {
+  Poco::Net::Context::Ptr context;
+  std::unique_ptr<SocketDeadlines> deadlines;  // outlives the connections: destroyed after pool and server
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::TCPServer> server;
 };
 
 namespace {
 
 using Poco::Net::HTTPResponse;
+using Cut = SocketDeadlines::Cut;
 
 constexpr std::streamsize kMaxDrainedBody = 64 * 1024;
-
-// Printable ASCII only, bounded: what reaches a log line from the network.
-std::string forLog(const std::string& text, std::size_t max = 256) {
-  std::string out;
-  for (unsigned char c : text.substr(0, max)) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (text.size() > max) out += "...";
-  return out;
-}
-
-// The path as logged: FHIR resource ids (which can name a patient) become {id}.
-std::string pathForLog(const std::string& rawPath) {
-  static const std::string kFhir = "/fhir/";
-  if (rawPath.compare(0, kFhir.size(), kFhir) != 0) return rawPath;
-  const auto slash = rawPath.find('/', kFhir.size());
-  if (slash == std::string::npos) return rawPath;
-  return rawPath.substr(0, slash) + "/{id}";
-}
-
-// A reason name for a handshake that failed without a certificate verdict.
-const char* handshakeFailureReason(const std::string& message) {
-  if (message.find("peer did not return a certificate") != std::string::npos) return "no_certificate";
-  if (message.find("unsupported protocol") != std::string::npos ||
-      message.find("wrong version number") != std::string::npos ||
-      message.find("version too low") != std::string::npos) {
-    return "protocol_version";
-  }
-  if (message.find("no shared cipher") != std::string::npos) return "no_shared_cipher";
-  if (message.find("Timeout") != std::string::npos || message.find("timed out") != std::string::npos) {
-    return "handshake_timeout";
-  }
-  if (message.find("http request") != std::string::npos) return "not_tls";
-  return "handshake_failed";
-}
-
-// Poco's message parser reports limits only as text.
-int statusForMalformedRequest(const std::string& message) {
-  if (message.find("URI invalid or too long") != std::string::npos) return 414;
-  if (message.find("header fields") != std::string::npos || message.find("Field name too long") != std::string::npos ||
-      message.find("Field value too long") != std::string::npos) {
-    return 431;
-  }
-  return 400;
-}
 
 // Everything the handlers and the audit may pass to PostgreSQL must be UTF-8
 // text: the raw URI, the decoded path and query, and every header field.
@@ -224,19 +77,28 @@ void writeReply(HTTPResponse& response, const HttpReply& reply, const std::strin
   response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
 }
 
+HttpReply refusal(int status, const char* code, const std::string& text, const char* reason) {
+  HttpReply reply = operationOutcome(status, code, text);
+  reply.refusalReason = reason;
+  return reply;
+}
+
+// What every connection shares.
+struct Shared {
+  Poco::Net::HTTPServerParams::Ptr params;
+  const auth::ClientRecheck& recheck;
+  const RequestGate& gate;
+  audit::AuditSink& audit;
+  Counters& counters;
+  const std::atomic<bool>& stopping;
+  SocketDeadlines& deadlines;
+  AuditedReply audited;
+};
+
 class GateConnection : public Poco::Net::TCPServerConnection {
  public:
-  GateConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-                 const auth::ClientRecheck& recheck, const RequestGate& gate, audit::AuditSink& audit,
-                 Counters& counters, const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
-      : TCPServerConnection(socket),
-        params_(std::move(params)),
-        recheck_(recheck),
-        gate_(gate),
-        audit_(audit),
-        counters_(counters),
-        stopping_(stopping),
-        deadlines_(deadlines) {}
+  GateConnection(const Poco::Net::StreamSocket& socket, const Shared& shared)
+      : TCPServerConnection(socket), s_(shared) {}
 
   void run() override {
     std::string remote;
@@ -252,61 +114,87 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   }
 
  private:
+  // The whole handshake or request head must arrive within the server timeout; the read is cut at it.
+  std::optional<SocketDeadlines::Watch> watchHead(const char* what) {
+    auto watch = s_.deadlines.watch(static_cast<int>(socket().impl()->sockfd()),
+                                    std::chrono::steady_clock::now() + headLimit(), SocketDeadlines::Shut::kReceive);
+    if (!watch) {
+      // Unbounded reads are what the deadline exists to prevent: close instead.
+      spdlog::error("closing a connection: cannot bound its {}: {}", what, watch.error().internal);
+      return std::nullopt;
+    }
+    return std::move(*watch);
+  }
+
   std::optional<auth::PeerIdentity> handshake(const std::string& remote) {
-    auth::clearHandshakeRefusal();
+    auto deadline = watchHead("handshake");
+    if (!deadline) return std::nullopt;
     std::string failure;
-    HeadDeadlines::Armed deadline(deadlines_, socket().impl()->sockfd(), headLimit());
+    const char* reason = nullptr;  // when an exception's type names it
+    SSL* ssl = nullptr;            // what the verify and info callbacks recorded is on it
+    // Only this handshake's errors may name its failure (the queue is the thread's).
+    ERR_clear_error();
     try {
       Poco::Net::SecureStreamSocket tls(socket());
-      const Poco::Timespan timeout(params_->getTimeout());
+      ssl = sslOf(tls);
+      const Poco::Timespan timeout(s_.params->getTimeout());
       tls.setReceiveTimeout(timeout);
       tls.setSendTimeout(timeout);
       tls.completeHandshake();
-      auto standing = recheck_.takeHandshake();
-      if (tls.sessionWasReused()) counters_.increment("tls.sessions_resumed");
+      auto standing = s_.recheck.takeHandshake(ssl);
+      if (tls.sessionWasReused()) s_.counters.increment("tls.sessions_resumed");
       if (!tls.havePeerCertificate()) {
         failure = "peer did not return a certificate";
+        reason = "no_certificate";
       } else if (!standing) {
         failure = standing.error().internal;
       } else {
         Poco::Crypto::X509Certificate cert = tls.peerCertificate();
         auto identity = auth::extractIdentity(cert.certificate());
-        if (identity && !deadline.fired()) {
+        if (identity && deadline->release() == Cut::kNone) {
           standing_ = std::move(*standing);
           return *identity;
         }
         failure = identity ? "handshake timed out" : identity.error().internal;
       }
+    } catch (const Poco::TimeoutException& e) {
+      failure = e.displayText();
+      reason = "handshake_timeout";
     } catch (const Poco::Exception& e) {
       failure = e.displayText();
     } catch (const std::exception& e) {
       failure = e.what();
     }
-    const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
-    const std::string reason =
-        refusal ? refusal->reason : deadline.fired() ? "handshake_timeout" : handshakeFailureReason(failure);
-    counters_.increment("refused.handshake." + reason);
-    // Raw: the audit encodes what it stores (forLog's escaping is for log lines only).
-    audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : failure, refusal));
-    if (refusal) {
+    // The socket (and its SSL) lives as long as this connection: the record is still there.
+    const auth::VerificationRecord* record = ssl != nullptr ? auth::findVerificationRecord(ssl) : nullptr;
+    const auth::HandshakeRefusal* refused = record != nullptr && record->refusal ? &*record->refusal : nullptr;
+    const std::string why = refused                             ? refused->reason
+                            : deadline->release() != Cut::kNone ? "handshake_timeout"
+                            : reason != nullptr                 ? reason
+                                                                : handshakeFailureReason(record ? record->handshakeError : 0);
+    s_.counters.increment("refused.handshake." + why);
+    // Raw: the audit encodes what it stores (scrubForLog's escaping is for log lines only).
+    s_.audit.recordAsync(handshakeEvent(remote, why, refused ? refused->detail : failure, refused));
+    if (refused) {
       spdlog::warn("tls_refused remote={} reason={} detail=\"{}\" subject=\"{}\" issuer=\"{}\" cert_sha256={}", remote,
-                   reason, forLog(refusal->detail), forLog(refusal->subjectDn), forLog(refusal->issuerDn),
-                   refusal->certSha256);
+                   why, scrubForLog(refused->detail), scrubForLog(refused->subjectDn), scrubForLog(refused->issuerDn),
+                   refused->certSha256);
     } else {
-      spdlog::warn("tls_refused remote={} reason={} detail=\"{}\"", remote, reason, forLog(failure));
+      spdlog::warn("tls_refused remote={} reason={} detail=\"{}\"", remote, why, scrubForLog(failure));
     }
     return std::nullopt;
   }
 
   void serve(const std::string& remote, const auth::PeerIdentity& peer) {
-    Poco::Net::HTTPServerSession session(socket(), params_);
+    Poco::Net::HTTPServerSession session(socket(), s_.params);
     // A reply sent once the node is stopping closes its connection, so a connection still open
     // here was promised one more request (or is new): it is served, and its reply closes it.
     // An idle one ends at server.keepAliveTimeout.
     while (session.hasMoreRequests()) {
       const auto started = std::chrono::steady_clock::now();
       // The first bytes are here; the rest of the head has headLimit() to follow.
-      HeadDeadlines::Armed deadline(deadlines_, socket().impl()->sockfd(), headLimit());
+      auto deadline = watchHead("request head");
+      if (!deadline) break;
       HttpCall call;
       call.remoteAddress = remote;
       call.localAddress = local_;
@@ -320,8 +208,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         // The response refers to its request until it is sent: keep the request alive until then.
         std::unique_ptr<Poco::Net::HTTPServerRequestImpl> requestHolder;
         try {
-          requestHolder = std::make_unique<Poco::Net::HTTPServerRequestImpl>(response, session, params_.get());
-          if (deadline.fired()) throw Poco::TimeoutException("request head deadline passed");
+          requestHolder = std::make_unique<Poco::Net::HTTPServerRequestImpl>(response, session, s_.params.get());
+          if (deadline->release() != Cut::kNone) throw Poco::TimeoutException("request head deadline passed");
           Poco::Net::HTTPServerRequestImpl& request = *requestHolder;
           call.requestId = requestIdFor(request.get("X-Request-Id", ""));
           rawPath = request.getURI().substr(0, request.getURI().find('?'));
@@ -342,8 +230,9 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             // Read a small body away so that closing does not reset the connection before the reply arrives.
             if (!chunked && request.getContentLength() <= kMaxDrainedBody) {
               // Under the same limit as a head, so a trickled body cannot hold the thread either.
-              HeadDeadlines::Armed drainLimit(deadlines_, socket().impl()->sockfd(), headLimit());
-              request.stream().ignore(static_cast<std::streamsize>(request.getContentLength()));
+              if (auto drainLimit = watchHead("request body")) {
+                request.stream().ignore(static_cast<std::streamsize>(request.getContentLength()));
+              }
             }
           } else {
             Poco::URI uri(request.getURI());
@@ -357,26 +246,26 @@ class GateConnection : public Poco::Net::TCPServerConnection {
               reply = refusal(400, "invalid", "The request line and header fields must be valid UTF-8.",
                               "invalid_utf8");
               closeAfter = true;
-            } else if (auto gone = recheck_.check(standing_, static_cast<std::int64_t>(std::time(nullptr)))) {
+            } else if (auto gone = s_.recheck.check(standing_, static_cast<std::int64_t>(std::time(nullptr)))) {
               reply = standingRefusal(*gone);
               closeAfter = true;
             } else {
-              GateOutcome outcome = gate_.handle(call, peer);
+              GateOutcome outcome = s_.gate.handle(call, peer);
               reply = std::move(outcome.reply);
               organization = std::move(outcome.organization);
             }
           }
-          closeAfter = closeAfter || !(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+          closeAfter = closeAfter || !(s_.params->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
         } catch (const Poco::SyntaxException&) {
           // An unparsable URI inside an otherwise readable request.
           reply = refusal(400, "invalid", "Malformed request URI.", "malformed_uri");
           closeAfter = true;
         }
         if (call.requestId.empty()) call.requestId = newRequestId();
-        release(call, rawPath, peer, organization, reply, started);
+        s_.audited.release(ServedRequest{call, rawPath, peer, organization, started}, reply);
         // While the node shuts down, every reply closes its connection. Read after the audit
         // commit, which can take long: a reply promising keep-alive is always honoured above.
-        closeAfter = closeAfter || stopping_;
+        closeAfter = closeAfter || s_.stopping;
         response.setVersion(HTTPResponse::HTTP_1_1);
         response.setKeepAlive(!closeAfter);
         writeReply(response, reply, call.requestId);
@@ -391,13 +280,15 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         if (closeAfter) break;
       } catch (const Poco::Exception& e) {
         // A head still incomplete at its deadline: however the cut read surfaced, it is a 408.
-        if (deadline.fired()) {
-          refuseProtocol(session, peer, call, refusal(408, "timeout", "The request took too long to arrive.",
-                                                      "request_timeout"), started);
+        if (deadline->release() != Cut::kNone) {
+          refuseProtocol(session, peer, call,
+                         refusal(408, "timeout", "The request took too long to arrive.", "request_timeout"), started);
         } else if (dynamic_cast<const Poco::Net::NoMessageException*>(&e) != nullptr) {
           // peer closed or idled out between requests
         } else if (dynamic_cast<const Poco::Net::MessageException*>(&e) != nullptr) {
-          refuseMalformed(session, peer, call, e.message(), started);
+          const MalformedRequest malformed = classifyMalformedRequest(e.message());
+          refuseProtocol(session, peer, call, refusal(malformed.status, "invalid", malformed.text, malformed.reason),
+                         started);
         } else {
           spdlog::debug("connection from {} ended: {}", remote, e.displayText());
         }
@@ -409,73 +300,20 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     }
   }
 
-  static HttpReply refusal(int status, const char* code, const std::string& text, const char* reason) {
-    HttpReply reply = operationOutcome(status, code, text);
-    reply.refusalReason = reason;
-    return reply;
-  }
-
   // The client's certificate no longer stands (expired, revoked, its CRL or OCSP answer out of date).
   HttpReply standingRefusal(const auth::StandingRefusal& gone) {
-    counters_.increment("refused.certificate." + gone.reason);
+    s_.counters.increment("refused.certificate." + gone.reason);
     HttpReply reply = operationOutcome(403, "forbidden", "The client certificate is no longer accepted by this node.");
     reply.refusalReason = gone.reason;
     reply.internalError = gone.detail;
     return reply;
   }
 
-  // Audits the request and only then lets the reply go: if the entry cannot
-  // be committed the caller gets 503 and none of the data.
-  void release(const HttpCall& call, const std::string& rawPath, const auth::PeerIdentity& peer,
-               const std::string& organization, HttpReply& reply, std::chrono::steady_clock::time_point started) {
-    if (!reply.refusalReason.empty() && organization.empty() && call.path.empty()) {
-      counters_.increment("refused.protocol." + reply.refusalReason);
-    }
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    const audit::AuditEvent event = requestEvent(call, rawPath, peer, organization, reply, micros.count());
-    // What the handler did on the request's behalf (peer calls) goes in the same group commit.
-    std::vector<audit::AuditEvent> entries = std::move(reply.relatedAudit);
-    reply.relatedAudit.clear();
-    entries.push_back(event);
-    auto committed = audit_.recordAll(entries);
-    if (!committed) {
-      counters_.increment("refused.audit_unavailable");
-      HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
-      unavailable.refusalReason = "audit_unavailable";
-      unavailable.internalError = committed.error().internal;
-      unavailable.headers.emplace_back("Retry-After", "1");
-      reply = std::move(unavailable);
-      // The original event was not committed (and never will be); what the caller got is
-      // recorded instead, once the store is back (bounded backlog).
-      audit_.recordAsync(requestEvent(call, rawPath, peer, organization, reply, micros.count()));
-    }
-    if (reply.status == 503 &&
-        std::none_of(reply.headers.begin(), reply.headers.end(), [](const auto& h) { return h.first == "Retry-After"; })) {
-      reply.headers.emplace_back("Retry-After", "1");  // every 503 is transient here
-    }
-    counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
-                        (organization.empty() ? std::string("none") : organization));
-    logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, event.purpose, reply,
-               started);
-  }
-
-  void refuseMalformed(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
-                       const std::string& why, std::chrono::steady_clock::time_point started) {
-    const int status = statusForMalformedRequest(why);
-    refuseProtocol(session, peer, call,
-                   refusal(status, "invalid",
-                           status == 414   ? "Request URI too long."
-                           : status == 431 ? "Request header fields too large."
-                                           : "Malformed HTTP request.",
-                           status == 414 ? "uri_too_long" : status == 431 ? "headers_too_large" : "malformed_request"),
-                   started);
-  }
-
   // A request whose head could not be read: audited, answered if the connection still takes it, closed.
   void refuseProtocol(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
                       HttpReply reply, std::chrono::steady_clock::time_point started) {
     call.requestId = newRequestId();
-    release(call, "-", peer, "", reply, started);
+    s_.audited.release(ServedRequest{call, "-", peer, "", started}, reply);
     try {
       Poco::Net::HTTPServerResponseImpl response(session);
       response.setVersion(HTTPResponse::HTTP_1_1);
@@ -488,75 +326,44 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     }
   }
 
-  void logRequest(const std::string& requestId, const std::string& organization, const auth::PeerIdentity& peer,
-                  const std::string& method, const std::string& rawPath, const std::string& purpose,
-                  const HttpReply& reply, std::chrono::steady_clock::time_point started) {
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    // No patient data here: the path without its query and with resource ids replaced (the audit has them).
-    // The purpose is the peer's header as received: quoted and escaped like the path.
-    spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}",
-                 requestId, organization.empty() ? "-" : organization, peer.certSha256, forLog(method, 16),
-                 forLog(pathForLog(rawPath)), reply.status, ms,
-                 purpose.empty() ? "" : " purpose=\"" + forLog(purpose, 64) + "\"",
-                 reply.access.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
-                 reply.refusalReason, reply.internalError.empty() ? "" : " error=\"" + forLog(reply.internalError) + "\"");
-  }
+  std::chrono::seconds headLimit() const { return std::chrono::seconds(s_.params->getTimeout().totalSeconds()); }
 
-  std::chrono::seconds headLimit() const { return std::chrono::seconds(params_->getTimeout().totalSeconds()); }
-
-  Poco::Net::HTTPServerParams::Ptr params_;
-  const auth::ClientRecheck& recheck_;
-  const RequestGate& gate_;
-  audit::AuditSink& audit_;
-  Counters& counters_;
-  const std::atomic<bool>& stopping_;
-  HeadDeadlines& deadlines_;
-  std::string local_;  // the address this connection arrived on (fallback base URL for links)
+  Shared s_;
+  std::string local_;              // the address this connection arrived on (fallback base URL for links)
   auth::ClientStanding standing_;  // of this connection's client, set by handshake()
 };
 
 class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
  public:
-  GateConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, const auth::ClientRecheck& recheck,
-                        const RequestGate& gate, audit::AuditSink& audit, Counters& counters,
-                        const std::atomic<bool>& stopping, HeadDeadlines& deadlines)
-      : params_(std::move(params)),
-        recheck_(recheck),
-        gate_(gate),
-        audit_(audit),
-        counters_(counters),
-        stopping_(stopping),
-        deadlines_(deadlines) {}
+  explicit GateConnectionFactory(Shared shared) : shared_(std::move(shared)) {}
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new GateConnection(socket, params_, recheck_, gate_, audit_, counters_, stopping_, deadlines_);
+    return new GateConnection(socket, shared_);
   }
 
  private:
-  Poco::Net::HTTPServerParams::Ptr params_;
-  const auth::ClientRecheck& recheck_;
-  const RequestGate& gate_;
-  audit::AuditSink& audit_;
-  Counters& counters_;
-  const std::atomic<bool>& stopping_;
-  HeadDeadlines& deadlines_;
+  Shared shared_;
 };
 
 }  // namespace
 
-HttpsServer::HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const auth::ClientRecheck& recheck,
-                         const RequestGate& gate, audit::AuditSink& audit, Counters& counters)
-    : context_(std::move(context)),
-      options_(std::move(options)),
+HttpsServer::HttpsServer(const Poco::Net::Context::Ptr& context, ListenerOptions options,
+                         const auth::ClientRecheck& recheck, const RequestGate& gate, audit::AuditSink& audit,
+                         Counters& counters)
+    : options_(std::move(options)),
       recheck_(recheck),
       gate_(gate),
       audit_(audit),
-      counters_(counters) {}
+      counters_(counters),
+      listener_(std::make_unique<Listener>()) {
+  listener_->context = context;
+}
 
 HttpsServer::~HttpsServer() { stop(0); }
 
 Result<std::uint16_t> HttpsServer::start() {
+  Listener& l = *listener_;
   try {
-    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 128, context_);
+    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 128, l.context);
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(options_.threads);
     params->setMaxQueued(options_.maxQueued);
@@ -565,12 +372,13 @@ Result<std::uint16_t> HttpsServer::start() {
     params->setKeepAliveTimeout(Poco::Timespan(options_.keepAliveSeconds, 0));
     params->setMaxKeepAliveRequests(options_.maxKeepAliveRequests);
     params->setServerName("hie-node");
-    deadlines_ = std::make_unique<HeadDeadlines>();
-    pool_ = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
-    server_ = std::make_unique<Poco::Net::TCPServer>(
-        new GateConnectionFactory(params, recheck_, gate_, audit_, counters_, stopping_, *deadlines_), *pool_, socket,
-        params);
-    server_->start();
+    l.deadlines = std::make_unique<SocketDeadlines>();
+    l.pool = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
+    l.server = std::make_unique<Poco::Net::TCPServer>(
+        new GateConnectionFactory(Shared{params, recheck_, gate_, audit_, counters_, stopping_, *l.deadlines,
+                                         AuditedReply(audit_, counters_)}),
+        *l.pool, socket, params);
+    l.server->start();
     return socket.address().port();
   } catch (const Poco::Exception& e) {
     return fail(ErrorCode::kUnavailable,
@@ -579,16 +387,17 @@ Result<std::uint16_t> HttpsServer::start() {
 }
 
 void HttpsServer::stop(int graceSeconds) {
-  if (!server_) return;
+  Listener& l = *listener_;
+  if (!l.server) return;
   stopping_ = true;  // connections finish their current request, then close
-  server_->stop();
+  l.server->stop();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(graceSeconds);
-  while (server_->currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (l.server->currentConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
     Poco::Thread::sleep(20);
   }
-  pool_->joinAll();
-  server_.reset();
-  pool_.reset();
+  l.pool->joinAll();
+  l.server.reset();
+  l.pool.reset();
 }
 
 }  // namespace hie::exchange

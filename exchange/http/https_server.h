@@ -3,7 +3,9 @@
 // counted and audited) before any HTTP is read, every request is admitted
 // only while the client's certificate still stands (auth/tls/client_standing.h),
 // every reply, including protocol errors, carries X-Request-Id, and no reply
-// leaves before its audit entry is committed.
+// leaves before its audit entry is committed (audited_reply.h). A whole
+// handshake and each whole request head must arrive within timeoutSeconds
+// (exchange/net/socket_deadlines.h).
 #pragma once
 
 #include <atomic>
@@ -11,24 +13,29 @@
 #include <memory>
 #include <string>
 
-#include <Poco/Net/Context.h>
-
-#include "audit/audit_sink.h"
-#include "auth/tls/client_standing.h"
-#include "common/counters.h"
 #include "common/result.h"
-#include "exchange/http/request_gate.h"
 
 namespace Poco {
-class ThreadPool;
+template <class C>
+class AutoPtr;
 namespace Net {
-class TCPServer;
+class Context;
 }
 }  // namespace Poco
 
+namespace hie {
+class Counters;
+}
+namespace hie::audit {
+class AuditSink;
+}
+namespace hie::auth {
+class ClientRecheck;
+}
+
 namespace hie::exchange {
 
-class HeadDeadlines;  // cuts connections whose handshake or request head is too slow (https_server.cpp)
+class RequestGate;
 
 struct ListenerOptions {
   std::string host = "127.0.0.1";
@@ -42,10 +49,11 @@ struct ListenerOptions {
 
 class HttpsServer {
  public:
-  // recheck must be attached to context (ClientRecheck::attachTo).
-  HttpsServer(Poco::Net::Context::Ptr context, ListenerOptions options, const auth::ClientRecheck& recheck,
-              const RequestGate& gate, audit::AuditSink& audit, Counters& counters);
-  ~HttpsServer();
+  // recheck must be attached to context (ClientRecheck::attachTo). All references must outlive this.
+  HttpsServer(const Poco::AutoPtr<Poco::Net::Context>& context, ListenerOptions options,
+              const auth::ClientRecheck& recheck, const RequestGate& gate, audit::AuditSink& audit,
+              Counters& counters);
+  ~HttpsServer();  // stop(0)
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;
 
@@ -57,16 +65,15 @@ class HttpsServer {
   void stop(int graceSeconds = 5);
 
  private:
-  Poco::Net::Context::Ptr context_;
+  struct Listener;  // the Poco objects (https_server.cpp)
+
   ListenerOptions options_;
   const auth::ClientRecheck& recheck_;
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
   std::atomic<bool> stopping_{false};
-  std::unique_ptr<HeadDeadlines> deadlines_;  // outlives the connections: destroyed after pool_ and server_
-  std::unique_ptr<Poco::ThreadPool> pool_;
-  std::unique_ptr<Poco::Net::TCPServer> server_;
+  std::unique_ptr<Listener> listener_;
 };
 
 }  // namespace hie::exchange

@@ -5,7 +5,7 @@
 // reports the peer `busy`). Workers start as needed, are owned and joined:
 // stop() refuses new calls, drops the waiting ones and waits for the running
 // ones, which the owner makes end in between (close(), cancel, stop(): see
-// PeerClient::stop and CallDeadlines::cancelAll).
+// PeerClient::stop and SocketDeadlines::cancelAll).
 #pragma once
 
 #include <chrono>

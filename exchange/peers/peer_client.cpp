@@ -1,6 +1,7 @@
 #include "exchange/peers/peer_client.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -12,6 +13,7 @@
 #include <Poco/Net/SSLException.h>
 
 #include "auth/tls/handshake_verification.h"
+#include "exchange/net/poco_ssl_handle.h"
 #include "exchange/peers/peer_url.h"
 
 namespace hie::exchange {
@@ -29,16 +31,16 @@ class ResumableSession : public Poco::Net::Session {
 // uses is watched from the moment it is connected until the attempt ends.
 class AttemptDeadline {
  public:
-  AttemptDeadline(CallDeadlines& deadlines, Clock::time_point deadline) : deadlines_(deadlines), deadline_(deadline) {}
+  AttemptDeadline(SocketDeadlines& deadlines, Clock::time_point deadline) : deadlines_(deadlines), deadline_(deadline) {}
 
   // Throws when no connection may be opened any more: past the deadline, or the client is stopping.
   void beforeConnect() {
     if (deadlines_.cancelled()) {
-      cut_ = CallDeadlines::Cut::kCancelled;
+      cut_ = SocketDeadlines::Cut::kCancelled;
       throw Poco::TimeoutException("the client is stopping");
     }
     if (Clock::now() >= deadline_) {
-      cut_ = CallDeadlines::Cut::kDeadline;
+      cut_ = SocketDeadlines::Cut::kDeadline;
       throw Poco::TimeoutException("the call's deadline has passed");
     }
   }
@@ -51,17 +53,17 @@ class AttemptDeadline {
   }
 
   // Stops watching; says whether a connection of this attempt was cut, and why.
-  CallDeadlines::Cut end() {
-    const CallDeadlines::Cut cut = watch_.release();
-    if (cut != CallDeadlines::Cut::kNone) cut_ = cut;
+  SocketDeadlines::Cut end() {
+    const SocketDeadlines::Cut cut = watch_.release();
+    if (cut != SocketDeadlines::Cut::kNone) cut_ = cut;
     return cut_;
   }
 
  private:
-  CallDeadlines& deadlines_;
+  SocketDeadlines& deadlines_;
   Clock::time_point deadline_;
-  CallDeadlines::Watch watch_;
-  CallDeadlines::Cut cut_ = CallDeadlines::Cut::kNone;
+  SocketDeadlines::Watch watch_;
+  SocketDeadlines::Cut cut_ = SocketDeadlines::Cut::kNone;
 };
 
 // An HTTPS session whose every connection is watched by its attempt's
@@ -75,26 +77,38 @@ class WatchedSession : public Poco::Net::HTTPSClientSession {
 
   void attach(AttemptDeadline* attempt) { attempt_ = attempt; }
   int fd() { return static_cast<int>(socket().impl()->sockfd()); }
+  // Why our verification refused the server in this session's last handshake, if it did.
+  const std::optional<auth::HandshakeRefusal>& refusal() const { return refusal_; }
 
  protected:
   void connect(const Poco::Net::SocketAddress& address) override {
     if (attempt_ == nullptr) throw Poco::IllegalStateException("an outbound connection without a deadline");
+    refusal_.reset();
     attempt_->beforeConnect();
     Poco::Net::SecureStreamSocket secure(socket());
     secure.setLazyHandshake(true);
     Poco::Net::HTTPSClientSession::connect(address);  // TCP only, within the connection timeout
     attempt_->watch(static_cast<int>(secure.impl()->sockfd()));
-    if (secure.completeHandshake() != 1) throw Poco::Net::SSLConnectionUnexpectedlyClosedException();
+    SSL* ssl = sslOf(secure);
+    try {
+      if (secure.completeHandshake() != 1) throw Poco::Net::SSLConnectionUnexpectedlyClosedException();
+    } catch (...) {
+      // Copied now: the record is freed with the SSL when the session is reset.
+      const auth::VerificationRecord* record = ssl != nullptr ? auth::findVerificationRecord(ssl) : nullptr;
+      if (record != nullptr) refusal_ = record->refusal;
+      throw;
+    }
   }
 
  private:
   AttemptDeadline* attempt_ = nullptr;
+  std::optional<auth::HandshakeRefusal> refusal_;
 };
 
 PeerFailure failure(std::string reason, std::string detail) { return PeerFailure{std::move(reason), std::move(detail)}; }
 
-PeerFailure cutFailure(CallDeadlines::Cut cut) {
-  return cut == CallDeadlines::Cut::kCancelled ? failure("timeout", "cancelled: the node is shutting down")
+PeerFailure cutFailure(SocketDeadlines::Cut cut) {
+  return cut == SocketDeadlines::Cut::kCancelled ? failure("timeout", "cancelled: the node is shutting down")
                                                : failure("timeout", "no answer before the deadline");
 }
 
@@ -154,7 +168,7 @@ Result<std::shared_ptr<PeerClient::Channel>> PeerClient::channel(const auth::Pee
 
 tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                                         const HeaderList& headers, Clock::time_point deadline) {
-  if (deadlines_.cancelled()) return tl::make_unexpected(cutFailure(CallDeadlines::Cut::kCancelled));
+  if (deadlines_.cancelled()) return tl::make_unexpected(cutFailure(SocketDeadlines::Cut::kCancelled));
   auto ch = channel(peer);
   if (!ch) return tl::make_unexpected(failure("bad_directory_entry", ch.error().external));
   Channel& c = **ch;
@@ -193,7 +207,6 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
     // Declared after the session: it ends (unwatching the connection) before the session closes it.
     AttemptDeadline attemptDeadline(deadlines_, deadline);
     session->attach(&attemptDeadline);
-    auth::clearHandshakeRefusal();
     try {
       if (session->connected()) attemptDeadline.watch(session->fd());  // a pooled connection
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, c.url.pathPrefix + pathAndQuery,
@@ -215,7 +228,7 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
         }
       }
       session->attach(nullptr);
-      if (const auto cut = attemptDeadline.end(); cut != CallDeadlines::Cut::kNone) {
+      if (const auto cut = attemptDeadline.end(); cut != SocketDeadlines::Cut::kNone) {
         // A cut connection reads as the end of the answer: what arrived may be cut short.
         session->reset();
         counters_.increment("peer.failures.timeout");
@@ -229,13 +242,12 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
     } catch (const Poco::Exception& e) {
       session->reset();
       session->attach(nullptr);
-      if (const auto cut = attemptDeadline.end(); cut != CallDeadlines::Cut::kNone) {
+      if (const auto cut = attemptDeadline.end(); cut != SocketDeadlines::Cut::kNone) {
         // The deadline passed (or the client stops): no retry can help.
         counters_.increment("peer.failures.timeout");
         return tl::make_unexpected(cutFailure(cut));
       }
-      const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
-      if (refusal != nullptr) {
+      if (const auto& refusal = session->refusal()) {
         // A verification failure is a verdict, not a transient error: no retry.
         counters_.increment("peer.refused." + refusal->reason);
         const std::string reason = refusal->reason == "impersonation" ? "impersonation" : "tls_" + refusal->reason;

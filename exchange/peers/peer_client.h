@@ -2,7 +2,7 @@
 // certificate and trusting only the organization the directory names.
 // Keep-alive connections are pooled per peer and TLS sessions resumed. A
 // call's deadline bounds all of it — connect, TLS handshake, request and the
-// whole answer — and is enforced on the socket (CallDeadlines), so a peer
+// whole answer — and is enforced on the socket (SocketDeadlines), so a peer
 // that trickles its answer is cut at the deadline; only these idempotent GETs
 // are retried, a bounded number of times, within it. Calls made for requests
 // run on one bounded pool of worker threads (OutboundCallPool).
@@ -21,7 +21,7 @@
 #include "common/counters.h"
 #include "common/result.h"
 #include "exchange/http/http_call.h"
-#include "exchange/peers/call_deadlines.h"
+#include "exchange/net/socket_deadlines.h"
 #include "exchange/peers/outbound_call_pool.h"
 
 namespace Poco::Net {
@@ -88,7 +88,7 @@ class PeerClient {
   Counters& counters_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Channel>> channels_;  // by organization + base URL
-  CallDeadlines deadlines_;
+  SocketDeadlines deadlines_;
   OutboundCallPool pool_;  // last: destroyed first, its workers use everything above
 };
 

@@ -170,8 +170,13 @@ TEST_F(ClientStandingTest, VerifiedUntilTakesTheEarliestDate) {
 }
 
 TEST_F(ClientStandingTest, NoHandshakeRecordedIsNoStanding) {
-  auto taken = recheck->takeHandshake();
+  auto taken = recheck->takeHandshake(nullptr);
   ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, ErrorCode::kUnauthenticated);
+  ossl::UniquePtr<SSL> fresh(SSL_new(context->sslContext()));
+  ASSERT_TRUE(fresh);
+  taken = recheck->takeHandshake(fresh.get());
+  ASSERT_FALSE(taken) << "a connection whose handshake has not completed";
   EXPECT_EQ(taken.error().code, ErrorCode::kUnauthenticated);
 }
 

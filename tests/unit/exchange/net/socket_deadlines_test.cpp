@@ -1,4 +1,4 @@
-#include "exchange/peers/call_deadlines.h"
+#include "exchange/net/socket_deadlines.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -15,7 +15,8 @@ namespace hie::exchange {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Cut = CallDeadlines::Cut;
+using Cut = SocketDeadlines::Cut;
+using Shut = SocketDeadlines::Shut;
 using namespace std::chrono_literals;
 
 // A connected pair of sockets whose reads give up after 10 s (so a broken watchdog fails, not hangs).
@@ -39,18 +40,18 @@ struct Pair {
   bool send(int i) { return ::send(fd[i], "x", 1, MSG_NOSIGNAL) == 1; }
 };
 
-TEST(CallDeadlines, ABlockedReadEndsAtTheDeadline) {
-  CallDeadlines deadlines;
+TEST(SocketDeadlines, ABlockedReadEndsAtTheDeadline) {
+  SocketDeadlines deadlines;
   Pair p;
   auto watch = deadlines.watch(p.fd[0], Clock::now() + 100ms);
   ASSERT_TRUE(watch) << watch.error().internal;
   EXPECT_EQ(p.read(0), 0) << "the peer never sends: only the watchdog can end this read";
   EXPECT_EQ(watch->release(), Cut::kDeadline);
-  EXPECT_EQ(watch->release(), Cut::kNone) << "released once";
+  EXPECT_EQ(watch->release(), Cut::kDeadline) << "released once, the cut remembered";
 }
 
-TEST(CallDeadlines, ASocketReleasedBeforeItsDeadlineIsLeftAlone) {
-  CallDeadlines deadlines;
+TEST(SocketDeadlines, ASocketReleasedBeforeItsDeadlineIsLeftAlone) {
+  SocketDeadlines deadlines;
   Pair early, later;
   auto first = deadlines.watch(early.fd[0], Clock::now() + 50ms);
   auto second = deadlines.watch(later.fd[0], Clock::now() + 150ms);
@@ -62,8 +63,8 @@ TEST(CallDeadlines, ASocketReleasedBeforeItsDeadlineIsLeftAlone) {
   EXPECT_EQ(early.read(0), 1) << "the released socket still works";
 }
 
-TEST(CallDeadlines, CancelAllCutsAtOnceAndEveryLaterWatch) {
-  CallDeadlines deadlines;
+TEST(SocketDeadlines, CancelAllCutsAtOnceAndEveryLaterWatch) {
+  SocketDeadlines deadlines;
   Pair p, q;
   auto watch = deadlines.watch(p.fd[0], Clock::now() + 1h);
   ASSERT_TRUE(watch);
@@ -80,10 +81,10 @@ TEST(CallDeadlines, CancelAllCutsAtOnceAndEveryLaterWatch) {
   EXPECT_EQ(late->release(), Cut::kCancelled);
 }
 
-TEST(CallDeadlines, TheWatchedSocketStaysTheSameWhenItsDescriptorIsClosedAndReused) {
+TEST(SocketDeadlines, TheWatchedSocketStaysTheSameWhenItsDescriptorIsClosedAndReused) {
   // Poco closes a failed connection's descriptor itself, possibly while it is watched; the number
   // can then name a new socket at once. The watchdog must cut the old one, never the new one.
-  CallDeadlines deadlines;
+  SocketDeadlines deadlines;
   Pair old;
   const int number = old.fd[0];
   auto watch = deadlines.watch(number, Clock::now() + 100ms);
@@ -96,6 +97,66 @@ TEST(CallDeadlines, TheWatchedSocketStaysTheSameWhenItsDescriptorIsClosedAndReus
   ASSERT_TRUE(reused.send(1));
   EXPECT_EQ(reused.read(0), 1) << "the socket now at number " << number << " (reused: " << (reused.fd[0] == number)
                                << ") was not touched";
+}
+
+// The listener's use: a request head that does not arrive in time ends the
+// blocked read, and the connection can still carry the 408 reply.
+TEST(SocketDeadlines, AReceiveCutEndsTheReadButLeavesTheSocketWritable) {
+  SocketDeadlines deadlines;
+  Pair p;
+  auto watch = deadlines.watch(p.fd[0], Clock::now() + 100ms, Shut::kReceive);
+  ASSERT_TRUE(watch);
+  EXPECT_EQ(p.read(0), 0) << "only the watchdog can end this read";
+  EXPECT_EQ(watch->release(), Cut::kDeadline);
+  ASSERT_TRUE(p.send(0)) << "the reply still goes out";
+  EXPECT_EQ(p.read(1), 1);
+}
+
+TEST(SocketDeadlines, ASoonerDeadlineWatchedLaterWakesTheWatchdog) {
+  // The watchdog sleeps until the earliest deadline it knows; one sooner than that must wake it.
+  SocketDeadlines deadlines;
+  Pair idle, slow;
+  auto far = deadlines.watch(idle.fd[0], Clock::now() + 1h, Shut::kReceive);
+  ASSERT_TRUE(far);
+  // Asleep on the far deadline or about to sweep, the watchdog must honour the sooner one.
+  auto near = deadlines.watch(slow.fd[0], Clock::now() + 100ms, Shut::kReceive);
+  ASSERT_TRUE(near);
+  EXPECT_EQ(slow.read(0), 0) << "cut at the sooner deadline, not after the 10 s read timeout";
+  EXPECT_EQ(near->release(), Cut::kDeadline);
+  EXPECT_EQ(far->release(), Cut::kNone);
+}
+
+TEST(SocketDeadlines, ReleasedWatchesLeaveEveryLaterDeadlineWorking) {
+  // As the listener does per request: many short-lived watches, each released before its deadline.
+  SocketDeadlines deadlines;
+  Pair p;
+  for (int i = 0; i < 200; ++i) {
+    auto w = deadlines.watch(p.fd[0], Clock::now() + 1h, Shut::kReceive);
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->release(), Cut::kNone);
+  }
+  ASSERT_TRUE(p.send(1));
+  EXPECT_EQ(p.read(0), 1) << "none of them touched the socket";
+  auto last = deadlines.watch(p.fd[0], Clock::now() + 50ms, Shut::kReceive);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(p.read(0), 0);
+  EXPECT_EQ(last->release(), Cut::kDeadline);
+}
+
+TEST(SocketDeadlines, AWatchPastItsDeadlineIsCutAtOnce) {
+  SocketDeadlines deadlines;
+  Pair p;
+  auto watch = deadlines.watch(p.fd[0], Clock::now() - 1ms);
+  ASSERT_TRUE(watch);
+  EXPECT_EQ(p.read(0), 0);
+  EXPECT_EQ(watch->release(), Cut::kDeadline);
+}
+
+TEST(SocketDeadlines, AnInvalidDescriptorIsAnError) {
+  SocketDeadlines deadlines;
+  auto watch = deadlines.watch(-1, Clock::now() + 1h);
+  ASSERT_FALSE(watch);
+  EXPECT_EQ(watch.error().code, ErrorCode::kUnavailable);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "exchange/peers/call_deadlines.h"
+#include "exchange/net/socket_deadlines.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -10,31 +10,31 @@
 
 namespace hie::exchange {
 
-CallDeadlines::Watch::Watch(Watch&& other) noexcept : owner_(other.owner_), token_(other.token_) {
-  other.owner_ = nullptr;
-  other.token_ = 0;
-}
+SocketDeadlines::Watch::Watch(Watch&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)), token_(std::exchange(other.token_, 0)), cut_(other.cut_) {}
 
-CallDeadlines::Watch& CallDeadlines::Watch::operator=(Watch&& other) noexcept {
+SocketDeadlines::Watch& SocketDeadlines::Watch::operator=(Watch&& other) noexcept {
   if (this != &other) {
     release();
     owner_ = std::exchange(other.owner_, nullptr);
     token_ = std::exchange(other.token_, 0);
+    cut_ = other.cut_;
   }
   return *this;
 }
 
-CallDeadlines::Cut CallDeadlines::Watch::release() {
-  if (owner_ == nullptr) return Cut::kNone;
-  const Cut cut = owner_->unwatch(token_);
-  owner_ = nullptr;
-  token_ = 0;
-  return cut;
+SocketDeadlines::Cut SocketDeadlines::Watch::release() {
+  if (owner_ != nullptr) {
+    cut_ = owner_->unwatch(token_);
+    owner_ = nullptr;
+    token_ = 0;
+  }
+  return cut_;
 }
 
-CallDeadlines::CallDeadlines() : thread_([this] { run(); }) {}
+SocketDeadlines::SocketDeadlines() : thread_([this] { run(); }) {}
 
-CallDeadlines::~CallDeadlines() {
+SocketDeadlines::~SocketDeadlines() {
   cancelAll();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -45,28 +45,35 @@ CallDeadlines::~CallDeadlines() {
   for (auto& [token, e] : watched_) ::close(e.fd);  // a Watch outlived its owner: at least do not leak
 }
 
-Result<CallDeadlines::Watch> CallDeadlines::watch(int fd, Clock::time_point deadline) {
+void SocketDeadlines::cut(Entry& e, Cut why) {
+  e.cut = why;
+  ::shutdown(e.fd, e.shut == Shut::kReceive ? SHUT_RD : SHUT_RDWR);
+}
+
+Result<SocketDeadlines::Watch> SocketDeadlines::watch(int fd, Clock::time_point deadline, Shut shut) {
   const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) {
-    return fail(ErrorCode::kUnavailable, std::string("cannot watch the peer connection's deadline: ") + std::strerror(errno));
+    return fail(ErrorCode::kUnavailable, std::string("cannot watch the connection's deadline: ") + std::strerror(errno));
   }
   std::uint64_t token = 0;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     token = ++next_;
-    Entry e{dup, deadline};
+    Entry e{dup, deadline, shut};
     if (cancelled_ || deadline <= Clock::now()) {
-      e.cut = cancelled_ ? Cut::kCancelled : Cut::kDeadline;
-      ::shutdown(dup, SHUT_RDWR);
+      cut(e, cancelled_ ? Cut::kCancelled : Cut::kDeadline);
+    } else {
+      wake = deadline < sleepingUntil_;
     }
     watched_.emplace(token, e);
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return Watch(this, token);
 }
 
-CallDeadlines::Cut CallDeadlines::unwatch(std::uint64_t token) {
-  Entry e{-1, {}};
+SocketDeadlines::Cut SocketDeadlines::unwatch(std::uint64_t token) {
+  Entry e{-1, {}, Shut::kBoth};
   {
     // Under the lock: once erased the watchdog never touches the descriptor again.
     std::lock_guard<std::mutex> lock(mutex_);
@@ -79,39 +86,36 @@ CallDeadlines::Cut CallDeadlines::unwatch(std::uint64_t token) {
   return e.cut;
 }
 
-void CallDeadlines::cancelAll() {
+void SocketDeadlines::cancelAll() {
   std::lock_guard<std::mutex> lock(mutex_);
   cancelled_ = true;
   for (auto& [token, e] : watched_) {
-    if (e.cut != Cut::kNone) continue;
-    e.cut = Cut::kCancelled;
-    ::shutdown(e.fd, SHUT_RDWR);
+    if (e.cut == Cut::kNone) cut(e, Cut::kCancelled);
   }
 }
 
-bool CallDeadlines::cancelled() const {
+bool SocketDeadlines::cancelled() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return cancelled_;
 }
 
-void CallDeadlines::run() {
+void SocketDeadlines::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stop_) {
     auto earliest = Clock::time_point::max();
     for (const auto& [token, e] : watched_) {
       if (e.cut == Cut::kNone && e.deadline < earliest) earliest = e.deadline;
     }
+    sleepingUntil_ = earliest;
     if (earliest == Clock::time_point::max()) {
       wake_.wait(lock);
     } else {
-      wake_.wait_until(lock, earliest);  // woken early by watch(), stop or spuriously: sweep anyway
+      wake_.wait_until(lock, earliest);  // woken early by a sooner watch(), stop or spuriously: sweep anyway
     }
+    sleepingUntil_ = Clock::time_point::min();  // awake: watch() need not wake it, the next pass sees its entry
     const auto now = Clock::now();
     for (auto& [token, e] : watched_) {
-      if (e.cut == Cut::kNone && e.deadline <= now) {
-        e.cut = Cut::kDeadline;
-        ::shutdown(e.fd, SHUT_RDWR);
-      }
+      if (e.cut == Cut::kNone && e.deadline <= now) cut(e, Cut::kDeadline);
     }
   }
 }

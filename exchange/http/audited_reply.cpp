@@ -1,0 +1,69 @@
+#include "exchange/http/audited_reply.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "exchange/fhir/operation_outcome.h"
+#include "exchange/http/audit_events.h"
+#include "exchange/http/log_scrubbing.h"
+
+namespace hie::exchange {
+namespace {
+
+void logRequest(const ServedRequest& request, const std::string& purpose, const HttpReply& reply) {
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request.started).count();
+  const std::string& method = request.call.method.empty() ? std::string("-") : request.call.method;
+  // No patient data here: the path without its query and with resource ids replaced (the audit has them).
+  // The purpose is the peer's header as received: quoted and escaped like the path.
+  spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}",
+               request.call.requestId, request.organization.empty() ? "-" : request.organization,
+               request.peer.certSha256, scrubForLog(method, 16), scrubForLog(pathForLog(request.rawPath)),
+               reply.status, ms, purpose.empty() ? "" : " purpose=\"" + scrubForLog(purpose, 64) + "\"",
+               reply.access.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
+               reply.refusalReason,
+               reply.internalError.empty() ? "" : " error=\"" + scrubForLog(reply.internalError) + "\"");
+}
+
+}  // namespace
+
+AuditedReply::AuditedReply(audit::AuditSink& audit, Counters& counters) : audit_(audit), counters_(counters) {}
+
+void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const {
+  const HttpCall& call = request.call;
+  if (!reply.refusalReason.empty() && request.organization.empty() && call.path.empty()) {
+    counters_.increment("refused.protocol." + reply.refusalReason);
+  }
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - request.started);
+  const audit::AuditEvent event =
+      requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count());
+  // What the handler did on the request's behalf (peer calls) goes in the same group commit.
+  std::vector<audit::AuditEvent> entries = std::move(reply.relatedAudit);
+  reply.relatedAudit.clear();
+  entries.push_back(event);
+  auto committed = audit_.recordAll(entries);
+  if (!committed) {
+    counters_.increment("refused.audit_unavailable");
+    HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
+    unavailable.refusalReason = "audit_unavailable";
+    unavailable.internalError = committed.error().internal;
+    unavailable.headers.emplace_back("Retry-After", "1");
+    reply = std::move(unavailable);
+    // The original event was not committed (and never will be); what the caller got is
+    // recorded instead, once the store is back (bounded backlog).
+    audit_.recordAsync(requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count()));
+  }
+  if (reply.status == 503 &&
+      std::none_of(reply.headers.begin(), reply.headers.end(), [](const auto& h) { return h.first == "Retry-After"; })) {
+    reply.headers.emplace_back("Retry-After", "1");  // every 503 is transient here
+  }
+  counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
+                      (request.organization.empty() ? std::string("none") : request.organization));
+  logRequest(request, event.purpose, reply);
+}
+
+}  // namespace hie::exchange

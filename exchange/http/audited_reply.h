@@ -1,0 +1,43 @@
+// The last step of the request path: a reply leaves only after its audit
+// entry is committed. If the entry cannot be committed, the caller gets a
+// 503 OperationOutcome and nothing of the reply (fail closed). No sockets:
+// the listener sends what release() leaves in the reply.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "audit/audit_sink.h"
+#include "auth/identity/peer_identity.h"
+#include "common/counters.h"
+#include "exchange/http/http_call.h"
+
+namespace hie::exchange {
+
+// One request as the listener saw it, besides its HttpCall.
+struct ServedRequest {
+  const HttpCall& call;
+  std::string rawPath;       // the request target without its query, as received ("-" when unreadable)
+  const auth::PeerIdentity& peer;
+  std::string organization;  // the admitted organization, "" when refused before admission
+  std::chrono::steady_clock::time_point started;
+};
+
+class AuditedReply {
+ public:
+  // Both must outlive this.
+  AuditedReply(audit::AuditSink& audit, Counters& counters);
+
+  // Commits the request's audit entry together with reply.relatedAudit (one
+  // group commit; relatedAudit is emptied). Committed: reply unchanged.
+  // Not committed: reply becomes a 503 with Retry-After, and the entry of
+  // that 503 is queued (AuditSink::recordAsync). Every 503 gets Retry-After.
+  // Counts the request and writes its log line (no patient data).
+  void release(const ServedRequest& request, HttpReply& reply) const;
+
+ private:
+  audit::AuditSink& audit_;
+  Counters& counters_;
+};
+
+}  // namespace hie::exchange

@@ -1,0 +1,30 @@
+#include "exchange/http/log_scrubbing.h"
+
+#include <cstdio>
+
+namespace hie::exchange {
+
+std::string scrubForLog(const std::string& text, std::size_t max) {
+  std::string out;
+  for (unsigned char c : text.substr(0, max)) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
+std::string pathForLog(const std::string& rawPath) {
+  static const std::string kFhir = "/fhir/";
+  if (rawPath.compare(0, kFhir.size(), kFhir) != 0) return rawPath;
+  const auto slash = rawPath.find('/', kFhir.size());
+  if (slash == std::string::npos) return rawPath;
+  return rawPath.substr(0, slash) + "/{id}";
+}
+
+}  // namespace hie::exchange

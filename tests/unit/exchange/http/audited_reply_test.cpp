@@ -1,0 +1,163 @@
+// The audited reply without sockets or a database: a hand-written AuditSink
+// that commits or refuses, and what release() leaves for the wire.
+#include "exchange/http/audited_reply.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace hie::exchange {
+namespace {
+
+class FakeAuditSink : public audit::AuditSink {
+ public:
+  bool available = true;
+  std::vector<std::vector<audit::AuditEvent>> commits;  // each recordAll() that committed
+  std::vector<audit::AuditEvent> queued;                // recordAsync()
+  int refusedCommits = 0;
+
+  Result<std::int64_t> record(const audit::AuditEvent& event) override {
+    auto all = recordAll({event});
+    if (!all) return tl::make_unexpected(all.error());
+    return static_cast<std::int64_t>(commits.size());
+  }
+  Result<bool> recordAll(const std::vector<audit::AuditEvent>& events) override {
+    if (!available) {
+      ++refusedCommits;
+      return fail(ErrorCode::kUnavailable, "audit store down (fake)");
+    }
+    commits.push_back(events);
+    return true;
+  }
+  void recordAsync(const audit::AuditEvent& event) override { queued.push_back(event); }
+};
+
+class AuditedReplyTest : public ::testing::Test {
+ protected:
+  AuditedReplyTest() {
+    call.method = "GET";
+    call.path = "/fhir/Patient/p1";
+    call.requestId = "req-1";
+    call.remoteAddress = "127.0.0.1:5000";
+    call.headers.emplace_back("X-Purpose-Of-Use", "TREAT");
+    peer.certSha256 = "ab12";
+    peer.subjectDn = "CN=member";
+  }
+  ServedRequest served(std::string organization = "urn:oid:1.2.3") {
+    return ServedRequest{call, "/fhir/Patient/p1", peer, std::move(organization), std::chrono::steady_clock::now()};
+  }
+  static HttpReply patientRecord() {
+    HttpReply reply;
+    reply.body = R"({"resourceType":"Patient","id":"p1","name":[{"family":"Secret"}]})";
+    reply.headers.emplace_back("ETag", "W/\"3\"");
+    reply.access.action = "read";
+    reply.access.resourceType = "Patient";
+    reply.access.resourceId = "p1";
+    reply.access.patientId = "p1";
+    return reply;
+  }
+  static bool hasHeader(const HttpReply& r, const std::string& name) {
+    return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return h.first == name; });
+  }
+
+  FakeAuditSink sink;
+  Counters counters;
+  AuditedReply audited{sink, counters};
+  HttpCall call;
+  auth::PeerIdentity peer;
+};
+
+TEST_F(AuditedReplyTest, ACommittedEntryLetsTheReplyGoUnchanged) {
+  HttpReply reply = patientRecord();
+  const HttpReply original = reply;
+  audited.release(served(), reply);
+  ASSERT_EQ(sink.commits.size(), 1u);
+  ASSERT_EQ(sink.commits[0].size(), 1u);
+  const audit::AuditEvent& e = sink.commits[0][0];
+  EXPECT_EQ(e.outcome, "success");
+  EXPECT_EQ(e.requestId, "req-1");
+  EXPECT_EQ(e.organization, "urn:oid:1.2.3");
+  EXPECT_EQ(e.patient, "Patient/p1");
+  EXPECT_EQ(e.purpose, "TREAT");
+  EXPECT_EQ(e.httpStatus, 200);
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, original.body);
+  EXPECT_EQ(reply.headers, original.headers);
+  EXPECT_TRUE(sink.queued.empty());
+  EXPECT_EQ(counters.get("requests.success.urn:oid:1.2.3"), 1u);
+}
+
+TEST_F(AuditedReplyTest, AnEntryThatCannotBeCommittedTurnsTheReplyIntoA503WithNothingOfIt) {
+  sink.available = false;
+  HttpReply reply = patientRecord();
+  reply.relatedAudit.push_back(audit::AuditEvent{});
+  audited.release(served(), reply);
+  EXPECT_EQ(sink.refusedCommits, 1);
+  EXPECT_TRUE(sink.commits.empty());
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.contentType, "application/fhir+json");
+  EXPECT_NE(reply.body.find("OperationOutcome"), std::string::npos);
+  EXPECT_NE(reply.body.find("transient"), std::string::npos);
+  EXPECT_EQ(reply.body.find("Secret"), std::string::npos) << "nothing of the record leaks";
+  EXPECT_EQ(reply.body.find("p1"), std::string::npos);
+  EXPECT_FALSE(hasHeader(reply, "ETag")) << "nor of its headers";
+  EXPECT_TRUE(hasHeader(reply, "Retry-After"));
+  EXPECT_TRUE(reply.access.patientId.empty());
+  EXPECT_TRUE(reply.relatedAudit.empty());
+  EXPECT_EQ(reply.refusalReason, "audit_unavailable");
+  // What the caller got is queued for the audit trail instead.
+  ASSERT_EQ(sink.queued.size(), 1u);
+  EXPECT_EQ(sink.queued[0].httpStatus, 503);
+  EXPECT_EQ(sink.queued[0].outcome, "error");
+  EXPECT_EQ(sink.queued[0].outcomeReason, "audit_unavailable");
+  EXPECT_EQ(sink.queued[0].requestId, "req-1");
+  EXPECT_TRUE(sink.queued[0].patient.empty()) << "the queued entry records the 503, not the disclosure";
+  EXPECT_EQ(counters.get("refused.audit_unavailable"), 1u);
+  EXPECT_EQ(counters.get("requests.error.urn:oid:1.2.3"), 1u);
+  EXPECT_EQ(counters.get("requests.success.urn:oid:1.2.3"), 0u);
+}
+
+TEST_F(AuditedReplyTest, RelatedEntriesShareTheRequestsCommit) {
+  HttpReply reply = patientRecord();
+  audit::AuditEvent peerCall;
+  peerCall.action = "peer-call";
+  peerCall.causedBy = "req-1";
+  reply.relatedAudit = {peerCall, peerCall};
+  audited.release(served(), reply);
+  ASSERT_EQ(sink.commits.size(), 1u) << "one group commit";
+  ASSERT_EQ(sink.commits[0].size(), 3u);
+  EXPECT_EQ(sink.commits[0][0].action, "peer-call");
+  EXPECT_EQ(sink.commits[0][1].action, "peer-call");
+  EXPECT_EQ(sink.commits[0][2].requestId, "req-1") << "the request's own entry last";
+  EXPECT_TRUE(reply.relatedAudit.empty());
+  EXPECT_EQ(reply.status, 200);
+}
+
+TEST_F(AuditedReplyTest, EveryServiceUnavailableReplyCarriesRetryAfter) {
+  HttpReply reply = patientRecord();
+  reply.status = 503;
+  reply.body = "{}";
+  audited.release(served(), reply);
+  EXPECT_TRUE(hasHeader(reply, "Retry-After"));
+  audited.release(served(), reply);
+  EXPECT_EQ(std::count_if(reply.headers.begin(), reply.headers.end(),
+                          [](const auto& h) { return h.first == "Retry-After"; }),
+            1)
+      << "added once";
+}
+
+TEST_F(AuditedReplyTest, AProtocolRefusalIsCountedAsOne) {
+  call.path.clear();
+  HttpReply reply;
+  reply.status = 400;
+  reply.refusalReason = "malformed_request";
+  audited.release(ServedRequest{call, "-", peer, "", std::chrono::steady_clock::now()}, reply);
+  EXPECT_EQ(counters.get("refused.protocol.malformed_request"), 1u);
+  EXPECT_EQ(counters.get("requests.error.none"), 1u);
+  ASSERT_EQ(sink.commits.size(), 1u);
+  EXPECT_EQ(sink.commits[0][0].outcomeReason, "malformed_request");
+  EXPECT_EQ(sink.commits[0][0].path, "-");
+}
+
+}  // namespace
+}  // namespace hie::exchange
