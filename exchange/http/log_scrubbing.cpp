@@ -1,6 +1,6 @@
 #include "exchange/http/log_scrubbing.h"
 
-#include <cstdio>
+#include "common/hex.h"
 
 namespace hie::exchange {
 
@@ -10,9 +10,8 @@ std::string scrubForLog(const std::string& text, std::size_t max) {
     if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
       out.push_back(static_cast<char>(c));
     } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
+      out += "\\x";
+      appendHexByte(out, c, false);
     }
   }
   if (text.size() > max) out += "...";

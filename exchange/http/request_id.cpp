@@ -1,8 +1,6 @@
 #include "exchange/http/request_id.h"
 
-#include <openssl/rand.h>
-
-#include <cstdlib>
+#include "common/hex.h"
 
 namespace hie::exchange {
 
@@ -17,18 +15,7 @@ bool isAcceptableRequestId(const std::string& id) {
 }
 
 std::string newRequestId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // The CSPRNG failing is a broken invariant, not bad input.
-    std::abort();
-  }
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
-  }
-  return out;
+  return randomHex(16);
 }
 
 std::string requestIdFor(const std::string& incoming) {
