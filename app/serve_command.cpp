@@ -31,7 +31,7 @@
 #include "exchange/http/admin_server.h"
 #include "exchange/http/https_server.h"
 #include "exchange/http/request_gate.h"
-#include "exchange/records/record_store.h"
+#include "exchange/records/postgres_record_store.h"
 
 #ifndef HIE_VERSION
 #define HIE_VERSION "0.0.0"

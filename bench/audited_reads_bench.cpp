@@ -40,7 +40,7 @@
 #include "exchange/handlers/capability_statement.h"
 #include "exchange/http/https_server.h"
 #include "exchange/http/request_gate.h"
-#include "exchange/records/record_store.h"
+#include "exchange/records/postgres_record_store.h"
 #include "tests/support/test_pki.h"
 
 using namespace hie;
