@@ -14,6 +14,7 @@
 #include "app/commands.h"
 #include "audit/audit_writer.h"
 #include "audit/signing_key.h"
+#include "audit/postgres_audit_reader.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
 #include "auth/tls/client_standing.h"
@@ -209,7 +210,8 @@ int runServe(const Args& argv) {
   exchange::NodeDescription node{config->nodeId, config->organization, HIE_VERSION,
                                  {config->records.resourceTypes.begin(), config->records.resourceTypes.end()}};
   exchange::CapabilityStatementHandler metadata(node);
-  exchange::AuditApi auditApi(pool);
+  audit::PgAuditReader auditReader(pool);
+  exchange::AuditApi auditApi(auditReader);
   exchange::PeerClient peerClient(material, registry, config->client, counters);
   exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl);

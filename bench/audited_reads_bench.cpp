@@ -28,6 +28,7 @@
 
 #include "audit/audit_writer.h"
 #include "auth/registry/organization_registry.h"
+#include "audit/postgres_audit_reader.h"
 #include "auth/registry/registry_repository.h"
 #include "auth/tls/client_standing.h"
 #include "auth/tls/server_tls_context.h"
@@ -239,7 +240,8 @@ int main(int argc, char** argv) {
   db::ConnectionPool pool(args["db"], clients + 2);
   exchange::PgRecordStore store(pool);
   exchange::RecordApi records(store, exchange::RecordApiSettings{});
-  exchange::AuditApi auditApi(pool);
+  audit::PgAuditReader auditReader(pool);
+  exchange::AuditApi auditApi(auditReader);
   exchange::CapabilityStatementHandler metadata(exchange::NodeDescription{"bench", kMember, "bench", {}});
   exchange::RequestGate gate(registry, metadata, records, auditApi, nullptr, counters, "");
   exchange::ListenerOptions listener;
