@@ -12,9 +12,10 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "audit/audit_store.h"
 #include "audit/audit_writer.h"
-#include "audit/signing_key.h"
 #include "audit/postgres_audit_reader.h"
+#include "audit/signing_key.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
 #include "auth/tls/client_standing.h"

@@ -26,9 +26,10 @@
 #include <Poco/StreamCopier.h>
 #include <spdlog/spdlog.h>
 
+#include "audit/audit_store.h"
 #include "audit/audit_writer.h"
-#include "auth/registry/organization_registry.h"
 #include "audit/postgres_audit_reader.h"
+#include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
 #include "auth/tls/client_standing.h"
 #include "auth/tls/server_tls_context.h"
