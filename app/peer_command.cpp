@@ -7,6 +7,7 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "audit/audit_store.h"
 #include "audit/audit_writer.h"
 #include "auth/policy/policy.h"
 #include "auth/registry/organization.h"

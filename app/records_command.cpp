@@ -6,7 +6,7 @@
 #include "auth/tls/tls_material.h"
 #include "db/connection.h"
 #include "exchange/fhir/bundle_import.h"
-#include "exchange/records/record_store.h"
+#include "exchange/records/postgres_record_store.h"
 
 namespace hie::app {
 

@@ -12,7 +12,9 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "audit/audit_store.h"
 #include "audit/audit_writer.h"
+#include "audit/postgres_audit_reader.h"
 #include "audit/signing_key.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
@@ -31,7 +33,7 @@
 #include "exchange/http/admin_server.h"
 #include "exchange/http/https_server.h"
 #include "exchange/http/request_gate.h"
-#include "exchange/records/record_store.h"
+#include "exchange/records/postgres_record_store.h"
 
 #ifndef HIE_VERSION
 #define HIE_VERSION "0.0.0"
@@ -209,7 +211,8 @@ int runServe(const Args& argv) {
   exchange::NodeDescription node{config->nodeId, config->organization, HIE_VERSION,
                                  {config->records.resourceTypes.begin(), config->records.resourceTypes.end()}};
   exchange::CapabilityStatementHandler metadata(node);
-  exchange::AuditApi auditApi(pool);
+  audit::PgAuditReader auditReader(pool);
+  exchange::AuditApi auditApi(auditReader);
   exchange::PeerClient peerClient(material, registry, config->client, counters);
   exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl);

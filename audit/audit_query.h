@@ -1,10 +1,10 @@
 // Reading the audit trail for reviewers: filtered, paged, newest last.
+// AuditReader is what the /audit handler reads through; the PostgreSQL
+// implementation is PgAuditReader (postgres_audit_reader.h).
 #pragma once
 
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "audit/audit_chain.h"
 #include "common/result.h"
@@ -35,6 +35,12 @@ bool isAuditTime(const std::string& text);
 // Purposes that HIPAA's accounting of disclosures leaves out (treatment, payment, operations).
 bool isTreatmentPaymentOrOperations(const std::string& purpose);
 
-Result<AuditPage> queryAudit(pqxx::connection& conn, const AuditFilter& filter);
+class AuditReader {
+ public:
+  virtual ~AuditReader() = default;
+  // One page of the entries matching filter, ordered by recorded time, chain and seq; total counts every
+  // match. kInvalidInput for a date the store cannot read, kUnavailable when the store is unreachable.
+  virtual Result<AuditPage> query(const AuditFilter& filter) = 0;
+};
 
 }  // namespace hie::audit

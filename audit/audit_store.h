@@ -1,6 +1,7 @@
 // The audit tables in PostgreSQL: chains, entries (append-only), checkpoints.
-// Owns one connection, reopened after it breaks. Not thread-safe: the writer
-// thread is its only user while serving.
+// The writer's AuditChainStore, and what the audit commands read. Owns one
+// connection, reopened after it breaks. Not thread-safe: the writer thread is
+// its only user while serving.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "audit/audit_chain.h"
+#include "audit/audit_chain_store.h"
 #include "audit/audit_export.h"
 #include "common/result.h"
 
@@ -20,24 +22,20 @@ class Session;
 
 namespace hie::audit {
 
-struct AuditRecord {
-  SealedEntry entry;
-  AuditEvent event;
-};
-
-class AuditStore {
+class AuditStore : public AuditChainStore {
  public:
   explicit AuditStore(std::string dbUri);
-  ~AuditStore();
+  ~AuditStore() override;
 
-  Result<bool> registerChain(const std::string& chain, const std::string& node, const std::string& publicKeyPem);
-  // All records in one transaction (COPY); nothing is stored on error.
+  Result<bool> registerChain(const std::string& chain, const std::string& node,
+                             const std::string& publicKeyPem) override;
+  // All records in one statement batch (one implicit transaction); nothing is stored on error.
   // statementTimeout (0 = none) bounds how long the database may make it wait.
   Result<bool> append(const std::vector<AuditRecord>& records,
-                      std::chrono::milliseconds statementTimeout = std::chrono::milliseconds(0));
-  Result<bool> appendCheckpoint(const Checkpoint& checkpoint);
+                      std::chrono::milliseconds statementTimeout = std::chrono::milliseconds(0)) override;
+  Result<bool> appendCheckpoint(const Checkpoint& checkpoint) override;
   // The last stored entry of a chain (seq 0 when empty).
-  Result<ChainHead> head(const std::string& chain);
+  Result<ChainHead> head(const std::string& chain) override;
 
   // Entries in (chain, seq) order, streamed to visit; stops when visit returns false.
   // from/to bound the recorded time (RFC 3339, inclusive; "" = open).

@@ -26,7 +26,7 @@ std::string newChainId(const std::string& node) {
   return name + "/" + time + "Z/" + random;
 }
 
-AuditWriter::AuditWriter(std::unique_ptr<AuditStore> store, SigningKey key, std::string node, std::string chain,
+AuditWriter::AuditWriter(std::unique_ptr<AuditChainStore> store, SigningKey key, std::string node, std::string chain,
                          WriterOptions options, Counters& counters)
     : store_(std::move(store)),
       key_(std::move(key)),

@@ -16,7 +16,7 @@
 
 #include "audit/audit_chain.h"
 #include "audit/audit_sink.h"
-#include "audit/audit_store.h"
+#include "audit/audit_chain_store.h"
 #include "audit/parallel_signer.h"
 #include "common/counters.h"
 
@@ -33,7 +33,7 @@ struct WriterOptions {
 
 class AuditWriter : public AuditSink {
  public:
-  AuditWriter(std::unique_ptr<AuditStore> store, SigningKey key, std::string node, std::string chain,
+  AuditWriter(std::unique_ptr<AuditChainStore> store, SigningKey key, std::string node, std::string chain,
               WriterOptions options, Counters& counters);
   ~AuditWriter() override;
 
@@ -68,7 +68,7 @@ class AuditWriter : public AuditSink {
   void commitBatch(std::deque<Pending>& batch);
   void checkpoint();
 
-  std::unique_ptr<AuditStore> store_;
+  std::unique_ptr<AuditChainStore> store_;
   SigningKey key_;
   std::string node_;
   std::string chain_;

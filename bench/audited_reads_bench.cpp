@@ -26,7 +26,9 @@
 #include <Poco/StreamCopier.h>
 #include <spdlog/spdlog.h>
 
+#include "audit/audit_store.h"
 #include "audit/audit_writer.h"
+#include "audit/postgres_audit_reader.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
 #include "common/file.h"
@@ -41,7 +43,7 @@
 #include "exchange/handlers/capability_statement.h"
 #include "exchange/http/https_server.h"
 #include "exchange/http/request_gate.h"
-#include "exchange/records/record_store.h"
+#include "exchange/records/postgres_record_store.h"
 #include "tests/support/test_pki.h"
 
 using namespace hie;
@@ -240,7 +242,8 @@ int main(int argc, char** argv) {
   db::ConnectionPool pool(args["db"], clients + 2);
   exchange::PgRecordStore store(pool);
   exchange::RecordApi records(store, exchange::RecordApiSettings{});
-  exchange::AuditApi auditApi(pool);
+  audit::PgAuditReader auditReader(pool);
+  exchange::AuditApi auditApi(auditReader);
   exchange::CapabilityStatementHandler metadata(exchange::NodeDescription{"bench", kMember, "bench", {}});
   exchange::RequestGate gate(registry, metadata, records, auditApi, nullptr, counters, "");
   exchange::ListenerOptions listener;

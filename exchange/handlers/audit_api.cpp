@@ -4,7 +4,6 @@
 
 #include <Poco/URI.h>
 
-#include "audit/audit_query.h"
 #include "audit/fhir_audit_event.h"
 #include "auth/registry/organization.h"
 #include "common/json_writer.h"
@@ -103,15 +102,8 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
   if (disclosures && filter.patient.empty()) return invalid("The accounting of disclosures needs patient=ID.");
   reply.access.patientId = filter.patient.empty() ? "" : filter.patient.substr(8);
 
-  auto lease = pool_.acquire();
-  if (!lease) {
-    HttpReply failed = operationOutcome(lease.error());
-    failed.internalError = lease.error().internal;
-    return failed;
-  }
-  auto page = audit::queryAudit(**lease, filter);
+  auto page = reader_.query(filter);
   if (!page) {
-    if (!(*lease)->is_open()) lease->discard();
     HttpReply failed = operationOutcome(page.error());
     failed.internalError = page.error().internal;
     failed.access = reply.access;

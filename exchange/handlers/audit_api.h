@@ -5,20 +5,20 @@
 // audit is itself audited by the listener like any other request.
 #pragma once
 
+#include "audit/audit_query.h"
 #include "auth/registry/organization.h"
-#include "db/connection_pool.h"
 #include "exchange/http/http_call.h"
 
 namespace hie::exchange {
 
 class AuditApi {
  public:
-  explicit AuditApi(db::ConnectionPool& pool) : pool_(pool) {}
+  explicit AuditApi(audit::AuditReader& reader) : reader_(reader) {}
   // baseUrl starts the self and next links (publicBaseUrl, decided by the request gate).
   HttpReply handle(const HttpCall& call, const auth::Organization& organization, const std::string& baseUrl) const;
 
  private:
-  db::ConnectionPool& pool_;
+  audit::AuditReader& reader_;
 };
 
 }  // namespace hie::exchange

@@ -67,7 +67,7 @@ Object::Ptr sourceExtension(const std::string& org) {
 
 }  // namespace
 
-ExchangeApi::ExchangeApi(PeerClient& client, ExchangeOptions options, Counters& counters)
+ExchangeApi::ExchangeApi(PeerFanout& client, ExchangeOptions options, Counters& counters)
     : client_(client), options_(std::move(options)), counters_(counters) {}
 
 HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& organization,
@@ -144,7 +144,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   for (std::size_t i = 0; i < peers.size(); ++i) shared->results[i].peer = peers[i];
   const HeaderList headers{{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", call.requestId},
                            {"Accept", "application/fhir+json"}};
-  PeerClient* client = &client_;
+  PeerFanout* client = &client_;
   const std::size_t parallel = static_cast<std::size_t>(std::max(1, options_.maxParallel));
   std::vector<PeerResult> resultStore;
   {

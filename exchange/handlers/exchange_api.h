@@ -1,5 +1,5 @@
 // GET /exchange/{Type}?patient.identifier=SYSTEM|VALUE (role local): asks
-// every active peer in parallel on the client's node-wide pool of workers
+// every active peer in parallel on the fan-out's node-wide pool of workers
 // (at most maxParallel of this request's calls at a time, one overall
 // deadline that bounds each call as a whole), forwards the caller's purpose
 // of use and request id, hands an audit entry per outbound call to the
@@ -16,8 +16,8 @@
 #include "auth/registry/organization.h"
 #include "auth/registry/registry_snapshot.h"
 #include "common/counters.h"
+#include "exchange/handlers/peer_fanout.h"
 #include "exchange/http/http_call.h"
-#include "exchange/peers/peer_client.h"
 
 namespace hie::exchange {
 
@@ -30,12 +30,12 @@ struct ExchangeOptions {
 
 class ExchangeApi {
  public:
-  ExchangeApi(PeerClient& client, ExchangeOptions options, Counters& counters);
+  ExchangeApi(PeerFanout& client, ExchangeOptions options, Counters& counters);
   HttpReply handle(const HttpCall& call, const auth::Organization& organization,
                    const auth::RegistrySnapshot& registry) const;
 
  private:
-  PeerClient& client_;
+  PeerFanout& client_;
   ExchangeOptions options_;
   Counters& counters_;
 };

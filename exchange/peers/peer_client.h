@@ -20,6 +20,7 @@
 #include "auth/tls/client_tls_context.h"
 #include "common/counters.h"
 #include "common/result.h"
+#include "exchange/handlers/peer_fanout.h"
 #include "exchange/http/http_call.h"
 #include "exchange/net/socket_deadlines.h"
 #include "exchange/peers/outbound_call_pool.h"
@@ -38,30 +39,18 @@ struct ClientOptions {
   int maxConcurrentCalls = 32;            // worker threads for calls made through submit(), node-wide
 };
 
-struct PeerResponse {
-  int status = 0;
-  std::string contentType;
-  std::string body;
-};
-
-// Why a call failed, for the caller's OperationOutcome and the audit entry.
-struct PeerFailure {
-  std::string reason;  // tls_<reason> | impersonation | timeout | connect | busy | http_<status> | invalid_response | ...
-  std::string detail;  // one sentence, safe to show to the local institution
-};
-
-class PeerClient {
+class PeerClient : public PeerFanout {
  public:
   PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const auth::OrganizationDirectory& directory,
              ClientOptions options, Counters& counters);
-  ~PeerClient();  // stop()
+  ~PeerClient() override;  // stop()
   PeerClient(const PeerClient&) = delete;
   PeerClient& operator=(const PeerClient&) = delete;
 
   // Runs call on one of at most maxConcurrentCalls workers shared by every
   // request, first come first served; a call still waiting at its deadline is
   // dropped unrun. false when the client is stopping (call not run).
-  bool submit(std::chrono::steady_clock::time_point deadline, std::function<void()> call);
+  bool submit(std::chrono::steady_clock::time_point deadline, std::function<void()> call) override;
 
   // Cuts every call in flight (they end as timeouts), drops the waiting ones
   // and joins the workers: nothing of this client runs once it returns.
@@ -76,7 +65,7 @@ class PeerClient {
   // notice the cut), except while the system resolver looks up a host name.
   tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                               const HeaderList& headers,
-                                              std::chrono::steady_clock::time_point deadline);
+                                              std::chrono::steady_clock::time_point deadline) override;
 
  private:
   struct Channel;

@@ -1,6 +1,7 @@
-// FHIR resources in PostgreSQL (JSONB, with type, id, version, last-updated
-// time and the patient they are about). Reads and searches are one round
-// trip each; an import is one transaction.
+// Where the read API finds FHIR resources: one read by type and id, one page
+// of a patient's resources. Implementations translate their own failures into
+// Result errors (kUnavailable when the store is unreachable); nothing throws.
+// The PostgreSQL implementation is PgRecordStore (postgres_record_store.h).
 #pragma once
 
 #include <optional>
@@ -8,8 +9,6 @@
 #include <vector>
 
 #include "common/result.h"
-#include "db/connection_pool.h"
-#include "exchange/fhir/bundle_import.h"
 #include "exchange/fhir/fhir_request.h"
 
 namespace hie::exchange {
@@ -35,34 +34,14 @@ struct SearchPage {
   bool more = false;
 };
 
-struct ImportSummary {
-  int created = 0;
-  int updated = 0;
-};
-
 class RecordStore {
  public:
   virtual ~RecordStore() = default;
+  // The resource, or nullopt when there is none of that type and id.
   virtual Result<std::optional<StoredResource>> read(const std::string& type, const std::string& id) = 0;
+  // Resources of spec.resourceType about spec.patient, ordered by id, at most spec.count after spec.after;
+  // total counts every match (excluded patients never count).
   virtual Result<SearchPage> search(const SearchSpec& spec) = 0;
 };
-
-class PgRecordStore : public RecordStore {
- public:
-  explicit PgRecordStore(db::ConnectionPool& pool) : pool_(pool) {}
-  Result<std::optional<StoredResource>> read(const std::string& type, const std::string& id) override;
-  Result<SearchPage> search(const SearchSpec& spec) override;
-
- private:
-  db::ConnectionPool& pool_;
-};
-
-// Stores a checked bundle in one transaction. Patients referenced from
-// outside the bundle must already be stored, else kInvalidInput naming the
-// entry; on any error nothing is stored.
-Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& check);
-
-// A PostgreSQL text[] literal of ids (quoted, escaped).
-std::string textArrayLiteral(const std::vector<std::string>& items);
 
 }  // namespace hie::exchange

@@ -9,6 +9,7 @@
 #include "audit/canonical_form.h"
 #include "exchange/http/audit_events.h"
 #include "exchange/http/request_id.h"
+#include "tests/support/memory_audit_reader.h"
 #include "tests/support/memory_record_store.h"
 
 namespace hie::exchange {
@@ -39,8 +40,8 @@ class RequestGateTest : public ::testing::Test {
   Counters counters;
   hie::testing::MemoryRecordStore store;
   RecordApi records{store, RecordApiSettings{}};
-  db::ConnectionPool unusedPool{"postgresql:///unused", 1};
-  AuditApi auditApi{unusedPool};
+  hie::testing::MemoryAuditReader auditReader;
+  AuditApi auditApi{auditReader};
   RequestGate gate{directory, metadata, records, auditApi, nullptr, counters, ""};
 
   static HttpCall call(const std::string& path, const std::string& method = "GET") {

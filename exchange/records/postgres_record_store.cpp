@@ -1,4 +1,4 @@
-#include "exchange/records/record_store.h"
+#include "exchange/records/postgres_record_store.h"
 
 #include <pqxx/pqxx>
 

@@ -1,0 +1,41 @@
+// FHIR resources in PostgreSQL (JSONB, with type, id, version, last-updated
+// time and the patient they are about). Reads and searches are one round
+// trip each; an import is one transaction. Named only by app/ (and the bench).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "db/connection_pool.h"
+#include "exchange/fhir/bundle_import.h"
+#include "exchange/records/record_store.h"
+
+namespace hie::exchange {
+
+struct ImportSummary {
+  int created = 0;
+  int updated = 0;
+};
+
+// Leases a connection of pool per call; a broken connection is discarded (kUnavailable).
+class PgRecordStore : public RecordStore {
+ public:
+  explicit PgRecordStore(db::ConnectionPool& pool) : pool_(pool) {}
+  Result<std::optional<StoredResource>> read(const std::string& type, const std::string& id) override;
+  Result<SearchPage> search(const SearchSpec& spec) override;
+
+ private:
+  db::ConnectionPool& pool_;
+};
+
+// Stores a checked bundle in one transaction. Patients referenced from
+// outside the bundle must already be stored, else kInvalidInput naming the
+// entry; on any error nothing is stored.
+Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& check);
+
+// A PostgreSQL text[] literal of ids (quoted, escaped).
+std::string textArrayLiteral(const std::vector<std::string>& items);
+
+}  // namespace hie::exchange
