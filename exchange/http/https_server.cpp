@@ -263,7 +263,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       tls.setSendTimeout(timeout);
       tls.completeHandshake();
       auto standing = recheck_.takeHandshake();
-      if (tls.sessionWasReused()) counters_.increment("tls.sessions_resumed");
+      if (tls.sessionWasReused()) counters_.tlsSessionsResumed.inc();
       if (!tls.havePeerCertificate()) {
         failure = "peer did not return a certificate";
       } else if (!standing) {
@@ -285,7 +285,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     const auth::HandshakeRefusal* refusal = auth::lastHandshakeRefusal();
     const std::string reason =
         refusal ? refusal->reason : deadline.fired() ? "handshake_timeout" : handshakeFailureReason(failure);
-    counters_.increment("refused.handshake." + reason);
+    counters_.tlsHandshakeFailures.inc({reason});
     // Raw: the audit encodes what it stores (forLog's escaping is for log lines only).
     audit_.recordAsync(handshakeEvent(remote, reason, refusal ? refusal->detail : failure, refusal));
     if (refusal) {
@@ -417,7 +417,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
 
   // The client's certificate no longer stands (expired, revoked, its CRL or OCSP answer out of date).
   HttpReply standingRefusal(const auth::StandingRefusal& gone) {
-    counters_.increment("refused.certificate." + gone.reason);
+    counters_.refusals.inc({"certificate", gone.reason});
     HttpReply reply = operationOutcome(403, "forbidden", "The client certificate is no longer accepted by this node.");
     reply.refusalReason = gone.reason;
     reply.internalError = gone.detail;
@@ -429,7 +429,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   void release(const HttpCall& call, const std::string& rawPath, const auth::PeerIdentity& peer,
                const std::string& organization, HttpReply& reply, std::chrono::steady_clock::time_point started) {
     if (!reply.refusalReason.empty() && organization.empty() && call.path.empty()) {
-      counters_.increment("refused.protocol." + reply.refusalReason);
+      counters_.refusals.inc({"protocol", reply.refusalReason});
     }
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     const audit::AuditEvent event = requestEvent(call, rawPath, peer, organization, reply, micros.count());
@@ -439,7 +439,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
     entries.push_back(event);
     auto committed = audit_.recordAll(entries);
     if (!committed) {
-      counters_.increment("refused.audit_unavailable");
+      counters_.refusals.inc({"audit", "audit_unavailable"});
       HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
       unavailable.refusalReason = "audit_unavailable";
       unavailable.internalError = committed.error().internal;
@@ -453,8 +453,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         std::none_of(reply.headers.begin(), reply.headers.end(), [](const auto& h) { return h.first == "Retry-After"; })) {
       reply.headers.emplace_back("Retry-After", "1");  // every 503 is transient here
     }
-    counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
-                        (organization.empty() ? std::string("none") : organization));
+    counters_.requests.inc({committed ? event.outcome : std::string("error"),
+                            organization.empty() ? std::string("none") : organization});
     logRequest(call.requestId, organization, peer, call.method.empty() ? "-" : call.method, rawPath, event.purpose, reply,
                started);
   }
