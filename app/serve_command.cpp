@@ -250,15 +250,15 @@ int runServe(const Args& argv) {
     if (!reloadAsked && !tls->filesChanged()) continue;
     auto reloaded = tls->reload();
     if (!reloaded) {
-      counters.increment("tls.reload_failures");
+      counters.tlsReloadFailures.inc();
       spdlog::error("TLS reload refused, the current certificate, key, trust bundle and CRLs stay in use: {}",
                     reloaded.error().internal);
       continue;
     }
-    counters.increment("tls.reloads");
+    counters.tlsReloads.inc();
     // A resumed session skips certificate checks: forget every session made under the old material.
     SSL_CTX_flush_sessions((*context)->sslContext(), std::numeric_limits<long>::max());
-    counters.increment("tls.session_cache_flushes");
+    counters.tlsSessionCacheFlushes.inc();
     material = tls->current()->material;
     peerClient.useMaterial(material);
     expiry.check(*material, config->tls);

@@ -79,7 +79,7 @@ std::vector<Result<std::int64_t>> AuditWriter::commit(const AuditEvent* events, 
     if (stopping_) {
       refused = fail(ErrorCode::kUnavailable, "audit writer stopping", "service stopping");
     } else if (queue_.size() + count > options_.maxBacklog) {
-      counters_.increment("audit.refused_backlog_full");
+      counters_.auditRefusedBacklogFull.inc();
       refused = fail(ErrorCode::kUnavailable, "audit backlog full", "audit store unavailable");
     }
     if (!refused) return std::vector<Result<std::int64_t>>(count, refused);
@@ -111,7 +111,7 @@ std::vector<Result<std::int64_t>> AuditWriter::commit(const AuditEvent* events, 
       *states[i] = State::kCancelled;
       cancelled[i] = true;
     }
-    counters_.increment("audit.commit_timeouts");
+    counters_.auditCommitTimeouts.inc();
   }
   std::vector<Result<std::int64_t>> results;
   results.reserve(count);
@@ -132,7 +132,7 @@ void AuditWriter::recordAsync(const AuditEvent& event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (queue_.size() >= options_.maxBacklog) {
-      counters_.increment("audit.dropped_async");
+      counters_.auditDroppedAsync.inc();
       spdlog::error("audit backlog full: dropped a {} event (request id {})", event.action, event.requestId);
       return;
     }
@@ -172,7 +172,7 @@ void AuditWriter::run() {
           // The store is down and the node is stopping: what is left cannot be written.
           spdlog::error("audit writer stopping with {} uncommitted events (database unavailable)",
                         batch.size() + queue_.size());
-          counters_.increment("audit.dropped_async", batch.size() + queue_.size());
+          counters_.auditDroppedAsync.inc(batch.size() + queue_.size());
           queue_.clear();
           break;
         }
@@ -248,21 +248,21 @@ void AuditWriter::commitBatch(std::deque<Pending>& batch) {
   const double ms = std::chrono::duration<double, std::milli>(storeEnded - started).count();
   // Where a batch's time goes: linking and signing on this node's cores, then the round trip and commit.
   auto micros = [](auto d) { return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
-  counters_.increment("audit.sign_micros", micros(storeStarted - signStarted));
-  counters_.increment("audit.store_micros", micros(storeEnded - storeStarted));
+  counters_.auditSignMicros.inc(micros(storeStarted - signStarted));
+  counters_.auditStoreMicros.inc(micros(storeEnded - storeStarted));
   if (!stored) {
     // A connection lost after the batch was sent leaves its outcome in doubt: the server may
     // have committed it. If the chain's stored head is this batch's last entry, it was.
     auto now = store_->head(chain_);
     if (now && now->seq == next.seq && now->hash == next.hash) {
       spdlog::warn("audit commit reported an error but the batch is stored: {}", stored.error().internal);
-      counters_.increment("audit.commits_confirmed_after_error");
+      counters_.auditCommitsConfirmedAfterError.inc();
       stored = true;
     }
   }
   if (!stored) {
     resync_ = true;
-    counters_.increment("audit.commit_failures");
+    counters_.auditCommitFailures.inc();
     bool wasHealthy;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -278,8 +278,8 @@ void AuditWriter::commitBatch(std::deque<Pending>& batch) {
     return;
   }
   head_ = next;
-  counters_.increment("audit.entries_committed", records.size());
-  counters_.increment("audit.batches_committed");
+  counters_.auditEntriesCommitted.inc(records.size());
+  counters_.auditBatchesCommitted.inc();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!healthy_) spdlog::info("audit store recovered");
@@ -303,7 +303,7 @@ void AuditWriter::checkpoint() {
     return;
   }
   checkpointedSeq_ = head_.seq;
-  counters_.increment("audit.checkpoints");
+  counters_.auditCheckpoints.inc();
 }
 
 }  // namespace hie::audit

@@ -174,13 +174,13 @@ int main(int argc, char** argv) {
     for (auto& t : threads) t.join();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     writer.stop();
-    const double batches = static_cast<double>(std::max<std::uint64_t>(1, counters.get("audit.batches_committed")));
+    const double batches = static_cast<double>(std::max<std::uint64_t>(1, counters.auditBatchesCommitted.value()));
     std::printf("| audit writer (group commit, signed, %d threads) | %.0f entries/s | %.1f entries per commit; per commit "
                 "%.0f µs signing (all cores), %.0f µs storing (one round trip incl. fsync) |\n",
                 clients, static_cast<double>(committed) / elapsed,
-                static_cast<double>(counters.get("audit.entries_committed")) / batches,
-                static_cast<double>(counters.get("audit.sign_micros")) / batches,
-                static_cast<double>(counters.get("audit.store_micros")) / batches);
+                static_cast<double>(counters.auditEntriesCommitted.value()) / batches,
+                static_cast<double>(counters.auditSignMicros.value()) / batches,
+                static_cast<double>(counters.auditStoreMicros.value()) / batches);
     return 0;
   }
   Poco::Net::initializeSSL();
@@ -275,12 +275,12 @@ int main(int argc, char** argv) {
   writer.stop();
   registry.stop();
   std::printf("\naudited / no-op = %.2f; audit entries committed: %llu in %llu batches (%.1f per commit)\n",
-              audited / baseline, static_cast<unsigned long long>(counters.get("audit.entries_committed")),
-              static_cast<unsigned long long>(counters.get("audit.batches_committed")),
-              counters.get("audit.batches_committed") == 0
+              audited / baseline, static_cast<unsigned long long>(counters.auditEntriesCommitted.value()),
+              static_cast<unsigned long long>(counters.auditBatchesCommitted.value()),
+              counters.auditBatchesCommitted.value() == 0
                   ? 0.0
-                  : static_cast<double>(counters.get("audit.entries_committed")) /
-                        static_cast<double>(counters.get("audit.batches_committed")));
+                  : static_cast<double>(counters.auditEntriesCommitted.value()) /
+                        static_cast<double>(counters.auditBatchesCommitted.value()));
   Poco::Net::uninitializeSSL();
   return 0;
 }

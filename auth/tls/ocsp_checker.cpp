@@ -85,7 +85,7 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = cache_.find(key);
     if (it != cache_.end() && it->second.nextUpdate > now) {
-      counters_.increment("ocsp.cache_hits");
+      counters_.ocspCacheHits.inc();
       detail = "cached OCSP answer";
       return Status{it->second.verdict, it->second.nextUpdate};
     }
@@ -127,12 +127,12 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
     Poco::StreamCopier::copyToString(in, responseBody, 65536);
     if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
       detail = "OCSP responder answered HTTP " + std::to_string(response.getStatus());
-      counters_.increment("ocsp.unavailable");
+      counters_.ocspUnavailable.inc();
       return unknown;
     }
   } catch (const std::exception& e) {
     detail = std::string("OCSP responder unreachable: ") + e.what();
-    counters_.increment("ocsp.unavailable");
+    counters_.ocspUnavailable.inc();
     return unknown;
   }
 
@@ -147,7 +147,7 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
   // The answer must be signed by the issuer or a responder it authorised, chaining to our anchors.
   if (!basic || OCSP_basic_verify(basic.get(), chain, store, 0) != 1) {
     detail = "the OCSP answer's signature does not verify: " + ossl::drainErrors();
-    counters_.increment("ocsp.bad_responses");
+    counters_.ocspBadResponses.inc();
     return unknown;
   }
   int status = 0, reason = 0;
@@ -162,7 +162,7 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
                           : status == V_OCSP_CERTSTATUS_REVOKED ? Verdict::kRevoked
                                                                 : Verdict::kUnknown;
   detail = verdict == Verdict::kGood ? "OCSP: good" : verdict == Verdict::kRevoked ? "OCSP: revoked" : "OCSP: unknown";
-  counters_.increment(std::string("ocsp.answers.") + (verdict == Verdict::kGood ? "good" : verdict == Verdict::kRevoked ? "revoked" : "unknown"));
+  (verdict == Verdict::kGood ? counters_.ocspAnswersGood : verdict == Verdict::kRevoked ? counters_.ocspAnswersRevoked : counters_.ocspAnswersUnknown).inc();
   if (verdict == Verdict::kUnknown) return unknown;
   // Without a nextUpdate the answer holds only now: cached (to compare the next answer with) but never served.
   const Status answer{verdict, nextUpdate != nullptr ? ossl::epochSeconds(nextUpdate).value_or(0) : now};
@@ -176,7 +176,7 @@ OcspChecker::Status OcspChecker::check(X509* leaf, X509* issuer, X509_STORE* sto
   if (newlyRevoked && serverContext_ != nullptr) {
     // A session made while the certificate stood must not be resumed now that it is revoked.
     SSL_CTX_flush_sessions(serverContext_, std::numeric_limits<long>::max());
-    counters_.increment("tls.session_cache_flushes");
+    counters_.tlsSessionCacheFlushes.inc();
     spdlog::warn("OCSP: a client certificate is newly revoked; the TLS session cache was flushed");
   }
   return answer;

@@ -292,10 +292,10 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
       wrapped->set("extension", sourceExtension(r.peer.organization)->getArray("extension"));
       entries->add(wrapped);
     }
-    counters_.increment("peercall.count." + r.peer.organization);
-    counters_.increment("peercall.micros." + r.peer.organization, static_cast<std::uint64_t>(std::max<long long>(r.micros, 0)));
-    if (e.outcome != "success") counters_.increment("peercall.failed." + r.peer.organization);
-    if (failureReason == "busy") counters_.increment("peer.busy");
+    counters_.peerCalls.inc({r.peer.organization});
+    counters_.peerCallMicros.inc({r.peer.organization}, static_cast<std::uint64_t>(std::max<long long>(r.micros, 0)));
+    if (e.outcome != "success") counters_.peerCallsFailed.inc({r.peer.organization});
+    if (failureReason == "busy") counters_.peerBusy.inc();
     peerCalls.push_back(std::move(e));
   }
   Object bundle;

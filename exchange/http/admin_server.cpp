@@ -1,8 +1,5 @@
 #include "exchange/http/admin_server.h"
 
-#include <map>
-#include <sstream>
-
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -13,45 +10,6 @@
 
 namespace hie::exchange {
 namespace {
-
-struct Metric {
-  std::string name;
-  std::string labels;
-};
-
-// counter name -> Prometheus series. Names are "<family>.<label values...>".
-Metric seriesFor(const std::string& counter) {
-  std::vector<std::string> parts;
-  std::stringstream in(counter);
-  std::string p;
-  while (std::getline(in, p, '.')) parts.push_back(p);
-  auto label = [](const std::string& k, const std::string& v) { return k + "=\"" + prometheusLabelValue(v) + "\""; };
-  if (parts.size() >= 3 && parts[0] == "refused" && parts[1] == "handshake") {
-    return {"hie_tls_handshake_failures_total", label("reason", parts[2])};
-  }
-  if (parts.size() >= 3 && parts[0] == "refused") {
-    return {"hie_refusals_total", label("stage", parts[1]) + "," + label("reason", parts[2])};
-  }
-  if (parts.size() == 2 && parts[0] == "refused") return {"hie_refusals_total", label("stage", "audit") + "," + label("reason", parts[1])};
-  if (parts.size() >= 3 && parts[0] == "requests") {
-    // requests.<outcome>.<organization identifier, which contains dots>
-    const std::string org = counter.substr(parts[0].size() + parts[1].size() + 2);
-    return {"hie_requests_total", label("outcome", parts[1]) + "," + label("organization", org)};
-  }
-  if (parts.size() >= 3 && parts[0] == "peercall") {
-    const std::string peer = counter.substr(parts[0].size() + parts[1].size() + 2);
-    const std::string name = parts[1] == "count"    ? "hie_peer_calls_total"
-                             : parts[1] == "micros" ? "hie_peer_call_duration_microseconds_total"
-                                                    : "hie_peer_calls_failed_total";
-    return {name, label("peer", peer)};
-  }
-  if (parts.size() >= 3 && parts[0] == "peer") {
-    return {"hie_peer_call_failures_total", label("kind", parts[1]) + "," + label("reason", counter.substr(parts[0].size() + parts[1].size() + 2))};
-  }
-  std::string name = "hie_";
-  for (char c : counter) name.push_back(c == '.' ? '_' : c);
-  return {name + "_total", ""};
-}
 
 class AdminHandler : public Poco::Net::HTTPRequestHandler {
  public:
@@ -102,35 +60,6 @@ class AdminFactory : public Poco::Net::HTTPRequestHandlerFactory {
 };
 
 }  // namespace
-
-std::string prometheusLabelValue(const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-std::string prometheusCounters(const Counters& counters) {
-  std::map<std::string, std::vector<std::pair<std::string, std::uint64_t>>> families;
-  for (const auto& [name, value] : counters.snapshot()) {
-    Metric m = seriesFor(name);
-    families[m.name].emplace_back(m.labels, value);
-  }
-  std::string out;
-  for (const auto& [family, series] : families) {
-    out += "# TYPE " + family + " counter\n";
-    for (const auto& [labels, value] : series) {
-      out += family + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(value) + "\n";
-    }
-  }
-  return out;
-}
 
 AdminServer::AdminServer(std::string host, std::uint16_t port, const Counters& counters, AdminSources sources)
     : host_(std::move(host)), port_(port), counters_(counters), sources_(std::move(sources)) {}

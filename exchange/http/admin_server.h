@@ -14,6 +14,7 @@
 
 #include "common/counters.h"
 #include "common/result.h"
+#include "exchange/http/prometheus_text.h"  // the gauges escape their labels with it too
 
 namespace Poco::Net {
 class HTTPServer;
@@ -32,12 +33,6 @@ struct AdminSources {
   // Extra gauge lines in Prometheus text format (with their # TYPE lines).
   std::function<std::string()> gauges;
 };
-
-// Renders the counters in Prometheus text format (hie_* names, labels from the counter names).
-std::string prometheusCounters(const Counters& counters);
-
-// A Prometheus label value, escaped for the text format (\\, \" and \n).
-std::string prometheusLabelValue(const std::string& value);
 
 class AdminServer {
  public:

@@ -35,7 +35,7 @@ AuditedReply::AuditedReply(audit::AuditSink& audit, Counters& counters) : audit_
 void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const {
   const HttpCall& call = request.call;
   if (!reply.refusalReason.empty() && request.organization.empty() && call.path.empty()) {
-    counters_.increment("refused.protocol." + reply.refusalReason);
+    counters_.refusals.inc({"protocol", reply.refusalReason});
   }
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - request.started);
@@ -47,7 +47,7 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
   entries.push_back(event);
   auto committed = audit_.recordAll(entries);
   if (!committed) {
-    counters_.increment("refused.audit_unavailable");
+    counters_.refusals.inc({"audit", "audit_unavailable"});
     HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
     unavailable.refusalReason = "audit_unavailable";
     unavailable.internalError = committed.error().internal;
@@ -61,8 +61,8 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
       std::none_of(reply.headers.begin(), reply.headers.end(), [](const auto& h) { return h.first == "Retry-After"; })) {
     reply.headers.emplace_back("Retry-After", "1");  // every 503 is transient here
   }
-  counters_.increment("requests." + (committed ? event.outcome : std::string("error")) + "." +
-                      (request.organization.empty() ? std::string("none") : request.organization));
+  counters_.requests.inc({committed ? event.outcome : std::string("error"),
+                          request.organization.empty() ? std::string("none") : request.organization});
   logRequest(request, event.purpose, reply);
 }
 

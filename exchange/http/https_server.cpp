@@ -142,7 +142,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       tls.setSendTimeout(timeout);
       tls.completeHandshake();
       auto standing = s_.recheck.takeHandshake(ssl);
-      if (tls.sessionWasReused()) s_.counters.increment("tls.sessions_resumed");
+      if (tls.sessionWasReused()) s_.counters.tlsSessionsResumed.inc();
       if (!tls.havePeerCertificate()) {
         failure = "peer did not return a certificate";
         reason = "no_certificate";
@@ -172,7 +172,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
                             : deadline->release() != Cut::kNone ? "handshake_timeout"
                             : reason != nullptr                 ? reason
                                                                 : handshakeFailureReason(record ? record->handshakeError : 0);
-    s_.counters.increment("refused.handshake." + why);
+    s_.counters.tlsHandshakeFailures.inc({why});
     // Raw: the audit encodes what it stores (scrubForLog's escaping is for log lines only).
     s_.audit.recordAsync(handshakeEvent(remote, why, refused ? refused->detail : failure, refused));
     if (refused) {
@@ -302,7 +302,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
 
   // The client's certificate no longer stands (expired, revoked, its CRL or OCSP answer out of date).
   HttpReply standingRefusal(const auth::StandingRefusal& gone) {
-    s_.counters.increment("refused.certificate." + gone.reason);
+    s_.counters.refusals.inc({"certificate", gone.reason});
     HttpReply reply = operationOutcome(403, "forbidden", "The client certificate is no longer accepted by this node.");
     reply.refusalReason = gone.reason;
     reply.internalError = gone.detail;

@@ -25,12 +25,12 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     // The peer learns only that it is not admitted; the reason goes to logs and counters.
     out.reply = operationOutcome(403, "forbidden", "The client certificate does not identify an active member organization of this node.");
     out.reply.refusalReason = auth::mappingOutcomeName(mapping.outcome);
-    counters_.increment(std::string("refused.identity.") + out.reply.refusalReason);
+    counters_.refusals.inc({"identity", out.reply.refusalReason});
     return out;
   }
   out.organization = mapping.organization->identifier;
   out.reply = route(call, *mapping.organization, *organizations);
-  if (!out.reply.refusalReason.empty()) counters_.increment("refused.request." + out.reply.refusalReason);
+  if (!out.reply.refusalReason.empty()) counters_.refusals.inc({"request", out.reply.refusalReason});
   return out;
 }
 

@@ -177,7 +177,7 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
   for (int attempt = 0; attempt <= options_.retries; ++attempt) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
-      counters_.increment("peer.timeouts");
+      counters_.peerTimeouts.inc();
       return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
     }
     std::unique_ptr<WatchedSession> session;
@@ -231,7 +231,7 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       if (const auto cut = attemptDeadline.end(); cut != SocketDeadlines::Cut::kNone) {
         // A cut connection reads as the end of the answer: what arrived may be cut short.
         session->reset();
-        counters_.increment("peer.failures.timeout");
+        counters_.peerCallFailures.inc({"failures", "timeout"});
         return tl::make_unexpected(cutFailure(cut));
       }
       if (response.getKeepAlive()) {
@@ -244,12 +244,12 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       session->attach(nullptr);
       if (const auto cut = attemptDeadline.end(); cut != SocketDeadlines::Cut::kNone) {
         // The deadline passed (or the client stops): no retry can help.
-        counters_.increment("peer.failures.timeout");
+        counters_.peerCallFailures.inc({"failures", "timeout"});
         return tl::make_unexpected(cutFailure(cut));
       }
       if (const auto& refusal = session->refusal()) {
         // A verification failure is a verdict, not a transient error: no retry.
-        counters_.increment("peer.refused." + refusal->reason);
+        counters_.peerCallFailures.inc({"refused", refusal->reason});
         const std::string reason = refusal->reason == "impersonation" ? "impersonation" : "tls_" + refusal->reason;
         return tl::make_unexpected(failure(reason, "TLS verification of the peer failed: " + refusal->detail));
       }
@@ -262,7 +262,7 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
       } else {
         last = failure("connect", "cannot reach the peer: " + text);
       }
-      counters_.increment("peer.failures." + last.reason);
+      counters_.peerCallFailures.inc({"failures", last.reason});
       if (pooled && !staleDropped && last.reason != "timeout") {
         // A pooled connection that fails at once was most likely closed by the peer while idle (it
         // restarted, or dropped it): the other idle ones to it are as stale. Drop them all and try

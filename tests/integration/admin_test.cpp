@@ -51,9 +51,12 @@ TEST(AdminListener, HealthReadinessAndMetrics) {
   EXPECT_TRUE(contains(m, "hie_requests_total{outcome=\"success\",organization=\"" + kLakeside + "\"} 1")) << m;
   EXPECT_TRUE(contains(m, "hie_requests_total{outcome=\"denied\",organization=\"none\"} 1")) << m;
   EXPECT_TRUE(contains(m, "hie_refusals_total{stage=\"identity\",reason=\"unknown_organization\"} 1")) << m;
-  EXPECT_TRUE(waitFor([&] { return contains(adminGet(admin, "/metrics").second,
-                                            "hie_tls_handshake_failures_total{reason=\"unknown_issuer\"} 1"); },
-                      std::chrono::seconds(5)));
+  // Counted a moment after the client sees the refusal.
+  EXPECT_TRUE(waitFor([&] { return f.node()->counter("hie_tls_handshake_failures_total{reason=\"unknown_issuer\"}") == 1; },
+                      std::chrono::seconds(5)))
+      << f.node()->metrics();
+  EXPECT_TRUE(contains(f.node()->metrics(), "# TYPE hie_tls_handshake_failures_total counter\n"
+                                             "hie_tls_handshake_failures_total{reason=\"unknown_issuer\"} 1\n"));
   EXPECT_TRUE(contains(m, "hie_audit_queue_depth")) << m;
   EXPECT_TRUE(contains(m, "hie_certificate_not_after_timestamp_seconds{kind=\"node\"}")) << m;
   EXPECT_TRUE(contains(m, "# TYPE hie_requests_total counter")) << m;

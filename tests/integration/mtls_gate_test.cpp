@@ -265,8 +265,9 @@ TEST(MtlsGateDepth, AChainLongerThanVerifyDepthIsRefused) {
   Credential deep = issue(leafSpec, &sub);
   auto r = tlsGet(f.node()->port(), f.pki.root, ClientIdentity{&deep, {&sub, &f.pki.intermediate}}, "/fhir/metadata");
   EXPECT_TRUE(r.tlsRefused) << "expected a TLS-level refusal, got HTTP " << r.status << "\n" << r.head;
-  EXPECT_TRUE(waitFor([&] { return contains(f.node()->log(), "reason=chain_too_long"); }, std::chrono::seconds(5)))
-      << f.node()->log();
+  EXPECT_TRUE(waitFor([&] { return f.node()->counter("hie_tls_handshake_failures_total{reason=\"chain_too_long\"}") == 1; },
+                      std::chrono::seconds(5)))
+      << f.node()->metrics();
 }
 
 }  // namespace

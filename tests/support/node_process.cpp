@@ -12,6 +12,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
 #include "tests/support/test_pki.h"
 
 #ifndef HIE_NODE_BINARY
@@ -108,6 +114,30 @@ NodeProcess::NodeProcess(std::vector<std::string> args, std::map<std::string, st
 NodeProcess::~NodeProcess() { stop(); }
 
 std::string NodeProcess::log() const { return slurp(logPath_); }
+
+std::string NodeProcess::metrics() const {
+  if (adminPort_ == 0) return "";
+  try {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(adminPort_));
+    session.setTimeout(Poco::Timespan(5, 0));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/metrics", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::string body;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+    return response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK ? body : "";
+  } catch (const Poco::Exception&) {
+    return "";  // the node has stopped, or not yet started its admin listener
+  }
+}
+
+std::uint64_t NodeProcess::counter(const std::string& series) const {
+  const std::string text = "\n" + metrics();
+  const std::string key = "\n" + series + " ";
+  const auto at = text.find(key);
+  if (at == std::string::npos) return 0;
+  return std::stoull(text.substr(at + key.size(), text.find('\n', at + key.size()) - at - key.size()));
+}
 
 bool NodeProcess::running() {
   if (pid_ < 0) return false;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -47,6 +48,12 @@ class NodeProcess {
   int adminPort() const { return adminPort_; }
   pid_t pid() const { return pid_; }  // -1 once it has exited
   std::string log() const;
+  // GET /metrics on the admin listener; "" if it does not answer 200 within 5 s.
+  std::string metrics() const;
+  // The value of one counter series on /metrics, named as it appears there, e.g.
+  // hie_tls_reloads_total or hie_refusals_total{stage="identity",reason="no_grant"};
+  // 0 while the series is absent (never counted) or the listener does not answer.
+  std::uint64_t counter(const std::string& series) const;
   bool running();
   // SIGTERM, then SIGKILL after timeout; returns the exit status (-1 if killed).
   int stop(std::chrono::seconds timeout = std::chrono::seconds(15));

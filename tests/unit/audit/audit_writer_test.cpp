@@ -79,7 +79,7 @@ TEST_F(AuditWriterTest, CommitsEntriesInOneVerifiableChainAndChecksPointsAtStop)
   ASSERT_TRUE(writer->recordAll({event("r2"), event("r3")}));
   EXPECT_EQ(storedRequests(), (std::vector<std::string>{"r1", "r2", "r3"}));
   EXPECT_TRUE(verifyStored().empty());
-  EXPECT_EQ(counters.get("audit.entries_committed"), 3u);
+  EXPECT_EQ(counters.auditEntriesCommitted.value(), 3u);
   writer->stop();
   ASSERT_EQ(store->checkpoints.size(), 1u);  // the final checkpoint covers the last entry
   EXPECT_EQ(store->checkpoints[0].seq, 3);
@@ -111,7 +111,7 @@ TEST_F(AuditWriterTest, AWaiterThatTimesOutCancelsItsQueuedEntrySoItIsNeverStore
   EXPECT_EQ(*next, 2);  // the cancelled entry took no number
   EXPECT_EQ(storedRequests(), (std::vector<std::string>{"taken", "next"}));
   EXPECT_TRUE(verifyStored().empty());
-  EXPECT_GE(counters.get("audit.commit_timeouts"), 1u);
+  EXPECT_GE(counters.auditCommitTimeouts.value(), 1u);
 }
 
 TEST_F(AuditWriterTest, AFailedCommitFailsItsCallersAndTheWriterRecovers) {
@@ -121,7 +121,7 @@ TEST_F(AuditWriterTest, AFailedCommitFailsItsCallersAndTheWriterRecovers) {
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(writer->healthy());
-  EXPECT_EQ(counters.get("audit.commit_failures"), 1u);
+  EXPECT_EQ(counters.auditCommitFailures.value(), 1u);
   auto next = writer->record(event("next"));
   ASSERT_TRUE(next);
   EXPECT_EQ(*next, 1);
@@ -136,8 +136,8 @@ TEST_F(AuditWriterTest, ACommitInDoubtThatTheStoredHeadConfirmsIsReportedCommitt
   auto committed = writer->record(event("in-doubt"));
   ASSERT_TRUE(committed) << committed.error().internal;
   EXPECT_EQ(*committed, 1);
-  EXPECT_EQ(counters.get("audit.commits_confirmed_after_error"), 1u);
-  EXPECT_EQ(counters.get("audit.commit_failures"), 0u);
+  EXPECT_EQ(counters.auditCommitsConfirmedAfterError.value(), 1u);
+  EXPECT_EQ(counters.auditCommitFailures.value(), 0u);
   EXPECT_TRUE(writer->healthy());
   auto next = writer->record(event("next"));
   ASSERT_TRUE(next);
@@ -151,7 +151,7 @@ TEST_F(AuditWriterTest, AfterACommitInDoubtThatCannotBeCheckedTheWriterContinues
   store->setHeadDown(true);  // the confirmation cannot be read either
   auto unknown = writer->record(event("in-doubt"));
   ASSERT_FALSE(unknown);  // fail closed: the caller cannot know
-  EXPECT_EQ(counters.get("audit.commit_failures"), 1u);
+  EXPECT_EQ(counters.auditCommitFailures.value(), 1u);
   // While the head cannot be read, nothing is committed (it would fork the chain).
   auto refused = writer->record(event("refused"));
   ASSERT_FALSE(refused);
@@ -170,7 +170,7 @@ TEST_F(AuditWriterTest, AsyncEventsSurviveAFailedCommitAndAreStoredOnceInOrder) 
   writer->recordAsync(event("a2"));
   ASSERT_TRUE(store->waitFor([](auto& s) { return s.stored.size() == 2; }));
   EXPECT_EQ(storedRequests(), (std::vector<std::string>{"a1", "a2"}));
-  EXPECT_GE(counters.get("audit.commit_failures"), 1u);
+  EXPECT_GE(counters.auditCommitFailures.value(), 1u);
   EXPECT_TRUE(verifyStored().empty());
 }
 
@@ -186,11 +186,11 @@ TEST_F(AuditWriterTest, AFullBacklogRefusesAtOnceAndStoresNothingOfTheRefused) {
   auto refused = writer->record(event("refused"));  // returns without waiting for the held commit
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
-  EXPECT_EQ(counters.get("audit.refused_backlog_full"), 1u);
+  EXPECT_EQ(counters.auditRefusedBacklogFull.value(), 1u);
   EXPECT_FALSE(writer->recordAll({event("refused-too")}));
-  EXPECT_EQ(counters.get("audit.refused_backlog_full"), 2u);
+  EXPECT_EQ(counters.auditRefusedBacklogFull.value(), 2u);
   writer->recordAsync(event("dropped"));
-  EXPECT_EQ(counters.get("audit.dropped_async"), 1u);
+  EXPECT_EQ(counters.auditDroppedAsync.value(), 1u);
   store->hold(false);
   ASSERT_EQ(inFlight.wait_for(20s), std::future_status::ready);
   EXPECT_TRUE(inFlight.get());

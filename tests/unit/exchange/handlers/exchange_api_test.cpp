@@ -130,8 +130,8 @@ TEST_F(ExchangeApiTest, MergesEveryActivePeerMarksTheSourceAndAuditsEachCall) {
   EXPECT_EQ(reply.access.action, "query");
   EXPECT_EQ(reply.access.patientQuery, "urn:mrn|123");
   EXPECT_EQ(reply.access.resultCount, 3);
-  EXPECT_EQ(counters.get("peercall.count." + kHarbor), 1u);
-  EXPECT_EQ(counters.get("peercall.failed." + kHarbor), 0u);
+  EXPECT_EQ(counters.peerCalls.value({kHarbor}), 1u);
+  EXPECT_EQ(counters.peerCallsFailed.value({kHarbor}), 0u);
 }
 
 TEST_F(ExchangeApiTest, APeerThatDoesNotAnswerByTheDeadlineIsATimeoutAndTheOthersStillCount) {
@@ -155,7 +155,7 @@ TEST_F(ExchangeApiTest, APeerThatDoesNotAnswerByTheDeadlineIsATimeoutAndTheOther
   EXPECT_EQ(river->outcome, "error");
   EXPECT_EQ(river->outcomeReason, "timeout");
   EXPECT_EQ(callTo(reply, kHarbor)->outcome, "success");
-  EXPECT_EQ(counters.get("peercall.failed." + kRiver), 1u);
+  EXPECT_EQ(counters.peerCallsFailed.value({kRiver}), 1u);
   // The late answer arrives after the reply was made: it changes nothing and touches nothing freed.
   fanout.release();
   ASSERT_TRUE(fanout.waitAnswered(2));
@@ -220,7 +220,7 @@ TEST_F(ExchangeApiTest, PeersNotAskedForWantOfAWorkerAreBusy) {
       EXPECT_NE(issue->getValue<std::string>("diagnostics").find("client.maxConcurrentCalls"), std::string::npos);
     }
     EXPECT_TRUE(fanout.asked().empty());
-    EXPECT_EQ(counters.get("peer.busy"), 2u);
+    EXPECT_EQ(counters.peerBusy.value(), 2u);
   }
   {
     // The fan-out is stopping: nothing is run, at once.

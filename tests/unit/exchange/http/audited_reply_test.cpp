@@ -84,7 +84,7 @@ TEST_F(AuditedReplyTest, ACommittedEntryLetsTheReplyGoUnchanged) {
   EXPECT_EQ(reply.body, original.body);
   EXPECT_EQ(reply.headers, original.headers);
   EXPECT_TRUE(sink.queued.empty());
-  EXPECT_EQ(counters.get("requests.success.urn:oid:1.2.3"), 1u);
+  EXPECT_EQ(counters.requests.value({"success", "urn:oid:1.2.3"}), 1u);
 }
 
 TEST_F(AuditedReplyTest, AnEntryThatCannotBeCommittedTurnsTheReplyIntoA503WithNothingOfIt) {
@@ -112,9 +112,9 @@ TEST_F(AuditedReplyTest, AnEntryThatCannotBeCommittedTurnsTheReplyIntoA503WithNo
   EXPECT_EQ(sink.queued[0].outcomeReason, "audit_unavailable");
   EXPECT_EQ(sink.queued[0].requestId, "req-1");
   EXPECT_TRUE(sink.queued[0].patient.empty()) << "the queued entry records the 503, not the disclosure";
-  EXPECT_EQ(counters.get("refused.audit_unavailable"), 1u);
-  EXPECT_EQ(counters.get("requests.error.urn:oid:1.2.3"), 1u);
-  EXPECT_EQ(counters.get("requests.success.urn:oid:1.2.3"), 0u);
+  EXPECT_EQ(counters.refusals.value({"audit", "audit_unavailable"}), 1u);
+  EXPECT_EQ(counters.requests.value({"error", "urn:oid:1.2.3"}), 1u);
+  EXPECT_EQ(counters.requests.value({"success", "urn:oid:1.2.3"}), 0u);
 }
 
 TEST_F(AuditedReplyTest, RelatedEntriesShareTheRequestsCommit) {
@@ -152,8 +152,8 @@ TEST_F(AuditedReplyTest, AProtocolRefusalIsCountedAsOne) {
   reply.status = 400;
   reply.refusalReason = "malformed_request";
   audited.release(ServedRequest{call, "-", peer, "", std::chrono::steady_clock::now()}, reply);
-  EXPECT_EQ(counters.get("refused.protocol.malformed_request"), 1u);
-  EXPECT_EQ(counters.get("requests.error.none"), 1u);
+  EXPECT_EQ(counters.refusals.value({"protocol", "malformed_request"}), 1u);
+  EXPECT_EQ(counters.requests.value({"error", "none"}), 1u);
   ASSERT_EQ(sink.commits.size(), 1u);
   EXPECT_EQ(sink.commits[0][0].outcomeReason, "malformed_request");
   EXPECT_EQ(sink.commits[0][0].path, "-");

@@ -77,9 +77,9 @@ TEST_F(RequestGateTest, RefusalsAreCountedByReasonAndSayNothingSpecific) {
   // The peer cannot tell the three apart.
   EXPECT_EQ(unknown.reply.body, suspended.reply.body);
   EXPECT_EQ(unknown.reply.body, ambiguous.reply.body);
-  EXPECT_EQ(counters.get("refused.identity.unknown_organization"), 1u);
-  EXPECT_EQ(counters.get("refused.identity.suspended_organization"), 1u);
-  EXPECT_EQ(counters.get("refused.identity.ambiguous_identity"), 1u);
+  EXPECT_EQ(counters.refusals.value({"identity", "unknown_organization"}), 1u);
+  EXPECT_EQ(counters.refusals.value({"identity", "suspended_organization"}), 1u);
+  EXPECT_EQ(counters.refusals.value({"identity", "ambiguous_identity"}), 1u);
 }
 
 TEST_F(RequestGateTest, IdentityIsCheckedBeforeRouting) {
@@ -92,9 +92,9 @@ TEST_F(RequestGateTest, UnknownPathAndWrongMethod) {
   EXPECT_EQ(gate.handle(call("/other"), peer({kLakeside})).reply.status, 404);
   auto post = gate.handle(call("/fhir/metadata", "POST"), peer({kLakeside}));
   EXPECT_EQ(post.reply.status, 405);
-  EXPECT_EQ(counters.get("refused.request.no_route"), 1u);
-  EXPECT_EQ(counters.get("refused.request.unsupported_type"), 1u);
-  EXPECT_EQ(counters.get("refused.request.method_not_allowed"), 1u);
+  EXPECT_EQ(counters.refusals.value({"request", "no_route"}), 1u);
+  EXPECT_EQ(counters.refusals.value({"request", "unsupported_type"}), 1u);
+  EXPECT_EQ(counters.refusals.value({"request", "method_not_allowed"}), 1u);
 }
 
 TEST_F(RequestGateTest, RefusedPurposeReachesTheAuditAsReceivedAndIsEncodedThere) {
