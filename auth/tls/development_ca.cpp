@@ -114,15 +114,14 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return out;
 }
 
-Result<ossl::UniquePtr<BIO>> newMemBio() {
+// What write(bio) writes into a memory BIO, e.g. PEM text.
+template <class Write>
+Result<std::string> written(Write write, const char* what) {
   ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   if (!bio) return openSslFailure("BIO_new");
-  return bio;
-}
-
-Result<std::string> bioContents(BIO* bio) {
+  if (write(bio.get()) <= 0) return openSslFailure(what);
   char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
+  const long len = BIO_get_mem_data(bio.get(), &data);
   if (len < 0) return openSslFailure("BIO_get_mem_data");
   return std::string(data, static_cast<size_t>(len));
 }
@@ -265,27 +264,19 @@ Result<std::string> makeCrlPem(const CaCredential& issuer, const CrlProfile& pro
 
   HIE_CHECK(X509_CRL_sort(c), "X509_CRL_sort");
   HIE_CHECK(X509_CRL_sign(c, issuer.key.get(), EVP_sha256()), "X509_CRL_sign");
-  auto bio = newMemBio();
-  if (!bio) return tl::make_unexpected(bio.error());
-  HIE_CHECK(PEM_write_bio_X509_CRL(bio->get(), c), "PEM_write_bio_X509_CRL");
-  return bioContents(bio->get());
+  return written([c](BIO* bio) { return PEM_write_bio_X509_CRL(bio, c); }, "PEM_write_bio_X509_CRL");
 }
 
 Result<std::string> certificatePem(X509* cert) {
   if (cert == nullptr) return fail(ErrorCode::kInvalidInput, "certPem: empty Credential");
-  auto bio = newMemBio();
-  if (!bio) return tl::make_unexpected(bio.error());
-  HIE_CHECK(PEM_write_bio_X509(bio->get(), cert), "PEM_write_bio_X509");
-  return bioContents(bio->get());
+  return written([cert](BIO* bio) { return PEM_write_bio_X509(bio, cert); }, "PEM_write_bio_X509");
 }
 
 Result<std::string> privateKeyPem(EVP_PKEY* key) {
   if (key == nullptr) return fail(ErrorCode::kInvalidInput, "keyPem: empty Credential");
-  auto bio = newMemBio();
-  if (!bio) return tl::make_unexpected(bio.error());
-  HIE_CHECK(PEM_write_bio_PKCS8PrivateKey(bio->get(), key, nullptr, nullptr, 0, nullptr, nullptr),
-            "PEM_write_bio_PKCS8PrivateKey");
-  return bioContents(bio->get());
+  return written(
+      [key](BIO* bio) { return PEM_write_bio_PKCS8PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr); },
+      "PEM_write_bio_PKCS8PrivateKey");
 }
 
 Result<CaCredential> credentialFromPem(const std::string& certPem, const std::string& keyPem) {
