@@ -20,25 +20,6 @@
 namespace hie::app {
 namespace {
 
-// Every key hie-node reads. A key outside this list is an error: a typo in
-// tls.crl must not silently switch off revocation checking.
-const std::set<std::string>& knownKeys() {
-  static const std::set<std::string> kKeys = {
-      "node.id",          "node.organization",       "server.host",          "server.port",
-      "server.threads",   "server.maxQueued",        "server.timeout",       "server.keepAliveTimeout",
-      "server.maxKeepAliveRequests",                 "tls.certificate",      "tls.privateKey",
-      "tls.trustBundle",  "tls.crl",                 "tls.verifyDepth",      "db.uri",
-      "audit.signingKey", "admin.host",              "admin.port",           "registry.pollInterval",
-      "server.baseUrl",   "db.poolSize",             "policy.breakGlass",    "records.types",
-      "records.maxPageSize", "audit.checkpointInterval", "audit.commitTimeout", "db.ownerUri",
-      "exchange.deadline", "exchange.maxParallel", "client.connectTimeout", "client.readTimeout", "client.retries",
-      "client.maxResponseKiB", "client.maxConcurrentCalls",
-      "tls.expiryWarningDays", "tls.ocsp", "tls.ocspTimeout",
-      "tls.sessionLifetime",
-  };
-  return kKeys;
-}
-
 Error configError(const std::string& message) { return Error{ErrorCode::kInvalidInput, message, message}; }
 
 // Trims white space and drops an end-of-line comment (" # ..."), as in the
@@ -56,6 +37,249 @@ std::string cleanValue(std::string v) {
   std::size_t start = 0;
   while (start < v.size() && std::isspace(static_cast<unsigned char>(v[start]))) ++start;
   return v.substr(start);
+}
+
+// ---- The keys ----
+//
+// One row per key hie-node reads: its name, type, default, check and where it
+// lands in NodeConfig. The table is the only list of keys: a key outside it is
+// an error (a typo in tls.crl must not silently switch off revocation
+// checking), only its keys are looked up in the environment, and
+// docs/configuration.md must list exactly these keys (config_test checks).
+// serveConfig reads the keys in table order; a check may look at the keys
+// above it, already landed.
+
+enum class Kind { kText, kPath, kInteger, kBoolean };
+
+struct Value {
+  std::string text;  // kText, kPath (resolved against the configuration's directory)
+  int number = 0;    // kInteger
+  bool flag = false; // kBoolean
+};
+
+using Check = Result<void> (*)(const Value& value, const NodeConfig& earlier);
+using Land = void (*)(NodeConfig& config, const Value& value);
+using DefaultFrom = int (*)(const NodeConfig& earlier);
+
+struct ConfigKey {
+  const char* name = "";
+  Kind kind = Kind::kText;
+  bool required = false;              // by serve
+  const char* defaultText = nullptr;  // kText: used when the key is absent; nullptr = not set
+  int defaultNumber = 0;              // kInteger, kBoolean (0/1)
+  int min = 0, max = 0;               // kInteger: accepted range
+  DefaultFrom defaultFrom = nullptr;  // kInteger: default taken from a key above
+  const char* defaultNote = nullptr;  // the documented default when it is not a plain value
+  Check check = nullptr;              // beyond type and range; nullptr = none
+  Land land = nullptr;                // nullptr = not part of NodeConfig
+
+  ConfigKey& requiredKey() { required = true; return *this; }
+  ConfigKey& defaultsTo(const char* text) { defaultText = text; return *this; }
+  ConfigKey& defaultsFrom(DefaultFrom from, const char* note) { defaultFrom = from; defaultNote = note; return *this; }
+  ConfigKey& documentedDefault(const char* note) { defaultNote = note; return *this; }
+  ConfigKey& checkedBy(Check c) { check = c; return *this; }
+  ConfigKey& landsIn(Land l) { land = l; return *this; }
+};
+
+ConfigKey text(const char* name) { return ConfigKey{name, Kind::kText}; }
+ConfigKey path(const char* name) { return ConfigKey{name, Kind::kPath}; }
+ConfigKey boolean(const char* name, bool defaultValue) {
+  ConfigKey key{name, Kind::kBoolean};
+  key.defaultNumber = defaultValue ? 1 : 0;
+  return key;
+}
+ConfigKey integer(const char* name, int defaultValue, int min, int max) {
+  ConfigKey key{name, Kind::kInteger};
+  key.defaultNumber = defaultValue;
+  key.min = min;
+  key.max = max;
+  return key;
+}
+
+Result<void> refuse(const std::string& message) { return tl::make_unexpected(configError(message)); }
+
+Result<void> checkNodeId(const Value& v, const NodeConfig&) {
+  // It names the audit chains and is signed raw in checkpoints: plain ASCII only.
+  if (v.text.size() > 64 ||
+      v.text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
+    return refuse("configuration key 'node.id' must be 1-64 of A-Z a-z 0-9 . _ -");
+  }
+  return {};
+}
+
+Result<void> checkOrganization(const Value& v, const NodeConfig&) {
+  if (!auth::isValidOrganizationIdentifier(v.text)) {
+    return refuse("configuration key 'node.organization' must be a urn:oid: identifier, not '" + v.text + "'");
+  }
+  return {};
+}
+
+Result<void> checkOcspMode(const Value& v, const NodeConfig&) {
+  auth::OcspMode mode = auth::OcspMode::kOff;
+  if (!auth::parseOcspMode(v.text, mode)) {
+    return refuse("configuration key 'tls.ocsp' must be require, prefer or off, not '" + v.text + "'");
+  }
+  return {};
+}
+
+Result<void> checkOcspFitsHandshake(const Value& v, const NodeConfig& c) {
+  if (c.ocspMode != auth::OcspMode::kOff && v.number >= c.listener.timeoutSeconds * 1000) {
+    // The whole handshake, OCSP included, must finish within server.timeout.
+    return refuse("configuration key 'tls.ocspTimeout' (" + std::to_string(v.number) +
+                  " ms) must be shorter than server.timeout (" + std::to_string(c.listener.timeoutSeconds) +
+                  " s): a handshake, its OCSP query included, is cut at server.timeout");
+  }
+  return {};
+}
+
+// "30, 7,1" -> {30, 7, 1}; nullopt unless every item is a whole number of days 1-9999.
+std::optional<std::vector<int>> parseDays(const std::string& list) {
+  std::vector<int> days;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item = cleanValue(item);
+    if (item.empty() || item.size() > 4 || item.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(item) < 1) {
+      return std::nullopt;
+    }
+    days.push_back(std::stoi(item));
+  }
+  return days;
+}
+
+Result<void> checkDays(const Value& v, const NodeConfig&) {
+  if (!parseDays(v.text)) {
+    return refuse("configuration key 'tls.expiryWarningDays' must be a comma-separated list of whole days, e.g. 30,7,1");
+  }
+  return {};
+}
+
+Result<void> checkResourceTypes(const Value& v, const NodeConfig&) {
+  auto types = parseResourceTypes(v.text);
+  if (!types) return tl::make_unexpected(types.error());
+  return {};
+}
+
+Result<void> checkBaseUrl(const Value& v, const NodeConfig&) {
+  if (!v.text.empty() && !exchange::isPlainBaseUrl(v.text)) {
+    return refuse("configuration key 'server.baseUrl' must be https://HOST[:PORT][/PATH] with a plain host name or IP "
+                  "address, a port 1-65535 and a path of letters, digits and - . _ ~ /");
+  }
+  return {};
+}
+
+const std::vector<ConfigKey>& keyTable() {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  static const std::vector<ConfigKey> kTable = {
+      text("node.id").requiredKey().checkedBy(checkNodeId).landsIn([](NodeConfig& c, const Value& v) { c.nodeId = v.text; }),
+      text("node.organization").requiredKey().checkedBy(checkOrganization).landsIn([](NodeConfig& c, const Value& v) {
+        c.organization = v.text;
+        c.exchange.ownOrganization = v.text;
+      }),
+      text("server.host").requiredKey().landsIn([](NodeConfig& c, const Value& v) { c.listener.host = v.text; }),
+      integer("server.port", 0, 0, 65535).requiredKey().landsIn([](NodeConfig& c, const Value& v) {
+        c.listener.port = static_cast<std::uint16_t>(v.number);
+      }),
+      integer("server.threads", 16, 1, 1024).landsIn([](NodeConfig& c, const Value& v) { c.listener.threads = v.number; }),
+      integer("server.maxQueued", 64, 0, 65536).landsIn([](NodeConfig& c, const Value& v) { c.listener.maxQueued = v.number; }),
+      integer("server.timeout", 10, 1, 300).landsIn([](NodeConfig& c, const Value& v) { c.listener.timeoutSeconds = v.number; }),
+      integer("server.keepAliveTimeout", 5, 1, 300).landsIn([](NodeConfig& c, const Value& v) {
+        c.listener.keepAliveSeconds = v.number;
+      }),
+      integer("server.maxKeepAliveRequests", 1000, 1, 1000000).landsIn([](NodeConfig& c, const Value& v) {
+        c.listener.maxKeepAliveRequests = v.number;
+      }),
+      path("tls.certificate").requiredKey().landsIn([](NodeConfig& c, const Value& v) { c.tls.certificate = v.text; }),
+      path("tls.privateKey").requiredKey().landsIn([](NodeConfig& c, const Value& v) { c.tls.privateKey = v.text; }),
+      path("tls.trustBundle").requiredKey().landsIn([](NodeConfig& c, const Value& v) { c.tls.trustBundle = v.text; }),
+      path("tls.crl").landsIn([](NodeConfig& c, const Value& v) { c.tls.crl = v.text; }),
+      integer("tls.verifyDepth", 4, 1, 10).landsIn([](NodeConfig& c, const Value& v) { c.verifyDepth = v.number; }),
+      integer("tls.sessionLifetime", 60, 0, 86400).landsIn([](NodeConfig& c, const Value& v) {
+        c.sessionLifetimeSeconds = v.number;
+      }),
+      text("db.uri").requiredKey().landsIn([](NodeConfig& c, const Value& v) { c.dbUri = v.text; }),
+      integer("registry.pollInterval", 500, 50, 2000).landsIn([](NodeConfig& c, const Value& v) {
+        c.registryPollMillis = v.number;
+      }),
+      path("audit.signingKey").requiredKey().landsIn([](NodeConfig& c, const Value& v) { c.auditSigningKey = v.text; }),
+      integer("audit.checkpointInterval", 60, 1, 86400).landsIn([](NodeConfig& c, const Value& v) {
+        c.audit.checkpointInterval = seconds(v.number);
+      }),
+      integer("audit.commitTimeout", 5000, 100, 60000).landsIn([](NodeConfig& c, const Value& v) {
+        c.audit.commitTimeout = milliseconds(v.number);
+      }),
+      integer("exchange.deadline", 5000, 100, 120000).landsIn([](NodeConfig& c, const Value& v) {
+        c.exchange.deadline = milliseconds(v.number);
+      }),
+      integer("exchange.maxParallel", 8, 1, 256).landsIn([](NodeConfig& c, const Value& v) { c.exchange.maxParallel = v.number; }),
+      integer("client.connectTimeout", 2000, 50, 60000).landsIn([](NodeConfig& c, const Value& v) {
+        c.client.connectTimeout = milliseconds(v.number);
+      }),
+      integer("client.readTimeout", 5000, 50, 120000).landsIn([](NodeConfig& c, const Value& v) {
+        c.client.readTimeout = milliseconds(v.number);
+      }),
+      integer("client.retries", 1, 0, 5).landsIn([](NodeConfig& c, const Value& v) { c.client.retries = v.number; }),
+      integer("client.maxResponseKiB", 16384, 1, 1048576).landsIn([](NodeConfig& c, const Value& v) {
+        c.client.maxResponseBytes = static_cast<std::size_t>(v.number) * 1024;
+      }),
+      integer("client.maxConcurrentCalls", 32, 1, 1024).landsIn([](NodeConfig& c, const Value& v) {
+        c.client.maxConcurrentCalls = v.number;
+      }),
+      text("tls.ocsp").defaultsTo("off").checkedBy(checkOcspMode).landsIn([](NodeConfig& c, const Value& v) {
+        auth::parseOcspMode(v.text, c.ocspMode);
+      }),
+      integer("tls.ocspTimeout", 2000, 100, 30000).checkedBy(checkOcspFitsHandshake).landsIn([](NodeConfig& c, const Value& v) {
+        c.ocspTimeout = milliseconds(v.number);
+      }),
+      text("tls.expiryWarningDays").defaultsTo("30,7,1").checkedBy(checkDays).landsIn([](NodeConfig& c, const Value& v) {
+        c.expiryWarningDays = *parseDays(v.text);
+      }),
+      text("admin.host").defaultsTo("127.0.0.1").landsIn([](NodeConfig& c, const Value& v) { c.adminHost = v.text; }),
+      integer("admin.port", 9090, 0, 65535).landsIn([](NodeConfig& c, const Value& v) {
+        c.adminPort = static_cast<std::uint16_t>(v.number);
+      }),
+      integer("db.poolSize", 0, 1, 1024)
+          .defaultsFrom([](const NodeConfig& c) { return c.listener.threads; }, "server.threads")
+          .landsIn([](NodeConfig& c, const Value& v) { c.dbPoolSize = v.number; }),
+      boolean("policy.breakGlass", false).landsIn([](NodeConfig& c, const Value& v) {
+        c.records.policy.breakGlass = v.flag;
+      }),
+      integer("records.maxPageSize", 100, 1, 1000).landsIn([](NodeConfig& c, const Value& v) {
+        c.records.limits.maxCount = v.number;
+        c.records.limits.defaultCount = std::min(c.records.limits.defaultCount, v.number);
+      }),
+      text("records.types").documentedDefault("all seven").checkedBy(checkResourceTypes).landsIn([](NodeConfig& c, const Value& v) {
+        c.records.resourceTypes = *parseResourceTypes(v.text);
+      }),
+      text("server.baseUrl").checkedBy(checkBaseUrl).landsIn([](NodeConfig& c, const Value& v) {
+        c.baseUrl = v.text;
+        while (!c.baseUrl.empty() && c.baseUrl.back() == '/') c.baseUrl.pop_back();
+      }),
+      // Read by `migrate` alone (ownerDatabaseUri), not by serve.
+      text("db.ownerUri").documentedDefault("db.uri"),
+  };
+  return kTable;
+}
+
+const ConfigKey* findKey(const std::string& name) {
+  for (const auto& key : keyTable()) {
+    if (name == key.name) return &key;
+  }
+  return nullptr;
+}
+
+std::string documentedDefaultOf(const ConfigKey& key) {
+  if (key.required) return "required";
+  if (key.defaultNote != nullptr) return key.defaultNote;
+  switch (key.kind) {
+    case Kind::kInteger: return std::to_string(key.defaultNumber);
+    case Kind::kBoolean: return key.defaultNumber != 0 ? "true" : "false";
+    case Kind::kText:
+    case Kind::kPath: break;
+  }
+  return key.defaultText != nullptr ? key.defaultText : "not set";
 }
 
 }  // namespace
@@ -100,12 +324,12 @@ Result<ConfigSource> ConfigSource::load(const std::string& path, bool explicitPa
     return tl::make_unexpected(configError("configuration file " + path + " does not exist or is not a file"));
   }
   for (const auto& [key, value] : values) {
-    if (knownKeys().count(key) == 0) {
+    if (findKey(key) == nullptr) {
       return tl::make_unexpected(configError("unknown configuration key '" + key + "' in " + path));
     }
   }
-  for (const auto& key : knownKeys()) {
-    if (const char* env = std::getenv(environmentName(key).c_str())) values[key] = env;
+  for (const auto& key : keyTable()) {
+    if (const char* env = std::getenv(environmentName(key.name).c_str())) values[key.name] = env;
   }
   for (auto& [key, value] : values) {
     value = cleanValue(value);
@@ -210,113 +434,57 @@ Result<std::set<std::string>> parseResourceTypes(const std::string& csv) {
   return types;
 }
 
+std::vector<ConfigKeyInfo> configurationKeys() {
+  std::vector<ConfigKeyInfo> keys;
+  for (const auto& key : keyTable()) {
+    ConfigKeyInfo info{key.name, documentedDefaultOf(key), std::nullopt};
+    if (key.kind == Kind::kInteger) info.range = std::make_pair(key.min, key.max);
+    keys.push_back(std::move(info));
+  }
+  return keys;
+}
+
 Result<NodeConfig> serveConfig(const ConfigSource& s) {
   NodeConfig c;
-#define HIE_TRY(target, expr)                          \
-  {                                                    \
-    auto r_ = (expr);                                  \
-    if (!r_) return tl::make_unexpected(r_.error());   \
-    target = *r_;                                      \
-  }
-  HIE_TRY(c.nodeId, s.require("node.id"));
-  // It names the audit chains and is signed raw in checkpoints: plain ASCII only.
-  if (c.nodeId.size() > 64 || c.nodeId.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-                                  std::string::npos) {
-    return tl::make_unexpected(configError("configuration key 'node.id' must be 1-64 of A-Z a-z 0-9 . _ -"));
-  }
-  HIE_TRY(c.organization, s.require("node.organization"));
-  if (!auth::isValidOrganizationIdentifier(c.organization)) {
-    return tl::make_unexpected(configError("configuration key 'node.organization' must be a urn:oid: identifier, not '" +
-                                           c.organization + "'"));
-  }
-  HIE_TRY(c.listener.host, s.require("server.host"));
-  std::string portText;
-  HIE_TRY(portText, s.require("server.port"));
-  int port = 0;
-  HIE_TRY(port, s.integer("server.port", 0, 0, 65535));
-  c.listener.port = static_cast<std::uint16_t>(port);
-  HIE_TRY(c.listener.threads, s.integer("server.threads", 16, 1, 1024));
-  HIE_TRY(c.listener.maxQueued, s.integer("server.maxQueued", 64, 0, 65536));
-  HIE_TRY(c.listener.timeoutSeconds, s.integer("server.timeout", 10, 1, 300));
-  HIE_TRY(c.listener.keepAliveSeconds, s.integer("server.keepAliveTimeout", 5, 1, 300));
-  HIE_TRY(c.listener.maxKeepAliveRequests, s.integer("server.maxKeepAliveRequests", 1000, 1, 1000000));
-  HIE_TRY(c.tls.certificate, s.requirePath("tls.certificate"));
-  HIE_TRY(c.tls.privateKey, s.requirePath("tls.privateKey"));
-  HIE_TRY(c.tls.trustBundle, s.requirePath("tls.trustBundle"));
-  c.tls.crl = s.optionalPath("tls.crl").value_or("");
-  HIE_TRY(c.verifyDepth, s.integer("tls.verifyDepth", 4, 1, 10));
-  HIE_TRY(c.sessionLifetimeSeconds, s.integer("tls.sessionLifetime", 60, 0, 86400));
-  HIE_TRY(c.dbUri, s.require("db.uri"));
-  HIE_TRY(c.registryPollMillis, s.integer("registry.pollInterval", 500, 50, 2000));
-  HIE_TRY(c.auditSigningKey, s.requirePath("audit.signingKey"));
-  int checkpointSeconds = 60;
-  HIE_TRY(checkpointSeconds, s.integer("audit.checkpointInterval", 60, 1, 86400));
-  c.audit.checkpointInterval = std::chrono::seconds(checkpointSeconds);
-  int commitTimeoutMs = 5000;
-  HIE_TRY(commitTimeoutMs, s.integer("audit.commitTimeout", 5000, 100, 60000));
-  c.audit.commitTimeout = std::chrono::milliseconds(commitTimeoutMs);
-  int ms = 0;
-  HIE_TRY(ms, s.integer("exchange.deadline", 5000, 100, 120000));
-  c.exchange.deadline = std::chrono::milliseconds(ms);
-  HIE_TRY(c.exchange.maxParallel, s.integer("exchange.maxParallel", 8, 1, 256));
-  HIE_TRY(ms, s.integer("client.connectTimeout", 2000, 50, 60000));
-  c.client.connectTimeout = std::chrono::milliseconds(ms);
-  HIE_TRY(ms, s.integer("client.readTimeout", 5000, 50, 120000));
-  c.client.readTimeout = std::chrono::milliseconds(ms);
-  HIE_TRY(c.client.retries, s.integer("client.retries", 1, 0, 5));
-  int responseKiB = 16384;
-  HIE_TRY(responseKiB, s.integer("client.maxResponseKiB", 16384, 1, 1048576));
-  c.client.maxResponseBytes = static_cast<std::size_t>(responseKiB) * 1024;
-  HIE_TRY(c.client.maxConcurrentCalls, s.integer("client.maxConcurrentCalls", 32, 1, 1024));
-  c.exchange.ownOrganization = c.organization;
-  if (auto ocsp = s.get("tls.ocsp"); ocsp && !auth::parseOcspMode(*ocsp, c.ocspMode)) {
-    return tl::make_unexpected(configError("configuration key 'tls.ocsp' must be require, prefer or off, not '" + *ocsp + "'"));
-  }
-  int ocspMs = 2000;
-  HIE_TRY(ocspMs, s.integer("tls.ocspTimeout", 2000, 100, 30000));
-  c.ocspTimeout = std::chrono::milliseconds(ocspMs);
-  if (c.ocspMode != auth::OcspMode::kOff && ocspMs >= c.listener.timeoutSeconds * 1000) {
-    // The whole handshake, OCSP included, must finish within server.timeout.
-    return tl::make_unexpected(configError(
-        "configuration key 'tls.ocspTimeout' (" + std::to_string(ocspMs) + " ms) must be shorter than server.timeout (" +
-        std::to_string(c.listener.timeoutSeconds) + " s): a handshake, its OCSP query included, is cut at server.timeout"));
-  }
-  if (auto days = s.get("tls.expiryWarningDays")) {
-    c.expiryWarningDays.clear();
-    std::stringstream in(*days);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-      item = cleanValue(item);
-      if (item.empty() || item.size() > 4 || item.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoi(item) < 1) {
-        return tl::make_unexpected(configError("configuration key 'tls.expiryWarningDays' must be a comma-separated "
-                                               "list of whole days, e.g. 30,7,1"));
-      }
-      c.expiryWarningDays.push_back(std::stoi(item));
+  for (const ConfigKey& key : keyTable()) {
+    Value v;
+    if (key.required) {
+      auto present = s.require(key.name);
+      if (!present) return tl::make_unexpected(present.error());
     }
+    switch (key.kind) {
+      case Kind::kText: {
+        auto text = s.get(key.name);
+        if (!text && key.defaultText == nullptr) continue;
+        v.text = text ? *text : key.defaultText;
+        break;
+      }
+      case Kind::kPath: {
+        auto resolved = s.optionalPath(key.name);
+        if (!resolved) continue;
+        v.text = *resolved;
+        break;
+      }
+      case Kind::kInteger: {
+        auto number = s.integer(key.name, key.defaultFrom ? key.defaultFrom(c) : key.defaultNumber, key.min, key.max);
+        if (!number) return tl::make_unexpected(number.error());
+        v.number = *number;
+        break;
+      }
+      case Kind::kBoolean: {
+        auto flag = s.boolean(key.name, key.defaultNumber != 0);
+        if (!flag) return tl::make_unexpected(flag.error());
+        v.flag = *flag;
+        break;
+      }
+    }
+    if (key.check != nullptr) {
+      if (auto checked = key.check(v, c); !checked) return tl::make_unexpected(checked.error());
+    }
+    if (key.land != nullptr) key.land(c, v);
   }
-  c.adminHost = s.get("admin.host").value_or("127.0.0.1");
-  int adminPort = 9090;
-  HIE_TRY(adminPort, s.integer("admin.port", 9090, 0, 65535));
-  c.adminPort = static_cast<std::uint16_t>(adminPort);
-  HIE_TRY(c.dbPoolSize, s.integer("db.poolSize", c.listener.threads, 1, 1024));
-  HIE_TRY(c.records.policy.breakGlass, s.boolean("policy.breakGlass", false));
-  HIE_TRY(c.records.limits.maxCount, s.integer("records.maxPageSize", 100, 1, 1000));
-  c.records.limits.defaultCount = std::min(c.records.limits.defaultCount, c.records.limits.maxCount);
-  if (auto types = s.get("records.types")) {
-    auto parsed = parseResourceTypes(*types);
-    if (!parsed) return tl::make_unexpected(parsed.error());
-    c.records.resourceTypes = *parsed;
-  }
+  // Settings derived from the keys rather than read.
   c.exchange.resourceTypes = c.records.resourceTypes;
-  c.baseUrl = s.get("server.baseUrl").value_or("");
-  if (!c.baseUrl.empty() && !exchange::isPlainBaseUrl(c.baseUrl)) {
-    return tl::make_unexpected(configError(
-        "configuration key 'server.baseUrl' must be https://HOST[:PORT][/PATH] with a plain host name or IP address, "
-        "a port 1-65535 and a path of letters, digits and - . _ ~ /"));
-  }
-  while (!c.baseUrl.empty() && c.baseUrl.back() == '/') c.baseUrl.pop_back();
-#undef HIE_TRY
   return c;
 }
 

@@ -69,6 +69,16 @@ struct NodeConfig {
   std::chrono::milliseconds ocspTimeout{2000};
 };
 
+// One key hie-node reads, as docs/configuration.md must show it.
+struct ConfigKeyInfo {
+  std::string name;
+  std::string documentedDefault;             // "required", "16", "not set", "server.threads", ...
+  std::optional<std::pair<int, int>> range;  // integers: the accepted range, inclusive
+};
+
+// Every key hie-node reads, in the order serve reads them; any other key is an error.
+std::vector<ConfigKeyInfo> configurationKeys();
+
 // "Patient, Observation" -> the set; each must be a supported type and Patient must be there.
 Result<std::set<std::string>> parseResourceTypes(const std::string& csv);
 

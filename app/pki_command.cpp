@@ -9,9 +9,10 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
+#include "auth/identity/certificate_identity.h"
 #include "common/file.h"
 #include "auth/registry/organization.h"
-#include "auth/tls/dev_pki.h"
+#include "auth/tls/development_ca.h"
 #include "auth/tls/tls_material.h"
 
 namespace hie::app {
@@ -31,10 +32,20 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::string read(const std::string& path) {
-  auto text = readFile(path, "file");
-  if (!text) throw std::runtime_error(text.error().external);
-  return *text;
+// The development CA reports failures as values; this command turns them into
+// its one runtime error (caught in runPki).
+template <class T>
+T orThrow(Result<T> result) {
+  if (!result) throw std::runtime_error(result.error().external);
+  return std::move(*result);
+}
+
+std::string read(const std::string& path) { return orThrow(readFile(path, "file")); }
+
+// Key files 0600, everything else 0644.
+void write(const std::string& dir, const std::string& name, const std::string& content) {
+  const bool isKey = content.find("PRIVATE KEY") != std::string::npos;
+  orThrow(writeFileWithMode(dir, name, content, isKey ? 0600 : 0644));
 }
 
 bool plainName(const std::string& name) {
@@ -45,14 +56,11 @@ bool plainName(const std::string& name) {
   return name.front() != '.';
 }
 
-struct Ca {
-  devpki::Credential root, intermediate;
-};
-
-Ca loadCa(const std::string& dir) {
+auth::CertificateAuthority loadCa(const std::string& dir) {
   if (!exists(dir + "/intermediate.key")) throw std::runtime_error(dir + " holds no development CA; run `hie-node pki init --dir " + dir + "` first");
-  return Ca{devpki::Credential::fromPem(read(dir + "/root.crt"), read(dir + "/root.key")),
-            devpki::Credential::fromPem(read(dir + "/intermediate.crt"), read(dir + "/intermediate.key"))};
+  return auth::CertificateAuthority{
+      orThrow(auth::credentialFromPem(read(dir + "/root.crt"), read(dir + "/root.key"))),
+      orThrow(auth::credentialFromPem(read(dir + "/intermediate.crt"), read(dir + "/intermediate.key")))};
 }
 
 int days(const ParsedArgs& args, int fallback, int& out) {
@@ -70,27 +78,18 @@ int init(const ParsedArgs& args, const std::string& dir) {
   if (exists(dir + "/root.key")) return runtimeError(dir + " already holds a development CA; it is never overwritten");
   ::mkdir(dir.c_str(), 0700);
   (void)args;
-  devpki::CertSpec rootSpec;
-  rootSpec.commonName = "HIE Development Root CA (NOT FOR PRODUCTION)";
-  rootSpec.organization = "hie-node development";
-  rootSpec.isCa = true;
-  rootSpec.notAfterOffsetSeconds = 10L * 365 * 86400;
-  devpki::CertSpec interSpec = rootSpec;
-  interSpec.commonName = "HIE Development Issuing CA (NOT FOR PRODUCTION)";
-  interSpec.pathLen = 0;
-  interSpec.notAfterOffsetSeconds = 5L * 365 * 86400;
-  devpki::TestPki pki;
-  pki.root = devpki::issue(rootSpec, nullptr);
-  pki.intermediate = devpki::issue(interSpec, &pki.root);
-  devpki::writeFile(dir, "root.key", pki.root.keyPem());
-  devpki::writeFile(dir, "root.crt", pki.root.certPem());
-  devpki::writeFile(dir, "intermediate.key", pki.intermediate.keyPem());
-  devpki::writeFile(dir, "intermediate.crt", pki.intermediate.certPem());
-  devpki::writeFile(dir, "network-ca.pem", pki.root.certPem());
-  devpki::writeFile(dir, "revoked.txt", "");
-  devpki::writeFile(dir, "DEVELOPMENT-ONLY.txt",
-                    "This folder is a development CA made by `hie-node pki init`.\n"
-                    "Its private keys are unencrypted. Never use it for a production network.\n");
+  const auto ca = orThrow(auth::createCertificateAuthority(
+      "hie-node development", "HIE Development Root CA (NOT FOR PRODUCTION)", 10L * 365 * 86400,
+      "HIE Development Issuing CA (NOT FOR PRODUCTION)", 5L * 365 * 86400));
+  write(dir, "root.key", orThrow(auth::privateKeyPem(ca.root.key.get())));
+  write(dir, "root.crt", orThrow(auth::certificatePem(ca.root.cert.get())));
+  write(dir, "intermediate.key", orThrow(auth::privateKeyPem(ca.intermediate.key.get())));
+  write(dir, "intermediate.crt", orThrow(auth::certificatePem(ca.intermediate.cert.get())));
+  write(dir, "network-ca.pem", orThrow(auth::certificatePem(ca.root.cert.get())));
+  write(dir, "revoked.txt", "");
+  write(dir, "DEVELOPMENT-ONLY.txt",
+        "This folder is a development CA made by `hie-node pki init`.\n"
+        "Its private keys are unencrypted. Never use it for a production network.\n");
   std::cout << "development CA in " << dir << ": root and issuing CA; trust bundle " << dir << "/network-ca.pem\n";
   return 0;
 }
@@ -107,15 +106,15 @@ int issue(const ParsedArgs& args, const std::string& dir) {
   int validDays = 0;
   if (int rc = days(args, 365, validDays); rc != 0) return rc;
   if (exists(dir + "/" + name + ".crt")) return runtimeError(dir + "/" + name + ".crt already exists");
-  Ca ca = loadCa(dir);
+  auto ca = loadCa(dir);
   // A leaf never outlives its issuing CA.
   int caDaysLeft = 0, caSecondsLeft = 0;
-  ASN1_TIME_diff(&caDaysLeft, &caSecondsLeft, nullptr, X509_get0_notAfter(ca.intermediate.cert()));
+  ASN1_TIME_diff(&caDaysLeft, &caSecondsLeft, nullptr, X509_get0_notAfter(ca.intermediate.cert.get()));
   if (validDays > caDaysLeft) {
     return runtimeError("--days " + std::to_string(validDays) + " would outlive the issuing CA (" +
                         std::to_string(caDaysLeft) + " days left)");
   }
-  devpki::CertSpec spec;
+  auth::CertificateProfile spec;
   spec.commonName = name;
   spec.sanUris = {org};
   spec.sanDns = args.values("dns");
@@ -124,11 +123,12 @@ int issue(const ParsedArgs& args, const std::string& dir) {
                           : profile == "client" ? std::vector<std::string>{"clientAuth"}
                                                 : std::vector<std::string>{"serverAuth"};
   spec.notAfterOffsetSeconds = static_cast<long>(validDays) * 86400;
-  auto leaf = devpki::issue(spec, &ca.intermediate);
-  devpki::writeFile(dir, name + ".key", leaf.keyPem());
-  devpki::writeFile(dir, name + ".crt", leaf.certPem() + ca.intermediate.certPem());
+  auto leaf = orThrow(auth::issueCertificate(spec, &ca.intermediate));
+  write(dir, name + ".key", orThrow(auth::privateKeyPem(leaf.key.get())));
+  write(dir, name + ".crt",
+        orThrow(auth::certificatePem(leaf.cert.get())) + orThrow(auth::certificatePem(ca.intermediate.cert.get())));
   std::cout << "issued " << profile << " certificate " << dir << "/" << name << ".crt for " << org
-            << " (sha256 " << leaf.sha256Fingerprint() << ", " << validDays << " days)\n";
+            << " (sha256 " << orThrow(auth::certificateSha256(leaf.cert.get())) << ", " << validDays << " days)\n";
   return 0;
 }
 
@@ -137,9 +137,10 @@ int revoke(const ParsedArgs& args, const std::string& dir) {
   const std::string name = args.positional.front();
   if (!plainName(name) || !exists(dir + "/" + name + ".crt")) return runtimeError("no certificate " + name + " in " + dir);
   loadCa(dir);
-  auto cert = devpki::Credential::fromPem(read(dir + "/" + name + ".crt"), "");
+  auto cert = orThrow(auth::credentialFromPem(read(dir + "/" + name + ".crt"), ""));
+  const auto identity = orThrow(auth::extractIdentity(cert.cert.get()));
   std::ofstream(dir + "/revoked.txt", std::ios::app) << name << "\n";
-  std::cout << "revoked " << name << " (serial " << cert.serialHex() << "); run `hie-node pki crl --dir " << dir
+  std::cout << "revoked " << name << " (serial " << identity.serialHex << "); run `hie-node pki crl --dir " << dir
             << "` to publish it\n";
   return 0;
 }
@@ -147,24 +148,24 @@ int revoke(const ParsedArgs& args, const std::string& dir) {
 int crl(const ParsedArgs& args, const std::string& dir) {
   int validDays = 0;
   if (int rc = days(args, 7, validDays); rc != 0) return rc;
-  Ca ca = loadCa(dir);
-  std::vector<devpki::Credential> revoked;
+  auto ca = loadCa(dir);
+  std::vector<auth::CaCredential> revoked;
   std::stringstream list(read(dir + "/revoked.txt"));
   std::string name;
   std::set<std::string> seen;
   while (std::getline(list, name)) {
     if (!name.empty() && seen.insert(name).second) {
-      revoked.push_back(devpki::Credential::fromPem(read(dir + "/" + name + ".crt"), ""));
+      revoked.push_back(orThrow(auth::credentialFromPem(read(dir + "/" + name + ".crt"), "")));
     }
   }
-  devpki::CrlSpec intermediateCrl;
-  for (const auto& r : revoked) intermediateCrl.revoked.push_back(&r);
+  auth::CrlProfile intermediateCrl;
+  for (const auto& r : revoked) intermediateCrl.revoked.push_back(r.cert.get());
   intermediateCrl.nextUpdateOffsetSeconds = static_cast<long>(validDays) * 86400;
-  devpki::CrlSpec rootCrl;
+  auth::CrlProfile rootCrl;
   rootCrl.nextUpdateOffsetSeconds = intermediateCrl.nextUpdateOffsetSeconds;
   // Both CRLs: with tls.crl set, the node checks the leaf and the issuing CA.
-  devpki::writeFile(dir, "network.crl.tmp",
-                    devpki::makeCrlPem(ca.root, rootCrl) + devpki::makeCrlPem(ca.intermediate, intermediateCrl));
+  write(dir, "network.crl.tmp",
+        orThrow(auth::makeCrlPem(ca.root, rootCrl)) + orThrow(auth::makeCrlPem(ca.intermediate, intermediateCrl)));
   if (std::rename((dir + "/network.crl.tmp").c_str(), (dir + "/network.crl").c_str()) != 0) {
     return runtimeError("cannot write " + dir + "/network.crl");
   }

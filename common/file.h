@@ -1,6 +1,8 @@
 // Reading a whole file: the one place that does it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "common/result.h"
@@ -11,6 +13,11 @@ namespace hie {
 // "(not configured)" for an empty path), external message the same: the
 // operator named the file.
 Result<std::string> readFile(const std::string& path, const std::string& what);
+
+// Writes content to dir/name with exactly mode (umask ignored); returns the
+// path. kUnavailable naming the path and the failed call otherwise.
+Result<std::string> writeFileWithMode(const std::string& dir, const std::string& name, const std::string& content,
+                                      mode_t mode);
 
 // kInvalidInput "<what> <path>: <why>", for errors about a file's content.
 Error fileError(const std::string& what, const std::string& path, const std::string& why);

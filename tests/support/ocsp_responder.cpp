@@ -14,30 +14,11 @@
 #include <cstdlib>
 #include <stdexcept>
 
-namespace hie::devpki::detail {
-template <>
-struct Free<BIGNUM> {
-  void operator()(BIGNUM* p) const noexcept { BN_free(p); }
-};
-template <>
-struct Free<OCSP_REQUEST> {
-  void operator()(OCSP_REQUEST* p) const noexcept { OCSP_REQUEST_free(p); }
-};
-template <>
-struct Free<OCSP_BASICRESP> {
-  void operator()(OCSP_BASICRESP* p) const noexcept { OCSP_BASICRESP_free(p); }
-};
-template <>
-struct Free<OCSP_RESPONSE> {
-  void operator()(OCSP_RESPONSE* p) const noexcept { OCSP_RESPONSE_free(p); }
-};
-}  // namespace hie::devpki::detail
-
 namespace hie::testing {
 namespace {
 
 std::string serialHexOf(const ASN1_INTEGER* serial) {
-  detail::UniquePtr<BIGNUM> bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  ossl::UniquePtr<BIGNUM> bn(ASN1_INTEGER_to_BN(serial, nullptr));
   char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
   std::string out = hex != nullptr ? hex : "";
   OPENSSL_free(hex);
@@ -46,7 +27,7 @@ std::string serialHexOf(const ASN1_INTEGER* serial) {
 
 std::string serialHexOf(const Credential& cert) { return serialHexOf(X509_get0_serialNumber(cert.cert())); }
 
-detail::UniquePtr<ASN1_STRING> timeIn(long seconds) { return detail::UniquePtr<ASN1_STRING>(X509_gmtime_adj(nullptr, seconds)); }
+ossl::UniquePtr<ASN1_STRING> timeIn(long seconds) { return ossl::UniquePtr<ASN1_STRING>(X509_gmtime_adj(nullptr, seconds)); }
 
 }  // namespace
 
@@ -121,12 +102,12 @@ void TestOcspResponder::serve() {
 
 std::string TestOcspResponder::answer(const std::string& requestDer) {
   const auto* cursor = reinterpret_cast<const unsigned char*>(requestDer.data());
-  detail::UniquePtr<OCSP_REQUEST> request(d2i_OCSP_REQUEST(nullptr, &cursor, static_cast<long>(requestDer.size())));
-  detail::UniquePtr<OCSP_RESPONSE> response;
+  ossl::UniquePtr<OCSP_REQUEST> request(d2i_OCSP_REQUEST(nullptr, &cursor, static_cast<long>(requestDer.size())));
+  ossl::UniquePtr<OCSP_RESPONSE> response;
   if (!request) {
     response.reset(OCSP_response_create(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, nullptr));
   } else {
-    detail::UniquePtr<OCSP_BASICRESP> basic(OCSP_BASICRESP_new());
+    ossl::UniquePtr<OCSP_BASICRESP> basic(OCSP_BASICRESP_new());
     std::map<std::string, bool> revoked;
     long nextUpdateIn = 0;
     {

@@ -20,21 +20,6 @@
 #include <csignal>
 #include <stdexcept>
 
-namespace hie::devpki::detail {
-template <>
-struct Free<SSL_CTX> {
-  void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
-};
-template <>
-struct Free<SSL> {
-  void operator()(SSL* p) const noexcept { SSL_free(p); }
-};
-template <>
-struct Free<SSL_SESSION> {
-  void operator()(SSL_SESSION* p) const noexcept { SSL_SESSION_free(p); }
-};
-}  // namespace hie::devpki::detail
-
 namespace hie::testing {
 namespace {
 
@@ -73,9 +58,9 @@ void setReceiveTimeout(int fd, std::chrono::milliseconds t) {
 }
 
 // A client context trusting trustRoot and presenting client (if any), shaped by options.
-detail::UniquePtr<SSL_CTX> clientContext(const Credential& trustRoot, const ClientIdentity& client,
+ossl::UniquePtr<SSL_CTX> clientContext(const Credential& trustRoot, const ClientIdentity& client,
                                          const TlsClientOptions& options = {}) {
-  detail::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  ossl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) throw std::runtime_error("SSL_CTX_new failed");
   if (options.securityLevel >= 0) SSL_CTX_set_security_level(ctx.get(), options.securityLevel);
   if (options.minVersion) SSL_CTX_set_min_proto_version(ctx.get(), options.minVersion);
@@ -123,13 +108,13 @@ std::string HttpResult::header(const std::string& name) const {
 HttpResult tlsExchange(int port, const Credential& trustRoot, const ClientIdentity& client,
                        const std::string& request, const TlsClientOptions& options) {
   HttpResult r;
-  detail::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client, options);
+  ossl::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client, options);
   Fd sock;
   sock.fd = connectLoopback(port);
   timeval tv{options.timeoutSeconds, 0};
   ::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(sock.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  detail::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  ossl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), sock.fd);
   SSL_set_tlsext_host_name(ssl.get(), "localhost");
   SSL_set1_host(ssl.get(), "localhost");
@@ -190,9 +175,9 @@ HttpResult tlsGet(int port, const Credential& trustRoot, const ClientIdentity& c
 }
 
 struct KeepAliveConnection::State {
-  detail::UniquePtr<SSL_CTX> ctx;
+  ossl::UniquePtr<SSL_CTX> ctx;
   Fd sock;
-  detail::UniquePtr<SSL> ssl;
+  ossl::UniquePtr<SSL> ssl;
   std::string pending;  // bytes read past the last response
 };
 
@@ -222,7 +207,7 @@ bool KeepAliveConnection::resumed() const { return connected_ && SSL_session_reu
 SavedSession KeepAliveConnection::session() const {
   SavedSession saved;
   if (SSL_SESSION* s = SSL_get1_session(state_->ssl.get())) {
-    saved.handle = std::shared_ptr<void>(s, [](void* p) { detail::Free<SSL_SESSION>()(static_cast<SSL_SESSION*>(p)); });
+    saved.handle = std::shared_ptr<void>(s, [](void* p) { ossl::Free<SSL_SESSION>()(static_cast<SSL_SESSION*>(p)); });
   }
   return saved;
 }
@@ -318,11 +303,11 @@ bool RawConnection::closedByServer(std::chrono::milliseconds within) {
 
 bool tlsIdleConnectionIsCut(int port, const Credential& trustRoot, const ClientIdentity& client,
                             std::chrono::milliseconds within) {
-  detail::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client);
+  ossl::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client);
   Fd sock;
   sock.fd = connectLoopback(port);
   setReceiveTimeout(sock.fd, within);
-  detail::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  ossl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), sock.fd);
   if (SSL_connect(ssl.get()) != 1) throw std::runtime_error("handshake failed: " + drain());
   char buf[256];
@@ -342,12 +327,12 @@ TrickleOutcome tlsTrickle(int port, const Credential& trustRoot, const ClientIde
                           std::atomic<int>* connected) {
   TrickleOutcome out;
   const auto deadline = std::chrono::steady_clock::now() + within;
-  detail::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client);
+  ossl::UniquePtr<SSL_CTX> ctx = clientContext(trustRoot, client);
   Fd sock;
   sock.fd = connectLoopback(port);
   // A connection queued for a worker waits for its handshake; bound that wait by `within`.
   setReceiveTimeout(sock.fd, within);
-  detail::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  ossl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), sock.fd);
   if (SSL_connect(ssl.get()) != 1) {
     ERR_clear_error();

@@ -18,7 +18,7 @@
 namespace hie::testing {
 namespace {
 
-using detail::UniquePtr;
+using ossl::UniquePtr;
 
 constexpr long kDay = 24L * 3600;
 
@@ -58,9 +58,9 @@ std::string trim(const std::string& s) {
 
 UniquePtr<X509_CRL> parseCrl(const std::string& pem) {
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) detail::throwOpenSsl("BIO_new_mem_buf");
+  if (!bio) throwOpenSsl("BIO_new_mem_buf");
   UniquePtr<X509_CRL> crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
-  if (!crl) detail::throwOpenSsl("PEM_read_bio_X509_CRL");
+  if (!crl) throwOpenSsl("PEM_read_bio_X509_CRL");
   return crl;
 }
 
@@ -69,23 +69,23 @@ UniquePtr<X509_CRL> parseCrl(const std::string& pem) {
 int verify(const Credential& leaf, const Credential& root, const Credential& intermediate,
            const std::vector<std::string>& crlPems = {}, unsigned long flags = 0) {
   UniquePtr<X509_STORE> store(X509_STORE_new());
-  if (!store) detail::throwOpenSsl("X509_STORE_new");
-  if (X509_STORE_add_cert(store.get(), root.cert()) != 1) detail::throwOpenSsl("add_cert");
+  if (!store) throwOpenSsl("X509_STORE_new");
+  if (X509_STORE_add_cert(store.get(), root.cert()) != 1) throwOpenSsl("add_cert");
   for (const auto& pem : crlPems) {
     auto crl = parseCrl(pem);
-    if (X509_STORE_add_crl(store.get(), crl.get()) != 1) detail::throwOpenSsl("add_crl");
+    if (X509_STORE_add_crl(store.get(), crl.get()) != 1) throwOpenSsl("add_crl");
   }
   if (flags != 0) X509_STORE_set_flags(store.get(), flags);
 
-  UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
-  if (!untrusted || X509_up_ref(intermediate.cert()) != 1) detail::throwOpenSsl("untrusted");
+  ossl::X509Stack untrusted(sk_X509_new_null());
+  if (!untrusted || X509_up_ref(intermediate.cert()) != 1) throwOpenSsl("untrusted");
   UniquePtr<X509> ref(intermediate.cert());  // the up-ref taken above
-  if (sk_X509_push(untrusted.get(), ref.get()) <= 0) detail::throwOpenSsl("sk_X509_push");
+  if (sk_X509_push(untrusted.get(), ref.get()) <= 0) throwOpenSsl("sk_X509_push");
   ref.release();  // now owned by the stack
 
   UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.cert(), untrusted.get()) != 1) {
-    detail::throwOpenSsl("X509_STORE_CTX_init");
+    throwOpenSsl("X509_STORE_CTX_init");
   }
   const int ok = X509_verify_cert(ctx.get());
   const int err = X509_STORE_CTX_get_error(ctx.get());

@@ -20,11 +20,18 @@
 #include "auth/tls/tls_material.h"
 #include "tests/support/node_process.h"
 #include "tests/support/slow_tls_peer.h"
+#include "tests/support/test_pki.h"
 
 namespace hie::exchange {
 namespace {
 
-using namespace hie::testing;
+using hie::testing::CertSpec;
+using hie::testing::Credential;
+using hie::testing::SlowTlsPeer;
+using hie::testing::TempDir;
+using hie::testing::TestPki;
+using hie::testing::waitFor;
+using hie::testing::writeFile;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
