@@ -3,8 +3,8 @@
 # querying node whose peer directory lists 5 peer nodes (all on loopback),
 # its `GET /exchange/Patient` next to each peer asked directly, with the
 # querying node's own certificate, the request the fan-out sends it.
-# Source it (do not execute it), after scripts/lib/pg.sh with the cluster
-# started and pg_roles run:
+# Source it (do not execute it), after scripts/lib/pg.sh (with the cluster
+# started and pg_roles run) and scripts/lib/node.sh:
 #
 #   source scripts/lib/bench-fanout.sh
 #   trap 'bench_fanout_cleanup; pg_stop' EXIT   # the caller's trap
@@ -32,66 +32,26 @@ _bf_say() { printf '==> %s\n' "$*"; }
 _bf_err() { printf 'bench-fanout: %s\n' "$*" >&2; }
 
 bench_fanout_cleanup() {
-  local pid i
-  for pid in "${_bf_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${_bf_pids[@]}"; do
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  local pid
+  for pid in "${_bf_pids[@]}"; do node_stop "$pid" >/dev/null 2>&1 || true; done
   _bf_pids=()
   return 0
 }
 
-# _bf_start NODE CONF LOG: serve in the background (in this shell, so the pid is
-# recorded for bench_fanout_cleanup) and set _bf_port to the port it got.
+# _bf_start NODE CONF LOG: node_start (scripts/lib/node.sh), its pid recorded for
+# bench_fanout_cleanup; sets _bf_port to the port it got.
+# shellcheck disable=SC2154  # node_pid, node_port: set by node_start
 _bf_start() {
-  local node="$1" conf="$2" log="$3" pid i
-  _bf_port=""
-  "$node" serve --config "$conf" >"$log" 2>&1 &
-  pid=$!
-  _bf_pids+=("$pid")
-  for ((i = 0; i < 150; i++)); do
-    _bf_port=$(sed -n 's/.*listening on https:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1)
-    [[ -n "$_bf_port" ]] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  _bf_err "node $conf did not start:"
-  tail -n 20 "$log" >&2
-  return 1
+  node_start "$@" || return 1
+  _bf_pids+=("$node_pid")
+  _bf_port=$node_port
 }
 
 # _bf_issue NODE PKI_DIR NAME ORG [PKI ISSUE ARGS...]: reuses a certificate issued before.
 _bf_issue() {
   local node="$1" pki="$2" name="$3" org="$4"
   [[ -f "$pki/$name.crt" ]] && return 0
-  "$node" pki issue --dir "$pki" --name "$name" --org "$org" "${@:5}" >/dev/null || {
-    _bf_err "pki issue $name failed"
-    return 1
-  }
-}
-
-# _bf_conf DIR NAME ORG DB: write DIR/NAME.properties for a node on 127.0.0.1, port 0.
-_bf_conf() {
-  local dir="$1" name="$2" org="$3" db="$4" pki="$5"
-  cat >"$dir/$name.properties" <<CONF
-node.id = $name
-node.organization = $org
-server.host = 127.0.0.1
-server.port = 0
-admin.port = 0
-tls.certificate = $pki/$name.crt
-tls.privateKey = $pki/$name.key
-tls.trustBundle = $pki/network-ca.pem
-db.uri = $(pg_uri "$db" hie_app)
-db.ownerUri = $(pg_uri "$db" hie_owner)
-db.poolSize = 4
-audit.signingKey = $dir/$name-audit.pem
-CONF
+  node_pki "$node" "$pki" issue --name "$name" --org "$org" "${@:5}"
 }
 
 # _bf_ab OUT_CSV AB_ARGS...: one ab run; prints "p50_ms p99_ms bad" (bad = failed + non-2xx + incomplete).
@@ -156,7 +116,7 @@ bench_fanout() {
 
   # Certificates: the network CA of scripts/bench, or a new one.
   if [[ ! -f "$pki/network-ca.pem" ]]; then
-    "$node" pki init --dir "$pki" >/dev/null || { _bf_err "pki init failed"; return 1; }
+    node_pki "$node" "$pki" init || return 1
   fi
   _bf_issue "$node" "$pki" fanout-q "$q_org" --ip 127.0.0.1 || return 1
   _bf_issue "$node" "$pki" fanout-local "$local_org" --profile client || return 1
@@ -171,13 +131,11 @@ bench_fanout() {
   _bf_say "fan-out: setting up 5 peer nodes and the querying node"
   for i in "${peers[@]}"; do
     name="fanout-p$i"
-    pg_psql -q -c "CREATE DATABASE bench_fanout_p$i OWNER hie_owner" || return 1
-    "$node" audit keygen --out "$dir/$name-audit.pem" >/dev/null 2>&1 || return 1
-    _bf_conf "$dir" "$name" "${peer_org[$i]}" "bench_fanout_p$i" "$pki"
+    node_prepare "$node" "$dir/$name.properties" "$name" "${peer_org[$i]}" "$pki" "bench_fanout_p$i" \
+      "db.poolSize = 4" || return 1
     local cfg=(--config "$dir/$name.properties")
     {
-      "$node" migrate "${cfg[@]}" &&
-        "$node" org add --identifier "$q_org" --name "Fan-out querying node" "${cfg[@]}" &&
+      "$node" org add --identifier "$q_org" --name "Fan-out querying node" "${cfg[@]}" &&
         "$node" grant add --org "$q_org" --resource Patient,Observation,DocumentReference --action read,search \
           --purpose TREAT "${cfg[@]}" &&
         "$node" records import config/demo/bundle.json "${cfg[@]}"
@@ -188,13 +146,10 @@ bench_fanout() {
 
   # The querying node: all 5 peers in its directory, and its own clinical system (role local).
   name=fanout-q
-  pg_psql -q -c "CREATE DATABASE bench_fanout_q OWNER hie_owner" || return 1
-  "$node" audit keygen --out "$dir/$name-audit.pem" >/dev/null 2>&1 || return 1
-  _bf_conf "$dir" "$name" "$q_org" bench_fanout_q "$pki"
+  node_prepare "$node" "$dir/$name.properties" "$name" "$q_org" "$pki" bench_fanout_q "db.poolSize = 4" || return 1
   local qcfg=(--config "$dir/$name.properties")
   (
-    "$node" migrate "${qcfg[@]}" &&
-      "$node" org add --identifier "$local_org" --name "Fan-out clinical system" --role local "${qcfg[@]}" &&
+    "$node" org add --identifier "$local_org" --name "Fan-out clinical system" --role local "${qcfg[@]}" &&
       for i in "${peers[@]}"; do
         "$node" org add --identifier "${peer_org[$i]}" --name "Fan-out peer $i" "${qcfg[@]}" &&
           "$node" peer add --org "${peer_org[$i]}" --url "https://127.0.0.1:${peer_port[$i]}" "${qcfg[@]}" || exit 1

@@ -6,6 +6,7 @@
 #   pg_install_trap          # EXIT -> pg_stop; INT/TERM/HUP -> exit (so EXIT runs)
 #   pg_start                 # creates + starts the cluster, exports HIE_PG_*
 #   pg_createdb mydb
+#   pg_roles && pg_createdb hie hie_owner   # a database as a node expects it
 #   psql "$(pg_uri mydb)" -c 'select 1'
 #   pg_stop                  # optional: the EXIT trap does it too (idempotent)
 #
@@ -23,7 +24,8 @@
 #   pg_start                  create/start the cluster (retries ports); returns 1 on failure
 #   pg_stop                   stop (immediate) + remove dir; idempotent, never fails
 #   pg_uri DBNAME [USER]      print a libpq URI for DBNAME as USER (default postgres)
-#   pg_createdb NAME          CREATE DATABASE NAME (as superuser postgres)
+#   pg_createdb NAME [OWNER]  CREATE DATABASE NAME [OWNER OWNER] (as superuser postgres)
+#   pg_roles                  the database roles (scripts/lib/database-roles.sql)
 #   pg_psql [PSQL ARGS...]    psql -X -v ON_ERROR_STOP=1 on the admin URI
 #   pg_install_trap           trap pg_stop EXIT; INT/TERM/HUP exit 130/143/129
 #
@@ -43,6 +45,7 @@
 # --no-sync.
 
 HIE_PG_BINDIR="${HIE_PG_BINDIR:-/usr/lib/postgresql/15/bin}"
+_HIE_PG_LIB=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 
 _hie_pg_say() {
   [[ "${HIE_PG_QUIET:-0}" == 1 ]] || printf '==> %s\n' "$*" >&2
@@ -101,14 +104,20 @@ pg_psql() {
 }
 
 pg_createdb() {
-  if [[ $# -ne 1 || -z "${1:-}" ]]; then
-    _hie_pg_err "usage: pg_createdb NAME"
+  if [[ $# -lt 1 || $# -gt 2 || -z "${1:-}" ]]; then
+    _hie_pg_err "usage: pg_createdb NAME [OWNER]"
     return 2
   fi
   # :"name" lets psql quote the identifier (works on stdin, not with -c).
-  pg_psql -v "hie_dbname=$1" <<'SQL'
+  if [[ $# -eq 2 ]]; then
+    pg_psql -v "hie_dbname=$1" -v "hie_owner=$2" <<'SQL'
+CREATE DATABASE :"hie_dbname" OWNER :"hie_owner";
+SQL
+  else
+    pg_psql -v "hie_dbname=$1" <<'SQL'
 CREATE DATABASE :"hie_dbname";
 SQL
+  fi
 }
 
 # Is a port visibly in use (TCP listener or a socket file in the usual dirs)?
@@ -272,13 +281,9 @@ pg_install_trap() {
   trap 'exit 143' TERM
 }
 
-# The two roles of docs/operations.md (idempotent): hie_runtime (NOLOGIN group),
-# hie_owner (LOGIN, owns databases, runs migrations), hie_app (LOGIN, member
-# of hie_runtime: what nodes connect as).
+# The database roles of docs/operations.md (hie_runtime, hie_owner, hie_app),
+# from scripts/lib/database-roles.sql -- the one copy, which the C++ test
+# support reads too. Idempotent.
 pg_roles() {
-  pg_psql -q -c "DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hie_runtime') THEN CREATE ROLE hie_runtime NOLOGIN; END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hie_owner') THEN CREATE ROLE hie_owner LOGIN; END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hie_app') THEN CREATE ROLE hie_app LOGIN IN ROLE hie_runtime; END IF;
-  END \$\$"
+  pg_psql -f "$_HIE_PG_LIB/database-roles.sql"
 }

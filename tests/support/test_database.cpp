@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <pqxx/pqxx>
@@ -19,6 +21,21 @@ std::string env(const char* name) {
                              "throwaway PostgreSQL");
   }
   return v;
+}
+
+// The database roles of docs/operations.md: scripts/lib/database-roles.sql, the one
+// copy, which the scripts feed to psql (pg_roles in scripts/lib/pg.sh). Read once.
+const std::string& databaseRolesSql() {
+  static const std::string sql = [] {
+    std::ifstream in(HIE_DATABASE_ROLES_SQL);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in || text.str().empty()) {
+      throw std::runtime_error(std::string("cannot read the database roles from ") + HIE_DATABASE_ROLES_SQL);
+    }
+    return text.str();
+  }();
+  return sql;
 }
 
 }  // namespace
@@ -42,13 +59,8 @@ void TestDatabase::create() {
   name_ = "hie_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
   pqxx::connection admin(uriFor("postgres", "postgres"));
   pqxx::nontransaction tx(admin);
-  // The two roles of docs/operations.md; test processes may race to create them.
-  tx.exec(
-      "DO $$ BEGIN "
-      "  BEGIN CREATE ROLE hie_runtime NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; "
-      "  BEGIN CREATE ROLE hie_owner LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; "
-      "  BEGIN CREATE ROLE hie_app LOGIN IN ROLE hie_runtime; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END; "
-      "END $$");
+  // Test processes may race to create the roles: the SQL allows for that.
+  tx.exec(databaseRolesSql());
   tx.exec("DROP DATABASE IF EXISTS " + name_);
   tx.exec("CREATE DATABASE " + name_ + " OWNER hie_owner");
   uri_ = uriFor(name_, "hie_app");
