@@ -2,6 +2,7 @@
 // environment variable (db.uri -> HIE_DB_URI). Parsed and validated once.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -9,13 +10,13 @@
 #include <string>
 
 #include "audit/audit_writer.h"
-#include "auth/tls/ocsp_checker.h"
-#include "auth/tls/tls_material.h"
+#include "auth/tls/ocsp_mode.h"
+#include "auth/tls/tls_files.h"
 #include "common/result.h"
 #include "exchange/handlers/exchange_api.h"
 #include "exchange/handlers/record_api.h"
 #include "exchange/http/https_server.h"
-#include "exchange/peers/peer_client.h"
+#include "exchange/peers/client_options.h"
 
 namespace hie::app {
 

@@ -32,6 +32,7 @@
 #include "exchange/handlers/record_api.h"
 #include "exchange/http/admin_server.h"
 #include "exchange/http/https_server.h"
+#include "exchange/peers/peer_client.h"
 #include "exchange/http/request_gate.h"
 #include "exchange/records/postgres_record_store.h"
 

@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 
 #include "common/file.h"
+#include "common/ossl.h"
 
 namespace hie::audit {
 namespace {
@@ -50,7 +51,7 @@ bool base64Decode(const std::string& text, std::string& out) {
 Result<SigningKey> SigningKey::generate() {
   ossl::UniquePtr<EVP_PKEY> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
   if (!key) return fail(ErrorCode::kInternal, "Ed25519 key generation failed: " + ossl::drainErrors());
-  return SigningKey(std::move(key));
+  return SigningKey(std::shared_ptr<EVP_PKEY>(std::move(key)));
 }
 
 Result<SigningKey> SigningKey::fromPem(const std::string& pem) {
@@ -61,7 +62,7 @@ Result<SigningKey> SigningKey::fromPem(const std::string& pem) {
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) {
     return fail(ErrorCode::kInvalidInput, "the key is not an Ed25519 key (make one with `hie-node audit keygen`)");
   }
-  return SigningKey(std::move(key));
+  return SigningKey(std::shared_ptr<EVP_PKEY>(std::move(key)));
 }
 
 Result<SigningKey> SigningKey::fromPemFile(const std::string& path) {
@@ -103,7 +104,7 @@ Result<VerifyKey> VerifyKey::fromPem(const std::string& pem) {
     return fromPem(priv->publicPem());
   }
   if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) return fail(ErrorCode::kInvalidInput, "not an Ed25519 key");
-  return VerifyKey(std::move(key));
+  return VerifyKey(std::shared_ptr<EVP_PKEY>(std::move(key)));
 }
 
 Result<VerifyKey> VerifyKey::fromPemFile(const std::string& path) {

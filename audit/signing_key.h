@@ -2,10 +2,12 @@
 // sign; and public keys to verify with.
 #pragma once
 
+#include <memory>
 #include <string>
 
-#include "common/ossl.h"
 #include "common/result.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
 
 namespace hie::audit {
 
@@ -23,8 +25,8 @@ class SigningKey {
   Result<std::string> sign(const std::string& message) const;
 
  private:
-  explicit SigningKey(ossl::UniquePtr<EVP_PKEY> key) : key_(std::move(key)) {}
-  std::shared_ptr<EVP_PKEY> key_;
+  explicit SigningKey(std::shared_ptr<evp_pkey_st> key) : key_(std::move(key)) {}
+  std::shared_ptr<evp_pkey_st> key_;
 };
 
 class VerifyKey {
@@ -36,8 +38,8 @@ class VerifyKey {
   std::string publicPem() const;
 
  private:
-  explicit VerifyKey(ossl::UniquePtr<EVP_PKEY> key) : key_(std::move(key)) {}
-  std::shared_ptr<EVP_PKEY> key_;
+  explicit VerifyKey(std::shared_ptr<evp_pkey_st> key) : key_(std::move(key)) {}
+  std::shared_ptr<evp_pkey_st> key_;
 };
 
 std::string base64Encode(const std::string& bytes);

@@ -29,14 +29,6 @@ int verificationIndex() {
 
 }  // namespace
 
-bool parseOcspMode(const std::string& text, OcspMode& out) {
-  if (text == "off") out = OcspMode::kOff;
-  else if (text == "prefer") out = OcspMode::kPrefer;
-  else if (text == "require") out = OcspMode::kRequire;
-  else return false;
-  return true;
-}
-
 OcspChecker::OcspChecker(OcspMode mode, std::chrono::milliseconds timeout, Counters& counters)
     : mode_(mode), timeout_(timeout), counters_(counters) {}
 

@@ -16,12 +16,10 @@
 
 #include <openssl/ssl.h>
 
+#include "auth/tls/ocsp_mode.h"
 #include "common/counters.h"
 
 namespace hie::auth {
-
-enum class OcspMode { kOff, kPrefer, kRequire };
-bool parseOcspMode(const std::string& text, OcspMode& out);
 
 class OcspChecker {
  public:

@@ -6,17 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "auth/tls/tls_files.h"
 #include "common/ossl.h"
 #include "common/result.h"
 
 namespace hie::auth {
-
-struct TlsFiles {
-  std::string certificate;  // PEM, leaf then intermediates
-  std::string privateKey;   // PEM, unencrypted
-  std::string trustBundle;  // PEM trust anchors
-  std::string crl;          // optional PEM file with one or more CRLs ("" = none)
-};
 
 struct CrlInfo {
   std::string issuerDn;

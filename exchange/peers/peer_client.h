@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "exchange/peers/client_options.h"
 #include "auth/registry/registry_snapshot.h"
 #include "auth/tls/client_tls_context.h"
 #include "common/counters.h"
@@ -30,14 +31,6 @@ class HTTPSClientSession;
 }
 
 namespace hie::exchange {
-
-struct ClientOptions {
-  std::chrono::milliseconds connectTimeout{2000};
-  std::chrono::milliseconds readTimeout{5000};
-  int retries = 1;                        // extra attempts after a connection failure
-  std::size_t maxResponseBytes = 16 << 20;
-  int maxConcurrentCalls = 32;            // worker threads for calls made through submit(), node-wide
-};
 
 class PeerClient : public PeerFanout {
  public:

@@ -22,6 +22,7 @@
 
 #include "tests/support/node_fixture.h"
 #include "tests/support/slow_tls_peer.h"
+#include "tests/support/slowdown.h"
 
 namespace hie::testing {
 namespace {
@@ -185,7 +186,8 @@ TEST_F(SlowPeers, AnswersComeByTheDeadlineAndTheOutboundThreadsStayBounded) {
     const HttpResult& r = answer.r;
     slowest = std::max<long long>(slowest, r.answeredAfter.count());
     ASSERT_EQ(r.status, 200) << answer.id << " " << answer.error << " " << r.tlsError << r.body;
-    EXPECT_LE(r.answeredAfter.count(), kDeadlineMs + 500) << answer.id;
+    // By the deadline, with room for a loaded machine: without the bound it took ~13 s.
+    EXPECT_LE(r.answeredAfter.count(), kDeadlineMs + 1000 * kSlowdown) << answer.id;
     EXPECT_FALSE(contains(r.body, "\"mode\":\"match\"")) << r.body;
     int timedOutHere = 0;
     for (int i = 0; i < kSlowPeers; ++i) {
@@ -234,9 +236,9 @@ TEST_F(SlowPeers, ASigtermInTheMiddleOfTheFanOutExitsCleanly) {
   int exitStatus = -2;
   const auto answers = askAll("term-", [&] {
     // Once slow calls occupy the pool, stop the node.
-    if (!waitFor([&] { return handshakesAtPeers() >= kPoolSize; }, std::chrono::seconds(10))) return;
+    if (!waitFor([&] { return handshakesAtPeers() >= kPoolSize; }, std::chrono::seconds(10 * kSlowdown))) return;
     a.node()->signal(SIGTERM);
-    exitStatus = a.node()->waitExit(std::chrono::seconds(10));
+    exitStatus = a.node()->waitExit(std::chrono::seconds(10 * kSlowdown));
   });
   ASSERT_GE(handshakesAtPeers(), kPoolSize) << "the fan-out never got under way:\n" << a.node()->log();
   EXPECT_EQ(exitStatus, 0) << a.node()->log();
