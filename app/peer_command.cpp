@@ -14,6 +14,8 @@
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
 #include "auth/tls/tls_material.h"
+#include "common/purpose_of_use.h"
+#include "exchange/fhir/fhir_request.h"
 #include "exchange/http/request_id.h"
 #include "exchange/peers/peer_client.h"
 #include "exchange/peers/peer_url.h"
@@ -78,11 +80,10 @@ int runFetch(const Args& argv) {
   const std::string identifier = args->value("patient-identifier");
   const std::string purpose = args->has("purpose") ? args->value("purpose") : "TREAT";
   const std::string type = args->has("type") ? args->value("type") : "Patient";
-  const auto bar = identifier.find('|');
-  if (bar == std::string::npos || bar == 0 || bar + 1 == identifier.size()) {
+  if (!exchange::parsePatientIdentifier("--patient-identifier", identifier)) {
     return usageError("--patient-identifier must be SYSTEM|VALUE");
   }
-  if (!auth::isKnownPurposeOfUse(purpose)) return usageError("'" + purpose + "' is not a known PurposeOfUse code");
+  if (!purpose::isKnown(purpose)) return usageError("'" + purpose + "' is not a known PurposeOfUse code");
   if (!auth::isValidOrganizationIdentifier(peerId)) return usageError("'" + peerId + "' is not an organization identifier");
   auto source = loadConfigFor(*args);
   if (!source) return runtimeError(source.error().external);

@@ -6,6 +6,7 @@
 #include "app/commands.h"
 #include "auth/registry/organization.h"
 #include "auth/registry/registry_repository.h"
+#include "common/purpose_of_use.h"
 #include "exchange/fhir/fhir_request.h"
 #include "exchange/handlers/record_api.h"
 
@@ -56,7 +57,7 @@ int grantAdd(const ParsedArgs& args, auth::RegistryRepository& repo) {
     grant.actions.insert(action);
   }
   for (const auto& p : splitList(args.values("purpose"))) {
-    if (!auth::isKnownPurposeOfUse(p)) {
+    if (!purpose::isKnown(p)) {
       return usageError("'" + p + "' is not an HL7 v3 PurposeOfUse code this node knows (e.g. TREAT, ETREAT)");
     }
     grant.purposes.insert(p);

@@ -24,6 +24,7 @@
 #include "auth/tls/tls_material.h"
 #include "auth/tls/tls_material_store.h"
 #include "common/counters.h"
+#include "common/time.h"
 #include "db/connection.h"
 #include "db/connection_pool.h"
 #include "db/migrations.h"
@@ -32,8 +33,8 @@
 #include "exchange/handlers/record_api.h"
 #include "exchange/http/admin_server.h"
 #include "exchange/http/https_server.h"
-#include "exchange/peers/peer_client.h"
 #include "exchange/http/request_gate.h"
+#include "exchange/peers/peer_client.h"
 #include "exchange/records/postgres_record_store.h"
 
 #ifndef HIE_VERSION
@@ -50,15 +51,6 @@ class NoPassphrase : public Poco::Net::PrivateKeyPassphraseHandler {
   void onPrivateKeyRequested(const void*, std::string& passphrase) override { passphrase.clear(); }
 };
 
-std::string isoTime(std::int64_t epoch) {
-  std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // Logs each expiry threshold crossing once (node certificate, trust anchors, CRL nextUpdate).
 class ExpiryWatch {
  public:
@@ -67,12 +59,12 @@ class ExpiryWatch {
     for (const auto& w : auth::expiryWarnings(material, std::time(nullptr), days_)) {
       if (!logged_.insert(w.key()).second) continue;
       if (w.thresholdDays == 0) {
-        spdlog::error("{} expired at {}{}", w.what, isoTime(w.at),
+        spdlog::error("{} expired at {}{}", w.what, utc::fromEpoch(w.at),
                       w.what.compare(0, 3, "CRL") == 0 ? "; every client certificate it covers is refused until a "
                                                          "current CRL is installed in " + files.crl
                                                        : "");
       } else {
-        spdlog::warn("{} expires within {} days, at {}", w.what, w.thresholdDays, isoTime(w.at));
+        spdlog::warn("{} expires within {} days, at {}", w.what, w.thresholdDays, utc::fromEpoch(w.at));
       }
     }
   }

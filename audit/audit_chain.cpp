@@ -50,8 +50,6 @@ bool checkpointChar(unsigned char c) {
 
 }  // namespace
 
-std::string nowRfc3339() { return utc::nowMillis(); }
-
 SealedEntry link(const AuditEvent& event, const std::string& node, ChainHead& head) {
   SealedEntry e;
   e.chain = head.chain;
@@ -59,7 +57,7 @@ SealedEntry link(const AuditEvent& event, const std::string& node, ChainHead& he
   e.prevHash = head.hash;
   if (event.time.empty()) {
     AuditEvent stamped = event;
-    stamped.time = nowRfc3339();
+    stamped.time = utc::nowMillis();
     e.canonical = canonicalJson(entryObject(stamped, node, head.chain, e.seq));
   } else {
     e.canonical = canonicalJson(entryObject(event, node, head.chain, e.seq));

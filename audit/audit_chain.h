@@ -108,7 +108,4 @@ class ChainVerifier {
 // "truncated", "rewritten", "bad-checkpoint-signature" (docs/audit-format.md).
 const char* problemKindName(ChainVerifier::Kind kind);
 
-// RFC 3339 UTC with milliseconds for now.
-std::string nowRfc3339();
-
 }  // namespace hie::audit

@@ -1,11 +1,8 @@
 #include "audit/audit_export.h"
 
-#include <openssl/rand.h>
-
-#include <cstdlib>
-
 #include "common/digest.h"
 #include "common/hex.h"
+#include "common/time.h"
 
 namespace hie::audit {
 namespace {
@@ -28,7 +25,7 @@ std::string ExportStatement::toJson() const {
 }
 
 ExportRequest newExportRequest(const std::string& from, const std::string& to) {
-  return ExportRequest{randomHex(8), nowRfc3339(), printableAscii(from), printableAscii(to)};
+  return ExportRequest{randomHex(8), utc::nowMillis(), printableAscii(from), printableAscii(to)};
 }
 
 std::string exportSignatureInput(const std::string& canonical) { return "hie-audit-export-v1\n" + canonical; }

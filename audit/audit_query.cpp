@@ -11,11 +11,4 @@ bool isAuditTime(const std::string& text) {
   return text.size() <= 40 && std::regex_match(text, kTime);
 }
 
-bool isTreatmentPaymentOrOperations(const std::string& purpose) {
-  static const std::set<std::string> kTpo = {"TREAT",    "ETREAT",   "CAREMGT", "HPAYMT",  "CLMATTCH", "COVAUTH",
-                                             "COVERAGE", "ELIGDTRM", "ELIGVER", "ENROLLM", "REMITADV", "HOPERAT",
-                                             "HACCRED",  "HCOMPL",   "HDIRECT", "HQUALIMP"};
-  return kTpo.count(purpose) != 0;
-}
-
 }  // namespace hie::audit

@@ -32,8 +32,6 @@ struct AuditPage {
 // True for YYYY-MM-DD, optionally with Thh:mm[:ss[.ffffff]] and Z or +hh:mm.
 bool isAuditTime(const std::string& text);
 
-// Purposes that HIPAA's accounting of disclosures leaves out (treatment, payment, operations).
-bool isTreatmentPaymentOrOperations(const std::string& purpose);
 
 class AuditReader {
  public:

@@ -1,17 +1,15 @@
 #include "audit/audit_writer.h"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+
+#include "common/hex.h"
+#include "common/time.h"
 
 namespace hie::audit {
 
 std::string newChainId(const std::string& node) {
-  unsigned char bytes[6];
-  RAND_bytes(bytes, sizeof bytes);
-  char random[16];
-  std::snprintf(random, sizeof random, "%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
-                bytes[5]);
-  std::string time = nowRfc3339().substr(0, 19);  // 2026-11-26T18:52:19
+  const std::string random = randomHex(6);
+  std::string time = utc::nowMillis().substr(0, 19);  // 2026-11-26T18:52:19
   for (char& c : time) {
     if (c == ':') c = '-';
   }
@@ -232,7 +230,7 @@ void AuditWriter::commitBatch(std::deque<Pending>& batch) {
   std::vector<SealedEntry*> toSign;
   toSign.reserve(batch.size());
   for (auto& p : batch) {
-    if (p.event.time.empty()) p.event.time = nowRfc3339();
+    if (p.event.time.empty()) p.event.time = utc::nowMillis();
     records.push_back(AuditRecord{link(p.event, node_, next), p.event});
   }
   for (auto& r : records) toSign.push_back(&r.entry);
@@ -295,7 +293,7 @@ void AuditWriter::commitBatch(std::deque<Pending>& batch) {
 void AuditWriter::checkpoint() {
   lastCheckpoint_ = std::chrono::steady_clock::now();
   if (resync_ || head_.seq == checkpointedSeq_) return;
-  auto cp = signCheckpoint(head_, node_, nowRfc3339(), key_);
+  auto cp = signCheckpoint(head_, node_, utc::nowMillis(), key_);
   if (!cp) return;
   auto stored = store_->appendCheckpoint(*cp);
   if (!stored) {

@@ -1,14 +1,11 @@
 #include "audit/postgres_audit_reader.h"
+#include "common/purpose_of_use.h"
+#include "db/sql_array.h"
 
 #include <pqxx/pqxx>
 
 namespace hie::audit {
 namespace {
-
-std::string tpoArray() {
-  return "{TREAT,ETREAT,CAREMGT,HPAYMT,CLMATTCH,COVAUTH,COVERAGE,ELIGDTRM,ELIGVER,ENROLLM,REMITADV,HOPERAT,HACCRED,"
-         "HCOMPL,HDIRECT,HQUALIMP}";
-}
 
 Result<AuditPage> queryAudit(pqxx::connection& conn, const AuditFilter& f) {
   if ((!f.from.empty() && !isAuditTime(f.from)) || (!f.to.empty() && !isAuditTime(f.to))) {
@@ -33,7 +30,8 @@ Result<AuditPage> queryAudit(pqxx::connection& conn, const AuditFilter& f) {
             "SELECT p.chain_id, p.seq, p.prev_hash, p.entry_hash, p.signature, p.canonical, total.n FROM total "
             "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY recorded_at, chain_id, seq OFFSET $9 LIMIT $10) p ON true "
             "ORDER BY p.recorded_at, p.chain_id, p.seq",
-        f.from, f.to, f.organization, f.patient, f.outcome, f.disclosuresOnly, f.hipaaAccounting, tpoArray(), f.offset,
+        f.from, f.to, f.organization, f.patient, f.outcome, f.disclosuresOnly, f.hipaaAccounting,
+        db::textArrayLiteral(purpose::treatmentPaymentOrOperations()), f.offset,
         f.count + 1);
     AuditPage page;
     for (const auto& row : rows) {

@@ -13,8 +13,6 @@ bool parseAction(const std::string& text, Action& out) {
   return true;
 }
 
-bool isKnownPurposeOfUse(const std::string& code) { return purpose::isKnown(code); }
-
 const char* decisionReasonName(DecisionReason reason) {
   switch (reason) {
     case DecisionReason::kPermitted: return "permitted";
@@ -42,7 +40,7 @@ AccessDecision decideForOrganization(const AccessQuestion& q) {
   if (!q.organization->hasRole(Role::kMember) && !q.organization->hasRole(Role::kLocal)) {
     return deny(DecisionReason::kRoleNotAllowed);
   }
-  if (!isKnownPurposeOfUse(q.purpose)) return deny(DecisionReason::kUnknownPurpose);
+  if (!purpose::isKnown(q.purpose)) return deny(DecisionReason::kUnknownPurpose);
   if (q.grants != nullptr) {
     for (const Grant& g : *q.grants) {
       if (g.organization == q.organization->identifier && g.actions.count(q.action) &&

@@ -18,8 +18,6 @@ enum class Action { kRead, kSearch };
 const char* actionName(Action action);
 bool parseAction(const std::string& text, Action& out);
 
-// True for an HL7 v3 PurposeOfUse code this node knows (TREAT, ETREAT, HPAYMT, ...).
-bool isKnownPurposeOfUse(const std::string& code);
 constexpr const char* kEmergencyTreatment = purpose::kEmergencyTreatment;
 
 // One organization may do `actions` on `resourceTypes` for `purposes`.

@@ -1,10 +1,13 @@
 #include "exchange/fhir/fhir_request.h"
 
 #include <algorithm>
-
 #include <map>
 
+#include <strings.h>
+
 #include <Poco/URI.h>
+
+#include "common/purpose_of_use.h"
 
 namespace hie::exchange {
 namespace {
@@ -19,19 +22,6 @@ bool plainText(const std::string& s, std::size_t max) {
   return true;
 }
 
-Result<PatientSelector> parseIdentifier(const std::string& name, const std::string& text) {
-  const auto bar = text.find('|');
-  if (bar == std::string::npos || bar == 0 || bar + 1 == text.size() || text.find('|', bar + 1) != std::string::npos) {
-    return tl::make_unexpected(invalid(name + " must be SYSTEM|VALUE"));
-  }
-  PatientSelector sel;
-  sel.system = text.substr(0, bar);
-  sel.value = text.substr(bar + 1);
-  if (!plainText(sel.system, 256) || !plainText(sel.value, 256)) {
-    return tl::make_unexpected(invalid(name + " system and value must be 1-256 printable characters"));
-  }
-  return sel;
-}
 
 Result<std::string> parsePatientReference(const std::string& text) {
   std::string id = text;
@@ -118,7 +108,7 @@ Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& 
                                        "=SYSTEM|VALUE."));
   }
   if (byIdentifier) {
-    auto sel = parseIdentifier(identParam, params[identParam]);
+    auto sel = parsePatientIdentifier(identParam, params[identParam]);
     if (!sel) return tl::make_unexpected(sel.error());
     req.patient = *sel;
   } else {
@@ -161,6 +151,33 @@ std::string nextPageQuery(const FhirRequest& r, const std::string& after) {
   add("_count", std::to_string(r.count));
   if (!after.empty()) add("_cursor", after);
   return q;
+}
+
+Result<PatientSelector> parsePatientIdentifier(const std::string& name, const std::string& text) {
+  const auto bar = text.find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == text.size() || text.find('|', bar + 1) != std::string::npos) {
+    return tl::make_unexpected(invalid(name + " must be SYSTEM|VALUE"));
+  }
+  PatientSelector sel;
+  sel.system = text.substr(0, bar);
+  sel.value = text.substr(bar + 1);
+  if (!plainText(sel.system, 256) || !plainText(sel.value, 256)) {
+    return tl::make_unexpected(invalid(name + " system and value must be 1-256 printable characters"));
+  }
+  return sel;
+}
+
+bool PurposeOfUseHeader::valid() const { return count == 1 && purpose::isKnown(value); }
+
+PurposeOfUseHeader purposeOfUseHeader(const HttpCall& call) {
+  PurposeOfUseHeader out;
+  for (const auto& [name, value] : call.headers) {
+    if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) {
+      ++out.count;
+      out.value = value;
+    }
+  }
+  return out;
 }
 
 }  // namespace hie::exchange

@@ -57,6 +57,20 @@ struct SearchLimits {
 Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& query,
                                      const std::set<std::string>& supportedTypes, const SearchLimits& limits);
 
+// A patient identifier SYSTEM|VALUE: one '|', system and value each 1-256
+// printable characters (valid UTF-8, no control bytes). kInvalidInput naming
+// the parameter (`name`) otherwise.
+Result<PatientSelector> parsePatientIdentifier(const std::string& name, const std::string& text);
+
+// The request's X-Purpose-Of-Use headers: how many there are, and the last one's value.
+struct PurposeOfUseHeader {
+  int count = 0;
+  std::string value;
+  // Exactly one header holding an HL7 v3 PurposeOfUse code this node knows.
+  bool valid() const;
+};
+PurposeOfUseHeader purposeOfUseHeader(const HttpCall& call);
+
 // The query string that asks for the page after `after` (for next links).
 std::string nextPageQuery(const FhirRequest& request, const std::string& after);
 

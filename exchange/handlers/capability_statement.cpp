@@ -5,21 +5,10 @@
 
 #include <Poco/JSON/Object.h>
 
+#include "common/time.h"
 #include "exchange/fhir/fhir_request.h"
 
 namespace hie::exchange {
-namespace {
-
-std::string todayUtc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
-}  // namespace
 
 CapabilityStatementHandler::CapabilityStatementHandler(const NodeDescription& node) {
   using Poco::JSON::Array;
@@ -70,7 +59,7 @@ CapabilityStatementHandler::CapabilityStatementHandler(const NodeDescription& no
   Object statement;
   statement.set("resourceType", "CapabilityStatement");
   statement.set("status", "active");
-  statement.set("date", todayUtc());
+  statement.set("date", utc::today());
   statement.set("kind", "instance");
   statement.set("software", software);
   statement.set("implementation", implementation);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "auth/policy/policy.h"
+#include "exchange/fhir/fhir_request.h"
 #include "exchange/fhir/operation_outcome.h"
 
 namespace hie::exchange {
@@ -92,17 +93,12 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     }
     identifier = value;
   }
-  const auto bar = identifier.find('|');
-  if (bar == std::string::npos || bar == 0 || bar + 1 == identifier.size() || identifier.size() > 513 ||
-      identifier.find_first_of("\r\n\t") != std::string::npos) {
+  if (!parsePatientIdentifier("patient.identifier", identifier)) {
     return refused(400, "invalid", "patient.identifier must be SYSTEM|VALUE.", "invalid_request");
   }
-  const std::string purpose = call.header("X-Purpose-Of-Use");
-  int purposeHeaders = 0;
-  for (const auto& [name, value] : call.headers) {
-    if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) ++purposeHeaders;
-  }
-  if (purposeHeaders != 1 || !auth::isKnownPurposeOfUse(purpose)) {
+  const PurposeOfUseHeader purposeHeader = purposeOfUseHeader(call);
+  const std::string& purpose = purposeHeader.value;
+  if (!purposeHeader.valid()) {
     HttpReply r = refused(400, "required", "An X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code is required.",
                           "missing_purpose");
     return r;

@@ -56,19 +56,13 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
 
 HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& call, const auth::Organization& organization,
                                  const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
-  int purposeHeaders = 0;
-  std::string purpose;
-  for (const auto& [name, value] : call.headers) {
-    if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) {
-      ++purposeHeaders;
-      purpose = value;
-    }
-  }
-  if (purposeHeaders != 1 || !auth::isKnownPurposeOfUse(purpose)) {
+  const PurposeOfUseHeader purposeHeader = purposeOfUseHeader(call);
+  const std::string& purpose = purposeHeader.value;
+  if (!purposeHeader.valid()) {
     return refused(400, "required",
                    "Patient data requests need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code "
                    "(e.g. TREAT).",
-                   purposeHeaders == 0 ? "missing_purpose" : "invalid_purpose");
+                   purposeHeader.count == 0 ? "missing_purpose" : "invalid_purpose");
   }
 
   auth::AccessQuestion question;

@@ -1,4 +1,5 @@
 #include "exchange/records/postgres_record_store.h"
+#include "db/sql_array.h"
 
 #include <pqxx/pqxx>
 
@@ -39,20 +40,6 @@ const char* const kPage =
 
 }  // namespace
 
-std::string textArrayLiteral(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += "\"";
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
-  }
-  return out + "}";
-}
-
 Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& type, const std::string& id) {
   return withConnection(pool_, "read resource", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
     // One statement, so no explicit transaction: one round trip instead of three (BEGIN, SELECT, COMMIT).
@@ -71,7 +58,7 @@ Result<SearchPage> PgRecordStore::search(const SearchSpec& spec) {
     pqxx::nontransaction tx(c);  // one statement (page and total together): its own snapshot
     const bool byIdentifier = spec.patient.byIdentifier();
     const std::string sql = std::string(byIdentifier ? kMatchByIdentifier : kMatchByPatientId) + kPage;
-    const std::string excluded = textArrayLiteral(spec.excludedPatients);
+    const std::string excluded = db::textArrayLiteral(spec.excludedPatients);
     // One row more than the page tells whether there is a next page.
     pqxx::result rows = byIdentifier
                             ? tx.exec_params(sql, spec.resourceType, spec.patient.system, excluded, spec.after,
@@ -103,7 +90,7 @@ Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& ch
       std::set<std::string> found;
       for (const auto& row : tx.exec_params(
                "SELECT id FROM fhir_resources WHERE resource_type = 'Patient' AND id = ANY($1::text[]) FOR SHARE",
-               textArrayLiteral(ids))) {
+               db::textArrayLiteral(ids))) {
         found.insert(row[0].as<std::string>());
       }
       std::string missing;

@@ -35,7 +35,4 @@ class PgRecordStore : public RecordStore {
 // entry; on any error nothing is stored.
 Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& check);
 
-// A PostgreSQL text[] literal of ids (quoted, escaped).
-std::string textArrayLiteral(const std::vector<std::string>& items);
-
 }  // namespace hie::exchange

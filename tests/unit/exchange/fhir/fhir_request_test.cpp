@@ -130,5 +130,31 @@ TEST(FhirRequest, NextPageQueryRoundTrips) {
   EXPECT_EQ(nextPageQuery(*r, "obs-3"), "patient.identifier=urn:oid:1.2%7CA%26B%3DC&_count=3&_cursor=obs-3");
 }
 
+TEST(PatientIdentifier, IsOneBarBetweenPrintableSystemAndValue) {
+  auto ok = parsePatientIdentifier("patient.identifier", "urn:oid:1.2.3|MRN-7");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->system, "urn:oid:1.2.3");
+  EXPECT_EQ(ok->value, "MRN-7");
+  for (const char* bad : {"", "|", "a|", "|b", "ab", "a|b|c", "a|b\n", "a\x01|b"}) {
+    auto r = parsePatientIdentifier("patient.identifier", bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+  }
+  EXPECT_FALSE(parsePatientIdentifier("x", "s|" + std::string(257, 'v')));
+}
+
+TEST(PurposeOfUseHeaderTest, IsValidOnlyAsOneKnownCode) {
+  HttpCall call;
+  EXPECT_EQ(purposeOfUseHeader(call).count, 0);
+  EXPECT_FALSE(purposeOfUseHeader(call).valid());
+  call.headers = {{"x-purpose-of-use", "TREAT"}};
+  EXPECT_TRUE(purposeOfUseHeader(call).valid());
+  call.headers = {{"X-Purpose-Of-Use", "NOPE"}};
+  EXPECT_FALSE(purposeOfUseHeader(call).valid());
+  call.headers = {{"X-Purpose-Of-Use", "TREAT"}, {"X-Purpose-Of-Use", "TREAT"}};
+  EXPECT_EQ(purposeOfUseHeader(call).count, 2);
+  EXPECT_FALSE(purposeOfUseHeader(call).valid());
+}
+
 }  // namespace
 }  // namespace hie::exchange
