@@ -1,5 +1,6 @@
 #include "audit/postgres_audit_reader.h"
 #include "common/purpose_of_use.h"
+#include "db/page_rows.h"
 #include "db/sql_array.h"
 
 #include <pqxx/pqxx>
@@ -34,16 +35,10 @@ Result<AuditPage> queryAudit(pqxx::connection& conn, const AuditFilter& f) {
         db::textArrayLiteral(purpose::treatmentPaymentOrOperations()), f.offset,
         f.count + 1);
     AuditPage page;
-    for (const auto& row : rows) {
-      page.total = row[6].as<long long>();
-      if (row[0].is_null()) break;
-      if (static_cast<int>(page.entries.size()) == f.count) {
-        page.more = true;
-        break;
-      }
+    db::readPage(rows, f.count, 6, page.total, page.more, [&](const pqxx::row& row) {
       page.entries.push_back(SealedEntry{row[0].as<std::string>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
                                          row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>()});
-    }
+    });
     return page;
   } catch (const pqxx::broken_connection& e) {
     return fail(ErrorCode::kUnavailable, std::string("audit query: lost the database connection: ") + e.what(),

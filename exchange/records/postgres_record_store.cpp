@@ -1,4 +1,5 @@
 #include "exchange/records/postgres_record_store.h"
+#include "db/page_rows.h"
 #include "db/sql_array.h"
 
 #include <pqxx/pqxx>
@@ -66,16 +67,10 @@ Result<SearchPage> PgRecordStore::search(const SearchSpec& spec) {
                             : tx.exec_params(sql, spec.resourceType, spec.patient.patientId, excluded, spec.after,
                                              spec.count + 1);
     SearchPage page;
-    for (const auto& row : rows) {
-      page.total = row[3].as<long long>();
-      if (row[0].is_null()) break;
-      if (static_cast<int>(page.items.size()) == spec.count) {
-        page.more = true;
-        break;
-      }
+    db::readPage(rows, spec.count, 3, page.total, page.more, [&](const pqxx::row& row) {
       page.items.push_back(StoredResource{spec.resourceType, row[0].as<std::string>(),
                                           row[1].is_null() ? "" : row[1].as<std::string>(), row[2].as<std::string>()});
-    }
+    });
     return page;
   });
 }
