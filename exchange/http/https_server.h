@@ -24,7 +24,7 @@ class Context;
 }  // namespace Poco
 
 namespace hie {
-class Counters;
+struct Counters;
 }
 namespace hie::audit {
 class AuditSink;
