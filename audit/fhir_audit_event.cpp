@@ -5,6 +5,8 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "common/poco_json.h"
+
 namespace hie::audit {
 namespace {
 
@@ -174,9 +176,7 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
   entities->add(request);
   out.set("entity", entities);
 
-  std::ostringstream text;
-  out.stringify(text);
-  return text.str();
+  return pocoJsonText(out);
 }
 
 }  // namespace hie::audit

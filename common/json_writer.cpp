@@ -124,6 +124,13 @@ JsonWriter& JsonWriter::value(bool flag) {
   return *this;
 }
 
+JsonWriter& JsonWriter::null() {
+  beforeValue();
+  out_ += "null";
+  done_ = open_.empty();
+  return *this;
+}
+
 JsonWriter& JsonWriter::number_(const std::string& digits) {
   beforeValue();
   out_ += digits;

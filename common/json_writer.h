@@ -28,6 +28,10 @@ class JsonWriter {
   JsonWriter& value(std::string_view text);
   JsonWriter& value(const char* text) { return value(std::string_view(text)); }
   JsonWriter& value(bool flag);
+  JsonWriter& null();
+  // A number already in JSON syntax, as a JSON parser or number formatter wrote it
+  // (common/poco_json.cpp); copied without checks.
+  JsonWriter& numberText(std::string_view number) { return number_(std::string(number)); }
   template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
   JsonWriter& value(T number) {
     return number_(std::to_string(number));

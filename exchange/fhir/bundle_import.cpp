@@ -4,6 +4,7 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include "common/poco_json.h"
 #include "exchange/fhir/fhir_request.h"
 #include "exchange/fhir/r4_required_elements.h"
 
@@ -22,12 +23,6 @@ namespace {
 
 // Per entry: enough to fix a resource, bounded for a hostile one.
 constexpr std::size_t kMaxR4Problems = 10;
-
-std::string stringify(const Object::Ptr& o) {
-  std::ostringstream out;
-  o->stringify(out);
-  return out.str();
-}
 
 std::string stringField(const Object::Ptr& o, const std::string& name, bool& present) {
   present = o->has(name) && o->get(name).isString();
@@ -325,7 +320,7 @@ ImportCheck checkBundle(const std::string& bundleJson, const std::set<std::strin
         continue;
       }
     }
-    out.json = stringify(resource);
+    out.json = pocoJsonText(Poco::Dynamic::Var(resource));
     check.resources.push_back(std::move(out));
   }
   return check;

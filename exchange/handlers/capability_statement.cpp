@@ -5,6 +5,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include "common/poco_json.h"
 #include "common/time.h"
 #include "exchange/fhir/fhir_request.h"
 
@@ -66,9 +67,7 @@ CapabilityStatementHandler::CapabilityStatementHandler(const NodeDescription& no
   statement.set("fhirVersion", "4.0.1");
   statement.set("format", formats);
   statement.set("rest", rests);
-  std::ostringstream out;
-  statement.stringify(out);
-  body_ = out.str();
+  body_ = pocoJsonText(statement);
 }
 
 HttpReply CapabilityStatementHandler::handle(const HttpCall&) const {

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "auth/policy/policy.h"
+#include "common/poco_json.h"
 #include "exchange/fhir/fhir_request.h"
 #include "exchange/fhir/operation_outcome.h"
 
@@ -299,10 +300,8 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   bundle.set("type", "searchset");
   bundle.set("total", matches);
   if (entries->size() > 0) bundle.set("entry", entries);  // FHIR allows no empty array
-  std::ostringstream out;
-  bundle.stringify(out);
   HttpReply reply;
-  reply.body = out.str();
+  reply.body = pocoJsonText(bundle);
   reply.access.action = "query";
   reply.access.resourceType = type;
   reply.access.patientQuery = identifier;
