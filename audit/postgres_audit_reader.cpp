@@ -12,6 +12,7 @@ Result<AuditPage> queryAudit(pqxx::connection& conn, const AuditFilter& f) {
   if ((!f.from.empty() && !isAuditTime(f.from)) || (!f.to.empty() && !isAuditTime(f.to))) {
     return fail(ErrorCode::kInvalidInput, "dates must be YYYY-MM-DD or an RFC 3339 date-time");
   }
+  static const std::string tpoArray = db::textArrayLiteral(purpose::treatmentPaymentOrOperations());
   try {
     pqxx::read_transaction tx(conn);
     // Every filter is a parameter; an empty one matches everything.
@@ -32,7 +33,7 @@ Result<AuditPage> queryAudit(pqxx::connection& conn, const AuditFilter& f) {
             "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY recorded_at, chain_id, seq OFFSET $9 LIMIT $10) p ON true "
             "ORDER BY p.recorded_at, p.chain_id, p.seq",
         f.from, f.to, f.organization, f.patient, f.outcome, f.disclosuresOnly, f.hipaaAccounting,
-        db::textArrayLiteral(purpose::treatmentPaymentOrOperations()), f.offset,
+        tpoArray, f.offset,
         f.count + 1);
     AuditPage page;
     db::readPage(rows, f.count, 6, page.total, page.more, [&](const pqxx::row& row) {

@@ -85,8 +85,12 @@ void ClientRecheck::onHandshakeEvent(const SSL* ssl, int where, int ret) {
   }
   auto* recorded = new (std::nothrow) ClientStanding(std::move(standing));
   SSL* mutableSsl = const_cast<SSL*>(ssl);
-  delete static_cast<ClientStanding*>(SSL_get_ex_data(mutableSsl, completedIndex()));  // a renegotiation's: replaced
-  if (SSL_set_ex_data(mutableSsl, completedIndex(), recorded) != 1) delete recorded;  // then takeHandshake refuses
+  // A renegotiation's earlier record is replaced; it is freed only once the slot no longer holds it.
+  std::unique_ptr<ClientStanding> earlier(static_cast<ClientStanding*>(SSL_get_ex_data(mutableSsl, completedIndex())));
+  if (SSL_set_ex_data(mutableSsl, completedIndex(), recorded) != 1) {
+    delete recorded;  // then takeHandshake refuses
+    earlier.release();  // still in the slot: freed with the SSL
+  }
 }
 
 Result<ClientStanding> ClientRecheck::takeHandshake(SSL* ssl) const {

@@ -1,15 +1,10 @@
 #include "auth/tls/development_ca.h"
 
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <ctime>
 
 #include "auth/identity/certificate_identity.h"
@@ -293,7 +288,6 @@ Result<CaCredential> credentialFromPem(const std::string& certPem, const std::st
   }
   return credential;
 }
-
 
 #undef HIE_CHECK
 

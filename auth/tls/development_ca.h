@@ -4,7 +4,6 @@
 // Failures are values carrying the drained OpenSSL error queue.
 #pragma once
 
-#include <sys/types.h>
 
 #include <string>
 #include <vector>

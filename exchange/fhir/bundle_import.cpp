@@ -13,13 +13,14 @@ namespace hie::exchange {
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
+namespace {
+
+// Which field names the patient, per resource type (Patient: none).
 const char* patientReferenceField(const std::string& type) {
   if (type == "Patient") return "";
   if (type == "AllergyIntolerance") return "patient";
   return "subject";  // DocumentReference, Observation, Condition, MedicationStatement, Encounter
 }
-
-namespace {
 
 // Per entry: enough to fix a resource, bounded for a hostile one.
 constexpr std::size_t kMaxR4Problems = 10;

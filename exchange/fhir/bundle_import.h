@@ -32,9 +32,6 @@ struct ImportCheck {
   bool ok() const { return problems.empty(); }
 };
 
-// Which field names the patient, per resource type (Patient: none).
-const char* patientReferenceField(const std::string& resourceType);
-
 ImportCheck checkBundle(const std::string& bundleJson, const std::set<std::string>& supportedTypes);
 
 }  // namespace hie::exchange

@@ -33,14 +33,19 @@ int httpStatusFor(ErrorCode code) {
   return 500;
 }
 
-HttpReply operationOutcome(int status, const std::string& issueCode, const std::string& text) {
+void writeOperationOutcome(JsonWriter& json, const char* severity, const std::string& issueCode,
+                           const std::string& text) {
   // Members in alphabetical order, as the node has always written them.
-  JsonWriter json;
   json.beginObject().key("issue").beginArray().beginObject();
   json.member("code", issueCode);
-  if (!text.empty()) json.member("diagnostics", text);  // FHIR allows no empty string
-  json.member("severity", status >= 500 ? "fatal" : "error");
+  if (!text.empty()) json.member("diagnostics", text);
+  json.member("severity", severity);
   json.endObject().endArray().member("resourceType", "OperationOutcome").endObject();
+}
+
+HttpReply operationOutcome(int status, const std::string& issueCode, const std::string& text) {
+  JsonWriter json;
+  writeOperationOutcome(json, status >= 500 ? "fatal" : "error", issueCode, text);
   HttpReply reply;
   reply.status = status;
   reply.body = json.take();

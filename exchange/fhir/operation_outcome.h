@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/json_writer.h"
 #include "common/result.h"
 #include "exchange/http/http_call.h"
 
@@ -13,6 +14,12 @@ int httpStatusFor(ErrorCode code);
 // issueCode is a FHIR IssueType code (forbidden, not-found, invalid, exception, ...).
 // text must be safe for the peer: no patient data, no internals.
 HttpReply operationOutcome(int status, const std::string& issueCode, const std::string& text);
+
+// One OperationOutcome with one issue, written into json (a reply, or a Bundle
+// entry's resource). severity is fatal | error | warning | information; an
+// empty text leaves diagnostics out (FHIR allows no empty string).
+void writeOperationOutcome(JsonWriter& json, const char* severity, const std::string& issueCode,
+                           const std::string& text);
 
 // From an Error: status by code, text from error.external.
 HttpReply operationOutcome(const Error& error);

@@ -141,12 +141,10 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
     }
     // A stored entry that cannot be rendered (damaged or altered) is never dropped silently:
     // the auditor sees where it is, and `hie-node audit verify` says what is wrong with it.
-    json.beginObject().key("resource").beginObject().key("issue").beginArray().beginObject();
-    json.member("code", "processing")
-        .member("diagnostics", "audit entry " + entry.chain + " #" + std::to_string(entry.seq) +
-                                   " cannot be rendered; run hie-node audit verify")
-        .member("severity", "error");
-    json.endObject().endArray().member("resourceType", "OperationOutcome").endObject();
+    json.beginObject().key("resource");
+    writeOperationOutcome(json, "error", "processing",
+                          "audit entry " + entry.chain + " #" + std::to_string(entry.seq) +
+                              " cannot be rendered; run hie-node audit verify");
     json.key("search").beginObject().member("mode", "outcome").endObject().endObject();
   }
   if (!page->entries.empty()) json.endArray();

@@ -1,7 +1,5 @@
 #include "exchange/handlers/capability_statement.h"
 
-#include <ctime>
-#include <sstream>
 
 #include <Poco/JSON/Object.h>
 

@@ -1,14 +1,12 @@
 #include "exchange/handlers/exchange_api.h"
 
 #include <condition_variable>
-#include <sstream>
 #include <mutex>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/URI.h>
 
-#include <strings.h>
 
 #include "auth/policy/policy.h"
 #include "common/poco_json.h"
@@ -100,9 +98,8 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
   const PurposeOfUseHeader purposeHeader = purposeOfUseHeader(call);
   const std::string& purpose = purposeHeader.value;
   if (!purposeHeader.valid()) {
-    HttpReply r = refused(400, "required", "An X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code is required.",
-                          "missing_purpose");
-    return r;
+    return refused(400, "required", "An X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code is required.",
+                   "missing_purpose");
   }
 
   std::string encoded;
@@ -133,14 +130,16 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     std::vector<CallState> state;
     std::vector<Clock::time_point> startedAt;
     std::size_t completed = 0;
+    std::string pathAndQuery;  // the same for every peer: kept once, not copied into each call
+    HeaderList headers;
   };
   auto shared = std::make_shared<Shared>();
   shared->results.resize(peers.size());
   shared->state.assign(peers.size(), CallState::kNotSubmitted);
   shared->startedAt.resize(peers.size());
   for (std::size_t i = 0; i < peers.size(); ++i) shared->results[i].peer = peers[i];
-  const HeaderList headers{{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", call.requestId},
-                           {"Accept", "application/fhir+json"}};
+  shared->pathAndQuery = pathAndQuery;
+  shared->headers = {{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", call.requestId}, {"Accept", "application/fhir+json"}};
   PeerFanout* client = &client_;
   const std::size_t parallel = static_cast<std::size_t>(std::max(1, options_.maxParallel));
   std::vector<PeerResult> resultStore;
@@ -152,7 +151,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
         const std::size_t i = submitted++;
         shared->state[i] = CallState::kQueued;
         lock.unlock();
-        const bool queued = client->submit(deadline, [shared, client, i, pathAndQuery, headers, deadline] {
+        const bool queued = client->submit(deadline, [shared, client, i, deadline] {
           auth::PeerEntry peer;
           {
             std::lock_guard<std::mutex> l(shared->mutex);
@@ -160,7 +159,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
             shared->startedAt[i] = Clock::now();
             peer = shared->results[i].peer;
           }
-          auto outcome = client->get(peer, pathAndQuery, headers, deadline);
+          auto outcome = client->get(peer, shared->pathAndQuery, shared->headers, deadline);
           std::lock_guard<std::mutex> l(shared->mutex);
           shared->results[i].outcome = std::move(outcome);
           shared->results[i].micros =
@@ -179,9 +178,16 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
       if (shared->completed == peers.size() || Clock::now() >= deadline) break;
       shared->changed.wait_until(lock, deadline);
     }
-    resultStore = shared->results;
+    // Finished answers move out (up to client.maxResponseKiB each); a call still running
+    // at the deadline keeps its slot, which its worker may yet write to.
+    resultStore.resize(shared->results.size());
     for (std::size_t i = 0; i < resultStore.size(); ++i) {
       PeerResult& r = resultStore[i];
+      if (shared->state[i] == CallState::kDone) {
+        r = std::move(shared->results[i]);
+        continue;
+      }
+      r.peer = shared->results[i].peer;
       switch (shared->state[i]) {
         case CallState::kDone:
           break;
@@ -203,15 +209,14 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
       }
     }
   }
-  auto* results = &resultStore;
 
   // Merge, and audit each outbound call on this node, linked to the local request.
   Array::Ptr entries = new Array;
   long long matches = 0;
   std::string entities;
   std::vector<audit::AuditEvent> peerCalls;
-  peerCalls.reserve(results->size());
-  for (auto& r : *results) {
+  peerCalls.reserve(resultStore.size());
+  for (auto& r : resultStore) {
     audit::AuditEvent e;
     e.eventType = "rest";
     e.action = "peer-call";

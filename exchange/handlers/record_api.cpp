@@ -1,6 +1,5 @@
 #include "exchange/handlers/record_api.h"
 
-#include <strings.h>
 
 #include "common/json_writer.h"
 #include "exchange/fhir/operation_outcome.h"

@@ -4,13 +4,6 @@
 
 namespace hie::exchange {
 
-std::string HttpCall::header(const std::string& name) const {
-  for (const auto& [key, value] : headers) {
-    if (strcasecmp(key.c_str(), name.c_str()) == 0) return value;
-  }
-  return {};
-}
-
 std::string HttpCall::headerLines(const std::string& name) const {
   std::string out;
   bool first = true;

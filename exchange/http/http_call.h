@@ -20,8 +20,6 @@ struct HttpCall {
   std::string remoteAddress;
   std::string localAddress;    // host:port ([v6]:port) the connection arrived on, as the listener saw it
 
-  // First header with that name (case-insensitive), or "".
-  std::string header(const std::string& name) const;
   // Every header line with that name, in order, joined with ", " (RFC 9110 5.3), or "".
   std::string headerLines(const std::string& name) const;
 };

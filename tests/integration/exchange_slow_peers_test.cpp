@@ -222,7 +222,7 @@ TEST_F(SlowPeers, AnswersComeByTheDeadlineAndTheOutboundThreadsStayBounded) {
   EXPECT_LE(most - idle, kServerThreads + 1 + kPoolSize) << "idle " << idle << ", under load " << most;
 
   // The node closed every slow connection at its deadline instead of reading on.
-  EXPECT_TRUE(waitFor([&] { return openAtPeers() == 0; }, std::chrono::seconds(3)))
+  EXPECT_TRUE(waitFor([&] { return openAtPeers() == 0; }, std::chrono::seconds(3 * kSlowdown)))
       << openAtPeers() << " connections to the slow peers still open";
 
   ASSERT_EQ(a.node()->stop(std::chrono::seconds(10)), 0) << a.node()->log();
@@ -256,7 +256,7 @@ TEST_F(SlowPeers, ASigtermInTheMiddleOfTheFanOutExitsCleanly) {
   }
   EXPECT_GE(answered, 1);
   EXPECT_EQ(count(a, "action = 'peer-call'"), answered * kSlowPeers);
-  EXPECT_TRUE(waitFor([&] { return openAtPeers() == 0; }, std::chrono::seconds(3)))
+  EXPECT_TRUE(waitFor([&] { return openAtPeers() == 0; }, std::chrono::seconds(3 * kSlowdown)))
       << openAtPeers() << " connections to the slow peers still open";
   auto v = a.cli({"audit", "verify"});
   EXPECT_EQ(v.exitCode, 0) << v.output;
@@ -268,7 +268,7 @@ TEST_F(SlowPeers, FetchFromASlowPeerEndsAtTheDeadline) {
   EXPECT_EQ(r.exitCode, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "failed (timeout)")) << r.output;
   EXPECT_EQ(peers[0]->handshakes(), 1);
-  EXPECT_TRUE(waitFor([&] { return peers[0]->open() == 0; }, std::chrono::seconds(3)));
+  EXPECT_TRUE(waitFor([&] { return peers[0]->open() == 0; }, std::chrono::seconds(3 * kSlowdown)));
   EXPECT_EQ(count(a, "action = 'peer-call' AND outcome = 'error' AND canonical LIKE '%\"outcomeReason\":\"timeout\"%'"), 1);
 }
 

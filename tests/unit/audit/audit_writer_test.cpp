@@ -199,5 +199,16 @@ TEST_F(AuditWriterTest, AFullBacklogRefusesAtOnceAndStoresNothingOfTheRefused) {
   EXPECT_EQ(storedRequests(), (std::vector<std::string>{"taken", "q1", "q2"}));
 }
 
+TEST_F(AuditWriterTest, AfterStopNothingIsAcceptedOrStored) {
+  start();
+  ASSERT_TRUE(writer->record(event("before")));
+  writer->stop();
+  auto refused = writer->record(event("after"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_FALSE(writer->recordAll({event("after-too")}));
+  EXPECT_EQ(storedRequests(), (std::vector<std::string>{"before"}));
+}
+
 }  // namespace
 }  // namespace hie::audit

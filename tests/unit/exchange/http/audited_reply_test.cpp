@@ -105,6 +105,10 @@ TEST_F(AuditedReplyTest, AnEntryThatCannotBeCommittedTurnsTheReplyIntoA503WithNo
   EXPECT_TRUE(reply.access.patientId.empty());
   EXPECT_TRUE(reply.relatedAudit.empty());
   EXPECT_EQ(reply.refusalReason, "audit_unavailable");
+  EXPECT_EQ(reply.internalError, "audit store down (fake)") << "the log line says why";
+  EXPECT_EQ(std::count_if(reply.headers.begin(), reply.headers.end(),
+                          [](const auto& h) { return h.first == "Retry-After"; }),
+            1);
   // What the caller got is queued for the audit trail instead.
   ASSERT_EQ(sink.queued.size(), 1u);
   EXPECT_EQ(sink.queued[0].httpStatus, 503);
@@ -157,6 +161,17 @@ TEST_F(AuditedReplyTest, AProtocolRefusalIsCountedAsOne) {
   ASSERT_EQ(sink.commits.size(), 1u);
   EXPECT_EQ(sink.commits[0][0].outcomeReason, "malformed_request");
   EXPECT_EQ(sink.commits[0][0].path, "-");
+}
+
+TEST_F(AuditedReplyTest, ARefusalOfAnAdmittedRequestIsNotAProtocolRefusal) {
+  HttpReply reply;
+  reply.status = 403;
+  reply.refusalReason = "no_grant";
+  audited.release(served(), reply);  // an organization and a path: the gate admitted it
+  EXPECT_EQ(counters.refusals.value({"protocol", "no_grant"}), 0u);
+  EXPECT_EQ(counters.requests.value({"denied", "urn:oid:1.2.3"}) + counters.requests.value({"error", "urn:oid:1.2.3"}), 1u);
+  ASSERT_EQ(sink.commits.size(), 1u);
+  EXPECT_EQ(sink.commits[0][0].outcomeReason, "no_grant");
 }
 
 }  // namespace
