@@ -86,6 +86,14 @@ CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const 
   };
 }
 
+CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std::uint64_t index) {
+  CanonicalObject o = entryObject(event, node, "", 0);
+  o.erase("chain");
+  o.erase("seq");
+  o.emplace("index", static_cast<std::int64_t>(index));
+  return o;
+}
+
 std::string sha256Hex(const std::string& bytes) { return hie::sha256Hex(bytes); }
 
 std::string entryHash(const std::string& prevHash, const std::string& canonical) {

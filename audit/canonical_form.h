@@ -25,6 +25,10 @@ std::string canonicalString(const std::string& text);
 CanonicalObject entryObject(const AuditEvent& event, const std::string& node, const std::string& chain,
                             std::int64_t seq);
 
+// Format v2: a leaf of the transparency log is the entry's fields plus node and its
+// leaf index (27 keys; no chain or seq).
+CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std::uint64_t index);
+
 constexpr const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
 
 // SHA-256 (lowercase hex) of "hie-audit-entry-v1\n" + prevHash + "\n" + canonical.

@@ -24,6 +24,16 @@ std::string publicPemOf(EVP_PKEY* key) {
   return bioToString(bio.get());
 }
 
+std::string rawPublicKeyOf(EVP_PKEY* key) {
+  unsigned char raw[32];
+  std::size_t len = sizeof raw;
+  if (EVP_PKEY_get_raw_public_key(key, raw, &len) != 1 || len != sizeof raw) {
+    ossl::drainErrors();
+    return "";
+  }
+  return std::string(reinterpret_cast<char*>(raw), len);
+}
+
 }  // namespace
 
 std::string base64Encode(const std::string& bytes) {
@@ -82,6 +92,14 @@ std::string SigningKey::privatePem() const {
 std::string SigningKey::publicPem() const { return publicPemOf(key_.get()); }
 
 Result<std::string> SigningKey::sign(const std::string& message) const {
+  auto raw = signRaw(message);
+  if (!raw) return raw;
+  return base64Encode(*raw);
+}
+
+std::string SigningKey::rawPublicKey() const { return rawPublicKeyOf(key_.get()); }
+
+Result<std::string> SigningKey::signRaw(const std::string& message) const {
   ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (!ctx) return fail(ErrorCode::kInternal, "EVP_MD_CTX_new failed");
   unsigned char sig[64];
@@ -90,7 +108,7 @@ Result<std::string> SigningKey::sign(const std::string& message) const {
                   EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(message.data()),
                                  message.size()) == 1;
   if (!ok) return fail(ErrorCode::kInternal, "Ed25519 signing failed: " + ossl::drainErrors());
-  return base64Encode(std::string(reinterpret_cast<char*>(sig), len));
+  return std::string(reinterpret_cast<char*>(sig), len);
 }
 
 Result<VerifyKey> VerifyKey::fromPem(const std::string& pem) {
@@ -117,9 +135,27 @@ Result<VerifyKey> VerifyKey::fromPemFile(const std::string& path) {
 
 std::string VerifyKey::publicPem() const { return publicPemOf(key_.get()); }
 
+Result<VerifyKey> VerifyKey::fromRaw(const std::string& publicKey) {
+  if (publicKey.size() != 32) return fail(ErrorCode::kInvalidInput, "an Ed25519 public key is 32 bytes");
+  ossl::UniquePtr<EVP_PKEY> key(EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(publicKey.data()), publicKey.size()));
+  if (!key) {
+    ossl::drainErrors();
+    return fail(ErrorCode::kInvalidInput, "not an Ed25519 public key");
+  }
+  return VerifyKey(std::shared_ptr<EVP_PKEY>(std::move(key)));
+}
+
+std::string VerifyKey::rawPublicKey() const { return rawPublicKeyOf(key_.get()); }
+
 bool VerifyKey::verify(const std::string& message, const std::string& signatureBase64) const {
   std::string sig;
   if (!base64Decode(signatureBase64, sig) || sig.size() != 64) return false;
+  return verifyRaw(message, sig);
+}
+
+bool VerifyKey::verifyRaw(const std::string& message, const std::string& sig) const {
+  if (sig.size() != 64) return false;
   ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (!ctx) return false;
   const bool ok = EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) == 1 &&

@@ -23,6 +23,10 @@ class SigningKey {
   std::string publicPem() const;
   // Base64 of the signature (64 bytes).
   Result<std::string> sign(const std::string& message) const;
+  // The 64 signature bytes.
+  Result<std::string> signRaw(const std::string& message) const;
+  // The 32-byte Ed25519 public key (RFC 8032 encoding).
+  std::string rawPublicKey() const;
 
  private:
   explicit SigningKey(std::shared_ptr<evp_pkey_st> key) : key_(std::move(key)) {}
@@ -33,8 +37,13 @@ class VerifyKey {
  public:
   static Result<VerifyKey> fromPem(const std::string& pem);
   static Result<VerifyKey> fromPemFile(const std::string& path);
+  // From the 32-byte Ed25519 public key.
+  static Result<VerifyKey> fromRaw(const std::string& publicKey);
   // False for a malformed or wrong signature.
   bool verify(const std::string& message, const std::string& signatureBase64) const;
+  // Over the 64 raw signature bytes.
+  bool verifyRaw(const std::string& message, const std::string& signature) const;
+  std::string rawPublicKey() const;
   std::string publicPem() const;
 
  private:

@@ -1,0 +1,268 @@
+#include "audit/pg_audit_log_store.h"
+
+#include <map>
+
+#include <pqxx/pqxx>
+
+#include "common/hex.h"
+#include "db/session.h"
+
+namespace hie::audit {
+namespace {
+
+// bytea travels as hex text both ways (libpqxx 6.4 has no std::byte strings).
+std::string byteaLiteral(const std::string& raw) { return "'\\x" + lowerHex(raw) + "'::bytea"; }
+
+std::string fromHex(const std::string& hex) {
+  std::string out;
+  out.reserve(hex.size() / 2);
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
+  }
+  return out;
+}
+
+class PgHashSource : public merkle::HashSource {
+ public:
+  PgHashSource(db::Session& session, std::string origin) : session_(session), origin_(std::move(origin)) {}
+
+  Result<merkle::Hash> perfect(int level, std::uint64_t index) override {
+    const auto key = std::make_pair(level, index);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    // Level 0 is the leaf hash of leaf index; level l is stored with the last leaf of the subtree.
+    const std::uint64_t row = level == 0 ? index : ((index + 1) << level) - 1;
+    auto got = session_.run("read audit log hashes", [&](pqxx::connection& c) -> Result<merkle::Hash> {
+      pqxx::read_transaction tx(c);
+      auto rows = tx.exec_params(
+          "SELECT encode(CASE WHEN $3 = 0 THEN leaf_hash ELSE substring(subtree_hashes FROM ($3 - 1) * 32 + 1 FOR 32) END, "
+          "'hex') FROM audit_log_leaves WHERE origin = $1 AND idx = $2",
+          origin_, static_cast<long long>(row), level);
+      merkle::Hash h{};
+      if (rows.empty() || !merkle::fromBytes(fromHex(rows[0][0].as<std::string>()), h)) {
+        return fail(ErrorCode::kNotFound, "audit log " + origin_ + ": no stored hash of level " + std::to_string(level) +
+                                              " index " + std::to_string(index));
+      }
+      return h;
+    });
+    if (got) cache_.emplace(key, *got);
+    return got;
+  }
+
+ private:
+  db::Session& session_;
+  std::string origin_;
+  std::map<std::pair<int, std::uint64_t>, merkle::Hash> cache_;
+};
+
+Result<std::optional<std::string>> optionalText(const pqxx::result& rows) {
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows[0][0].as<std::string>());
+}
+
+}  // namespace
+
+PgAuditLogStore::PgAuditLogStore(std::string dbUri) : session_(std::make_unique<db::Session>(std::move(dbUri))) {}
+PgAuditLogStore::~PgAuditLogStore() = default;
+
+Result<LogHead> PgAuditLogStore::head(const std::string& origin) {
+  auto size = storedSize(origin);
+  if (!size) return tl::make_unexpected(size.error());
+  auto latest = latestCheckpoint(origin);
+  if (!latest) return tl::make_unexpected(latest.error());
+  auto source = hashes(origin);
+  auto frontier = merkle::Frontier::load(*size, *source);
+  if (!frontier) return tl::make_unexpected(frontier.error());
+  LogHead h;
+  h.size = *size;
+  h.frontier = std::move(*frontier);
+  if (*latest) {
+    auto parsed = note::parse(**latest);
+    if (!parsed) return fail(ErrorCode::kInternal, "the latest stored checkpoint of " + origin + " is malformed: " +
+                                                       parsed.error().internal);
+    auto treeHead = TreeHead::parse(parsed->text);
+    if (!treeHead) return fail(ErrorCode::kInternal, "the latest stored checkpoint of " + origin + " is malformed: " +
+                                                         treeHead.error().internal);
+    h.latest = SignedCheckpoint{*treeHead, **latest};
+  }
+  return h;
+}
+
+Result<bool> PgAuditLogStore::append(const std::string& origin, const std::vector<LogLeaf>& leaves,
+                                     const SignedCheckpoint& checkpoint, std::chrono::milliseconds statementTimeout) {
+  return session_->run("append audit log leaves", [&](pqxx::connection& c) -> Result<bool> {
+    // One round trip: a simple query of several statements runs as one implicit transaction,
+    // and its reply comes after the commit. The primary keys are the sequencer: if another
+    // writer holds one of these indices or this checkpoint size, the whole batch fails.
+    pqxx::nontransaction tx(c);
+    std::string sql;
+    sql.reserve(512 + leaves.size() * 1300);
+    if (statementTimeout.count() > 0) {
+      sql += "SET LOCAL statement_timeout = " + std::to_string(statementTimeout.count()) + "; ";
+    }
+    const std::string o = tx.quote(origin);
+    if (!leaves.empty()) {
+      sql += "INSERT INTO audit_log_leaves (origin, idx, leaf, leaf_hash, subtree_hashes) VALUES ";
+      bool first = true;
+      for (const auto& l : leaves) {
+        std::string completed;
+        completed.reserve(l.completed.size() * 32);
+        for (const auto& h : l.completed) completed += merkle::toBytes(h);
+        sql += first ? "(" : ", (";
+        first = false;
+        sql += o + ", " + std::to_string(l.index) + ", " + tx.quote(l.leaf) + ", " + byteaLiteral(merkle::toBytes(l.hash)) +
+               ", " + byteaLiteral(completed) + ")";
+      }
+      sql += "; ";
+    }
+    sql += "INSERT INTO audit_log_checkpoints (origin, tree_size, root_hash, note) VALUES (" + o + ", " +
+           std::to_string(checkpoint.head.size) + ", " + byteaLiteral(merkle::toBytes(checkpoint.head.root)) + ", " +
+           tx.quote(checkpoint.note) + ")";
+    try {
+      tx.exec(sql);
+    } catch (const pqxx::unique_violation& e) {
+      return fail(ErrorCode::kConflict, std::string("append audit log leaves: another writer got there first: ") + e.what(),
+                  "audit log conflict");
+    }
+    return true;
+  });
+}
+
+Result<bool> PgAuditLogStore::hasCheckpoint(const std::string& origin, std::uint64_t size, const merkle::Hash& root) {
+  return session_->run("read audit log checkpoint", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params(
+        "SELECT 1 FROM audit_log_checkpoints WHERE origin = $1 AND tree_size = $2 AND root_hash = decode($3, 'hex')",
+        origin, static_cast<long long>(size), merkle::toHex(root));
+    return !rows.empty();
+  });
+}
+
+std::unique_ptr<merkle::HashSource> PgAuditLogStore::hashes(const std::string& origin) {
+  return std::make_unique<PgHashSource>(*session_, origin);
+}
+
+Result<std::vector<std::string>> PgAuditLogStore::origins() {
+  return session_->run("read audit log origins", [&](pqxx::connection& c) -> Result<std::vector<std::string>> {
+    pqxx::read_transaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& row : tx.exec("SELECT origin FROM (SELECT DISTINCT origin FROM audit_log_leaves UNION "
+                                   "SELECT DISTINCT origin FROM audit_log_checkpoints) o ORDER BY origin COLLATE \"C\"")) {
+      out.push_back(row[0].as<std::string>());
+    }
+    return out;
+  });
+}
+
+Result<std::uint64_t> PgAuditLogStore::storedSize(const std::string& origin) {
+  return session_->run("read audit log size", [&](pqxx::connection& c) -> Result<std::uint64_t> {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params("SELECT coalesce(max(idx) + 1, 0) FROM audit_log_leaves WHERE origin = $1", origin);
+    return static_cast<std::uint64_t>(rows[0][0].as<long long>());
+  });
+}
+
+Result<std::vector<std::string>> PgAuditLogStore::checkpoints(const std::string& origin) {
+  return session_->run("read audit log checkpoints", [&](pqxx::connection& c) -> Result<std::vector<std::string>> {
+    pqxx::read_transaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& row :
+         tx.exec_params("SELECT note FROM audit_log_checkpoints WHERE origin = $1 ORDER BY tree_size", origin)) {
+      out.push_back(row[0].as<std::string>());
+    }
+    return out;
+  });
+}
+
+Result<std::optional<std::string>> PgAuditLogStore::checkpointAt(const std::string& origin, std::uint64_t size) {
+  return session_->run("read audit log checkpoint", [&](pqxx::connection& c) -> Result<std::optional<std::string>> {
+    pqxx::read_transaction tx(c);
+    return optionalText(tx.exec_params("SELECT note FROM audit_log_checkpoints WHERE origin = $1 AND tree_size = $2",
+                                       origin, static_cast<long long>(size)));
+  });
+}
+
+Result<std::optional<std::string>> PgAuditLogStore::latestCheckpoint(const std::string& origin) {
+  return session_->run("read audit log checkpoint", [&](pqxx::connection& c) -> Result<std::optional<std::string>> {
+    pqxx::read_transaction tx(c);
+    return optionalText(tx.exec_params(
+        "SELECT note FROM audit_log_checkpoints WHERE origin = $1 ORDER BY tree_size DESC LIMIT 1", origin));
+  });
+}
+
+Result<std::uint64_t> PgAuditLogStore::forEachLeaf(const std::string& origin, std::uint64_t first, std::uint64_t end,
+                                                   const std::function<bool(const StoredLeaf&)>& visit) {
+  return session_->run("read audit log leaves", [&](pqxx::connection& c) -> Result<std::uint64_t> {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    std::uint64_t n = 0;
+    long long after = static_cast<long long>(first) - 1;
+    while (true) {
+      auto rows = tx.exec_params(
+          "SELECT idx, leaf, encode(leaf_hash, 'hex'), encode(subtree_hashes, 'hex') FROM audit_log_leaves "
+          "WHERE origin = $1 AND idx > $2 AND idx < $3 ORDER BY idx LIMIT 5000",
+          origin, after, static_cast<long long>(end));
+      if (rows.empty()) break;
+      for (const auto& row : rows) {
+        StoredLeaf l{static_cast<std::uint64_t>(row[0].as<long long>()), row[1].as<std::string>(),
+                     fromHex(row[2].as<std::string>()), fromHex(row[3].as<std::string>())};
+        after = static_cast<long long>(l.index);
+        ++n;
+        if (!visit(l)) return n;
+      }
+    }
+    return n;
+  });
+}
+
+Result<std::vector<std::string>> PgAuditLogStore::cosignatures(const std::string& origin, std::uint64_t size) {
+  return session_->run("read audit log cosignatures", [&](pqxx::connection& c) -> Result<std::vector<std::string>> {
+    pqxx::read_transaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& row : tx.exec_params(
+             "SELECT line FROM audit_log_cosignatures WHERE origin = $1 AND tree_size = $2 ORDER BY witness, received_at",
+             origin, static_cast<long long>(size))) {
+      out.push_back(row[0].as<std::string>());
+    }
+    return out;
+  });
+}
+
+Result<bool> PgAuditLogStore::addCosignatures(const std::string& origin, std::uint64_t size, const std::string& witness,
+                                              const std::vector<std::string>& lines) {
+  return session_->run("store audit log cosignatures", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    for (const auto& line : lines) {
+      tx.exec_params("INSERT INTO audit_log_cosignatures (origin, tree_size, witness, line) VALUES ($1, $2, $3, $4) "
+                     "ON CONFLICT DO NOTHING",
+                     origin, static_cast<long long>(size), witness, line);
+    }
+    tx.exec_params("INSERT INTO audit_log_witness_sizes (origin, witness, tree_size) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (origin, witness) DO UPDATE SET tree_size = excluded.tree_size, updated_at = now()",
+                   origin, witness, static_cast<long long>(size));
+    tx.commit();
+    return true;
+  });
+}
+
+Result<std::optional<std::uint64_t>> PgAuditLogStore::witnessSize(const std::string& origin, const std::string& witness) {
+  return session_->run("read witness size", [&](pqxx::connection& c) -> Result<std::optional<std::uint64_t>> {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params("SELECT tree_size FROM audit_log_witness_sizes WHERE origin = $1 AND witness = $2",
+                               origin, witness);
+    if (rows.empty()) return std::optional<std::uint64_t>();
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(rows[0][0].as<long long>()));
+  });
+}
+
+Result<bool> PgAuditLogStore::setWitnessSize(const std::string& origin, const std::string& witness, std::uint64_t size) {
+  return session_->run("store witness size", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO audit_log_witness_sizes (origin, witness, tree_size) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (origin, witness) DO UPDATE SET tree_size = excluded.tree_size, updated_at = now()",
+                   origin, witness, static_cast<long long>(size));
+    tx.commit();
+    return true;
+  });
+}
+
+}  // namespace hie::audit

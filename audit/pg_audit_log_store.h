@@ -1,0 +1,68 @@
+// The transparency log in PostgreSQL (db/migrations/0005_transparency_log.sql):
+// leaves, checkpoints, witnesses' cosignatures. The writer's AuditLogStore, and
+// what the audit commands and the witness submitter read. Owns one connection,
+// reopened after it breaks. Not thread-safe: one user per instance.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/transparency_log.h"
+
+namespace hie::db {
+class Session;
+}
+
+namespace hie::audit {
+
+// One stored leaf, as read back (the stored hashes are what the verifier checks).
+struct StoredLeaf {
+  std::uint64_t index = 0;
+  std::string leaf;
+  std::string leafHash;       // 32 raw bytes as stored
+  std::string subtreeHashes;  // as stored: 32 raw bytes per completed level
+};
+
+class PgAuditLogStore : public AuditLogStore {
+ public:
+  explicit PgAuditLogStore(std::string dbUri);
+  ~PgAuditLogStore() override;
+
+  Result<LogHead> head(const std::string& origin) override;
+  Result<bool> append(const std::string& origin, const std::vector<LogLeaf>& leaves,
+                      const SignedCheckpoint& checkpoint,
+                      std::chrono::milliseconds statementTimeout = std::chrono::milliseconds(0)) override;
+  Result<bool> hasCheckpoint(const std::string& origin, std::uint64_t size, const merkle::Hash& root) override;
+  std::unique_ptr<merkle::HashSource> hashes(const std::string& origin) override;
+
+  // The origins with leaves or checkpoints in this database, in byte order.
+  Result<std::vector<std::string>> origins();
+  // max(index) + 1 of the stored leaves (0 when none).
+  Result<std::uint64_t> storedSize(const std::string& origin);
+  // Stored checkpoints of origin in ascending size, each as its signed note (log signature only).
+  Result<std::vector<std::string>> checkpoints(const std::string& origin);
+  Result<std::optional<std::string>> checkpointAt(const std::string& origin, std::uint64_t size);
+  Result<std::optional<std::string>> latestCheckpoint(const std::string& origin);
+  // Leaves with first <= index < end in index order, in pages of 5000 read in one snapshot; stops
+  // when visit returns false. Returns how many were visited.
+  Result<std::uint64_t> forEachLeaf(const std::string& origin, std::uint64_t first, std::uint64_t end,
+                                    const std::function<bool(const StoredLeaf&)>& visit);
+
+  // The cosignature lines stored for the checkpoint of size.
+  Result<std::vector<std::string>> cosignatures(const std::string& origin, std::uint64_t size);
+  // Stores cosignature lines for a stored checkpoint and records size as what witness last cosigned.
+  Result<bool> addCosignatures(const std::string& origin, std::uint64_t size, const std::string& witness,
+                               const std::vector<std::string>& lines);
+  // The size witness last cosigned for origin, as recorded (nullopt when never).
+  Result<std::optional<std::uint64_t>> witnessSize(const std::string& origin, const std::string& witness);
+  Result<bool> setWitnessSize(const std::string& origin, const std::string& witness, std::uint64_t size);
+
+ private:
+  std::unique_ptr<db::Session> session_;
+};
+
+}  // namespace hie::audit
