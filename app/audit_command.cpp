@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,8 @@
 #include "audit/audit_export.h"
 #include "audit/audit_query.h"
 #include "audit/audit_store.h"
+#include "audit/log_verifier.h"
+#include "audit/pg_audit_log_store.h"
 #include "audit/fhir_audit_event.h"
 #include "audit/signing_key.h"
 #include "auth/tls/tls_material.h"
@@ -23,7 +26,8 @@ namespace hie::app {
 namespace {
 
 const char* const kAuditUsage =
-    "usage: hie-node audit keygen --out FILE | verify [--checkpoint FILE]... [--public-key FILE] | "
+    "usage: hie-node audit keygen --out FILE | verify [--checkpoint FILE]... [--public-key FILE] [--witnesses K] "
+    "[--witness-key VKEY]... | "
     "export --format fhir|jsonl [--from T] [--to T] | checkpoint";
 
 int keygen(const ParsedArgs& args) {
@@ -59,59 +63,169 @@ Result<audit::VerifyKey> verifyKeyFor(const ParsedArgs& args, const ConfigSource
   return audit::VerifyKey::fromPemFile(*path);
 }
 
+// A kept checkpoint file: v1 checkpoint lines (JSON, as `audit checkpoint --v1` prints them) or one
+// v2 checkpoint (a signed note, as `audit checkpoint` prints it, cosignatures included).
+struct KeptCheckpoints {
+  std::vector<audit::Checkpoint> v1;
+  std::vector<std::pair<std::string, std::string>> v2;  // (file, note)
+};
+
+Result<bool> readKeptCheckpoint(const std::string& file, KeptCheckpoints& kept) {
+  auto text = readFile(file, "checkpoint file");
+  if (!text) return tl::make_unexpected(text.error());
+  const std::size_t first = text->find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return fail(ErrorCode::kInvalidInput, "checkpoint file " + file + " holds no checkpoint");
+  if ((*text)[first] != '{') {
+    auto parsed = audit::note::parse(*text);
+    if (!parsed) return fail(ErrorCode::kInvalidInput, "checkpoint file " + file + ": " + parsed.error().internal);
+    auto head = audit::TreeHead::parse(parsed->text);
+    if (!head) return fail(ErrorCode::kInvalidInput, "checkpoint file " + file + ": " + head.error().internal);
+    kept.v2.emplace_back(file, *text);
+    return true;
+  }
+  std::stringstream lines(*text);
+  std::string line;
+  int lineNumber = 0;
+  while (std::getline(lines, line)) {
+    ++lineNumber;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto cp = audit::Checkpoint::fromJson(line);
+    if (!cp) {
+      return fail(ErrorCode::kInvalidInput,
+                  "checkpoint file " + file + " line " + std::to_string(lineNumber) + ": " + cp.error().external);
+    }
+    kept.v1.push_back(*cp);
+  }
+  return true;
+}
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 int verify(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
   if (!args.positional.empty()) return usageError("audit verify takes no arguments");
+  int required = 0;
+  if (args.has("witnesses")) {
+    const std::string k = args.value("witnesses");
+    if (k.empty() || k.size() > 3 || k.find_first_not_of("0123456789") != std::string::npos || std::stoi(k) > 100) {
+      return usageError("--witnesses must be a number from 0 to 100");
+    }
+    required = std::stoi(k);
+  }
+  std::vector<audit::note::VerifierKey> witnesses;
+  for (const auto& text : args.values("witness-key")) {
+    auto vkey = audit::note::VerifierKey::parse(text);
+    if (!vkey) return usageError("--witness-key " + text + ": " + vkey.error().internal);
+    if (vkey->type != audit::note::kCosignatureV1) {
+      return usageError("--witness-key " + text + ": not a witness key (its type must be 04, cosignature/v1)");
+    }
+    witnesses.push_back(*vkey);
+  }
   auto key = verifyKeyFor(args, config);
   if (!key) return runtimeError(key.error().external);
-  std::vector<audit::Checkpoint> given;
+  KeptCheckpoints kept;
   for (const auto& file : args.values("checkpoint")) {
-    auto text = readFile(file, "checkpoint file");
-    if (!text) return runtimeError(text.error().external);
-    // One checkpoint per line, as `hie-node audit checkpoint` prints them.
-    std::stringstream lines(*text);
-    std::string line;
-    int lineNumber = 0, found = 0;
-    while (std::getline(lines, line)) {
-      ++lineNumber;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto cp = audit::Checkpoint::fromJson(line);
-      if (!cp) return runtimeError("checkpoint file " + file + " line " + std::to_string(lineNumber) + ": " + cp.error().external);
-      given.push_back(*cp);
-      ++found;
-    }
-    if (found == 0) return runtimeError("checkpoint file " + file + " holds no checkpoint");
+    if (auto read = readKeptCheckpoint(file, kept); !read) return runtimeError(read.error().internal);
   }
+  audit::PgAuditLogStore logs(uri);
+  if (!args.has("witness-key")) {
+    // The witnesses of the peer directory, unless the auditor names the ones they trust.
+    auto known = logs.knownWitnessKeys();
+    if (!known) return runtimeError("cannot read the peer directory's witness keys: " + known.error().internal);
+    witnesses = std::move(*known);
+  }
+
+  // Format v1: every chain, entry by entry, with each row's query columns against its entry.
   audit::AuditStore store(uri);
-  audit::ChainVerifier verifier(*key);
-  auto visited = store.forEachEntry([&verifier](const audit::SealedEntry& e) {
-    verifier.feed(e);
+  audit::ChainVerifier chains(*key);
+  auto visited = store.forEachEntryWithColumns([&chains](const audit::SealedEntry& e, const audit::EntryColumns& c) {
+    chains.feed(e);
+    chains.checkColumns(e, c);
     return true;
   });
   if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
   auto stored = store.latestCheckpoints();
   if (!stored) return runtimeError("cannot read audit checkpoints: " + stored.error().internal);
-  for (const auto& cp : *stored) verifier.checkCheckpoint(cp);
-  for (const auto& cp : given) verifier.checkCheckpoint(cp);
-  if (!verifier.problems().empty()) {
-    // Every problem, one line each, in the order found (chain by chain, then the checkpoints).
-    // A chain id is printed encoded as entries store text: a tampered row sends no control bytes to the terminal.
-    std::set<std::string> chains;
-    for (const auto& p : verifier.problems()) {
-      std::cerr << "hie-node: audit: chain " << audit::printableAscii(p.chain) << " entry " << p.seq << ": "
-                << audit::problemKindName(p.kind) << ": " << p.what << "\n";
-      chains.insert(p.chain);
+  for (const auto& cp : *stored) chains.checkCheckpoint(cp);
+  for (const auto& cp : kept.v1) chains.checkCheckpoint(cp);
+
+  // Format v2: every log in the database, this node's (audit.origin) and those of kept checkpoints.
+  auto found = logs.origins();
+  if (!found) return runtimeError("cannot read the audit log: " + found.error().internal);
+  std::set<std::string> origins(found->begin(), found->end());
+  if (auto origin = config.get("audit.origin")) {
+    origins.insert(*origin);
+  } else if (auto node = config.get("node.id")) {
+    origins.insert(audit::defaultLogOrigin(*node));
+  }
+  for (const auto& [file, text] : kept.v2) origins.insert(audit::TreeHead::parse(audit::note::parse(text)->text)->origin);
+  std::vector<audit::LogVerifier> logVerifiers;
+  for (const auto& origin : origins) {
+    if (!audit::isValidOrigin(origin)) continue;
+    audit::LogVerifier v(origin, audit::note::VerifierKey::of(origin, audit::note::kEd25519, *key), witnesses);
+    auto rows = logs.checkpointRows(origin);
+    if (!rows) return runtimeError("cannot read the audit log's checkpoints: " + rows.error().internal);
+    for (const auto& row : *rows) v.storedCheckpoint(row);
+    auto cosignatures = logs.cosignatureRows(origin);
+    if (!cosignatures) return runtimeError("cannot read the audit log's cosignatures: " + cosignatures.error().internal);
+    for (const auto& row : *cosignatures) v.storedCosignature(row);
+    for (const auto& [file, text] : kept.v2) {
+      if (audit::TreeHead::parse(audit::note::parse(text)->text)->origin == origin) v.keptCheckpoint(text, file);
     }
-    auto count = [](std::size_t n, const char* one, const char* many) {
-      return std::to_string(n) + " " + (n == 1 ? one : many);
-    };
-    std::cerr << "hie-node: audit verification FAILED: " << count(verifier.problems().size(), "problem", "problems")
-              << " in " << count(chains.size(), "chain", "chains") << "; checked "
-              << count(static_cast<std::size_t>(verifier.entriesChecked()), "entry", "entries") << " in "
-              << count(verifier.chainsSeen(), "chain", "chains") << "\n";
+    auto leaves = logs.forEachLeaf(origin, 0, std::numeric_limits<std::int64_t>::max(), [&v](const audit::StoredLeaf& l) {
+      v.leaf(l.index, l.leaf, l.leafHash, l.subtreeHashes);
+      return true;
+    });
+    if (!leaves) return runtimeError("cannot read the audit log: " + leaves.error().internal);
+    if (rows->empty() && *leaves == 0 && v.checkpointsChecked() == 0) continue;  // no such log here
+    v.finish(required);
+    logVerifiers.push_back(std::move(v));
+  }
+
+  // Every problem, one line each, in the order found: v1 chain by chain, then each log.
+  // Names are printed encoded as entries store text: a tampered row sends no control bytes to the terminal.
+  std::size_t problems = chains.problems().size();
+  std::set<std::string> where;
+  for (const auto& p : chains.problems()) {
+    std::cerr << "hie-node: audit: chain " << audit::printableAscii(p.chain) << " entry " << p.seq << ": "
+              << audit::problemKindName(p.kind) << ": " << p.what << "\n";
+    where.insert("chain " + p.chain);
+  }
+  std::uint64_t leavesChecked = 0;
+  std::size_t checkpointsChecked = stored->size() + kept.v1.size();
+  for (const auto& v : logVerifiers) {
+    leavesChecked += v.leavesChecked();
+    checkpointsChecked += v.checkpointsChecked();
+    for (const auto& p : v.problems()) {
+      std::cerr << "hie-node: audit: log " << audit::printableAscii(v.origin()) << " " << p.where << ": "
+                << audit::problemKindName(p.kind) << ": " << p.what << "\n";
+      where.insert("log " + v.origin());
+      ++problems;
+    }
+  }
+  const std::string checked = "checked " + plural(static_cast<std::size_t>(leavesChecked), "leaf", "leaves") + " in " +
+                              plural(logVerifiers.size(), "log", "logs") + " and " +
+                              plural(static_cast<std::size_t>(chains.entriesChecked()), "v1 entry", "v1 entries") +
+                              " in " + plural(chains.chainsSeen(), "chain", "chains") + ", " +
+                              plural(checkpointsChecked, "checkpoint", "checkpoints");
+  if (problems > 0) {
+    std::cerr << "hie-node: audit verification FAILED: " << plural(problems, "problem", "problems") << " in "
+              << plural(where.size(), "log or chain", "logs or chains") << "; " << checked << "\n";
     return 1;
   }
-  std::cout << "audit trail verified: " << verifier.entriesChecked() << " entries in " << verifier.chainsSeen()
-            << " chains, " << stored->size() + given.size() << " checkpoints; hashes, links and signatures intact\n";
+  std::cout << "audit trail verified: " << checked << "; leaf hashes, tree, checkpoint signatures"
+            << (witnesses.empty() ? "" : ", cosignatures") << " and v1 hashes, links, signatures and columns intact\n";
+  for (const auto& v : logVerifiers) {
+    if (auto w = v.newestWitnessed(std::max(1, required))) {
+      std::cout << "  log " << v.origin() << ": newest checkpoint cosigned by " << w->witnesses
+                << (w->witnesses == 1 ? " known witness" : " known witnesses") << " covers " << w->size << " of "
+                << v.leavesChecked() << " leaves\n";
+    } else {
+      std::cout << "  log " << v.origin() << ": no checkpoint cosigned by a known witness ("
+                << plural(witnesses.size(), "witness key", "witness keys") << " known)\n";
+    }
+  }
   return 0;
 }
 
@@ -196,7 +310,9 @@ int runAudit(const Args& argv) {
   const std::string verb = argv.front();
   OptionSpec spec;
   if (verb == "keygen") spec = OptionSpec{{"out"}, {}, {}};
-  else if (verb == "verify") spec = OptionSpec{{"checkpoint", "public-key"}, {"checkpoint"}, {}};
+  else if (verb == "verify") {
+    spec = OptionSpec{{"checkpoint", "public-key", "witnesses", "witness-key"}, {"checkpoint", "witness-key"}, {}};
+  }
   else if (verb == "export") spec = OptionSpec{{"format", "from", "to"}, {}, {}};
   else if (verb != "checkpoint") return usageError("unknown audit subcommand '" + verb + "'\n" + kAuditUsage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);

@@ -107,6 +107,13 @@ Result<void> checkNodeId(const Value& v, const NodeConfig&) {
   return {};
 }
 
+Result<void> checkLogOrigin(const Value& v, const NodeConfig&) {
+  if (!audit::isValidOrigin(v.text)) {
+    return refuse("configuration key 'audit.origin' must be 1-255 printable ASCII characters without spaces or '+'");
+  }
+  return {};
+}
+
 Result<void> checkOrganization(const Value& v, const NodeConfig&) {
   if (!auth::isValidOrganizationIdentifier(v.text)) {
     return refuse("configuration key 'node.organization' must be a urn:oid: identifier, not '" + v.text + "'");
@@ -204,9 +211,11 @@ const std::vector<ConfigKey>& keyTable() {
         c.registryPollMillis = v.number;
       }),
       path("audit.signingKey").requiredKey().landsIn([](NodeConfig& c, const Value& v) { c.auditSigningKey = v.text; }),
-      integer("audit.checkpointInterval", 60, 1, 86400).landsIn([](NodeConfig& c, const Value& v) {
-        c.audit.checkpointInterval = seconds(v.number);
-      }),
+      text("audit.origin").documentedDefault("hie-node/<node.id>/audit").checkedBy(checkLogOrigin).landsIn(
+          [](NodeConfig& c, const Value& v) { c.auditOrigin = v.text; }),
+      // Format v1 only: format v2 signs a checkpoint with every commit. Still read, so that
+      // existing configuration files load.
+      integer("audit.checkpointInterval", 60, 1, 86400),
       integer("audit.commitTimeout", 5000, 100, 60000).landsIn([](NodeConfig& c, const Value& v) {
         c.audit.commitTimeout = milliseconds(v.number);
       }),
@@ -484,6 +493,7 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
     if (key.land != nullptr) key.land(c, v);
   }
   // Settings derived from the keys rather than read.
+  if (c.auditOrigin.empty()) c.auditOrigin = audit::defaultLogOrigin(c.nodeId);
   c.exchange.resourceTypes = c.records.resourceTypes;
   return c;
 }

@@ -58,6 +58,7 @@ struct NodeConfig {
   int registryPollMillis = 500;
   int dbPoolSize = 16;
   std::string auditSigningKey;
+  std::string auditOrigin;  // the transparency log's origin and key name (audit.origin)
   audit::WriterOptions audit;
   exchange::RecordApiSettings records;
   std::string baseUrl;  // server.baseUrl without a trailing '/'; "" = per request (exchange::publicBaseUrl)

@@ -7,7 +7,7 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
-#include "audit/audit_store.h"
+#include "audit/pg_audit_log_store.h"
 #include "audit/audit_writer.h"
 #include "auth/policy/policy.h"
 #include "auth/registry/organization.h"
@@ -108,8 +108,8 @@ int runFetch(const Args& argv) {
 
   Poco::Net::SSLManager::instance().initializeClient(nullptr, new Poco::Net::RejectCertificateHandler(false), nullptr);
   Counters counters;
-  audit::AuditWriter writer(std::make_unique<audit::AuditStore>(config->dbUri), *key, config->nodeId,
-                            audit::newChainId(config->nodeId + "-fetch"), config->audit, counters);
+  audit::AuditWriter writer(std::make_unique<audit::PgAuditLogStore>(config->dbUri), *key, config->nodeId,
+                                 config->auditOrigin, config->audit, counters);
   if (auto started = writer.start(); !started) return runtimeError("cannot start the audit trail: " + started.error().internal);
   exchange::PeerClient client(material, directory, config->client, counters);
   std::string encoded;

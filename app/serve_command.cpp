@@ -12,7 +12,7 @@
 
 #include "app/command_support.h"
 #include "app/commands.h"
-#include "audit/audit_store.h"
+#include "audit/pg_audit_log_store.h"
 #include "audit/audit_writer.h"
 #include "audit/postgres_audit_reader.h"
 #include "audit/signing_key.h"
@@ -193,8 +193,8 @@ int runServe(const Args& argv) {
   ocsp.attachTo((*context)->sslContext());
   auth::ClientRecheck recheck(*tls, &ocsp);  // before each request: does the client's certificate still stand?
   recheck.attachTo((*context)->sslContext());
-  audit::AuditWriter auditWriter(std::make_unique<audit::AuditStore>(config->dbUri), *signingKey, config->nodeId,
-                                 audit::newChainId(config->nodeId), config->audit, counters);
+  audit::AuditWriter auditWriter(std::make_unique<audit::PgAuditLogStore>(config->dbUri), *signingKey, config->nodeId,
+                                 config->auditOrigin, config->audit, counters);
   if (auto started = auditWriter.start(); !started) {
     return runtimeError("cannot start the audit trail: " + started.error().internal);
   }
@@ -224,10 +224,10 @@ int runServe(const Args& argv) {
 
   auto port = server.start();
   if (!port) return runtimeError(port.error().internal);
-  spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_chain={}",
+  spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_log={}",
                config->listener.host, *port, config->nodeId, config->organization,
                config->tls.crl.empty() ? "none" : config->tls.crl, config->records.policy.breakGlass,
-               auditWriter.chain());
+               auditWriter.origin());
 
   // Wait for signals; every two seconds look whether a TLS file changed.
   long long polls = 0;

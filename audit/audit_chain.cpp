@@ -140,6 +140,7 @@ const char* problemKindName(ChainVerifier::Kind kind) {
     case ChainVerifier::Kind::kTruncated: return "truncated";
     case ChainVerifier::Kind::kRewritten: return "rewritten";
     case ChainVerifier::Kind::kBadCheckpoint: return "bad-checkpoint-signature";
+    case ChainVerifier::Kind::kColumnAltered: return "column-altered";
   }
   return "unknown";
 }
@@ -199,6 +200,28 @@ bool ChainVerifier::feed(const SealedEntry& e) {
     s.hashes.emplace_back(e.seq, e.hash);
   }
   return problems_.size() == before;
+}
+
+bool ChainVerifier::checkColumns(const SealedEntry& e, const EntryColumns& c) {
+  std::vector<std::string> altered;
+  auto text = [&](const char* column, const char* key, const std::string& value) {
+    if (canonicalStringField(e.canonical, key) != std::optional<std::string>(value)) altered.push_back(column);
+  };
+  text("event_type", "eventType", c.eventType);
+  text("action", "action", c.action);
+  text("outcome", "outcome", c.outcome);
+  text("organization", "organization", c.organization);
+  text("patient", "patient", c.patient);
+  text("purpose", "purpose", c.purpose);
+  text("request_id", "requestId", c.requestId);
+  if (canonicalBoolField(e.canonical, "breakGlass") != std::optional<bool>(c.breakGlass)) altered.push_back("break_glass");
+  if (altered.empty()) return true;
+  std::string list;
+  for (const auto& a : altered) list += (list.empty() ? "" : ", ") + a;
+  problems_.push_back(Problem{e.chain, e.seq, Kind::kColumnAltered,
+                              "the row's " + list + " differ" + (altered.size() == 1 ? "s" : "") +
+                                  " from the signed entry (column altered)"});
+  return false;
 }
 
 bool ChainVerifier::checkCheckpoint(const Checkpoint& c) {

@@ -58,6 +58,12 @@ struct Checkpoint {
 Result<Checkpoint> signCheckpoint(const ChainHead& head, const std::string& node, const std::string& time,
                                   const SigningKey& key);
 
+// The query columns a v1 row keeps beside its canonical entry (copies, never trusted).
+struct EntryColumns {
+  std::string eventType, action, outcome, organization, patient, purpose, requestId;
+  bool breakGlass = false;
+};
+
 // Checks chains entry by entry and reports every problem it finds, each with its
 // chain, entry and kind; after a bad entry it goes on from that entry's stored hash.
 class ChainVerifier {
@@ -67,6 +73,8 @@ class ChainVerifier {
   // Checks one stored entry; entries of one chain must come in ascending seq order.
   // False when the entry has a problem (each one recorded).
   bool feed(const SealedEntry& entry);
+  // Checks that a row's query columns are what its canonical entry says. False on a problem.
+  bool checkColumns(const SealedEntry& entry, const EntryColumns& columns);
   // After all entries: checks a checkpoint against what was fed. False on a problem.
   bool checkCheckpoint(const Checkpoint& checkpoint);
 
@@ -80,6 +88,7 @@ class ChainVerifier {
     kTruncated,           // the chain ends before a checkpoint's entry
     kRewritten,           // the checkpoint's entry has another hash
     kBadCheckpoint,       // the checkpoint's own signature does not verify
+    kColumnAltered,       // a query column differs from the signed entry
   };
   struct Problem {
     std::string chain;
@@ -105,7 +114,7 @@ class ChainVerifier {
 };
 
 // "gap", "out-of-order", "misplaced", "broken-link", "hash-mismatch", "bad-signature",
-// "truncated", "rewritten", "bad-checkpoint-signature" (docs/audit-format.md).
+// "truncated", "rewritten", "bad-checkpoint-signature", "column-altered" (docs/audit-format.md).
 const char* problemKindName(ChainVerifier::Kind kind);
 
 }  // namespace hie::audit

@@ -105,6 +105,36 @@ Result<std::int64_t> AuditStore::forEachEntry(const std::function<bool(const Sea
   });
 }
 
+Result<std::int64_t> AuditStore::forEachEntryWithColumns(
+    const std::function<bool(const SealedEntry&, const EntryColumns&)>& visit) {
+  return session_->run("read audit entries", [&](pqxx::connection& c) -> Result<std::int64_t> {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    std::int64_t n = 0;
+    std::string chain;
+    std::int64_t seq = 0;
+    while (true) {
+      auto rows = tx.exec_params(
+          "SELECT chain_id, seq, prev_hash, entry_hash, signature, canonical, event_type, action, outcome, organization, "
+          "patient, purpose, request_id, break_glass FROM audit_entries WHERE (chain_id, seq) > ($1, $2) "
+          "ORDER BY chain_id, seq LIMIT 5000",
+          chain, seq);
+      if (rows.empty()) break;
+      for (const auto& row : rows) {
+        SealedEntry e{row[0].as<std::string>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
+                      row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>()};
+        EntryColumns columns{row[6].as<std::string>(), row[7].as<std::string>(), row[8].as<std::string>(),
+                             row[9].as<std::string>(), row[10].as<std::string>(), row[11].as<std::string>(),
+                             row[12].as<std::string>(), row[13].as<bool>()};
+        ++n;
+        chain = e.chain;
+        seq = e.seq;
+        if (!visit(e, columns)) return n;
+      }
+    }
+    return n;
+  });
+}
+
 Result<std::int64_t> AuditStore::forEachExported(const std::string& from, const std::string& to,
                                                  const std::function<bool(const std::vector<ExportRange>&)>& onRanges,
                                                  const std::function<bool(const SealedEntry&)>& visit) {

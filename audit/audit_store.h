@@ -41,6 +41,8 @@ class AuditStore : public AuditChainStore {
   // from/to bound the recorded time (RFC 3339, inclusive; "" = open).
   Result<std::int64_t> forEachEntry(const std::function<bool(const SealedEntry&)>& visit, const std::string& from = "",
                                     const std::string& to = "");
+  // Every entry with its row's query columns, in (chain, seq) order (for `audit verify`).
+  Result<std::int64_t> forEachEntryWithColumns(const std::function<bool(const SealedEntry&, const EntryColumns&)>& visit);
   // What a jsonl export holds, read in one snapshot: for each chain, the run of entries from its first
   // entry recorded at or after from to its last recorded at or before to, everything in between included
   // (from/to as for forEachEntry). onRanges gets those ranges (ordered by chain) before visit gets

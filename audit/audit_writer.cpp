@@ -2,46 +2,37 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/hex.h"
+#include "audit/canonical_form.h"
 #include "common/time.h"
 
 namespace hie::audit {
+namespace {
 
-std::string newChainId(const std::string& node) {
-  const std::string random = randomHex(6);
-  std::string time = utc::nowMillis().substr(0, 19);  // 2026-11-26T18:52:19
-  for (char& c : time) {
-    if (c == ':') c = '-';
-  }
-  // Only characters the entry encoding keeps as they are: the id is stored unchanged in the
-  // entry's "chain" key and in its row (a %XX here would be encoded again, to %25XX).
-  std::string name;
-  for (unsigned char c : node.substr(0, 64)) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                       c == '_' || c == '-';
-    name.push_back(plain ? static_cast<char>(c) : '_');
-  }
-  return name + "/" + time + "Z/" + random;
+std::uint64_t micros(std::chrono::steady_clock::duration d) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
-AuditWriter::AuditWriter(std::unique_ptr<AuditChainStore> store, SigningKey key, std::string node, std::string chain,
+}  // namespace
+
+AuditWriter::AuditWriter(std::unique_ptr<AuditLogStore> store, SigningKey key, std::string node, std::string origin,
                          WriterOptions options, Counters& counters)
     : store_(std::move(store)),
       key_(std::move(key)),
       node_(std::move(node)),
-      chain_(std::move(chain)),
+      origin_(std::move(origin)),
       options_(options),
-      counters_(counters),
-      signer_(ParallelSigner::defaultHelpers()) {
-  head_.chain = chain_;
+      counters_(counters) {
+  verifier_.name = origin_;
+  verifier_.type = note::kEd25519;
+  verifier_.publicKey = key_.rawPublicKey();
+  verifier_.id = note::keyId(origin_, note::kEd25519, verifier_.publicKey);
 }
 
 AuditWriter::~AuditWriter() { stop(); }
 
 Result<bool> AuditWriter::start() {
-  auto registered = store_->registerChain(chain_, node_, key_.publicPem());
-  if (!registered) return registered;
-  lastCheckpoint_ = std::chrono::steady_clock::now();
+  auto loaded = resync();
+  if (!loaded) return loaded;
   thread_ = std::thread([this] { run(); });
   return true;
 }
@@ -54,6 +45,56 @@ void AuditWriter::stop() {
   }
   wake_.notify_all();
   thread_.join();
+}
+
+Result<bool> AuditWriter::resync() {
+  auto head = store_->head(origin_);
+  if (!head) return tl::make_unexpected(head.error());
+  auto refuse = [this](const std::string& why) {
+    spdlog::critical("audit log {}: {}; refusing to append to it (run `hie-node audit verify`)", origin_, why);
+    return fail(ErrorCode::kInternal, "audit log " + origin_ + ": " + why, "audit store unavailable");
+  };
+  const std::uint64_t size = head->size;
+  const merkle::Hash root = head->frontier.root();
+  auto source = store_->hashes(origin_);
+  // The stored tree must extend every checkpoint this writer trusts: the last one it signed or
+  // checked, and the newest stored one (which must carry this key's signature).
+  std::vector<TreeHead> anchors;
+  if (trusted_) anchors.push_back(*trusted_);
+  if (head->latest) {
+    auto opened = openCheckpoint(head->latest->note, verifier_);
+    if (!opened) return refuse("its latest stored checkpoint does not verify with this node's audit key: " +
+                               opened.error().internal);
+    anchors.push_back(opened->head);
+  }
+  for (const TreeHead& anchor : anchors) {
+    if (anchor.size > size) {
+      return refuse("it holds " + std::to_string(size) + " leaves but a signed checkpoint covers " +
+                    std::to_string(anchor.size) + " (truncated)");
+    }
+    auto proof = merkle::consistencyProof(anchor.size, size, *source);
+    if (!proof) return tl::make_unexpected(proof.error());
+    if (!merkle::verifyConsistency(anchor.size, size, *proof, anchor.root, root)) {
+      return refuse("the stored tree of " + std::to_string(size) + " leaves is not consistent with the signed "
+                    "checkpoint of " + std::to_string(anchor.size) + " leaves (history rewritten)");
+    }
+  }
+  frontier_ = std::move(head->frontier);
+  const TreeHead current{origin_, size, root};
+  if (size > 0 && (!head->latest || head->latest->head.size < size)) {
+    // Leaves stored without a checkpoint (only by something else than this writer, which commits
+    // both together): report them and cover them, so that what is stored is signed.
+    auto cp = signTreeHead(current, key_);
+    if (!cp) return tl::make_unexpected(cp.error());
+    auto stored = store_->append(origin_, {}, *cp, options_.commitTimeout);
+    if (!stored && stored.error().code != ErrorCode::kConflict) return stored;
+    spdlog::warn("audit log {}: {} leaves were stored without a checkpoint; signed one over them", origin_,
+                 size - (head->latest ? head->latest->head.size : 0));
+    counters_.auditCheckpointsCompleted.inc();
+  }
+  trusted_ = current;
+  resync_ = false;
+  return true;
 }
 
 Result<std::int64_t> AuditWriter::record(const AuditEvent& event) { return commit(&event, 1).front(); }
@@ -157,42 +198,29 @@ bool AuditWriter::healthy() const {
 void AuditWriter::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    const auto checkpointDue = lastCheckpoint_ + options_.checkpointInterval;
-    wake_.wait_until(lock, checkpointDue, [this] { return stopping_ || !queue_.empty(); });
-    if (!queue_.empty()) {
-      std::deque<Pending> batch;
-      takeBatch(batch);
-      lock.unlock();
-      commitBatch(batch);
-      lock.lock();
-      if (!batch.empty()) {
-        if (stopping_) {
-          // The store is down and the node is stopping: what is left cannot be written.
-          spdlog::error("audit writer stopping with {} uncommitted events (database unavailable)",
-                        batch.size() + queue_.size());
-          counters_.auditDroppedAsync.inc(batch.size() + queue_.size());
-          queue_.clear();
-          break;
-        }
-        // Async events that could not be stored go back to the front, in order.
-        for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
-          *it->state = State::kQueued;
-          queue_.push_front(std::move(*it));
-        }
-        wake_.wait_for(lock, options_.retryDelay, [this] { return stopping_; });
-      }
-      continue;  // while stopping, the queue drains before the loop ends
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping, and everything is written
+    std::deque<Pending> batch;
+    takeBatch(batch);
+    lock.unlock();
+    commitBatch(batch);
+    lock.lock();
+    if (batch.empty()) continue;  // while stopping, the queue drains before the loop ends
+    if (stopping_) {
+      // The store is down and the node is stopping: what is left cannot be written.
+      spdlog::error("audit writer stopping with {} uncommitted events (database unavailable)",
+                    batch.size() + queue_.size());
+      counters_.auditDroppedAsync.inc(batch.size() + queue_.size());
+      queue_.clear();
+      break;
     }
-    if (stopping_) break;
-    if (std::chrono::steady_clock::now() >= checkpointDue) {
-      lock.unlock();
-      checkpoint();
-      lock.lock();
+    // Async events that could not be stored go back to the front, in order.
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+      *it->state = State::kQueued;
+      queue_.push_front(std::move(*it));
     }
+    wake_.wait_for(lock, options_.retryDelay, [this] { return stopping_; });
   }
-  // The final checkpoint.
-  lock.unlock();
-  checkpoint();
 }
 
 void AuditWriter::takeBatch(std::deque<Pending>& batch) {
@@ -205,103 +233,107 @@ void AuditWriter::takeBatch(std::deque<Pending>& batch) {
   }
 }
 
+void AuditWriter::failWaiting(std::deque<Pending>& batch, const Error& error) {
+  for (auto& p : batch) {
+    if (p.done) p.done->set_value(tl::make_unexpected(error));
+  }
+  // Async events stay for a retry.
+  batch.erase(std::remove_if(batch.begin(), batch.end(), [](const Pending& p) { return p.done != nullptr; }),
+              batch.end());
+}
+
 void AuditWriter::commitBatch(std::deque<Pending>& batch) {
   if (batch.empty()) return;
   const auto started = std::chrono::steady_clock::now();
-  if (resync_) {
-    // After a failed commit the outcome may be unknown: continue from what is stored.
-    auto stored = store_->head(chain_);
-    if (!stored) {
-      for (auto& p : batch) {
-        if (p.done) p.done->set_value(tl::make_unexpected(stored.error()));
+  for (auto& p : batch) {
+    if (p.event.time.empty()) p.event.time = utc::nowMillis();  // sealed once, kept across retries
+  }
+  for (int attempt = 0; attempt <= options_.maxSequencingRetries; ++attempt) {
+    if (resync_) {
+      auto synced = resync();
+      if (!synced) {
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          healthy_ = false;
+        }
+        failWaiting(batch, synced.error());
+        return;
       }
-      batch.erase(std::remove_if(batch.begin(), batch.end(), [](const Pending& p) { return p.done != nullptr; }),
-                  batch.end());
-      std::lock_guard<std::mutex> lock(mutex_);
-      healthy_ = false;
+    }
+    const auto encodeStarted = std::chrono::steady_clock::now();
+    merkle::Frontier next = frontier_;
+    std::vector<LogLeaf> leaves;
+    leaves.reserve(batch.size());
+    for (const auto& p : batch) {
+      LogLeaf leaf;
+      leaf.index = next.size();
+      leaf.leaf = canonicalJson(leafObject(p.event, node_, leaf.index));
+      leaf.hash = merkle::leafHash(leaf.leaf);
+      leaf.completed = next.append(leaf.hash);
+      leaves.push_back(std::move(leaf));
+    }
+    const TreeHead head{origin_, next.size(), next.root()};
+    auto checkpoint = signTreeHead(head, key_);
+    if (!checkpoint) {
+      spdlog::critical("cannot sign an audit checkpoint: {}", checkpoint.error().internal);
+      std::abort();  // a broken signing key is an invariant failure, not bad input
+    }
+    const auto storeStarted = std::chrono::steady_clock::now();
+    auto stored = store_->append(origin_, leaves, *checkpoint, options_.commitTimeout);
+    const auto storeEnded = std::chrono::steady_clock::now();
+    counters_.auditSignMicros.inc(micros(storeStarted - encodeStarted));
+    counters_.auditStoreMicros.inc(micros(storeEnded - storeStarted));
+    if (!stored && stored.error().code == ErrorCode::kConflict) {
+      // Another process appended first: take its leaves into the tree and go again.
+      counters_.auditSequencingConflicts.inc();
+      resync_ = true;
+      continue;
+    }
+    if (!stored) {
+      // A connection lost after the batch was sent leaves its outcome in doubt: the server may
+      // have committed it. If this batch's checkpoint is stored, it was.
+      auto present = store_->hasCheckpoint(origin_, head.size, head.root);
+      if (present && *present) {
+        spdlog::warn("audit commit reported an error but the batch is stored: {}", stored.error().internal);
+        counters_.auditCommitsConfirmedAfterError.inc();
+        stored = true;
+      }
+    }
+    if (!stored) {
+      resync_ = true;
+      counters_.auditCommitFailures.inc();
+      bool wasHealthy;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        wasHealthy = healthy_;
+        healthy_ = false;
+      }
+      if (wasHealthy) {
+        spdlog::error("audit commit failed, refusing requests until it recovers: {}", stored.error().internal);
+      }
+      failWaiting(batch, stored.error());
       return;
     }
-    head_ = *stored;
-    resync_ = false;
-  }
-  ChainHead next = head_;
-  std::vector<AuditRecord> records;
-  records.reserve(batch.size());
-  std::vector<SealedEntry*> toSign;
-  toSign.reserve(batch.size());
-  for (auto& p : batch) {
-    if (p.event.time.empty()) p.event.time = utc::nowMillis();
-    records.push_back(AuditRecord{link(p.event, node_, next), p.event});
-  }
-  for (auto& r : records) toSign.push_back(&r.entry);
-  const auto signStarted = std::chrono::steady_clock::now();
-  auto signedAll = signer_.signAll(toSign, key_);
-  const auto storeStarted = std::chrono::steady_clock::now();
-  if (!signedAll) {
-    spdlog::critical("cannot sign audit entries: {}", signedAll.error().internal);
-    std::abort();  // a broken signing key is an invariant failure, not bad input
-  }
-  auto stored = store_->append(records, options_.commitTimeout);
-  const auto storeEnded = std::chrono::steady_clock::now();
-  const double ms = std::chrono::duration<double, std::milli>(storeEnded - started).count();
-  // Where a batch's time goes: linking and signing on this node's cores, then the round trip and commit.
-  auto micros = [](auto d) { return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
-  counters_.auditSignMicros.inc(micros(storeStarted - signStarted));
-  counters_.auditStoreMicros.inc(micros(storeEnded - storeStarted));
-  if (!stored) {
-    // A connection lost after the batch was sent leaves its outcome in doubt: the server may
-    // have committed it. If the chain's stored head is this batch's last entry, it was.
-    auto now = store_->head(chain_);
-    if (now && now->seq == next.seq && now->hash == next.hash) {
-      spdlog::warn("audit commit reported an error but the batch is stored: {}", stored.error().internal);
-      counters_.auditCommitsConfirmedAfterError.inc();
-      stored = true;
-    }
-  }
-  if (!stored) {
-    resync_ = true;
-    counters_.auditCommitFailures.inc();
-    bool wasHealthy;
+    frontier_ = std::move(next);
+    trusted_ = head;
+    counters_.auditEntriesCommitted.inc(leaves.size());
+    counters_.auditBatchesCommitted.inc();
+    counters_.auditCheckpoints.inc();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      wasHealthy = healthy_;
-      healthy_ = false;
+      if (!healthy_) spdlog::info("audit store recovered");
+      healthy_ = true;
+      lastCommitMillis_ = std::chrono::duration<double, std::milli>(storeEnded - started).count();
     }
-    if (wasHealthy) spdlog::error("audit commit failed, refusing requests until it recovers: {}", stored.error().internal);
-    for (auto& p : batch) {
-      if (p.done) p.done->set_value(tl::make_unexpected(stored.error()));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) batch[i].done->set_value(static_cast<std::int64_t>(leaves[i].index));
     }
-    batch.erase(std::remove_if(batch.begin(), batch.end(), [](const Pending& p) { return p.done != nullptr; }),
-                batch.end());
+    batch.clear();
     return;
   }
-  head_ = next;
-  counters_.auditEntriesCommitted.inc(records.size());
-  counters_.auditBatchesCommitted.inc();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!healthy_) spdlog::info("audit store recovered");
-    healthy_ = true;
-    lastCommitMillis_ = ms;
-  }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].done) batch[i].done->set_value(records[i].entry.seq);
-  }
-  batch.clear();
-}
-
-void AuditWriter::checkpoint() {
-  lastCheckpoint_ = std::chrono::steady_clock::now();
-  if (resync_ || head_.seq == checkpointedSeq_) return;
-  auto cp = signCheckpoint(head_, node_, utc::nowMillis(), key_);
-  if (!cp) return;
-  auto stored = store_->appendCheckpoint(*cp);
-  if (!stored) {
-    spdlog::warn("audit checkpoint not stored: {}", stored.error().internal);
-    return;
-  }
-  checkpointedSeq_ = head_.seq;
-  counters_.auditCheckpoints.inc();
+  spdlog::error("audit log {}: another writer appended first {} times in a row", origin_,
+                options_.maxSequencingRetries + 1);
+  failWaiting(batch, Error{ErrorCode::kUnavailable, "audit log sequencing: too many conflicts", "audit store unavailable"});
 }
 
 }  // namespace hie::audit

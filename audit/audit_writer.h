@@ -1,7 +1,9 @@
-// The dedicated audit writer: callers enqueue events, one thread seals them
-// into this process's chain and commits them in groups (one transaction per
-// batch), then wakes the callers. Writes a signed checkpoint periodically and
-// at stop. Recovers by itself when the database returns.
+// The dedicated audit writer: callers enqueue events, one thread appends them
+// as leaves of the node's transparency log and commits them in groups (one
+// transaction per batch, holding the leaves and the signed checkpoint of the
+// new tree), then wakes the callers. Several processes may append to one log:
+// the database's primary key sequences the leaves, and a writer that lost the
+// race reloads the tree and retries. Recovers by itself when the database returns.
 #pragma once
 
 #include <chrono>
@@ -10,14 +12,13 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "audit/audit_chain.h"
 #include "audit/audit_sink.h"
-#include "audit/audit_chain_store.h"
-#include "audit/parallel_signer.h"
+#include "audit/transparency_log.h"
 #include "common/counters.h"
 
 namespace hie::audit {
@@ -26,22 +27,25 @@ struct WriterOptions {
   std::size_t maxBatch = 512;
   std::chrono::milliseconds commitTimeout{5000};       // how long record() waits before failing closed; also the
                                                        // statement timeout of the writer's transactions
-  std::chrono::milliseconds checkpointInterval{60000};
   std::chrono::milliseconds retryDelay{250};
   std::size_t maxBacklog = 100000;                      // queued events beyond this are refused
+  int maxSequencingRetries = 20;                        // a batch that loses the race this often fails
 };
 
 class AuditWriter : public AuditSink {
  public:
-  AuditWriter(std::unique_ptr<AuditChainStore> store, SigningKey key, std::string node, std::string chain,
+  AuditWriter(std::unique_ptr<AuditLogStore> store, SigningKey key, std::string node, std::string origin,
               WriterOptions options, Counters& counters);
   ~AuditWriter() override;
 
-  // Registers the chain and starts the thread; fails if the store is unreachable.
+  // Loads the stored tree, checks it extends the latest stored checkpoint (signed with this key),
+  // signs a checkpoint over leaves stored without one, and starts the thread. Fails (nothing
+  // started) when the store is unreachable or the stored log does not verify.
   Result<bool> start();
-  // Commits what is queued (bounded by commitTimeout), writes a final checkpoint, stops.
+  // Commits what is queued (bounded by commitTimeout), stops.
   void stop();
 
+  // The committed leaf's index (covered by a signed checkpoint when this returns).
   Result<std::int64_t> record(const AuditEvent& event) override;
   Result<bool> recordAll(const std::vector<AuditEvent>& events) override;
   void recordAsync(const AuditEvent& event) override;
@@ -49,7 +53,7 @@ class AuditWriter : public AuditSink {
   std::size_t queueDepth() const;
   double lastCommitMillis() const;
   bool healthy() const;
-  const std::string& chain() const { return chain_; }
+  const std::string& origin() const { return origin_; }
 
  private:
   // A waiting caller that gave up (commitTimeout) cancels its event while it is
@@ -60,21 +64,21 @@ class AuditWriter : public AuditSink {
     std::shared_ptr<std::promise<Result<std::int64_t>>> done;  // null for async events
     std::shared_ptr<State> state;                               // guarded by mutex_
   };
-  // Queues count events together and waits for their commits, up to commitTimeout; one result per event.
   std::vector<Result<std::int64_t>> commit(const AuditEvent* events, std::size_t count);
   void run();
-  // Moves up to maxBatch live events from the queue into batch (mutex_ held).
   void takeBatch(std::deque<Pending>& batch);
   void commitBatch(std::deque<Pending>& batch);
-  void checkpoint();
+  // Reloads the stored tree and checks it extends the last checkpoint this writer signed or read.
+  Result<bool> resync();
+  void failWaiting(std::deque<Pending>& batch, const Error& error);
 
-  std::unique_ptr<AuditChainStore> store_;
+  std::unique_ptr<AuditLogStore> store_;
   SigningKey key_;
+  note::VerifierKey verifier_;
   std::string node_;
-  std::string chain_;
+  std::string origin_;
   WriterOptions options_;
   Counters& counters_;
-  ParallelSigner signer_;  // writer thread only
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -84,15 +88,10 @@ class AuditWriter : public AuditSink {
   double lastCommitMillis_ = 0;
   std::thread thread_;
 
-  // Writer-thread state.
-  ChainHead head_;
+  // Writer-thread state: the tree as committed, and the newest checkpoint known good.
+  merkle::Frontier frontier_;
+  std::optional<TreeHead> trusted_;
   bool resync_ = false;
-  std::int64_t checkpointedSeq_ = 0;
-  std::chrono::steady_clock::time_point lastCheckpoint_;
 };
-
-// A chain id for this process: node id (bytes other than A-Z a-z 0-9 . _ - as '_', at most 64),
-// start time and random bits.
-std::string newChainId(const std::string& node);
 
 }  // namespace hie::audit

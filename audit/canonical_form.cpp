@@ -94,6 +94,42 @@ CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std
   return o;
 }
 
+namespace {
+
+// Where the value of top-level key starts (just after `"key":`), or npos.
+std::size_t valueStart(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  for (std::size_t at = json.find(needle); at != std::string::npos; at = json.find(needle, at + 1)) {
+    if (at > 0 && (json[at - 1] == '{' || json[at - 1] == ',')) return at + needle.size();
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> canonicalStringField(const std::string& json, const std::string& key) {
+  std::size_t at = valueStart(json, key);
+  if (at == std::string::npos || at >= json.size() || json[at] != '"') return std::nullopt;
+  std::string out;
+  for (++at; at < json.size(); ++at) {
+    const char c = json[at];
+    if (c == '"') return out;
+    if (c == '\\') {
+      if (++at >= json.size()) return std::nullopt;
+    }
+    out.push_back(json[at]);
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> canonicalBoolField(const std::string& json, const std::string& key) {
+  const std::size_t at = valueStart(json, key);
+  if (at == std::string::npos) return std::nullopt;
+  if (json.compare(at, 4, "true") == 0) return true;
+  if (json.compare(at, 5, "false") == 0) return false;
+  return std::nullopt;
+}
+
 std::string sha256Hex(const std::string& bytes) { return hie::sha256Hex(bytes); }
 
 std::string entryHash(const std::string& prevHash, const std::string& canonical) {

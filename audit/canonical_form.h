@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -28,6 +29,12 @@ CanonicalObject entryObject(const AuditEvent& event, const std::string& node, co
 // Format v2: a leaf of the transparency log is the entry's fields plus node and its
 // leaf index (27 keys; no chain or seq).
 CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std::uint64_t index);
+
+// The value of a top-level string key of a canonical object (quotes and backslashes unescaped),
+// or nullopt when there is none. In canonical form '"<key>":"' after '{' or ',' occurs only as that key.
+std::optional<std::string> canonicalStringField(const std::string& json, const std::string& key);
+// The value of a top-level boolean key, or nullopt.
+std::optional<bool> canonicalBoolField(const std::string& json, const std::string& key);
 
 constexpr const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -214,6 +214,50 @@ Result<std::uint64_t> PgAuditLogStore::forEachLeaf(const std::string& origin, st
   });
 }
 
+Result<std::vector<CheckpointRow>> PgAuditLogStore::checkpointRows(const std::string& origin) {
+  return session_->run("read audit log checkpoints", [&](pqxx::connection& c) -> Result<std::vector<CheckpointRow>> {
+    pqxx::read_transaction tx(c);
+    std::vector<CheckpointRow> out;
+    for (const auto& row : tx.exec_params("SELECT tree_size, encode(root_hash, 'hex'), note FROM audit_log_checkpoints "
+                                          "WHERE origin = $1 ORDER BY tree_size",
+                                          origin)) {
+      out.push_back(CheckpointRow{static_cast<std::uint64_t>(row[0].as<long long>()), fromHex(row[1].as<std::string>()),
+                                  row[2].as<std::string>()});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<CosignatureRow>> PgAuditLogStore::cosignatureRows(const std::string& origin) {
+  return session_->run("read audit log cosignatures", [&](pqxx::connection& c) -> Result<std::vector<CosignatureRow>> {
+    pqxx::read_transaction tx(c);
+    std::vector<CosignatureRow> out;
+    for (const auto& row : tx.exec_params("SELECT tree_size, witness, line FROM audit_log_cosignatures "
+                                          "WHERE origin = $1 ORDER BY tree_size, witness",
+                                          origin)) {
+      out.push_back(CosignatureRow{static_cast<std::uint64_t>(row[0].as<long long>()), row[1].as<std::string>(),
+                                   row[2].as<std::string>()});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<note::VerifierKey>> PgAuditLogStore::knownWitnessKeys() {
+  return session_->run("read witness keys", [&](pqxx::connection& c) -> Result<std::vector<note::VerifierKey>> {
+    pqxx::read_transaction tx(c);
+    std::vector<note::VerifierKey> out;
+    for (const auto& row : tx.exec("SELECT witness_key FROM peers WHERE witness_key IS NOT NULL ORDER BY organization_id")) {
+      auto key = note::VerifierKey::parse(row[0].as<std::string>());
+      if (!key || key->type != note::kCosignatureV1) {
+        return fail(ErrorCode::kInvalidInput, "the peer directory holds a malformed witness key: " +
+                                                  (key ? std::string("not of type 04") : key.error().internal));
+      }
+      out.push_back(*key);
+    }
+    return out;
+  });
+}
+
 Result<std::vector<std::string>> PgAuditLogStore::cosignatures(const std::string& origin, std::uint64_t size) {
   return session_->run("read audit log cosignatures", [&](pqxx::connection& c) -> Result<std::vector<std::string>> {
     pqxx::read_transaction tx(c);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/log_verifier.h"
 #include "audit/transparency_log.h"
 
 namespace hie::db {
@@ -51,6 +52,13 @@ class PgAuditLogStore : public AuditLogStore {
   // when visit returns false. Returns how many were visited.
   Result<std::uint64_t> forEachLeaf(const std::string& origin, std::uint64_t first, std::uint64_t end,
                                     const std::function<bool(const StoredLeaf&)>& visit);
+
+  // Every stored checkpoint row of origin, ascending size, and every stored cosignature row.
+  Result<std::vector<CheckpointRow>> checkpointRows(const std::string& origin);
+  Result<std::vector<CosignatureRow>> cosignatureRows(const std::string& origin);
+
+  // The witness verifier keys registered in the peer directory (peers.witness_key); a malformed one is an error.
+  Result<std::vector<note::VerifierKey>> knownWitnessKeys();
 
   // The cosignature lines stored for the checkpoint of size.
   Result<std::vector<std::string>> cosignatures(const std::string& origin, std::uint64_t size);

@@ -40,9 +40,14 @@ struct Counters : CounterRegistry {
   // The audit writer.
   Counter auditEntriesCommitted{*this, "hie_audit_entries_committed_total", "Audit entries committed."};
   Counter auditBatchesCommitted{*this, "hie_audit_batches_committed_total", "Audit group commits."};
-  Counter auditSignMicros{*this, "hie_audit_sign_micros_total", "Time spent linking and signing batches, in microseconds."};
+  Counter auditSignMicros{*this, "hie_audit_sign_micros_total",
+                          "Time spent encoding, hashing and signing batches (leaves and checkpoint), in microseconds."};
   Counter auditStoreMicros{*this, "hie_audit_store_micros_total", "Time spent storing batches, in microseconds."};
   Counter auditCheckpoints{*this, "hie_audit_checkpoints_total", "Checkpoints signed and stored."};
+  Counter auditSequencingConflicts{*this, "hie_audit_sequencing_conflicts_total",
+                                   "Batches retried because another writer appended to the log first."};
+  Counter auditCheckpointsCompleted{*this, "hie_audit_checkpoints_completed_total",
+                                    "Checkpoints signed at start over leaves stored without one."};
   Counter auditCommitFailures{*this, "hie_audit_commit_failures_total", "Failed group commits."};
   Counter auditCommitsConfirmedAfterError{*this, "hie_audit_commits_confirmed_after_error_total",
                                           "Group commits that reported an error but were found stored."};

@@ -28,6 +28,16 @@ CREATE INDEX audit_log_leaves_patient ON audit_log_leaves (audit_leaf_text(leaf,
 CREATE INDEX audit_log_leaves_organization ON audit_log_leaves (audit_leaf_text(leaf, 'organization'),
                                                               audit_leaf_text(leaf, 'time'));
 
+-- For operators and SQL-minded reviewers: each leaf's fields, read from the signed bytes at query
+-- time (nothing here is a stored copy). A leaf that is not JSON (altered) makes a query over it fail.
+CREATE VIEW audit_log_entries AS
+  SELECT l.origin, l.idx, l.leaf, j ->> 'time' AS time, j ->> 'eventType' AS event_type, j ->> 'action' AS action,
+         j ->> 'outcome' AS outcome, j ->> 'outcomeReason' AS outcome_reason, j ->> 'organization' AS organization,
+         j ->> 'patient' AS patient, j ->> 'purpose' AS purpose, j ->> 'requestId' AS request_id,
+         (j ->> 'breakGlass')::boolean AS break_glass, j ->> 'causedBy' AS caused_by, j ->> 'node' AS node,
+         (j ->> 'httpStatus')::int AS http_status, j ->> 'path' AS path
+  FROM audit_log_leaves l, LATERAL (SELECT l.leaf::jsonb AS j) f;
+
 -- The v1 chains keep verifying; their queries read the signed canonical text the same way.
 CREATE INDEX audit_entries_leaf_time ON audit_entries (audit_leaf_text(canonical, 'time'));
 CREATE INDEX audit_entries_leaf_patient ON audit_entries (audit_leaf_text(canonical, 'patient'))
@@ -113,5 +123,6 @@ CREATE TRIGGER witness_cosigned_no_truncate BEFORE TRUNCATE ON witness_cosigned
 -- signs checkpoints with (this node witnesses that log), and its witness key (it cosigns ours).
 ALTER TABLE peers ADD COLUMN log_key text, ADD COLUMN witness_key text;
 
+GRANT SELECT ON audit_log_entries TO hie_runtime;
 GRANT SELECT, INSERT ON audit_log_leaves, audit_log_checkpoints, audit_log_cosignatures, witness_cosigned TO hie_runtime;
 GRANT SELECT, INSERT, UPDATE ON audit_log_witness_sizes, witness_checkpoints TO hie_runtime;

@@ -330,7 +330,7 @@ TEST(ConfigKeys, DefaultsLandInTheConfig) {
   EXPECT_EQ(c->dbUri, "postgresql://hie@/hie");
   EXPECT_EQ(c->auditSigningKey, "/keys/audit.pem");
   EXPECT_EQ(c->registryPollMillis, 500);
-  EXPECT_EQ(c->audit.checkpointInterval, std::chrono::seconds(60));
+  EXPECT_EQ(c->auditOrigin, "hie-node/" + c->nodeId + "/audit");
   EXPECT_EQ(c->audit.commitTimeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(c->exchange.deadline, std::chrono::milliseconds(5000));
   EXPECT_EQ(c->exchange.maxParallel, 8);
