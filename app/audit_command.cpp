@@ -19,8 +19,11 @@
 #include "audit/log_verifier.h"
 #include "audit/pg_audit_log_store.h"
 #include "audit/fhir_audit_event.h"
+#include "audit/postgres_audit_reader.h"
 #include "audit/signing_key.h"
 #include "auth/tls/tls_material.h"
+#include "common/json_writer.h"
+#include "exchange/fhir/operation_outcome.h"
 
 namespace hie::app {
 namespace {
@@ -263,6 +266,49 @@ int exportJsonl(const std::string& from, const std::string& to, const ConfigSour
   return 0;
 }
 
+// fhir: the entries of both formats whose signed time lies within --from/--to, oldest first, as the
+// auditor API reads them (PgAuditReader).
+int exportFhir(const std::string& from, const std::string& to, const std::string& uri) {
+  audit::AuditFilter filter;
+  filter.from = from;
+  filter.to = to;
+  if ((!from.empty() && !audit::auditTimeBound(from, audit::TimeBound::kFrom)) ||
+      (!to.empty() && !audit::auditTimeBound(to, audit::TimeBound::kTo))) {
+    return usageError("--from and --to must name a date and time that exist, within the years 0001-9999 in UTC");
+  }
+  db::ConnectionPool pool(uri, 1);
+  audit::PgAuditReader reader(pool);
+  bool first = true;
+  std::int64_t unreadable = 0;
+  std::cout << "{\"resourceType\":\"Bundle\",\"type\":\"collection\"";
+  auto visited = reader.forEach(filter, [&](const audit::TrailEntry& e) {
+    // The entry array opens with its first element: FHIR allows no empty array.
+    std::cout << (first ? ",\"entry\":[" : ",") << "{\"resource\":";
+    first = false;
+    if (auto event = audit::fhirAuditEvent(e)) {
+      std::cout << *event << "}";
+      return true;
+    }
+    // An entry that cannot be rendered (damaged or altered) is never dropped silently: the reader
+    // sees where it is, and `hie-node audit verify` says what is wrong with it.
+    ++unreadable;
+    JsonWriter outcome;
+    exchange::writeOperationOutcome(outcome, "error", "processing",
+                                    e.name() + " cannot be rendered; run hie-node audit verify");
+    std::cout << outcome.take() << "}";
+    std::cerr << "hie-node: " << audit::printableAscii(e.name()) << " cannot be rendered; run hie-node audit verify\n";
+    return true;
+  });
+  std::cout << (first ? "}\n" : "]}\n");
+  std::cout.flush();
+  if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
+  if (!std::cout) return runtimeError("cannot write the export to standard output");
+  std::cerr << "exported " << *visited << " audit entries";
+  if (unreadable > 0) std::cerr << " (" << unreadable << " of them could not be rendered)";
+  std::cerr << "\n";
+  return 0;
+}
+
 int exportEntries(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
   if (!args.positional.empty()) return usageError("audit export takes no arguments besides its options");
   const std::string format = args.value("format");
@@ -272,25 +318,7 @@ int exportEntries(const ParsedArgs& args, const ConfigSource& config, const std:
     return usageError("--from and --to must be YYYY-MM-DD or an RFC 3339 date-time");
   }
   if (format == "jsonl") return exportJsonl(from, to, config, uri);
-  audit::AuditStore store(uri);
-  bool first = true;
-  std::cout << "{\"resourceType\":\"Bundle\",\"type\":\"collection\"";
-  auto visited = store.forEachEntry(
-      [&](const audit::SealedEntry& e) {
-        if (auto event = audit::fhirAuditEvent(e)) {
-          // The entry array opens with its first element: FHIR allows no empty array.
-          std::cout << (first ? ",\"entry\":[" : ",") << "{\"resource\":" << *event << "}";
-          first = false;
-        }
-        return true;
-      },
-      from, to);
-  std::cout << (first ? "}\n" : "]}\n");
-  std::cout.flush();
-  if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
-  if (!std::cout) return runtimeError("cannot write the export to standard output");
-  std::cerr << "exported " << *visited << " audit entries\n";
-  return 0;
+  return exportFhir(from, to, uri);
 }
 
 int checkpoint(const ParsedArgs& args, const std::string& uri) {

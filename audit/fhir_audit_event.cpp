@@ -40,11 +40,11 @@ Object::Ptr entity(const std::string& reference, const std::string& roleCode, co
 
 }  // namespace
 
-Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
+Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
   Object::Ptr in;
   try {
     Poco::JSON::Parser parser;
-    in = parser.parse(entry.canonical).extract<Object::Ptr>();
+    in = parser.parse(entry.text).extract<Object::Ptr>();
   } catch (const std::exception& e) {
     return fail(ErrorCode::kInvalidInput, std::string("not an audit entry: ") + e.what());
   }
@@ -163,8 +163,10 @@ Result<std::string> fhirAuditEvent(const SealedEntry& entry) {
     d->set("valueString", value);
     details->add(d);
   };
-  detail("chain", entry.chain);
-  detail("seq", std::to_string(entry.seq));
+  // Where the entry is: a v1 chain and its seq, or a v2 log (its origin) and the leaf index.
+  const bool chain = entry.format == TrailEntry::Format::kChain;
+  detail(chain ? "chain" : "origin", entry.log);
+  detail(chain ? "seq" : "index", std::to_string(entry.position));
   detail("hash", entry.hash);
   detail("method", str("method"));
   detail("path", str("path"));

@@ -134,7 +134,7 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
   for (const auto& entry : page->entries) {
     auto event = audit::fhirAuditEvent(entry);
     if (event) {
-      // Rendered by audit/ from the stored canonical entry (Poco's parser and writer).
+      // Rendered by audit/ from the signed entry (Poco's parser and writer).
       json.beginObject().key("resource").rawValue(*event);
       json.key("search").beginObject().member("mode", "match").endObject().endObject();
       continue;
@@ -143,8 +143,7 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
     // the auditor sees where it is, and `hie-node audit verify` says what is wrong with it.
     json.beginObject().key("resource");
     writeOperationOutcome(json, "error", "processing",
-                          "audit entry " + entry.chain + " #" + std::to_string(entry.seq) +
-                              " cannot be rendered; run hie-node audit verify");
+                          entry.name() + " cannot be rendered; run hie-node audit verify");
     json.key("search").beginObject().member("mode", "outcome").endObject().endObject();
   }
   if (!page->entries.empty()) json.endArray();

@@ -1,5 +1,5 @@
 // libFuzzer target: the audit canonical form, checkpoint parser, chain
-// verifier and FHIR rendering, fed with hostile stored rows.
+// verifier and FHIR rendering (v1 entries and v2 leaves), fed with hostile stored rows.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                 input.substr(2 * third)};
   hie::audit::ChainVerifier verifier(verifyKey());
   verifier.feed(entry);
-  (void)hie::audit::fhirAuditEvent(entry);
+  (void)hie::audit::fhirAuditEvent(hie::audit::TrailEntry::fromChain(entry));
+  // The same hostile text as a v2 log leaf.
+  (void)hie::audit::fhirAuditEvent(hie::audit::TrailEntry::fromLeaf("o", 0, input));
   // Hostile event content sealed, then verified: must always verify.
   hie::audit::AuditEvent event;
   event.path = input;
@@ -44,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (sealed) {
     hie::audit::ChainVerifier ok(verifyKey());
     if (!ok.feed(*sealed)) __builtin_trap();
-    (void)hie::audit::fhirAuditEvent(*sealed);
+    (void)hie::audit::fhirAuditEvent(hie::audit::TrailEntry::fromChain(*sealed));
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "audit/canonical_form.h"
 #include "tests/support/memory_audit_reader.h"
 
 namespace hie::exchange {
@@ -31,7 +32,7 @@ class AuditApiTest : public ::testing::Test {
     call.query = std::move(query);
     return api.handle(call, org ? *org : auditor, kBase);
   }
-  audit::SealedEntry sealed(const std::string& requestId) {
+  static audit::AuditEvent event(const std::string& requestId) {
     audit::AuditEvent e;
     e.time = "2026-11-26T10:00:00.000Z";
     e.eventType = "rest";
@@ -46,10 +47,20 @@ class AuditApiTest : public ::testing::Test {
     e.purpose = "TREAT";
     e.httpStatus = 200;
     e.requestId = requestId;
-    auto entry = audit::seal(e, "node-a", head, *key);
-    EXPECT_TRUE(entry);
-    return *entry;
+    return e;
   }
+  // A v1 chain entry.
+  audit::TrailEntry sealed(const std::string& requestId) {
+    auto entry = audit::seal(event(requestId), "node-a", head, *key);
+    EXPECT_TRUE(entry);
+    return audit::TrailEntry::fromChain(*entry);
+  }
+  // A v2 log leaf.
+  static audit::TrailEntry leaf(const std::string& requestId, std::uint64_t index) {
+    return audit::TrailEntry::fromLeaf(kOrigin, static_cast<std::int64_t>(index),
+                                       audit::canonicalJson(audit::leafObject(event(requestId), "node-a", index)));
+  }
+  static constexpr const char* kOrigin = "hie-node/node-a/audit";
 
   auth::Organization auditor{kAuditor, "Audit Office", auth::OrganizationStatus::kActive, {auth::Role::kAuditor}, {}};
   auth::Organization member{"urn:oid:2.16.840.1.113883.3.7001", "Lakeside", auth::OrganizationStatus::kActive,
@@ -152,22 +163,29 @@ TEST_F(AuditApiTest, InvalidParametersAreRefusedBeforeReading) {
   EXPECT_TRUE(reader.asked.empty());
 }
 
-TEST_F(AuditApiTest, EntriesAreRenderedAndADamagedOneIsShownNotDropped) {
-  reader.page.entries = {sealed("req-1"), sealed("req-2")};
-  reader.page.entries[1].canonical = "{not an entry";
-  reader.page.total = 2;
+TEST_F(AuditApiTest, EntriesOfBothFormatsAreRenderedAndADamagedOneIsShownNotDropped) {
+  reader.page.entries = {sealed("req-1"), leaf("req-2", 7), sealed("req-3"), leaf("req-4", 8)};
+  reader.page.entries[2].text = "{not an entry";
+  reader.page.entries[3].text = "{\"index\":8,";
+  reader.page.total = 4;
   auto reply = get("/audit/AuditEvent");
   ASSERT_EQ(reply.status, 200) << reply.body;
   auto entries = parse(reply.body)->getArray("entry");
-  ASSERT_EQ(entries->size(), 2u);
-  auto good = entries->getObject(0);
-  EXPECT_EQ(good->getObject("resource")->getValue<std::string>("resourceType"), "AuditEvent");
-  EXPECT_EQ(good->getObject("search")->getValue<std::string>("mode"), "match");
-  auto damaged = entries->getObject(1);
-  EXPECT_EQ(damaged->getObject("resource")->getValue<std::string>("resourceType"), "OperationOutcome");
-  EXPECT_EQ(damaged->getObject("search")->getValue<std::string>("mode"), "outcome");
+  ASSERT_EQ(entries->size(), 4u);
+  for (unsigned i : {0u, 1u}) {
+    auto good = entries->getObject(i);
+    EXPECT_EQ(good->getObject("resource")->getValue<std::string>("resourceType"), "AuditEvent");
+    EXPECT_EQ(good->getObject("search")->getValue<std::string>("mode"), "match");
+  }
+  for (unsigned i : {2u, 3u}) {
+    auto damaged = entries->getObject(i);
+    EXPECT_EQ(damaged->getObject("resource")->getValue<std::string>("resourceType"), "OperationOutcome");
+    EXPECT_EQ(damaged->getObject("search")->getValue<std::string>("mode"), "outcome");
+  }
   EXPECT_NE(reply.body.find("audit entry " + head.chain + " #2 cannot be rendered"), std::string::npos) << reply.body;
-  EXPECT_EQ(reply.access.resultCount, 2);
+  EXPECT_NE(reply.body.find("audit log entry hie-node/node-a/audit #8 cannot be rendered"), std::string::npos)
+      << reply.body;
+  EXPECT_EQ(reply.access.resultCount, 4);
 }
 
 TEST_F(AuditApiTest, AReaderFailureIsItsStatusWithTheDetailKeptForTheLog) {

@@ -1,0 +1,110 @@
+// FHIR AuditEvents of both formats: a v2 log leaf renders like the v1 entry of the
+// same event, named by its origin and leaf index instead of chain and seq, with
+// its leaf hash computed from the leaf itself.
+#include "audit/fhir_audit_event.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
+
+#include "common/digest.h"
+
+namespace hie::audit {
+namespace {
+
+using Poco::JSON::Object;
+
+AuditEvent event() {
+  AuditEvent e;
+  e.time = "2026-11-26T10:00:00.123Z";
+  e.eventType = "rest";
+  e.action = "read";
+  e.outcome = "success";
+  e.organization = "urn:oid:2.16.840.1.113883.3.7001";
+  e.method = "GET";
+  e.path = "/fhir/Patient/p1";
+  e.resourceType = "Patient";
+  e.resourceId = "p1";
+  e.patient = "Patient/p1";
+  e.entities = "Patient/p1";
+  e.purpose = "ETREAT";
+  e.breakGlass = true;
+  e.httpStatus = 200;
+  e.requestId = "req-1";
+  return e;
+}
+
+Object::Ptr parse(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text).extract<Object::Ptr>();
+}
+
+// The request entity's details, type -> value.
+std::map<std::string, std::string> details(const Object::Ptr& event) {
+  std::map<std::string, std::string> out;
+  auto entities = event->getArray("entity");
+  auto request = entities->getObject(entities->size() - 1);
+  auto list = request->getArray("detail");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    out[list->getObject(i)->getValue<std::string>("type")] = list->getObject(i)->getValue<std::string>("valueString");
+  }
+  return out;
+}
+
+TEST(FhirAuditEvent, ALogLeafIsNamedByOriginAndIndexAndItsLeafHash) {
+  const std::string leaf = canonicalJson(leafObject(event(), "node-a", 41));
+  const TrailEntry entry = TrailEntry::fromLeaf("hie-node/node-a/audit", 41, leaf);
+  // RFC 6962: SHA-256(0x00 || leaf), computed here independently of the Merkle code.
+  const std::string leafHash = sha256Hex(std::string(1, '\0') + leaf);
+  EXPECT_EQ(entry.hash, leafHash);
+  auto rendered = fhirAuditEvent(entry);
+  ASSERT_TRUE(rendered) << rendered.error().internal;
+  auto out = parse(*rendered);
+  EXPECT_EQ(out->getValue<std::string>("id"), leafHash.substr(0, 32));
+  EXPECT_EQ(out->getValue<std::string>("recorded"), "2026-11-26T10:00:00.123Z");
+  auto d = details(out);
+  EXPECT_EQ(d["origin"], "hie-node/node-a/audit");
+  EXPECT_EQ(d["index"], "41");
+  EXPECT_EQ(d["hash"], leafHash);
+  EXPECT_EQ(d.count("chain"), 0u);
+  EXPECT_EQ(d.count("seq"), 0u);
+}
+
+TEST(FhirAuditEvent, BothFormatsOfOneEventSayTheSameButWhereTheyAre) {
+  ChainHead head{"node-a/2026-11-26T10-00-00Z/abcdef012345", 6, std::string(64, 'a')};
+  auto key = SigningKey::generate();
+  auto sealed = seal(event(), "node-a", head, *key);
+  ASSERT_TRUE(sealed);
+  auto v1 = fhirAuditEvent(TrailEntry::fromChain(*sealed));
+  auto v2 = fhirAuditEvent(TrailEntry::fromLeaf("hie-node/node-a/audit", 3, canonicalJson(leafObject(event(), "node-a", 3))));
+  ASSERT_TRUE(v1 && v2);
+  auto a = parse(*v1), b = parse(*v2);
+  EXPECT_EQ(a->getValue<std::string>("id"), sealed->hash.substr(0, 32));
+  auto da = details(a), db = details(b);
+  EXPECT_EQ(da["chain"], head.chain);
+  EXPECT_EQ(da["seq"], "7");
+  EXPECT_EQ(da["hash"], sealed->hash);
+  for (const auto& name : {"chain", "seq", "origin", "index", "hash"}) {
+    da.erase(name);
+    db.erase(name);
+  }
+  EXPECT_EQ(da, db);
+  // Everything else: type, purpose with break-glass, agents, source, outcome.
+  for (const char* element : {"type", "subtype", "action", "recorded", "outcome", "purposeOfEvent", "agent", "source",
+                              "meta"}) {
+    std::ostringstream x, y;
+    Poco::JSON::Stringifier::stringify(a->get(element), x);
+    Poco::JSON::Stringifier::stringify(b->get(element), y);
+    EXPECT_EQ(x.str(), y.str()) << element;
+  }
+  EXPECT_NE(v2->find("\"BTG\""), std::string::npos) << *v2;
+}
+
+}  // namespace
+}  // namespace hie::audit
