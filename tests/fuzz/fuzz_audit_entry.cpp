@@ -1,11 +1,14 @@
-// libFuzzer target: the audit canonical form, checkpoint parser, chain
-// verifier and FHIR rendering (v1 entries and v2 leaves), fed with hostile stored rows.
+// libFuzzer target: the audit canonical form, checkpoint parsers, the v1 chain
+// verifier, the v2 log verifier and FHIR rendering (v1 entries and v2 leaves), fed with hostile stored rows.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "audit/audit_chain.h"
+#include "audit/canonical_form.h"
 #include "audit/fhir_audit_event.h"
+#include "audit/log_verifier.h"
+#include "audit/transparency_log.h"
 
 namespace {
 
@@ -19,6 +22,13 @@ const hie::audit::SigningKey& key() {
 const hie::audit::VerifyKey& verifyKey() {
   static const hie::audit::VerifyKey kKey = *hie::audit::VerifyKey::fromPem(key().publicPem());
   return kKey;
+}
+
+const std::string kOrigin = "hie-node/fuzz/audit";
+
+hie::audit::LogVerifier logVerifier() {
+  return hie::audit::LogVerifier(
+      kOrigin, hie::audit::note::VerifierKey::of(kOrigin, hie::audit::note::kEd25519, verifyKey()), {});
 }
 
 }  // namespace
@@ -47,6 +57,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     hie::audit::ChainVerifier ok(verifyKey());
     if (!ok.feed(*sealed)) __builtin_trap();
     (void)hie::audit::fhirAuditEvent(hie::audit::TrailEntry::fromChain(*sealed));
+  }
+
+  // Format v2. A hostile stored leaf row and a hostile checkpoint (stored, or kept by an auditor).
+  {
+    hie::audit::LogVerifier v = logVerifier();
+    v.storedCheckpoint(hie::audit::CheckpointRow{1, input.substr(0, 32), input});
+    v.keptCheckpoint(input, "fuzz");
+    v.leaf(0, input.substr(0, third), input.substr(third, third), input.substr(2 * third));
+    v.finish(1);
+    (void)hie::audit::canonicalStringField(input, "patient");
+    (void)hie::audit::canonicalBoolField(input, "breakGlass");
+  }
+  // The same hostile event as a leaf, stored with its hash and covered by a signed checkpoint:
+  // it must verify, and its fields must read back from the signed bytes as they were written.
+  {
+    const std::string leaf = hie::audit::canonicalJson(hie::audit::leafObject(event, "node", 0));
+    if (hie::audit::canonicalStringField(leaf, "path") != hie::audit::printableAscii(input)) __builtin_trap();
+    if (hie::audit::canonicalStringField(leaf, "subjectDn") != hie::audit::printableAscii(input)) __builtin_trap();
+    hie::audit::merkle::Frontier tree;
+    const auto hash = hie::audit::merkle::leafHash(leaf);
+    (void)tree.append(hash);
+    auto checkpoint = hie::audit::signTreeHead(hie::audit::TreeHead{kOrigin, 1, tree.root()}, key());
+    if (!checkpoint) __builtin_trap();
+    hie::audit::LogVerifier v = logVerifier();
+    v.storedCheckpoint(hie::audit::CheckpointRow{1, hie::audit::merkle::toBytes(tree.root()), checkpoint->note});
+    v.leaf(0, leaf, hie::audit::merkle::toBytes(hash), "");
+    v.finish(0);
+    if (!v.problems().empty()) __builtin_trap();
   }
   return 0;
 }

@@ -63,7 +63,7 @@ int threadCount(pid_t pid) {
 long long count(const NodeFixture& f, const std::string& where) {
   pqxx::connection c(f.db.uri());
   pqxx::read_transaction tx(c);
-  return tx.exec1("SELECT count(*) FROM audit_entries WHERE " + where)[0].as<long long>();
+  return tx.exec1("SELECT count(*) FROM audit_log_entries WHERE " + where)[0].as<long long>();
 }
 
 void ok(const CommandResult& r) { ASSERT_EQ(r.exitCode, 0) << r.output; }
@@ -203,10 +203,10 @@ TEST_F(SlowPeers, AnswersComeByTheDeadlineAndTheOutboundThreadsStayBounded) {
     // One audit entry per peer, saying the same.
     const std::string calls = "request_id = '" + answer.id + "' AND action = 'peer-call'";
     EXPECT_EQ(count(a, calls), kSlowPeers) << answer.id;
-    EXPECT_EQ(count(a, calls + " AND outcome = 'error' AND canonical LIKE '%\"outcomeReason\":\"timeout\"%'"),
+    EXPECT_EQ(count(a, calls + " AND outcome = 'error' AND leaf LIKE '%\"outcomeReason\":\"timeout\"%'"),
               timedOutHere)
         << answer.id;
-    EXPECT_EQ(count(a, calls + " AND outcome = 'error' AND canonical LIKE '%\"outcomeReason\":\"busy\"%'"),
+    EXPECT_EQ(count(a, calls + " AND outcome = 'error' AND leaf LIKE '%\"outcomeReason\":\"busy\"%'"),
               kSlowPeers - timedOutHere)
         << answer.id;
   }
@@ -269,7 +269,7 @@ TEST_F(SlowPeers, FetchFromASlowPeerEndsAtTheDeadline) {
   EXPECT_TRUE(contains(r.output, "failed (timeout)")) << r.output;
   EXPECT_EQ(peers[0]->handshakes(), 1);
   EXPECT_TRUE(waitFor([&] { return peers[0]->open() == 0; }, std::chrono::seconds(3 * kSlowdown)));
-  EXPECT_EQ(count(a, "action = 'peer-call' AND outcome = 'error' AND canonical LIKE '%\"outcomeReason\":\"timeout\"%'"), 1);
+  EXPECT_EQ(count(a, "action = 'peer-call' AND outcome = 'error' AND leaf LIKE '%\"outcomeReason\":\"timeout\"%'"), 1);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ const std::string kNet = "urn:oid:2.16.840.1.113883.3.7000.1";
 long long count(const NodeFixture& f, const std::string& where) {
   pqxx::connection c(f.db.uri());
   pqxx::read_transaction tx(c);
-  return tx.exec1("SELECT count(*) FROM audit_entries WHERE " + where)[0].as<long long>();
+  return tx.exec1("SELECT count(*) FROM audit_log_entries WHERE " + where)[0].as<long long>();
 }
 
 void ok(const CommandResult& r) { ASSERT_EQ(r.exitCode, 0) << r.output; }
@@ -126,15 +126,16 @@ TEST_F(Exchange, MergesGrantedResultsAndReportsRefusals) {
   EXPECT_EQ(count(a, "request_id = 'x-1' AND action = 'peer-call'"), 2);
   {
     // Both peer-call entries and the request's own were committed together (one transaction: one
-    // xmin), not one after the other: the answer waits for one commit.
+    // xmin of their leaf rows), not one after the other: the answer waits for one commit.
     pqxx::connection conn(a.db.uri());
     pqxx::read_transaction tx(conn);
-    EXPECT_EQ(tx.exec1("SELECT count(DISTINCT xmin::text) FROM audit_entries WHERE request_id = 'x-1' AND "
-                       "action IN ('peer-call', 'query')")[0].as<long long>(),
+    EXPECT_EQ(tx.exec1("SELECT count(DISTINCT l.xmin::text) FROM audit_log_leaves l JOIN audit_log_entries e "
+                       "USING (origin, idx) WHERE e.request_id = 'x-1' AND e.action IN ('peer-call', 'query')")[0]
+                  .as<long long>(),
               1);
   }
-  EXPECT_EQ(count(a, "request_id = 'x-1' AND action = 'peer-call' AND canonical LIKE '%\"causedBy\":\"x-1\"%' AND "
-                     "canonical LIKE '%\"peerOrganization\":\"" + kOrgB + "\"%' AND outcome = 'success'"),
+  EXPECT_EQ(count(a, "request_id = 'x-1' AND action = 'peer-call' AND leaf LIKE '%\"causedBy\":\"x-1\"%' AND "
+                     "leaf LIKE '%\"peerOrganization\":\"" + kOrgB + "\"%' AND outcome = 'success'"),
             1);
   EXPECT_EQ(count(b, "request_id = 'x-1' AND organization = '" + kOrgA + "' AND outcome = 'success'"), 1);
   EXPECT_EQ(count(c, "request_id = 'x-1' AND organization = '" + kOrgA + "' AND outcome = 'denied'"), 1);
@@ -161,7 +162,7 @@ TEST_F(Exchange, AnAnswerAboveTheSizeLimitIsCutAndReported) {
     EXPECT_TRUE(contains(r.body, "peer " + kOrgB + ": response_too_large")) << r.body;
     EXPECT_FALSE(contains(r.body, "p-ava-obs-1")) << "nothing of the cut answer is passed on: " << r.body;
     EXPECT_EQ(count(a, "request_id = '" + id + "' AND action = 'peer-call' AND outcome = 'error' AND "
-                       "canonical LIKE '%response_too_large%' AND canonical LIKE '%\"peerOrganization\":\"" + kOrgB +
+                       "leaf LIKE '%response_too_large%' AND leaf LIKE '%\"peerOrganization\":\"" + kOrgB +
                        "\"%'"),
               1);
   }
@@ -193,7 +194,7 @@ TEST_F(Exchange, APeerWhoseCertificateDoesNotNameItsAddressIsRefused) {
   EXPECT_TRUE(contains(r.body, "peer " + kOrgD + ": tls_hostname_mismatch")) << r.body;
   EXPECT_FALSE(contains(r.body, "\"source\":\"" + kOrgD + "\"")) << r.body;
   EXPECT_EQ(count(a, "request_id = 'host-1' AND action = 'peer-call' AND outcome = 'denied' AND "
-                     "canonical LIKE '%tls_hostname_mismatch%'"),
+                     "leaf LIKE '%tls_hostname_mismatch%'"),
             1);
   // D never saw a request: the handshake ended before any HTTP.
   EXPECT_EQ(count(d, "request_id = 'host-1'"), 0);
@@ -211,7 +212,7 @@ TEST_F(Exchange, APeerWithAnotherMembersCertificateIsRefusedAsImpersonation) {
   EXPECT_TRUE(contains(r.body, "\"source\":\"" + kOrgB + "\"")) << "B's own answer still arrives: " << r.body;
   // B saw only the genuine call: the impersonated one never got past the handshake.
   EXPECT_EQ(count(b, "request_id = 'x-imp'"), 1);
-  EXPECT_EQ(count(a, "request_id = 'x-imp' AND outcome = 'denied' AND canonical LIKE '%impersonation%'"), 1);
+  EXPECT_EQ(count(a, "request_id = 'x-imp' AND outcome = 'denied' AND leaf LIKE '%impersonation%'"), 1);
   auto fetched = a.cli({"fetch", "--peer", kOrgC, "--patient-identifier", kNet + "|NET-1001"});
   EXPECT_EQ(fetched.exitCode, 1) << fetched.output;
   EXPECT_TRUE(contains(fetched.output, "impersonation")) << fetched.output;
@@ -228,7 +229,7 @@ TEST_F(Exchange, ASilentPeerIsCutAtTheDeadlineWhileOthersAnswer) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(contains(r.body, "p-ava-obs-1")) << r.body;
   EXPECT_TRUE(contains(r.body, "peer " + kOrgD + ": timeout")) << r.body;
-  EXPECT_EQ(count(a, "request_id = 'x-slow' AND action = 'peer-call' AND canonical LIKE '%timeout%'"), 1);
+  EXPECT_EQ(count(a, "request_id = 'x-slow' AND action = 'peer-call' AND leaf LIKE '%timeout%'"), 1);
 }
 
 TEST_F(Exchange, APeerKilledMidFanOutIsReportedAsUnavailableWhileTheOthersAnswer) {
@@ -320,14 +321,14 @@ TEST_F(Exchange, APeerKilledMidFanOutIsReportedAsUnavailableWhileTheOthersAnswer
   {
     pqxx::connection conn(a.db.uri());
     pqxx::read_transaction tx(conn);
-    for (const auto& row : tx.exec("SELECT request_id, action, outcome, canonical FROM audit_entries "
+    for (const auto& row : tx.exec("SELECT request_id, action, outcome, leaf FROM audit_log_entries "
                                    "WHERE request_id LIKE 'k-%'")) {
       const std::string action = row[1].as<std::string>();
-      const std::string canonical = row[3].as<std::string>();
+      const std::string leaf = row[3].as<std::string>();
       std::string kind = action;
       if (action == "peer-call") {
-        kind += contains(canonical, "\"peerOrganization\":\"" + kOrgB + "\"")   ? " B "
-                : contains(canonical, "\"peerOrganization\":\"" + kOrgC + "\"") ? " C "
+        kind += contains(leaf, "\"peerOrganization\":\"" + kOrgB + "\"")   ? " B "
+                : contains(leaf, "\"peerOrganization\":\"" + kOrgC + "\"") ? " C "
                                                                                 : " ? ";
         kind += row[2].as<std::string>();
       }

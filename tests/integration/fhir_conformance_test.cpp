@@ -103,7 +103,7 @@ class FhirConformance : public ::testing::Test {
   long long entries(const std::string& where) {
     pqxx::connection c(f.db.uri());
     pqxx::read_transaction tx(c);
-    return tx.exec1("SELECT count(*) FROM audit_entries WHERE " + where)[0].as<long long>();
+    return tx.exec1("SELECT count(*) FROM audit_log_entries WHERE " + where)[0].as<long long>();
   }
 
   void expectValid() {

@@ -41,18 +41,18 @@ class HostileInput : public ::testing::Test {
     EXPECT_FALSE(r.header("X-Request-Id").empty()) << r.head;
   }
 
-  // The canonical audit entry of the request with that X-Request-Id ("" when there is none).
+  // The signed leaf (canonical audit entry) of the request with that X-Request-Id ("" when there is none).
   std::string auditedRequest(const std::string& requestId) {
     pqxx::connection c(f.db.uri());
     pqxx::read_transaction tx(c);
-    auto rows = tx.exec_params("SELECT canonical FROM audit_entries WHERE request_id = $1", requestId);
+    auto rows = tx.exec_params("SELECT leaf FROM audit_log_entries WHERE request_id = $1", requestId);
     return rows.empty() ? std::string() : rows[0][0].as<std::string>();
   }
 
   long long auditedWithReason(const std::string& reason) {
     pqxx::connection c(f.db.uri());
     pqxx::read_transaction tx(c);
-    return tx.exec_params1("SELECT count(*) FROM audit_entries WHERE strpos(canonical, $1) > 0",
+    return tx.exec_params1("SELECT count(*) FROM audit_log_entries WHERE strpos(leaf, $1) > 0",
                            "\"outcomeReason\":\"" + reason + "\"")[0]
         .as<long long>();
   }

@@ -27,8 +27,8 @@ long long audited(const NodeFixture& f, const std::string& requestId, const std:
   pqxx::connection c(f.db.uri());
   pqxx::read_transaction tx(c);
   return tx
-      .exec_params1("SELECT count(*) FROM audit_entries WHERE request_id = $1 AND outcome = 'denied' "
-                    "AND organization = '' AND strpos(canonical, $2) > 0",
+      .exec_params1("SELECT count(*) FROM audit_log_entries WHERE request_id = $1 AND outcome = 'denied' "
+                    "AND organization = '' AND strpos(leaf, $2) > 0",
                     requestId, "\"outcomeReason\":\"" + reason + "\"")[0]
       .as<long long>();
 }
