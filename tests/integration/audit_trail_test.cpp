@@ -152,7 +152,7 @@ class AuditTamper : public AuditTrail {
     ASSERT_EQ(f.node()->stop(), 0);  // writes the final checkpoint
     auto v = verify();
     ASSERT_EQ(v.exitCode, 0) << v.output;
-    auto cp = f.cli({"audit", "checkpoint"});
+    auto cp = f.cli({"audit", "checkpoint", "--v1"});
     ASSERT_EQ(cp.exitCode, 0) << cp.output;
     checkpointFile = writeFile(f.dir.path(), "checkpoint.json", cp.output.substr(0, cp.output.find('\n') + 1));
     chain = scalarText("SELECT chain_id FROM audit_entries LIMIT 1");

@@ -333,6 +333,14 @@ bool operator==(const ExampleValues& a, const ExampleValues& b) {
 
 TEST(Merkle, TheDocumentedExampleIsWhatThisCodeComputes) {
   EXPECT_TRUE(exampleByThisCode() == pinned());
+  // And docs/audit-format.md shows these very values.
+  std::ifstream doc(std::string(HIE_SOURCE_DIR) + "/docs/audit-format.md");
+  std::stringstream text;
+  text << doc.rdbuf();
+  const ExampleValues v = pinned();
+  std::vector<std::string> shown = v.leafHashes;
+  shown.insert(shown.end(), {v.node01, v.root, v.inclusion0[0], v.inclusion0[1], v.inclusion2[0]});
+  for (const auto& value : shown) EXPECT_NE(text.str().find(value), std::string::npos) << value;
 }
 
 TEST(Merkle, TheDocumentedExampleIsWhatPythonsHashlibComputes) {
@@ -349,7 +357,9 @@ TEST(Merkle, TheDocumentedExampleIsWhatPythonsHashlibComputes) {
       "print(n01.hex())\n"
       "print(b64(nh(n01, h[2])))\n"
       "print(b64(h[1]), b64(h[2]))\n"
-      "print(b64(n01))\n";
+      "print(b64(n01))\n"
+      "print(b64(h[1]), b64(h[2]))\n"  // PROOF(1, D[0:3]): SUBPROOF(1, D[0:2], true) = {h1}, then MTH(D[2:3])
+      "print(b64(h[2]))\n";            // PROOF(2, D[0:3]): SUBPROOF(2, D[0:2], true) = {}, then MTH(D[2:3])
   const std::string path = ::testing::TempDir() + "merkle_example.py";
   {
     std::ofstream out(path);
@@ -363,7 +373,8 @@ TEST(Merkle, TheDocumentedExampleIsWhatPythonsHashlibComputes) {
   ASSERT_EQ(::pclose(pipe), 0) << output;
   const ExampleValues v = exampleByThisCode();
   EXPECT_EQ(output, v.leafHashes[0] + " " + v.leafHashes[1] + " " + v.leafHashes[2] + "\n" + v.node01 + "\n" + v.root +
-                        "\n" + v.inclusion0[0] + " " + v.inclusion0[1] + "\n" + v.inclusion2[0] + "\n");
+                        "\n" + v.inclusion0[0] + " " + v.inclusion0[1] + "\n" + v.inclusion2[0] + "\n" +
+                        v.consistency12[0] + "\n" + v.consistency12[1] + "\n");
 }
 
 }  // namespace
