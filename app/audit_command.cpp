@@ -1,4 +1,4 @@
-// audit keygen | verify | export | checkpoint
+// audit keygen | verify | export --format fhir (jsonl, checkpoint, consistency: audit_export_command.cpp)
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/audit_export_command.h"
 #include "app/command_support.h"
 #include "app/commands.h"
 #include "common/file.h"
@@ -30,8 +31,8 @@ namespace {
 
 const char* const kAuditUsage =
     "usage: hie-node audit keygen --out FILE | verify [--checkpoint FILE]... [--public-key FILE] [--witnesses K] "
-    "[--witness-key VKEY]... | "
-    "export --format fhir|jsonl [--from T] [--to T] | checkpoint";
+    "[--witness-key VKEY]... | export --format fhir|jsonl|jsonl-v1 [--from T] [--to T] [--cosigned K] | "
+    "checkpoint [--origin O] [--cosigned K] [--v1] | consistency --old SIZE [--new SIZE] [--origin O] | keys";
 
 int keygen(const ParsedArgs& args) {
   if (!args.has("out") || !args.positional.empty()) return usageError("usage: hie-node audit keygen --out FILE");
@@ -232,40 +233,6 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
   return 0;
 }
 
-// jsonl: the signed statements of what the export holds (one per chain), then one line per entry.
-int exportJsonl(const std::string& from, const std::string& to, const ConfigSource& config, const std::string& uri) {
-  auto keyPath = config.requirePath("audit.signingKey");
-  if (!keyPath) return runtimeError(keyPath.error().external);
-  auto key = audit::SigningKey::fromPemFile(*keyPath);
-  if (!key) {
-    return runtimeError("a jsonl export is signed with the audit key (audit.signingKey): " + key.error().external);
-  }
-  const audit::ExportRequest request = audit::newExportRequest(from, to);
-  std::string signingError;
-  audit::AuditStore store(uri);
-  auto visited = store.forEachExported(
-      from, to,
-      [&](const std::vector<audit::ExportRange>& ranges) {
-        auto statements = audit::signExportStatements(request, ranges, *key);
-        if (!statements) {
-          signingError = statements.error().internal;
-          return false;
-        }
-        for (const auto& statement : *statements) std::cout << statement.toJson() << "\n";
-        return true;
-      },
-      [](const audit::SealedEntry& e) {
-        std::cout << audit::exportEntryLine(e) << "\n";
-        return true;
-      });
-  std::cout.flush();
-  if (!signingError.empty()) return runtimeError("cannot sign the export: " + signingError);
-  if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
-  if (!std::cout) return runtimeError("cannot write the export to standard output");
-  std::cerr << "exported " << *visited << " audit entries\n";
-  return 0;
-}
-
 // fhir: the entries of both formats whose signed time lies within --from/--to, oldest first, as the
 // auditor API reads them (PgAuditReader).
 int exportFhir(const std::string& from, const std::string& to, const std::string& uri) {
@@ -309,26 +276,15 @@ int exportFhir(const std::string& from, const std::string& to, const std::string
   return 0;
 }
 
-int exportEntries(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
+int exportEntries(const ParsedArgs& args, const std::string& uri) {
   if (!args.positional.empty()) return usageError("audit export takes no arguments besides its options");
   const std::string format = args.value("format");
-  if (format != "fhir" && format != "jsonl") return usageError("--format must be fhir or jsonl");
+  if (format != "fhir") return usageError("--format must be fhir, jsonl or jsonl-v1");
   const std::string from = args.value("from"), to = args.value("to");
   if ((args.has("from") && !audit::isAuditTime(from)) || (args.has("to") && !audit::isAuditTime(to))) {
     return usageError("--from and --to must be YYYY-MM-DD or an RFC 3339 date-time");
   }
-  if (format == "jsonl") return exportJsonl(from, to, config, uri);
   return exportFhir(from, to, uri);
-}
-
-int checkpoint(const ParsedArgs& args, const std::string& uri) {
-  if (!args.positional.empty()) return usageError("audit checkpoint takes no arguments");
-  audit::AuditStore store(uri);
-  auto latest = store.latestCheckpoints();
-  if (!latest) return runtimeError("cannot read audit checkpoints: " + latest.error().internal);
-  if (latest->empty()) return runtimeError("no audit checkpoint has been written yet");
-  for (const auto& cp : *latest) std::cout << cp.toJson() << "\n";
-  return 0;
 }
 
 }  // namespace
@@ -341,19 +297,24 @@ int runAudit(const Args& argv) {
   else if (verb == "verify") {
     spec = OptionSpec{{"checkpoint", "public-key", "witnesses", "witness-key"}, {"checkpoint", "witness-key"}, {}};
   }
-  else if (verb == "export") spec = OptionSpec{{"format", "from", "to"}, {}, {}};
-  else if (verb != "checkpoint") return usageError("unknown audit subcommand '" + verb + "'\n" + kAuditUsage);
+  else if (verb == "export") spec = auditExportOptions();
+  else if (verb == "checkpoint") spec = auditCheckpointOptions();
+  else if (verb == "consistency") spec = auditConsistencyOptions();
+  else return usageError("unknown audit subcommand '" + verb + "'\n" + kAuditUsage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
   if (!args) return usageError(args.error().external);
   if (verb == "keygen") return keygen(*args);
-  if (verb == "export" && !args->has("format")) return usageError("audit export needs --format fhir|jsonl");
+  if (verb == "export" && !args->has("format")) return usageError("audit export needs --format fhir|jsonl|jsonl-v1");
   auto config = loadConfigFor(*args);
   if (!config) return runtimeError(config.error().external);
   auto uri = databaseUri(*config);
   if (!uri) return runtimeError(uri.error().external);
   if (verb == "verify") return verify(*args, *config, *uri);
-  if (verb == "export") return exportEntries(*args, *config, *uri);
-  return checkpoint(*args, *uri);
+  if (verb == "export" && args->value("format") != "fhir") return runAuditExportJsonl(*args, *config, *uri);
+  if (verb == "export" && args->has("cosigned")) return usageError("--cosigned applies to --format jsonl");
+  if (verb == "export") return exportEntries(*args, *uri);
+  if (verb == "consistency") return runAuditConsistency(*args, *config, *uri);
+  return runAuditCheckpoint(*args, *config, *uri);
 }
 
 }  // namespace hie::app

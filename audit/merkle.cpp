@@ -121,15 +121,24 @@ Result<Hash> rootHash(std::uint64_t size, HashSource& source) {
 
 Result<std::vector<Hash>> inclusionProof(std::uint64_t index, std::uint64_t size, HashSource& source) {
   if (index >= size) return fail(ErrorCode::kInvalidInput, "leaf index beyond the tree");
+  return subtreeInclusionProof(index, index + 1, size, source);
+}
+
+Result<std::vector<Hash>> subtreeInclusionProof(std::uint64_t nodeBegin, std::uint64_t nodeEnd, std::uint64_t size,
+                                                HashSource& source) {
+  if (nodeBegin >= nodeEnd || nodeEnd > size) return fail(ErrorCode::kInvalidInput, "the subtree is not inside the tree");
   std::vector<Hash> proof;
   std::uint64_t begin = 0, end = size;
-  // Walk down from the root, collecting siblings; the proof lists them leaf first.
-  while (end - begin > 1) {
+  // Walk down from the root to the node, collecting siblings; the proof lists them nearest first.
+  while (begin != nodeBegin || end != nodeEnd) {
+    if (end - begin <= 1) return fail(ErrorCode::kInvalidInput, "the subtree is not a node of the tree");
     const std::uint64_t k = splitPoint(end - begin);
-    Result<Hash> sibling = index < begin + k ? rangeHash(begin + k, end, source) : rangeHash(begin, begin + k, source);
+    const bool left = nodeEnd <= begin + k;
+    if (!left && nodeBegin < begin + k) return fail(ErrorCode::kInvalidInput, "the subtree is not a node of the tree");
+    Result<Hash> sibling = left ? rangeHash(begin + k, end, source) : rangeHash(begin, begin + k, source);
     if (!sibling) return tl::make_unexpected(sibling.error());
     proof.push_back(*sibling);
-    if (index < begin + k) {
+    if (left) {
       end = begin + k;
     } else {
       begin += k;

@@ -47,6 +47,11 @@ Result<Hash> rangeHash(std::uint64_t begin, std::uint64_t end, HashSource& sourc
 Result<Hash> rootHash(std::uint64_t size, HashSource& source);
 // PATH(index, D[0:size]) (RFC 6962 §2.1.1): from the leaf's sibling up to the root's child.
 Result<std::vector<Hash>> inclusionProof(std::uint64_t index, std::uint64_t size, HashSource& source);
+// The path from the node D[begin:end] up to the root of D[0:size]: the siblings of that node and
+// of its ancestors, nearest first (PATH of a leaf minus its part inside the node). kInvalidInput
+// unless D[begin:end] is a node of that tree. inclusionProof(i, n) is subtreeInclusionProof(i, i + 1, n).
+Result<std::vector<Hash>> subtreeInclusionProof(std::uint64_t begin, std::uint64_t end, std::uint64_t size,
+                                                HashSource& source);
 // PROOF(oldSize, D[0:newSize]) (RFC 6962 §2.1.2); empty when oldSize is 0 or equal to newSize.
 Result<std::vector<Hash>> consistencyProof(std::uint64_t oldSize, std::uint64_t newSize, HashSource& source);
 

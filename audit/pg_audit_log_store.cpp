@@ -190,6 +190,41 @@ Result<std::optional<std::string>> PgAuditLogStore::latestCheckpoint(const std::
   });
 }
 
+Result<std::optional<std::uint64_t>> PgAuditLogStore::latestCosignedSize(const std::string& origin, int minWitnesses) {
+  return session_->run("read audit log cosignatures", [&](pqxx::connection& c) -> Result<std::optional<std::uint64_t>> {
+    pqxx::read_transaction tx(c);
+    auto rows = minWitnesses <= 0
+                    ? tx.exec_params("SELECT max(tree_size) FROM audit_log_checkpoints WHERE origin = $1", origin)
+                    : tx.exec_params("SELECT max(tree_size) FROM (SELECT tree_size FROM audit_log_cosignatures "
+                                     "WHERE origin = $1 GROUP BY tree_size HAVING count(DISTINCT witness) >= $2) s",
+                                     origin, minWitnesses);
+    if (rows[0][0].is_null()) return std::optional<std::uint64_t>();
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(rows[0][0].as<long long>()));
+  });
+}
+
+Result<std::pair<std::uint64_t, std::uint64_t>> PgAuditLogStore::leafRunByTime(const std::string& origin,
+                                                                               std::uint64_t size,
+                                                                               const std::string& from,
+                                                                               const std::string& to) {
+  using Run = std::pair<std::uint64_t, std::uint64_t>;
+  return session_->run("read audit log leaves by time", [&](pqxx::connection& c) -> Result<Run> {
+    pqxx::read_transaction tx(c);
+    // The signed time, read from the leaf itself (audit_leaf_text), never from a copy.
+    auto rows = tx.exec_params(
+        "SELECT (SELECT min(idx) FROM audit_log_leaves WHERE origin = $1 AND idx < $2 AND "
+        "         ($3 = '' OR audit_leaf_text(leaf, 'time') >= $3)), "
+        "       (SELECT max(idx) FROM audit_log_leaves WHERE origin = $1 AND idx < $2 AND "
+        "         ($4 = '' OR audit_leaf_text(leaf, 'time') <= $4))",
+        origin, static_cast<long long>(size), from, to);
+    if (rows[0][0].is_null() || rows[0][1].is_null()) return Run{0, 0};
+    const auto first = static_cast<std::uint64_t>(rows[0][0].as<long long>());
+    const auto last = static_cast<std::uint64_t>(rows[0][1].as<long long>());
+    if (last < first) return Run{0, 0};
+    return Run{first, last + 1};
+  });
+}
+
 Result<std::uint64_t> PgAuditLogStore::forEachLeaf(const std::string& origin, std::uint64_t first, std::uint64_t end,
                                                    const std::function<bool(const StoredLeaf&)>& visit) {
   return session_->run("read audit log leaves", [&](pqxx::connection& c) -> Result<std::uint64_t> {

@@ -48,6 +48,14 @@ class PgAuditLogStore : public AuditLogStore {
   Result<std::vector<std::string>> checkpoints(const std::string& origin);
   Result<std::optional<std::string>> checkpointAt(const std::string& origin, std::uint64_t size);
   Result<std::optional<std::string>> latestCheckpoint(const std::string& origin);
+  // The size of the newest stored checkpoint with stored cosignatures of at least minWitnesses distinct
+  // witnesses (nullopt when none).
+  Result<std::optional<std::uint64_t>> latestCosignedSize(const std::string& origin, int minWitnesses);
+  // The run of leaves [first, end) below size from the first leaf whose signed "time" is at or after
+  // from to the last whose "time" is at or before to ("" = open; both in the leaves' own form,
+  // 2026-11-26T18:52:19.123Z, compared as text); {0, 0} when nothing is in the window.
+  Result<std::pair<std::uint64_t, std::uint64_t>> leafRunByTime(const std::string& origin, std::uint64_t size,
+                                                                const std::string& from, const std::string& to);
   // Leaves with first <= index < end in index order, in pages of 5000 read in one snapshot; stops
   // when visit returns false. Returns how many were visited.
   Result<std::uint64_t> forEachLeaf(const std::string& origin, std::uint64_t first, std::uint64_t end,
