@@ -66,26 +66,56 @@ PgAuditLogStore::PgAuditLogStore(std::string dbUri) : session_(std::make_unique<
 PgAuditLogStore::~PgAuditLogStore() = default;
 
 Result<LogHead> PgAuditLogStore::head(const std::string& origin) {
-  auto size = storedSize(origin);
-  if (!size) return tl::make_unexpected(size.error());
-  auto latest = latestCheckpoint(origin);
-  if (!latest) return tl::make_unexpected(latest.error());
-  auto source = hashes(origin);
-  auto frontier = merkle::Frontier::load(*size, *source);
-  if (!frontier) return tl::make_unexpected(frontier.error());
-  LogHead h;
-  h.size = *size;
-  h.frontier = std::move(*frontier);
-  if (*latest) {
-    auto parsed = note::parse(**latest);
-    if (!parsed) return fail(ErrorCode::kInternal, "the latest stored checkpoint of " + origin + " is malformed: " +
-                                                       parsed.error().internal);
-    auto treeHead = TreeHead::parse(parsed->text);
-    if (!treeHead) return fail(ErrorCode::kInternal, "the latest stored checkpoint of " + origin + " is malformed: " +
-                                                         treeHead.error().internal);
-    h.latest = SignedCheckpoint{*treeHead, **latest};
-  }
-  return h;
+  // One snapshot: another process may append between two reads, and the stored size, the newest
+  // checkpoint and the right edge must describe the same tree.
+  return session_->run("read audit log head", [&](pqxx::connection& c) -> Result<LogHead> {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    LogHead h;
+    h.size = static_cast<std::uint64_t>(
+        tx.exec_params("SELECT coalesce(max(idx) + 1, 0) FROM audit_log_leaves WHERE origin = $1", origin)[0][0]
+            .as<long long>());
+    auto latest = tx.exec_params(
+        "SELECT note FROM audit_log_checkpoints WHERE origin = $1 ORDER BY tree_size DESC LIMIT 1", origin);
+    class SnapshotSource : public merkle::HashSource {
+     public:
+      SnapshotSource(pqxx::transaction_base& tx, const std::string& origin) : tx_(tx), origin_(origin) {}
+      Result<merkle::Hash> perfect(int level, std::uint64_t index) override {
+        const std::uint64_t row = level == 0 ? index : ((index + 1) << level) - 1;
+        auto rows = tx_.exec_params(
+            "SELECT encode(CASE WHEN $3 = 0 THEN leaf_hash ELSE substring(subtree_hashes FROM ($3 - 1) * 32 + 1 FOR 32) "
+            "END, 'hex') FROM audit_log_leaves WHERE origin = $1 AND idx = $2",
+            origin_, static_cast<long long>(row), level);
+        merkle::Hash h{};
+        if (rows.empty() || !merkle::fromBytes(fromHex(rows[0][0].as<std::string>()), h)) {
+          return fail(ErrorCode::kNotFound, "audit log " + origin_ + ": no stored hash of level " +
+                                                std::to_string(level) + " index " + std::to_string(index));
+        }
+        return h;
+      }
+
+     private:
+      pqxx::transaction_base& tx_;
+      const std::string& origin_;
+    } source(tx, origin);
+    auto frontier = merkle::Frontier::load(h.size, source);
+    if (!frontier) return tl::make_unexpected(frontier.error());
+    h.frontier = std::move(*frontier);
+    if (!latest.empty()) {
+      const std::string note = latest[0][0].as<std::string>();
+      auto parsed = note::parse(note);
+      if (!parsed) {
+        return fail(ErrorCode::kInternal, "the latest stored checkpoint of " + origin + " is malformed: " +
+                                              parsed.error().internal);
+      }
+      auto treeHead = TreeHead::parse(parsed->text);
+      if (!treeHead) {
+        return fail(ErrorCode::kInternal, "the latest stored checkpoint of " + origin + " is malformed: " +
+                                              treeHead.error().internal);
+      }
+      h.latest = SignedCheckpoint{*treeHead, note};
+    }
+    return h;
+  });
 }
 
 Result<bool> PgAuditLogStore::append(const std::string& origin, const std::vector<LogLeaf>& leaves,

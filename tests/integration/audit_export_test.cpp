@@ -1,6 +1,6 @@
 // The v1 jsonl export of the per-process chains (`audit export --format jsonl-v1`) and
-// its independent verifier, scripts/verify-audit, on exports of a real node writing
-// format v1: a clean export passes; removed entries (newest, first, a whole chain),
+// its independent verifier, scripts/verify-audit, on v1 chains as nodes wrote them
+// before the upgrade to format v2: a clean export passes; removed entries (newest, first, a whole chain),
 // duplicated keys, non-canonical lines and forged statements fail; a --from export
 // verifies as partial and says where it starts. Old trails keep verifying.
 #include <sys/wait.h>
@@ -14,6 +14,9 @@
 
 #include <pqxx/pqxx>
 
+#include "audit/audit_chain.h"
+#include "audit/audit_store.h"
+#include "common/time.h"
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -69,16 +72,40 @@ class AuditExport : public ::testing::Test {
     chain = field(full[1], "chain");
   }
 
-  // Starts the node (a new chain), sends n reads, stops it (which signs the final checkpoint).
+  // A v1 chain of n reads, as a node process of before the upgrade wrote it (one chain per process
+  // run, a signed checkpoint at its end): the node itself now writes format v2.
   void serveRequests(int n, const std::string& idPrefix) {
-    f.start();
+    auto key = audit::SigningKey::fromPemFile(f.dir.path() + "/" + f.config["audit.signingKey"]);
+    ASSERT_TRUE(key) << key.error().internal;
+    static int runs = 0;
+    audit::ChainHead head;
+    head.chain = "node-a/2026-11-0" + std::to_string(++runs) + "T00-00-00Z/0123456789ab";
+    audit::AuditStore store(f.db.uri());
+    ASSERT_TRUE(store.registerChain(head.chain, "node-a", key->publicPem()));
+    std::vector<audit::AuditRecord> records;
     for (int i = 0; i < n; ++i) {
-      ASSERT_EQ(f.get(lakeside, "/fhir/Patient/p-ava",
-                      {"X-Purpose-Of-Use: TREAT", "X-Request-Id: " + idPrefix + std::to_string(i)})
-                    .status,
-                200);
+      audit::AuditEvent e;
+      e.time = utc::nowMillis();
+      e.eventType = "rest";
+      e.action = "read";
+      e.outcome = "success";
+      e.organization = kLakeside;
+      e.certSha256 = lakeside.sha256Fingerprint();
+      e.method = "GET";
+      e.path = "/fhir/Patient/p-ava";
+      e.resourceType = "Patient";
+      e.resourceId = "p-ava";
+      e.patient = "Patient/p-ava";
+      e.purpose = "TREAT";
+      e.httpStatus = 200;
+      e.resultCount = 1;
+      e.requestId = idPrefix + std::to_string(i);
+      auto sealed = audit::seal(e, "node-a", head, *key);
+      ASSERT_TRUE(sealed);
+      records.push_back(audit::AuditRecord{*sealed, e});
     }
-    ASSERT_EQ(f.node()->stop(), 0);
+    ASSERT_TRUE(store.append(records));
+    ASSERT_TRUE(store.appendCheckpoint(*audit::signCheckpoint(head, "node-a", utc::nowMillis(), *key)));
   }
 
   // `hie-node audit export --format jsonl-v1 EXTRA...`: its lines (stdout; the count goes to stderr).
