@@ -81,9 +81,11 @@ bool isValidKeyName(const std::string& name) {
 }
 
 Result<VerifierKey> VerifierKey::parse(const std::string& text) {
+  // The name holds no '+' and the id is hex, so the first two '+' end them; the base64 key
+  // after them may hold '+' characters of its own.
   const std::size_t a = text.find('+');
   const std::size_t b = a == std::string::npos ? a : text.find('+', a + 1);
-  if (b == std::string::npos || text.find('+', b + 1) != std::string::npos) {
+  if (b == std::string::npos) {
     return fail(ErrorCode::kInvalidInput, "a verifier key is <name>+<key id hex>+<base64 key>");
   }
   VerifierKey k;
