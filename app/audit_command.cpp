@@ -194,6 +194,7 @@ int checkpoint(const ParsedArgs& args, const std::string& uri) {
 int runAudit(const Args& argv) {
   if (argv.empty()) return usageError(kAuditUsage);
   const std::string verb = argv.front();
+  if (verb == "keys") return runAuditKeys(Args(argv.begin() + 1, argv.end()));
   OptionSpec spec;
   if (verb == "keygen") spec = OptionSpec{{"out"}, {}, {}};
   else if (verb == "verify") spec = OptionSpec{{"checkpoint", "public-key"}, {"checkpoint"}, {}};
