@@ -7,8 +7,10 @@
 // fills A's log itself (PgAuditLogStore).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include <pqxx/pqxx>
@@ -16,7 +18,9 @@
 #include "audit/add_checkpoint.h"
 #include "audit/canonical_form.h"
 #include "audit/pg_audit_log_store.h"
+#include "audit/pg_witness_store.h"
 #include "audit/witness_policy.h"
+#include "db/connection_pool.h"
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -394,6 +398,81 @@ TEST(WitnessListener, TakesABodyOnlyForAddCheckpointBoundedInSizeAndTime) {
   EXPECT_EQ(trickle.status, 408);
   EXPECT_LT(trickle.bytesSent, request.size());
   ASSERT_EQ(n.node()->stop(), 0) << n.node()->log();
+}
+
+// The witness's state in PostgreSQL: of concurrent submissions from the same head exactly one
+// advances it; it never moves back; the loop breaker's query reads the signed leaves' action.
+TEST(WitnessState, ConcurrentAdvancesFromOneHeadHaveOneWinnerAndNeverRollBack) {
+  NodeFixture n;
+  n.migrate();
+  db::ConnectionPool pool(n.db.uri(), 8);
+  audit::PgWitnessStore store(pool);
+  const std::string origin = "hie-node/node-x/audit";
+  auto race = [&](const std::optional<audit::CosignedHead>& from, std::uint64_t size) {
+    std::atomic<int> won{0}, lost{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 6; ++i) {
+      threads.emplace_back([&, i] {
+        const audit::CosignedHead head{size, audit::merkle::leafHash("root " + std::to_string(size) + " " + std::to_string(i))};
+        auto r = store.advance(origin, from, head, "note " + std::to_string(i));
+        (!r ? failed : *r ? won : lost)++;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1);
+    EXPECT_EQ(lost.load(), 5);
+    EXPECT_EQ(failed.load(), 0);
+  };
+  race(std::nullopt, 3);  // the first head: one INSERT wins
+  auto first = store.latest(origin);
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ((*first)->size, 3u);
+  race(*first, 7);  // from that head: one UPDATE wins
+  auto second = store.latest(origin);
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ((*second)->size, 7u);
+  EXPECT_EQ(scalar(n.db.uri(), "SELECT count(*) FROM witness_cosigned WHERE origin = '" + origin + "'"), 2);
+  // A stale expectation stores nothing.
+  auto stale = store.advance(origin, *first, audit::CosignedHead{9, {}}, "stale");
+  ASSERT_TRUE(stale);
+  EXPECT_FALSE(*stale);
+  // Even the runtime role cannot move it back (the trigger), nor rewrite what was cosigned.
+  pqxx::connection c(n.db.uri());
+  pqxx::work tx(c);
+  EXPECT_THROW(tx.exec("UPDATE witness_checkpoints SET tree_size = 2 WHERE origin = '" + origin + "'"), pqxx::sql_error);
+  tx.abort();
+  EXPECT_EQ((*store.latest(origin))->size, 7u);
+}
+
+TEST(WitnessState, TheLoopBreakerReadsTheActionOfTheSignedLeaves) {
+  NodeFixture n;
+  n.migrate();
+  audit::PgAuditLogStore store(n.db.uri());
+  const std::string origin = "hie-node/node-a/audit";
+  auto key = audit::SigningKey::generate();
+  audit::merkle::Frontier frontier;
+  std::vector<audit::LogLeaf> leaves;
+  for (const std::string action : {"read", "witness", "witness-submit", "witness", "search", "witness"}) {
+    audit::AuditEvent e;
+    e.time = "2026-12-01T10:00:00.000Z";
+    e.eventType = "rest";
+    e.action = action;
+    audit::LogLeaf l;
+    l.index = leaves.size();
+    l.leaf = audit::canonicalJson(audit::leafObject(e, "node-a", l.index));
+    l.hash = audit::merkle::leafHash(l.leaf);
+    l.completed = frontier.append(l.hash);
+    leaves.push_back(std::move(l));
+  }
+  ASSERT_TRUE(store.append(origin, leaves, *audit::signTreeHead(audit::TreeHead{origin, 6, frontier.root()}, *key)));
+  const std::vector<std::string> witnessing{"witness", "witness-submit"};
+  EXPECT_TRUE(*store.onlyActionsIn(origin, 1, 4, witnessing));
+  EXPECT_TRUE(*store.onlyActionsIn(origin, 5, 6, witnessing));
+  EXPECT_TRUE(*store.onlyActionsIn(origin, 3, 3, witnessing)) << "an empty range";
+  EXPECT_FALSE(*store.onlyActionsIn(origin, 0, 4, witnessing)) << "leaf 0 is a read";
+  EXPECT_FALSE(*store.onlyActionsIn(origin, 1, 5, witnessing)) << "leaf 4 is a search";
+  EXPECT_FALSE(*store.onlyActionsIn(origin, 5, 7, witnessing)) << "leaf 6 is not stored";
+  EXPECT_FALSE(*store.onlyActionsIn("hie-node/other/audit", 0, 1, witnessing)) << "no leaves at all";
 }
 
 }  // namespace
