@@ -292,6 +292,7 @@ int exportEntries(const ParsedArgs& args, const std::string& uri) {
 int runAudit(const Args& argv) {
   if (argv.empty()) return usageError(kAuditUsage);
   const std::string verb = argv.front();
+  if (verb == "keys") return runAuditKeys(Args(argv.begin() + 1, argv.end()));
   OptionSpec spec;
   if (verb == "keygen") spec = OptionSpec{{"out"}, {}, {}};
   else if (verb == "verify") {

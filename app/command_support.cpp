@@ -41,3 +41,18 @@ Result<std::string> runtimeDatabaseUri(const ParsedArgs& args) {
 }
 
 }  // namespace hie::app
+
+namespace hie::app {
+
+Result<std::optional<audit::SigningKey>> loadWitnessKey(const NodeConfig& config, const audit::SigningKey& auditKey) {
+  if (config.witnessSigningKey.empty()) return std::optional<audit::SigningKey>();
+  auto key = audit::SigningKey::fromPemFile(config.witnessSigningKey);
+  if (!key) return fail(ErrorCode::kInvalidInput, "witness.signingKey: " + key.error().external);
+  if (key->rawPublicKey() == auditKey.rawPublicKey()) {
+    return fail(ErrorCode::kInvalidInput, "witness.signingKey must not be the audit signing key (audit.signingKey): "
+                                          "make a separate one with `hie-node audit keygen --out FILE`");
+  }
+  return std::optional<audit::SigningKey>(std::move(*key));
+}
+
+}  // namespace hie::app

@@ -3,8 +3,11 @@
 
 #include <string>
 
+#include <optional>
+
 #include "app/cli.h"
 #include "app/config.h"
+#include "audit/signing_key.h"
 
 namespace hie::app {
 
@@ -13,5 +16,9 @@ Result<ConfigSource> loadConfigFor(const ParsedArgs& args);
 
 // The runtime role's database URI (db.uri) from that configuration.
 Result<std::string> runtimeDatabaseUri(const ParsedArgs& args);
+
+// The witness key of witness.signingKey (nullopt when not set). kInvalidInput when it is not an
+// Ed25519 key, or when it is the audit key: one key must not sign for two signature types.
+Result<std::optional<audit::SigningKey>> loadWitnessKey(const NodeConfig& config, const audit::SigningKey& auditKey);
 
 }  // namespace hie::app

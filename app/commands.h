@@ -18,6 +18,7 @@ int runGrant(const Args& args);
 int runConsent(const Args& args);
 int runRecords(const Args& args);
 int runAudit(const Args& args);
+int runAuditKeys(const Args& args);  // audit keys (app/audit_keys_command.cpp)
 int runPeer(const Args& args);
 int runFetch(const Args& args);
 int runPki(const Args& args);

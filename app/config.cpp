@@ -12,6 +12,8 @@
 #include <Poco/Path.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
+#include "audit/signed_note.h"
+#include "audit/transparency_log.h"
 #include "auth/registry/organization.h"
 #include "auth/tls/ocsp_checker.h"
 #include "exchange/handlers/record_api.h"
@@ -176,6 +178,14 @@ Result<void> checkBaseUrl(const Value& v, const NodeConfig&) {
   return {};
 }
 
+Result<void> checkWitnessName(const Value& v, const NodeConfig&) {
+  if (!audit::note::isValidKeyName(v.text)) {
+    return refuse("configuration key 'witness.name' must be a signed-note key name: 1-255 printable ASCII "
+                  "characters without spaces or '+', not '" + v.text + "'");
+  }
+  return {};
+}
+
 const std::vector<ConfigKey>& keyTable() {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
@@ -219,6 +229,15 @@ const std::vector<ConfigKey>& keyTable() {
       integer("audit.commitTimeout", 5000, 100, 60000).landsIn([](NodeConfig& c, const Value& v) {
         c.audit.commitTimeout = milliseconds(v.number);
       }),
+      integer("audit.witnessInterval", 10, 1, 3600).landsIn([](NodeConfig& c, const Value& v) {
+        c.witnessInterval = seconds(v.number);
+      }),
+      integer("audit.witnessTimeout", 5000, 100, 60000).landsIn([](NodeConfig& c, const Value& v) {
+        c.witnessTimeout = milliseconds(v.number);
+      }),
+      path("witness.signingKey").landsIn([](NodeConfig& c, const Value& v) { c.witnessSigningKey = v.text; }),
+      text("witness.name").documentedDefault("hie-node/<node.id>/witness").checkedBy(checkWitnessName).landsIn(
+          [](NodeConfig& c, const Value& v) { c.witnessName = v.text; }),
       integer("exchange.deadline", 5000, 100, 120000).landsIn([](NodeConfig& c, const Value& v) {
         c.exchange.deadline = milliseconds(v.number);
       }),
@@ -495,7 +514,10 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   // Settings derived from the keys rather than read.
   if (c.auditOrigin.empty()) c.auditOrigin = audit::defaultLogOrigin(c.nodeId);
   c.exchange.resourceTypes = c.records.resourceTypes;
+  if (c.witnessName.empty()) c.witnessName = "hie-node/" + c.nodeId + "/witness";
   return c;
 }
+
+std::string logOrigin(const NodeConfig& config) { return config.auditOrigin; }
 
 }  // namespace hie::app

@@ -69,7 +69,16 @@ struct NodeConfig {
   std::vector<int> expiryWarningDays{30, 7, 1};
   auth::OcspMode ocspMode = auth::OcspMode::kOff;  // tls.ocsp: off | prefer | require
   std::chrono::milliseconds ocspTimeout{2000};
+  // Witnessing (docs/api.md, "Witness"): submitting this node's checkpoints to its peers, and
+  // cosigning theirs when witness.signingKey is set.
+  std::chrono::seconds witnessInterval{10};           // audit.witnessInterval
+  std::chrono::milliseconds witnessTimeout{5000};     // audit.witnessTimeout
+  std::string witnessSigningKey;  // witness.signingKey; "" = this node is no witness
+  std::string witnessName;        // witness.name; default hie-node/<node.id>/witness
 };
+
+// This node's log origin (and log key name): for now always defaultLogOrigin(node.id).
+std::string logOrigin(const NodeConfig& config);
 
 // One key hie-node reads, as docs/configuration.md must show it.
 struct ConfigKeyInfo {

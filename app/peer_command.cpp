@@ -1,5 +1,6 @@
 // peer add|list|remove, and fetch: one outbound query run by an operator.
 #include <iostream>
+#include <optional>
 
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLManager.h>
@@ -9,6 +10,7 @@
 #include "app/commands.h"
 #include "audit/pg_audit_log_store.h"
 #include "audit/audit_writer.h"
+#include "audit/witness_policy.h"
 #include "auth/policy/policy.h"
 #include "auth/registry/organization.h"
 #include "auth/registry/organization_registry.h"
@@ -22,12 +24,27 @@
 
 namespace hie::app {
 
+namespace {
+
+// A verifier key given on the command line, checked as `what` of `type`; nullopt when not given.
+Result<std::optional<std::string>> peerKey(const ParsedArgs& args, const char* option, unsigned char type,
+                                           const std::string& what) {
+  if (!args.has(option)) return std::optional<std::string>();
+  auto key = audit::parseVerifierKeyOfType(args.value(option), type, "--" + std::string(option) + " (" + what + ")");
+  if (!key) return tl::make_unexpected(key.error());
+  return std::optional<std::string>(key->text());
+}
+
+}  // namespace
+
 int runPeer(const Args& argv) {
-  const char* usage = "usage: hie-node peer add --org ID --url https://host:port | peer list | peer remove ID";
+  const char* usage =
+      "usage: hie-node peer add --org ID --url https://host:port [--log-key VKEY] [--witness-key VKEY] | peer list | "
+      "peer remove ID";
   if (argv.empty()) return usageError(usage);
   const std::string verb = argv.front();
   OptionSpec spec;
-  if (verb == "add") spec = OptionSpec{{"org", "url"}, {}, {}};
+  if (verb == "add") spec = OptionSpec{{"org", "url", "log-key", "witness-key"}, {}, {}};
   else if (verb != "list" && verb != "remove") return usageError("unknown peer subcommand '" + verb + "'\n" + usage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
   if (!args) return usageError(args.error().external);
@@ -38,10 +55,15 @@ int runPeer(const Args& argv) {
     }
     auto url = exchange::parsePeerUrl(args->value("url"));
     if (!url) return usageError(url.error().external);
+    // Checked before anything is stored: a bad key leaves the directory as it was.
+    auto logKey = peerKey(*args, "log-key", audit::note::kEd25519, "the peer's audit log key");
+    if (!logKey) return usageError(logKey.error().external);
+    auto witnessKey = peerKey(*args, "witness-key", audit::note::kCosignatureV1, "the peer's witness key");
+    if (!witnessKey) return usageError(witnessKey.error().external);
     auto uri = runtimeDatabaseUri(*args);
     if (!uri) return runtimeError(uri.error().external);
     auth::RegistryRepository repo(*uri);
-    auto changed = repo.setPeer(args->value("org"), url->text());
+    auto changed = repo.setPeer(args->value("org"), url->text(), *logKey, *witnessKey);
     if (!changed) return commandError(changed.error());
     std::cout << "peer " << args->value("org") << " at " << url->text() << (*changed ? "" : " (unchanged)") << "\n";
     return 0;
@@ -66,6 +88,8 @@ int runPeer(const Args& argv) {
     const auth::Organization* org = snap->organization(p.organization);
     std::cout << p.organization << "  " << p.baseUrl << "  "
               << (org != nullptr ? auth::statusName(org->status) : "unknown") << "\n";
+    if (!p.logKey.empty()) std::cout << "  log key:     " << p.logKey << "\n";
+    if (!p.witnessKey.empty()) std::cout << "  witness key: " << p.witnessKey << "\n";
   }
   return 0;
 }

@@ -14,6 +14,8 @@
 #include "app/commands.h"
 #include "audit/pg_audit_log_store.h"
 #include "audit/audit_writer.h"
+#include "audit/pg_witness_store.h"
+#include "audit/pg_witnessed_log.h"
 #include "audit/postgres_audit_reader.h"
 #include "audit/signing_key.h"
 #include "auth/registry/organization_registry.h"
@@ -35,6 +37,7 @@
 #include "exchange/http/https_server.h"
 #include "exchange/http/request_gate.h"
 #include "exchange/peers/peer_client.h"
+#include "exchange/peers/witness_submitter.h"
 #include "exchange/records/postgres_record_store.h"
 
 #ifndef HIE_VERSION
@@ -171,6 +174,8 @@ int runServe(const Args& argv) {
 
   auto signingKey = audit::SigningKey::fromPemFile(config->auditSigningKey);
   if (!signingKey) return runtimeError(signingKey.error().external);
+  auto witnessKey = loadWitnessKey(*config, *signingKey);
+  if (!witnessKey) return runtimeError(witnessKey.error().external);
 
   auth::OrganizationRegistry registry(std::make_unique<auth::RegistryRepository>(config->dbUri),
                                       std::chrono::milliseconds(config->registryPollMillis));
@@ -208,7 +213,19 @@ int runServe(const Args& argv) {
   exchange::AuditApi auditApi(auditReader);
   exchange::PeerClient peerClient(material, registry, config->client, counters);
   exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
-  exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl);
+  // A witness for its peers' logs when it has a witness key; /witness/ is 404 otherwise.
+  std::unique_ptr<audit::PgWitnessStore> witnessStore;
+  std::unique_ptr<exchange::WitnessApi> witnessApi;
+  if (*witnessKey) {
+    witnessStore = std::make_unique<audit::PgWitnessStore>(pool);
+    witnessApi = std::make_unique<exchange::WitnessApi>(*witnessStore, **witnessKey, config->witnessName, counters);
+  }
+  exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl,
+                             witnessApi.get());
+  audit::PgWitnessedLog witnessedLog(config->dbUri);
+  exchange::WitnessSubmitter submitter(witnessedLog, registry, peerClient, auditWriter, counters,
+                                       exchange::WitnessSubmitterOptions{logOrigin(*config), config->organization,
+                                                                         config->witnessInterval, config->witnessTimeout});
   exchange::HttpsServer server(*context, config->listener, recheck, gate, auditWriter, counters);
 
   std::atomic<bool> draining{false};
@@ -224,6 +241,8 @@ int runServe(const Args& argv) {
 
   auto port = server.start();
   if (!port) return runtimeError(port.error().internal);
+  submitter.start();  // asks the peers with a witness key to cosign this node's checkpoints
+  if (witnessApi) spdlog::info("witness for the log keys of the peer directory, cosigning as {}", config->witnessName);
   spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_log={}",
                config->listener.host, *port, config->nodeId, config->organization,
                config->tls.crl.empty() ? "none" : config->tls.crl, config->records.policy.breakGlass,
@@ -260,6 +279,7 @@ int runServe(const Args& argv) {
   draining = true;  // /readyz answers 503 from here on
   server.stop(5);
   peerClient.stop();  // outbound calls still in flight are cut; its workers are joined
+  submitter.stop();   // its call under way was just cut; its audit entries are queued before the writer stops
   admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();

@@ -11,7 +11,7 @@ namespace hie::audit {
 struct AuditEvent {
   std::string time;           // RFC 3339 UTC with milliseconds, set by the writer if empty
   std::string eventType;      // "rest" or "security-alert"
-  std::string action;         // read | search | query | capabilities | audit-read | node-authentication | peer-call
+  std::string action;         // read | search | query | capabilities | audit-read | node-authentication | peer-call | witness | witness-submit
   std::string outcome;        // success | denied | error
   std::string outcomeReason;  // why, when not success ("" otherwise)
   std::string organization;   // identifier of the admitted organization ("" when none)

@@ -6,6 +6,7 @@
 
 #include "common/hex.h"
 #include "db/session.h"
+#include "db/sql_array.h"
 
 namespace hie::audit {
 namespace {
@@ -371,6 +372,23 @@ Result<bool> PgAuditLogStore::setWitnessSize(const std::string& origin, const st
                    origin, witness, static_cast<long long>(size));
     tx.commit();
     return true;
+  });
+}
+
+Result<bool> PgAuditLogStore::onlyActionsIn(const std::string& origin, std::uint64_t first, std::uint64_t end,
+                                            const std::vector<std::string>& actions) {
+  if (first >= end) return true;
+  return session_->run("read audit log actions", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::read_transaction tx(c);
+    // The first leaf of another action ends the scan; only a range of such leaves alone is counted.
+    auto row = tx.exec_params1(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM audit_log_leaves WHERE origin = $1 AND idx >= $2 AND idx < $3 "
+        "                         AND NOT (coalesce(audit_leaf_text(leaf, 'action'), '') = ANY($4::text[]))) "
+        "            THEN false "
+        "            ELSE (SELECT count(*) FROM audit_log_leaves WHERE origin = $1 AND idx >= $2 AND idx < $3) = $3 - $2 "
+        "       END",
+        origin, static_cast<long long>(first), static_cast<long long>(end), db::textArrayLiteral(actions));
+    return row[0].as<bool>();
   });
 }
 

@@ -76,6 +76,10 @@ class PgAuditLogStore : public AuditLogStore {
   // The size witness last cosigned for origin, as recorded (nullopt when never).
   Result<std::optional<std::uint64_t>> witnessSize(const std::string& origin, const std::string& witness);
   Result<bool> setWitnessSize(const std::string& origin, const std::string& witness, std::uint64_t size);
+  // True when every leaf first <= index < end is stored and its action (audit_leaf_text of the signed
+  // leaf) is one of actions; false when one of them is missing or has another action.
+  Result<bool> onlyActionsIn(const std::string& origin, std::uint64_t first, std::uint64_t end,
+                             const std::vector<std::string>& actions);
 
  private:
   std::unique_ptr<db::Session> session_;

@@ -57,6 +57,17 @@ struct Counters : CounterRegistry {
                                   "Requests refused because the audit queue was full."};
   Counter auditDroppedAsync{*this, "hie_audit_dropped_async_total", "Asynchronous audit events dropped."};
 
+  // Witnessing (docs/api.md, "Witness"): this node as a witness of its peers' logs, and the
+  // submitter that asks its peers to cosign this node's checkpoints.
+  LabeledCounter<1> witnessRequests{*this, "hie_witness_requests_total",
+                                    "add-checkpoint requests this node answered as a witness, by result.", {"result"}};
+  Counter witnessRounds{*this, "hie_witness_rounds_total", "Rounds of the witness submitter."};
+  LabeledCounter<2> witnessSubmissions{*this, "hie_witness_submissions_total",
+                                       "add-checkpoint calls to each witness, by result.", {"peer", "result"}};
+  LabeledCounter<2> witnessAlarms{*this, "hie_witness_alarms_total",
+                                  "Witnesses whose state contradicts this node's log, by peer and reason.",
+                                  {"peer", "reason"}};
+
   // OCSP (tls.ocsp on).
   Counter ocspAnswersGood{*this, "hie_ocsp_answers_good_total", "OCSP answers that said good."};
   Counter ocspAnswersRevoked{*this, "hie_ocsp_answers_revoked_total", "OCSP answers that said revoked."};

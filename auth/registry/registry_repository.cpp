@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <pqxx/pqxx>
 
@@ -105,9 +106,10 @@ Result<RegistrySnapshot> RegistryRepository::loadAll() {
       snap.consents[row[0].as<std::string>()].deniedOrganizations.insert(row[1].as<std::string>());
     }
     for (const auto& row : tx.exec(
-             "SELECT o.identifier, p.base_url FROM peers p JOIN organizations o ON o.id = p.organization_id "
-             "ORDER BY o.identifier")) {
-      snap.peers.push_back(PeerEntry{row[0].as<std::string>(), row[1].as<std::string>()});
+             "SELECT o.identifier, p.base_url, coalesce(p.log_key, ''), coalesce(p.witness_key, '') FROM peers p "
+             "JOIN organizations o ON o.id = p.organization_id ORDER BY o.identifier")) {
+      snap.peers.push_back(PeerEntry{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                                     row[3].as<std::string>()});
     }
     return snap;
   });
@@ -289,16 +291,37 @@ Result<bool> RegistryRepository::patientExists(const std::string& patientId) {
 
 namespace hie::auth {
 
-Result<bool> RegistryRepository::setPeer(const std::string& identifier, const std::string& baseUrl) {
+Result<bool> RegistryRepository::setPeer(const std::string& identifier, const std::string& baseUrl,
+                                         const std::optional<std::string>& logKey,
+                                         const std::optional<std::string>& witnessKey) {
   return session_->run("add peer", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto orgId = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1", identifier);
     if (orgId.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
+    const std::int64_t id = orgId[0][0].as<std::int64_t>();
+    // A key name names one log (its origin) or one witness: two peers may not claim the same one.
+    for (const auto& [column, key, what] :
+         {std::make_tuple("log_key", logKey, "log origin"), std::make_tuple("witness_key", witnessKey, "witness name")}) {
+      if (!key) continue;
+      auto other = tx.exec_params(std::string("SELECT o.identifier FROM peers p JOIN organizations o ON o.id = p.organization_id "
+                                              "WHERE p.organization_id <> $1 AND split_part(p.") +
+                                      column + ", '+', 1) = split_part($2, '+', 1)",
+                                  id, *key);
+      if (!other.empty()) {
+        return fail(ErrorCode::kConflict, std::string("the ") + what + " " + key->substr(0, key->find('+')) +
+                                              " is already registered for the peer " + other[0][0].as<std::string>());
+      }
+    }
+    // A key not given stays as it was.
     auto r = tx.exec_params(
-        "INSERT INTO peers (organization_id, base_url) VALUES ($1, $2) "
-        "ON CONFLICT (organization_id) DO UPDATE SET base_url = EXCLUDED.base_url "
-        "WHERE peers.base_url <> EXCLUDED.base_url",
-        orgId[0][0].as<std::int64_t>(), baseUrl);
+        "INSERT INTO peers (organization_id, base_url, log_key, witness_key) "
+        "VALUES ($1, $2, CASE WHEN $5 THEN $3 END, CASE WHEN $6 THEN $4 END) "
+        "ON CONFLICT (organization_id) DO UPDATE SET base_url = EXCLUDED.base_url, "
+        "  log_key = CASE WHEN $5 THEN $3 ELSE peers.log_key END, "
+        "  witness_key = CASE WHEN $6 THEN $4 ELSE peers.witness_key END "
+        "WHERE peers.base_url <> EXCLUDED.base_url "
+        "   OR ($5 AND peers.log_key IS DISTINCT FROM $3) OR ($6 AND peers.witness_key IS DISTINCT FROM $4)",
+        id, baseUrl, logKey.value_or(""), witnessKey.value_or(""), logKey.has_value(), witnessKey.has_value());
     tx.commit();
     return r.affected_rows() > 0;
   });

@@ -17,6 +17,11 @@ namespace hie::auth {
 struct PeerEntry {
   std::string organization;  // identifier
   std::string baseUrl;       // https://host[:port][/prefix]
+  // C2SP verifier keys (c2sp.org/signed-note), "" when not registered: the key the peer's audit
+  // log signs its checkpoints with (type 01, named by the log's origin; this node witnesses that
+  // log), and the peer's witness key (type 04; it cosigns this node's checkpoints).
+  std::string logKey{};
+  std::string witnessKey{};
 };
 
 struct RegistrySnapshot {

@@ -217,6 +217,11 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           head = call.method == "HEAD";
           for (const auto& [name, value] : request) call.headers.emplace_back(name, value);
           const bool chunked = request.getChunkedTransferEncoding() || request.has("Transfer-Encoding");
+          const std::streamsize length = request.getContentLength();
+          // A body only where the gate takes one (POST /witness/add-checkpoint), with a Content-Length.
+          const std::size_t bodyLimit = !chunked && length > 0 && call.method == "POST"
+                                            ? s_.gate.bodyLimit(call.method, Poco::URI(request.getURI()).getPath())
+                                            : 0;
           const std::string& version = request.getVersion();
           if (version != HTTPResponse::HTTP_1_1 && version != HTTPResponse::HTTP_1_0) {
             reply = refusal(505, "not-supported", "Only HTTP/1.0 and HTTP/1.1 are supported.", "http_version");
@@ -224,7 +229,15 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           } else if (chunked && request.has("Content-Length")) {
             reply = refusal(400, "invalid", "Conflicting Content-Length and Transfer-Encoding.", "conflicting_length");
             closeAfter = true;
-          } else if (chunked || request.getContentLength() > 0) {
+          } else if (bodyLimit > 0 && static_cast<std::size_t>(length) > bodyLimit) {
+            reply = refusal(413, "too-costly", "The request body is larger than this endpoint accepts.",
+                            "request_body_too_large");
+            closeAfter = true;
+          } else if (bodyLimit > 0 && !readBody(request, length, call.body)) {
+            // Like a head: the whole body must arrive within server.timeout.
+            reply = refusal(408, "timeout", "The request body took too long to arrive.", "request_timeout");
+            closeAfter = true;
+          } else if (bodyLimit == 0 && (chunked || length > 0)) {
             reply = refusal(413, "too-costly", "This node accepts no request bodies.", "request_body");
             closeAfter = true;
             // Read a small body away so that closing does not reset the connection before the reply arrives.
@@ -298,6 +311,25 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         break;
       }
     }
+  }
+
+  // Reads a body of exactly length bytes, which must arrive within the server timeout like a head.
+  bool readBody(Poco::Net::HTTPServerRequestImpl& request, std::streamsize length, std::string& out) {
+    auto limit = watchHead("request body");
+    if (!limit) return false;
+    out.assign(static_cast<std::size_t>(length), '\0');
+    bool whole = false;
+    try {
+      request.stream().read(&out[0], length);
+      whole = request.stream().gcount() == length;
+    } catch (const Poco::Exception&) {
+      whole = false;
+    }
+    if (limit->release() != Cut::kNone || !whole) {
+      out.clear();
+      return false;
+    }
+    return true;
   }
 
   // The client's certificate no longer stands (expired, revoked, its CRL or OCSP answer out of date).

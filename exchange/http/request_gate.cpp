@@ -1,5 +1,6 @@
 #include "exchange/http/request_gate.h"
 
+#include "audit/witnessed_log.h"
 #include "auth/identity/identity_mapping.h"
 #include "exchange/fhir/operation_outcome.h"
 #include "exchange/http/base_url.h"
@@ -8,14 +9,20 @@ namespace hie::exchange {
 
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
                          const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
-                         Counters& counters, std::string baseUrl)
+                         Counters& counters, std::string baseUrl, const WitnessApi* witness)
     : directory_(directory),
       metadata_(metadata),
       records_(records),
       auditApi_(auditApi),
       exchange_(exchange),
+      witness_(witness),
       counters_(counters),
       baseUrl_(std::move(baseUrl)) {}
+
+std::size_t RequestGate::bodyLimit(const std::string& method, const std::string& path) const {
+  // Also when this node is no witness: the request then gets its 404 (audited as witnessing), not a 413.
+  return method == "POST" && path == kAddCheckpointPath ? kMaxWitnessBodyBytes : 0;
+}
 
 GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
   GateOutcome out;
@@ -54,6 +61,15 @@ HttpReply RequestGate::route(const HttpCall& call, const auth::Organization& org
   if (call.path.compare(0, 7, "/audit/") == 0) return auditApi_.handle(call, organization, publicBaseUrl(baseUrl_, call));
   if (exchange_ != nullptr && call.path.compare(0, 10, "/exchange/") == 0) {
     return exchange_->handle(call, organization, registry);
+  }
+  if (call.path.compare(0, 9, "/witness/") == 0) {
+    if (witness_ != nullptr) return witness_->handle(call, registry);
+    // Audited as witnessing even here: a peer that takes this node for a witness must not make
+    // its log grow with entries that are not (see the witness submitter's loop breaker).
+    HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
+    reply.refusalReason = "no_route";
+    reply.access.action = audit::kWitnessAction;
+    return reply;
   }
   HttpReply reply = operationOutcome(404, "not-found", "No such endpoint.");
   reply.refusalReason = "no_route";

@@ -12,6 +12,7 @@
 #include "exchange/handlers/capability_statement.h"
 #include "exchange/handlers/exchange_api.h"
 #include "exchange/handlers/record_api.h"
+#include "exchange/handlers/witness_api.h"
 #include "exchange/http/http_call.h"
 
 namespace hie::exchange {
@@ -23,13 +24,19 @@ struct GateOutcome {
 
 class RequestGate {
  public:
-  // baseUrl: server.baseUrl, "" = from each request (see publicBaseUrl).
+  // baseUrl: server.baseUrl, "" = from each request (see publicBaseUrl). witness: null when this
+  // node is no witness (everything under /witness/ is then 404).
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
               const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters,
-              std::string baseUrl);
+              std::string baseUrl, const WitnessApi* witness = nullptr);
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
+
+  // The largest body a request with this method and (decoded) path may carry, read whole by the
+  // listener before handle(); 0 when it may carry none. Only POST /witness/add-checkpoint takes
+  // one (kMaxWitnessBodyBytes), also on a node that is no witness (it answers 404).
+  std::size_t bodyLimit(const std::string& method, const std::string& path) const;
 
  private:
   HttpReply route(const HttpCall& call, const auth::Organization& organization,
@@ -40,6 +47,7 @@ class RequestGate {
   const RecordApi& records_;
   const AuditApi& auditApi_;
   const ExchangeApi* exchange_;  // null: this node does not initiate queries
+  const WitnessApi* witness_;    // null: this node is no witness
   Counters& counters_;
   std::string baseUrl_;
 };

@@ -166,15 +166,36 @@ Result<std::shared_ptr<PeerClient::Channel>> PeerClient::channel(const auth::Pee
   return ch;
 }
 
+struct PeerClient::Outgoing {
+  const std::string& method;
+  const std::string& pathAndQuery;
+  const std::string* body;  // null: none (GET)
+  const std::string& contentType;
+  const HeaderList& headers;
+};
+
 tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                                         const HeaderList& headers, Clock::time_point deadline) {
+  static const std::string kGet = Poco::Net::HTTPRequest::HTTP_GET, kNone;
+  return call(peer, Outgoing{kGet, pathAndQuery, nullptr, kNone, headers}, deadline, options_.retries);
+}
+
+tl::expected<PeerResponse, PeerFailure> PeerClient::post(const auth::PeerEntry& peer, const std::string& pathAndQuery,
+                                                         const std::string& body, const std::string& contentType,
+                                                         const HeaderList& headers, Clock::time_point deadline) {
+  static const std::string kPost = Poco::Net::HTTPRequest::HTTP_POST;
+  return call(peer, Outgoing{kPost, pathAndQuery, &body, contentType, headers}, deadline, 0);
+}
+
+tl::expected<PeerResponse, PeerFailure> PeerClient::call(const auth::PeerEntry& peer, const Outgoing& outgoing,
+                                                         Clock::time_point deadline, int retries) {
   if (deadlines_.cancelled()) return tl::make_unexpected(cutFailure(SocketDeadlines::Cut::kCancelled));
   auto ch = channel(peer);
   if (!ch) return tl::make_unexpected(failure("bad_directory_entry", ch.error().external));
   Channel& c = **ch;
   PeerFailure last = failure("timeout", "no answer before the deadline");
   bool staleDropped = false;
-  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
+  for (int attempt = 0; attempt <= retries; ++attempt) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       counters_.peerTimeouts.inc();
@@ -209,11 +230,17 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::get(const auth::PeerEntry& p
     session->attach(&attemptDeadline);
     try {
       if (session->connected()) attemptDeadline.watch(session->fd());  // a pooled connection
-      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, c.url.pathPrefix + pathAndQuery,
+      Poco::Net::HTTPRequest request(outgoing.method, c.url.pathPrefix + outgoing.pathAndQuery,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
       request.setHost(c.url.host, c.url.port);
-      for (const auto& [name, value] : headers) request.set(name, value);
-      session->sendRequest(request);
+      for (const auto& [name, value] : outgoing.headers) request.set(name, value);
+      if (outgoing.body != nullptr) {
+        request.setContentType(outgoing.contentType);
+        request.setContentLength(static_cast<std::streamsize>(outgoing.body->size()));
+        session->sendRequest(request).write(outgoing.body->data(), static_cast<std::streamsize>(outgoing.body->size()));
+      } else {
+        session->sendRequest(request);
+      }
       Poco::Net::HTTPResponse response;
       std::istream& in = session->receiveResponse(response);
       PeerResponse out;

@@ -1,11 +1,12 @@
-// The outbound mTLS client: GETs from peer nodes, presenting this node's
-// certificate and trusting only the organization the directory names.
-// Keep-alive connections are pooled per peer and TLS sessions resumed. A
-// call's deadline bounds all of it — connect, TLS handshake, request and the
-// whole answer — and is enforced on the socket (SocketDeadlines), so a peer
-// that trickles its answer is cut at the deadline; only these idempotent GETs
-// are retried, a bounded number of times, within it. Calls made for requests
-// run on one bounded pool of worker threads (OutboundCallPool).
+// The outbound mTLS client: GETs from peer nodes (and the witness
+// submitter's POSTs), presenting this node's certificate and trusting only
+// the organization the directory names. Keep-alive connections are pooled
+// per peer and TLS sessions resumed. A call's deadline bounds all of it —
+// connect, TLS handshake, request and the whole answer — and is enforced on
+// the socket (SocketDeadlines), so a peer that trickles its answer is cut at
+// the deadline; only the idempotent GETs are retried, a bounded number of
+// times, within it. Calls made for requests run on one bounded pool of
+// worker threads (OutboundCallPool).
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,7 @@
 #include "exchange/http/http_call.h"
 #include "exchange/net/socket_deadlines.h"
 #include "exchange/peers/outbound_call_pool.h"
+#include "exchange/peers/peer_poster.h"
 
 namespace Poco::Net {
 class HTTPSClientSession;
@@ -32,7 +34,7 @@ class HTTPSClientSession;
 
 namespace hie::exchange {
 
-class PeerClient : public PeerFanout {
+class PeerClient : public PeerFanout, public PeerPoster {
  public:
   PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const auth::OrganizationDirectory& directory,
              ClientOptions options, Counters& counters);
@@ -60,9 +62,21 @@ class PeerClient : public PeerFanout {
                                               const HeaderList& headers,
                                               std::chrono::steady_clock::time_point deadline) override;
 
+  // POST body to pathAndQuery, on the calling thread, within the deadline like get(). Not retried,
+  // except that a pooled keep-alive connection that fails at once (closed by the peer while idle)
+  // is dropped and the request sent once more on a new connection: a POST made here must be safe
+  // to repeat (add-checkpoint is: a repeat is answered 409 or cosigned again).
+  tl::expected<PeerResponse, PeerFailure> post(const auth::PeerEntry& peer, const std::string& pathAndQuery,
+                                               const std::string& body, const std::string& contentType,
+                                               const HeaderList& headers,
+                                               std::chrono::steady_clock::time_point deadline) override;
+
  private:
   struct Channel;
+  struct Outgoing;
   Result<std::shared_ptr<Channel>> channel(const auth::PeerEntry& peer);
+  tl::expected<PeerResponse, PeerFailure> call(const auth::PeerEntry& peer, const Outgoing& request,
+                                               std::chrono::steady_clock::time_point deadline, int retries);
 
   std::shared_ptr<const auth::TlsMaterial> material_;
   const auth::OrganizationDirectory& directory_;

@@ -446,5 +446,37 @@ TEST(ConfigKeys, UnknownAndEmptyKeysAreRefusedWithTheirMessage) {
   EXPECT_FALSE(ignored->get("not.a.key"));
 }
 
+TEST(ConfigKeys, WitnessKeysDefaultAndAreChecked) {
+  auto c = serveConfig(ConfigSource::fromMap(complete(), "/etc/hie"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->witnessInterval, std::chrono::seconds(10));
+  EXPECT_EQ(c->witnessTimeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c->witnessSigningKey, "") << "no witness key: the node is no witness";
+  EXPECT_EQ(c->witnessName, "hie-node/node-a/witness");
+  EXPECT_EQ(logOrigin(*c), "hie-node/node-a/audit");
+
+  auto values = complete();
+  values["witness.signingKey"] = "keys/witness.pem";
+  values["witness.name"] = "witness.example.org/w1";
+  values["audit.witnessInterval"] = "60";
+  values["audit.witnessTimeout"] = "2500";
+  c = serveConfig(ConfigSource::fromMap(values, "/etc/hie"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->witnessSigningKey, "/etc/hie/keys/witness.pem");
+  EXPECT_EQ(c->witnessName, "witness.example.org/w1");
+  EXPECT_EQ(c->witnessInterval, std::chrono::seconds(60));
+  EXPECT_EQ(c->witnessTimeout, std::chrono::milliseconds(2500));
+
+  for (const std::string& bad : std::vector<std::string>{"a b", "a+b", std::string(256, 'w'), "w\x7f"}) {
+    values = complete();
+    values["witness.name"] = bad;
+    auto refused = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().external,
+              "configuration key 'witness.name' must be a signed-note key name: 1-255 printable ASCII characters "
+              "without spaces or '+', not '" + bad + "'");
+  }
+}
+
 }  // namespace
 }  // namespace hie::app
