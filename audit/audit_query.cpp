@@ -133,7 +133,7 @@ Result<std::string> auditTimeBound(const std::string& text, TimeBound bound) {
   civilFromDays(days, year, month, dayOfMonth);
   if (year < 1 || year > 9999) return invalid("outside the years 0001-9999 in UTC");
   const std::int64_t inDay = ms - days * 86400000;
-  char out[32];
+  char out[64];  // 24 used; room for what the compiler cannot rule out
   std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(year), month, dayOfMonth,
                 static_cast<int>(inDay / 3600000), static_cast<int>(inDay / 60000 % 60),
                 static_cast<int>(inDay / 1000 % 60), static_cast<int>(inDay % 1000));
