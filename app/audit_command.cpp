@@ -19,6 +19,7 @@
 #include "audit/audit_store.h"
 #include "audit/log_verifier.h"
 #include "audit/pg_audit_log_store.h"
+#include "audit/witness_policy.h"
 #include "audit/fhir_audit_event.h"
 #include "audit/postgres_audit_reader.h"
 #include "audit/signing_key.h"
@@ -119,11 +120,8 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
   }
   std::vector<audit::note::VerifierKey> witnesses;
   for (const auto& text : args.values("witness-key")) {
-    auto vkey = audit::note::VerifierKey::parse(text);
-    if (!vkey) return usageError("--witness-key " + text + ": " + vkey.error().internal);
-    if (vkey->type != audit::note::kCosignatureV1) {
-      return usageError("--witness-key " + text + ": not a witness key (its type must be 04, cosignature/v1)");
-    }
+    auto vkey = audit::parseVerifierKeyOfType(text, audit::note::kCosignatureV1, "--witness-key");
+    if (!vkey) return usageError(vkey.error().internal);
     witnesses.push_back(*vkey);
   }
   auto key = verifyKeyFor(args, config);

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "audit/witness_policy.h"
 #include "common/hex.h"
 #include "db/session.h"
 #include "db/sql_array.h"
@@ -313,11 +314,8 @@ Result<std::vector<note::VerifierKey>> PgAuditLogStore::knownWitnessKeys() {
     pqxx::read_transaction tx(c);
     std::vector<note::VerifierKey> out;
     for (const auto& row : tx.exec("SELECT witness_key FROM peers WHERE witness_key IS NOT NULL ORDER BY organization_id")) {
-      auto key = note::VerifierKey::parse(row[0].as<std::string>());
-      if (!key || key->type != note::kCosignatureV1) {
-        return fail(ErrorCode::kInvalidInput, "the peer directory holds a malformed witness key: " +
-                                                  (key ? std::string("not of type 04") : key.error().internal));
-      }
+      auto key = parseVerifierKeyOfType(row[0].as<std::string>(), note::kCosignatureV1, "a witness key of the peer directory");
+      if (!key) return tl::make_unexpected(key.error());
       out.push_back(*key);
     }
     return out;
