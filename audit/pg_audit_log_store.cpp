@@ -25,6 +25,23 @@ std::string fromHex(const std::string& hex) {
   return out;
 }
 
+// The stored hash of the perfect subtree (level, index) of origin's tree, read in tx: level 0 is the
+// leaf hash of leaf index; level l is stored with the last leaf of the subtree.
+Result<merkle::Hash> storedPerfectHash(pqxx::transaction_base& tx, const std::string& origin, int level,
+                                       std::uint64_t index) {
+  const std::uint64_t row = level == 0 ? index : ((index + 1) << level) - 1;
+  auto rows = tx.exec_params(
+      "SELECT encode(CASE WHEN $3 = 0 THEN leaf_hash ELSE substring(subtree_hashes FROM ($3 - 1) * 32 + 1 FOR 32) END, "
+      "'hex') FROM audit_log_leaves WHERE origin = $1 AND idx = $2",
+      origin, static_cast<long long>(row), level);
+  merkle::Hash h{};
+  if (rows.empty() || !merkle::fromBytes(fromHex(rows[0][0].as<std::string>()), h)) {
+    return fail(ErrorCode::kNotFound, "audit log " + origin + ": no stored hash of level " + std::to_string(level) +
+                                          " index " + std::to_string(index));
+  }
+  return h;
+}
+
 class PgHashSource : public merkle::HashSource {
  public:
   PgHashSource(db::Session& session, std::string origin) : session_(session), origin_(std::move(origin)) {}
@@ -32,20 +49,9 @@ class PgHashSource : public merkle::HashSource {
   Result<merkle::Hash> perfect(int level, std::uint64_t index) override {
     const auto key = std::make_pair(level, index);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
-    // Level 0 is the leaf hash of leaf index; level l is stored with the last leaf of the subtree.
-    const std::uint64_t row = level == 0 ? index : ((index + 1) << level) - 1;
     auto got = session_.run("read audit log hashes", [&](pqxx::connection& c) -> Result<merkle::Hash> {
       pqxx::read_transaction tx(c);
-      auto rows = tx.exec_params(
-          "SELECT encode(CASE WHEN $3 = 0 THEN leaf_hash ELSE substring(subtree_hashes FROM ($3 - 1) * 32 + 1 FOR 32) END, "
-          "'hex') FROM audit_log_leaves WHERE origin = $1 AND idx = $2",
-          origin_, static_cast<long long>(row), level);
-      merkle::Hash h{};
-      if (rows.empty() || !merkle::fromBytes(fromHex(rows[0][0].as<std::string>()), h)) {
-        return fail(ErrorCode::kNotFound, "audit log " + origin_ + ": no stored hash of level " + std::to_string(level) +
-                                              " index " + std::to_string(index));
-      }
-      return h;
+      return storedPerfectHash(tx, origin_, level, index);
     });
     if (got) cache_.emplace(key, *got);
     return got;
@@ -82,17 +88,7 @@ Result<LogHead> PgAuditLogStore::head(const std::string& origin) {
      public:
       SnapshotSource(pqxx::transaction_base& tx, const std::string& origin) : tx_(tx), origin_(origin) {}
       Result<merkle::Hash> perfect(int level, std::uint64_t index) override {
-        const std::uint64_t row = level == 0 ? index : ((index + 1) << level) - 1;
-        auto rows = tx_.exec_params(
-            "SELECT encode(CASE WHEN $3 = 0 THEN leaf_hash ELSE substring(subtree_hashes FROM ($3 - 1) * 32 + 1 FOR 32) "
-            "END, 'hex') FROM audit_log_leaves WHERE origin = $1 AND idx = $2",
-            origin_, static_cast<long long>(row), level);
-        merkle::Hash h{};
-        if (rows.empty() || !merkle::fromBytes(fromHex(rows[0][0].as<std::string>()), h)) {
-          return fail(ErrorCode::kNotFound, "audit log " + origin_ + ": no stored hash of level " +
-                                                std::to_string(level) + " index " + std::to_string(index));
-        }
-        return h;
+        return storedPerfectHash(tx_, origin_, level, index);
       }
 
      private:

@@ -3,27 +3,10 @@
 #include <pqxx/pqxx>
 
 #include "db/connection_pool.h"
+#include "db/pooled.h"
 
 namespace hie::audit {
 namespace {
-
-template <class F>
-auto withConnection(db::ConnectionPool& pool, const char* what, F&& body)
-    -> decltype(body(std::declval<pqxx::connection&>())) {
-  auto lease = pool.acquire();
-  if (!lease) return tl::make_unexpected(lease.error());
-  try {
-    return body(**lease);
-  } catch (const pqxx::broken_connection& e) {
-    // Also a commit in doubt: the caller answers 503, never a cosignature it may not have stored.
-    lease->discard();
-    return fail(ErrorCode::kUnavailable, std::string(what) + ": lost the database connection: " + e.what(),
-                "The service is temporarily unavailable.");
-  } catch (const std::exception& e) {
-    if (!(*lease)->is_open()) lease->discard();
-    return fail(ErrorCode::kInternal, std::string(what) + ": " + e.what(), "Internal error.");
-  }
-}
 
 std::optional<CosignedHead> headOf(const pqxx::result& rows) {
   if (rows.empty()) return std::nullopt;
@@ -45,7 +28,7 @@ bool sameHead(const std::optional<CosignedHead>& a, const std::optional<Cosigned
 }  // namespace
 
 Result<std::optional<CosignedHead>> PgWitnessStore::latest(const std::string& origin) {
-  return withConnection(pool_, "read witness checkpoint", [&](pqxx::connection& c) -> Result<std::optional<CosignedHead>> {
+  return db::withConnection(pool_, "read witness checkpoint", [&](pqxx::connection& c) -> Result<std::optional<CosignedHead>> {
     pqxx::nontransaction tx(c);
     auto rows = tx.exec_params(
         "SELECT tree_size, encode(root_hash, 'hex') FROM witness_checkpoints WHERE origin = $1", origin);
@@ -60,7 +43,7 @@ Result<std::optional<CosignedHead>> PgWitnessStore::latest(const std::string& or
 
 Result<bool> PgWitnessStore::advance(const std::string& origin, const std::optional<CosignedHead>& expected,
                                      const CosignedHead& head, const std::string& note) {
-  return withConnection(pool_, "store witness checkpoint", [&](pqxx::connection& c) -> Result<bool> {
+  return db::withConnection(pool_, "store witness checkpoint", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     // The row lock holds every other submission for origin until this one commits or aborts.
     auto rows = tx.exec_params(

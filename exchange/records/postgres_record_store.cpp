@@ -4,25 +4,10 @@
 
 #include <pqxx/pqxx>
 
+#include "db/pooled.h"
+
 namespace hie::exchange {
 namespace {
-
-template <class F>
-auto withConnection(db::ConnectionPool& pool, const char* what, F&& body)
-    -> decltype(body(std::declval<pqxx::connection&>())) {
-  auto lease = pool.acquire();
-  if (!lease) return tl::make_unexpected(lease.error());
-  try {
-    return body(**lease);
-  } catch (const pqxx::broken_connection& e) {
-    lease->discard();
-    return fail(ErrorCode::kUnavailable, std::string(what) + ": lost the database connection: " + e.what(),
-                "The service is temporarily unavailable.");
-  } catch (const std::exception& e) {
-    if (!(*lease)->is_open()) lease->discard();
-    return fail(ErrorCode::kInternal, std::string(what) + ": " + e.what(), "Internal error.");
-  }
-}
 
 // The patient filter for a search: by id, or by identifier through patient_identifiers.
 const char* const kMatchByPatientId =
@@ -42,7 +27,7 @@ const char* const kPage =
 }  // namespace
 
 Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& type, const std::string& id) {
-  return withConnection(pool_, "read resource", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
+  return db::withConnection(pool_, "read resource", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
     // One statement, so no explicit transaction: one round trip instead of three (BEGIN, SELECT, COMMIT).
     pqxx::nontransaction tx(c);
     auto rows = tx.exec_params(
@@ -55,7 +40,7 @@ Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& typ
 }
 
 Result<SearchPage> PgRecordStore::search(const SearchSpec& spec) {
-  return withConnection(pool_, "search resources", [&](pqxx::connection& c) -> Result<SearchPage> {
+  return db::withConnection(pool_, "search resources", [&](pqxx::connection& c) -> Result<SearchPage> {
     pqxx::nontransaction tx(c);  // one statement (page and total together): its own snapshot
     const bool byIdentifier = spec.patient.byIdentifier();
     const std::string sql = std::string(byIdentifier ? kMatchByIdentifier : kMatchByPatientId) + kPage;
