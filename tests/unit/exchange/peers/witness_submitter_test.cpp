@@ -290,8 +290,13 @@ TEST_F(WitnessSubmitterTest, TheThreadSubmitsAtOnceAndStopsWithoutWaitingForTheI
   publish("read", 3);
   const auto started = std::chrono::steady_clock::now();
   submitter.start();
-  // The first round runs at once; stop() must not wait out the hour-long interval.
-  for (int i = 0; i < 500 && counters.witnessRounds.value() == 0; ++i) {
+  // The first round runs at once (both witnesses cosign in it); stop() must not wait out the
+  // hour-long interval. Polled until the round is done, not only started: under ThreadSanitizer
+  // a stop() right after the round began cut it after the first witness.
+  auto cosigned = [&] {
+    return counters.witnessSubmissions.value({kOrgB, "cosigned"}) + counters.witnessSubmissions.value({kOrgC, "cosigned"});
+  };
+  for (int i = 0; i < 1000 && (counters.witnessRounds.value() == 0 || cosigned() < 2); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_GE(counters.witnessRounds.value(), 1u);
