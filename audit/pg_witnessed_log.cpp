@@ -6,6 +6,10 @@ Result<std::optional<std::string>> PgWitnessedLog::latestCheckpoint(const std::s
   return store_.latestCheckpoint(origin);
 }
 
+Result<std::optional<std::string>> PgWitnessedLog::checkpointAt(const std::string& origin, std::uint64_t size) {
+  return store_.checkpointAt(origin, size);
+}
+
 Result<std::vector<merkle::Hash>> PgWitnessedLog::consistencyProof(const std::string& origin, std::uint64_t oldSize,
                                                                    std::uint64_t newSize) {
   auto source = store_.hashes(origin);

@@ -21,6 +21,7 @@ class PgWitnessedLog : public WitnessedLog {
   Result<bool> setWitnessSize(const std::string& origin, const std::string& witness, std::uint64_t size) override;
   Result<bool> addCosignatures(const std::string& origin, std::uint64_t size, const std::string& witness,
                                const std::vector<std::string>& lines) override;
+  Result<std::optional<std::string>> checkpointAt(const std::string& origin, std::uint64_t size) override;
   Result<bool> onlyWitnessingIn(const std::string& origin, std::uint64_t first, std::uint64_t end) override;
 
  private:

@@ -25,6 +25,8 @@ class WitnessedLog {
   // The newest stored checkpoint of origin as its signed note; nullopt when none. Callers
   // are one thread at a time (the submitter's).
   virtual Result<std::optional<std::string>> latestCheckpoint(const std::string& origin) = 0;
+  // The stored checkpoint of exactly size, as its signed note; nullopt when there is none.
+  virtual Result<std::optional<std::string>> checkpointAt(const std::string& origin, std::uint64_t size) = 0;
   // PROOF(oldSize, D[0:newSize]) from the stored hashes (RFC 6962 2.1.2).
   virtual Result<std::vector<merkle::Hash>> consistencyProof(const std::string& origin, std::uint64_t oldSize,
                                                              std::uint64_t newSize) = 0;

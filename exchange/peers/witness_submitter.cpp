@@ -1,5 +1,6 @@
 #include "exchange/peers/witness_submitter.h"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -69,9 +70,9 @@ WitnessRound WitnessSubmitter::runRound() {
     return round;
   }
   const auth::OrganizationSnapshot snapshot = directory_.snapshot();
+  std::vector<Witness> witnesses;
   for (const auto& peer : snapshot->peers) {
     if (peer.witnessKey.empty() || peer.organization == options_.organization) continue;
-    if (stopping()) break;
     auto key = audit::parseVerifierKeyOfType(peer.witnessKey, audit::note::kCosignatureV1,
                                              "the witness key of " + peer.organization);
     if (!key) {
@@ -80,13 +81,38 @@ WitnessRound WitnessSubmitter::runRound() {
       ++round.failed;
       continue;
     }
-    submitTo(Witness{peer, std::move(*key)}, **latest, head->size, round);
+    witnesses.push_back(Witness{peer, std::move(*key)});
+  }
+  // Witnesses that fell behind (one refused a round the others cosigned) are brought to the newest
+  // size another witness cosigned, when nothing but witnessing was logged after it: the loop breaker
+  // would otherwise keep them apart for good, and no checkpoint would carry both cosignatures.
+  std::uint64_t newestCosigned = 0;
+  for (const auto& w : witnesses) {
+    auto recorded = log_.witnessSize(options_.origin, w.key.name);
+    if (recorded && *recorded && **recorded <= head->size) newestCosigned = std::max(newestCosigned, **recorded);
+  }
+  std::optional<std::string> catchUp;
+  if (newestCosigned > 0 && newestCosigned < head->size) {
+    auto quiet = log_.onlyWitnessingIn(options_.origin, newestCosigned, head->size);
+    if (quiet && *quiet) {
+      auto stored = log_.checkpointAt(options_.origin, newestCosigned);
+      if (stored && *stored) catchUp = **stored;
+    }
+  }
+  for (const auto& w : witnesses) {
+    if (stopping()) break;
+    auto recorded = log_.witnessSize(options_.origin, w.key.name);
+    if (catchUp && recorded && recorded->value_or(0) < newestCosigned) {
+      submitTo(w, *catchUp, newestCosigned, round, /*catchingUp=*/true);
+    } else {
+      submitTo(w, **latest, head->size, round, /*catchingUp=*/false);
+    }
   }
   return round;
 }
 
 void WitnessSubmitter::submitTo(const Witness& witness, const std::string& checkpoint, std::uint64_t size,
-                                WitnessRound& round) {
+                                WitnessRound& round, bool catchingUp) {
   const std::string& org = witness.peer.organization;
   const std::string& name = witness.key.name;
   auto failed = [&](const std::string& result, const std::string& detail) {
@@ -115,7 +141,7 @@ void WitnessSubmitter::submitTo(const Witness& witness, const std::string& check
   }
   auto onlyWitnessing = log_.onlyWitnessingIn(options_.origin, old, size);
   if (!onlyWitnessing) return failed("store_error", onlyWitnessing.error().internal);
-  if (*onlyWitnessing) {
+  if (*onlyWitnessing && !catchingUp) {
     ++round.skipped;  // the loop breaker: nothing but witnessing since its last cosignature
     return;
   }

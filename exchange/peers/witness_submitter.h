@@ -68,7 +68,10 @@ class WitnessSubmitter {
 
  private:
   struct Witness;
-  void submitTo(const Witness& witness, const std::string& checkpoint, std::uint64_t size, WitnessRound& round);
+  // catchingUp: size is the newest size another witness cosigned, sent to one behind it; the loop
+  // breaker does not apply.
+  void submitTo(const Witness& witness, const std::string& checkpoint, std::uint64_t size, WitnessRound& round,
+                bool catchingUp);
   bool stopping();
 
   audit::WitnessedLog& log_;

@@ -95,6 +95,10 @@ class MemoryWitnessedLog : public audit::WitnessedLog {
     if (published == 0) return std::optional<std::string>();
     return std::optional<std::string>(log_.checkpoint(published));
   }
+  Result<std::optional<std::string>> checkpointAt(const std::string&, std::uint64_t size) override {
+    if (size == 0 || size > published) return std::optional<std::string>();
+    return std::optional<std::string>(log_.checkpoint(size));
+  }
   Result<std::vector<audit::merkle::Hash>> consistencyProof(const std::string&, std::uint64_t oldSize,
                                                             std::uint64_t newSize) override {
     if (oldSize > newSize || newSize > log_.leaves.size()) return fail(ErrorCode::kNotFound, "no such sizes");

@@ -286,6 +286,34 @@ TEST_F(WitnessSubmitterTest, BadAnswersAreFailuresAndForeignLinesAreIgnored) {
   EXPECT_EQ(counters.witnessSubmissions.value({kOrgC, "bad_witness_key"}), 1u);
 }
 
+TEST_F(WitnessSubmitterTest, AWitnessLeftBehindIsBroughtToTheSizeTheOthersCosignedDespiteTheLoopBreaker) {
+  // C refuses the first round (it does not know this log yet): only B cosigns 5.
+  publish("read", 5);
+  poster.canned[kOrgC] = [](const std::string&) { return PeerResponse{404, "text/plain", "unknown origin\n"}; };
+  EXPECT_EQ(submitter.runRound().cosigned, 1);
+  poster.canned.clear();
+  // Then only witnessing is logged (its own witness-submit entries, peers' witness requests). The
+  // loop breaker keeps B where it is, and C is sent B's checkpoint of 5, not the newest: so one
+  // checkpoint carries both cosignatures, and the two do not chase each other's entries.
+  publish(audit::kWitnessSubmitAction, 2);
+  publish(audit::kWitnessAction, 1);
+  auto round = submitter.runRound();
+  EXPECT_EQ(round.cosigned, 1);
+  EXPECT_EQ(round.skipped, 1);
+  EXPECT_EQ(cosignedAt(5), 2u);
+  EXPECT_EQ(cosignedAt(8), 0u);
+  EXPECT_EQ(ours.sizes.at(c.name), 5u);
+  EXPECT_EQ(poster.calls.back().body, audit::addCheckpointBody(0, {}, log.checkpoint(5)));
+  // Converged: with nothing but witnessing after 5, nobody is asked again.
+  const auto calls = poster.calls.size();
+  EXPECT_EQ(submitter.runRound().skipped, 2);
+  EXPECT_EQ(poster.calls.size(), calls);
+  // Something else is logged: both get the newest checkpoint.
+  publish("read", 1);
+  EXPECT_EQ(submitter.runRound().cosigned, 2);
+  EXPECT_EQ(cosignedAt(9), 2u);
+}
+
 TEST_F(WitnessSubmitterTest, TheThreadSubmitsAtOnceAndStopsWithoutWaitingForTheInterval) {
   publish("read", 3);
   const auto started = std::chrono::steady_clock::now();
