@@ -287,11 +287,23 @@ int exportV1(const ParsedArgs& args, const ConfigSource& config, const std::stri
   if (!key) {
     return runtimeError("a jsonl export is signed with the audit key (audit.signingKey): " + key.error().external);
   }
+  // The window applies to the entries' signed time; the statements keep --from/--to as given.
+  std::string fromBound, toBound;
+  if (args.has("from")) {
+    auto bound = audit::auditTimeBound(from, audit::TimeBound::kFrom);
+    if (!bound) return usageError("--from: " + bound.error().internal);
+    fromBound = *bound;
+  }
+  if (args.has("to")) {
+    auto bound = audit::auditTimeBound(to, audit::TimeBound::kTo);
+    if (!bound) return usageError("--to: " + bound.error().internal);
+    toBound = *bound;
+  }
   const audit::ExportRequest request = audit::newExportRequest(from, to);
   std::string signingError;
   audit::AuditStore store(uri);
   auto visited = store.forEachExported(
-      from, to,
+      fromBound, toBound,
       [&](const std::vector<audit::ExportRange>& ranges) {
         auto statements = audit::signExportStatements(request, ranges, *key);
         if (!statements) {

@@ -77,34 +77,6 @@ Result<ChainHead> AuditStore::head(const std::string& chain) {
   });
 }
 
-Result<std::int64_t> AuditStore::forEachEntry(const std::function<bool(const SealedEntry&)>& visit,
-                                              const std::string& from, const std::string& to) {
-  return session_->run("read audit entries", [&](pqxx::connection& c) -> Result<std::int64_t> {
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-    std::int64_t n = 0;
-    // Keyset pages keep memory bounded however long the trail is.
-    std::string chain;
-    std::int64_t seq = 0;
-    while (true) {
-      auto rows = tx.exec_params(
-          "SELECT chain_id, seq, prev_hash, entry_hash, signature, canonical FROM audit_entries "
-          "WHERE (chain_id, seq) > ($1, $2) AND ($3 = '' OR recorded_at >= $3::timestamptz) "
-          "AND ($4 = '' OR recorded_at <= $4::timestamptz) ORDER BY chain_id, seq LIMIT 5000",
-          chain, seq, from, to);
-      if (rows.empty()) break;
-      for (const auto& row : rows) {
-        SealedEntry e{row[0].as<std::string>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
-                      row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>()};
-        ++n;
-        chain = e.chain;
-        seq = e.seq;
-        if (!visit(e)) return n;
-      }
-    }
-    return n;
-  });
-}
-
 Result<std::int64_t> AuditStore::forEachEntryWithColumns(
     const std::function<bool(const SealedEntry&, const EntryColumns&)>& visit) {
   return session_->run("read audit entries", [&](pqxx::connection& c) -> Result<std::int64_t> {
@@ -140,14 +112,16 @@ Result<std::int64_t> AuditStore::forEachExported(const std::string& from, const 
                                                  const std::function<bool(const SealedEntry&)>& visit) {
   return session_->run("export audit entries", [&](pqxx::connection& c) -> Result<std::int64_t> {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    // from/to are bounds in the entries' own time form (auditTimeBound), compared with each entry's
+    // signed "time", never with the unsigned recorded_at column.
     // Whole runs rather than a filter on each row: a clock stepped back would otherwise leave
     // a gap in the middle of a chain, and the export would not verify.
     std::vector<ExportRange> ranges;
     for (const auto& row : tx.exec_params(
              "SELECT r.chain_id, r.lo, f.prev_hash, r.hi, l.entry_hash FROM ("
              "  SELECT chain_id,"
-             "         min(seq) FILTER (WHERE $1 = '' OR recorded_at >= NULLIF($1, '')::timestamptz) AS lo,"
-             "         max(seq) FILTER (WHERE $2 = '' OR recorded_at <= NULLIF($2, '')::timestamptz) AS hi"
+             "         min(seq) FILTER (WHERE $1 = '' OR audit_leaf_text(canonical, 'time') >= $1) AS lo,"
+             "         max(seq) FILTER (WHERE $2 = '' OR audit_leaf_text(canonical, 'time') <= $2) AS hi"
              "  FROM audit_entries GROUP BY chain_id) r "
              "JOIN audit_entries f ON f.chain_id = r.chain_id AND f.seq = r.lo "
              "JOIN audit_entries l ON l.chain_id = r.chain_id AND l.seq = r.hi "

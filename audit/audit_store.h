@@ -37,15 +37,11 @@ class AuditStore : public AuditChainStore {
   // The last stored entry of a chain (seq 0 when empty).
   Result<ChainHead> head(const std::string& chain) override;
 
-  // Entries in (chain, seq) order, streamed to visit; stops when visit returns false.
-  // from/to bound the recorded time (RFC 3339, inclusive; "" = open).
-  Result<std::int64_t> forEachEntry(const std::function<bool(const SealedEntry&)>& visit, const std::string& from = "",
-                                    const std::string& to = "");
   // Every entry with its row's query columns, in (chain, seq) order (for `audit verify`).
   Result<std::int64_t> forEachEntryWithColumns(const std::function<bool(const SealedEntry&, const EntryColumns&)>& visit);
   // What a jsonl export holds, read in one snapshot: for each chain, the run of entries from its first
-  // entry recorded at or after from to its last recorded at or before to, everything in between included
-  // (from/to as for forEachEntry). onRanges gets those ranges (ordered by chain) before visit gets
+  // entry whose signed time is at or after from to its last at or before to, everything in between included
+  // (from/to: bounds in the entries' time form, as auditTimeBound makes them; "" = open). onRanges gets those ranges (ordered by chain) before visit gets
   // their entries in (chain, seq) order; either stops the export by returning false.
   Result<std::int64_t> forEachExported(const std::string& from, const std::string& to,
                                        const std::function<bool(const std::vector<ExportRange>&)>& onRanges,

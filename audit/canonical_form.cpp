@@ -52,14 +52,17 @@ std::string canonicalJson(const CanonicalObject& object) {
   return out;
 }
 
-CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const std::string& chain, std::int64_t seq) {
+namespace {
+
+// The 26 keys an entry of either format holds; the format adds its position (v1: chain and seq,
+// v2: index).
+CanonicalObject eventObject(const AuditEvent& e, const std::string& node) {
   auto s = [](const std::string& v) { return CanonicalValue(printableAscii(v)); };
   return CanonicalObject{
       {"action", s(e.action)},
       {"breakGlass", e.breakGlass},
       {"causedBy", s(e.causedBy)},
       {"certSha256", s(e.certSha256)},
-      {"chain", s(chain)},
       {"entities", CanonicalValue(printableAscii(e.entities, kMaxEntitiesLength))},
       {"eventType", s(e.eventType)},
       {"httpStatus", static_cast<std::int64_t>(e.httpStatus)},
@@ -80,16 +83,22 @@ CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const 
       {"resourceId", s(e.resourceId)},
       {"resourceType", s(e.resourceType)},
       {"resultCount", e.resultCount},
-      {"seq", seq},
       {"subjectDn", s(e.subjectDn)},
       {"time", s(e.time)},
   };
 }
 
+}  // namespace
+
+CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const std::string& chain, std::int64_t seq) {
+  CanonicalObject o = eventObject(e, node);
+  o.emplace("chain", CanonicalValue(printableAscii(chain)));
+  o.emplace("seq", seq);
+  return o;
+}
+
 CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std::uint64_t index) {
-  CanonicalObject o = entryObject(event, node, "", 0);
-  o.erase("chain");
-  o.erase("seq");
+  CanonicalObject o = eventObject(event, node);
   o.emplace("index", static_cast<std::int64_t>(index));
   return o;
 }

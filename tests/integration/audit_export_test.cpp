@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -85,7 +86,9 @@ class AuditExport : public ::testing::Test {
     std::vector<audit::AuditRecord> records;
     for (int i = 0; i < n; ++i) {
       audit::AuditEvent e;
-      e.time = utc::nowMillis();
+      // One second apart, ending now: each entry's time is its own (a --from between two entries exists).
+      const std::string t = utc::fromEpoch(std::time(nullptr) - (n - i));
+      e.time = t.substr(0, t.size() - 1) + ".000Z";
       e.eventType = "rest";
       e.action = "read";
       e.outcome = "success";
@@ -321,10 +324,11 @@ TEST_F(AuditExport, AFromExportVerifiesAsPartialAndSaysWhereItStarts) {
   expectFails(verify(Lines{}), "the export is empty");
 }
 
-TEST_F(AuditExport, AClockSteppedBackLeavesNoGapInAPartialExport) {
-  // Entry 4 recorded an hour early, as after a clock step: a filter on each row would leave it out of a
-  // --from export starting at entry 2, and the export would not verify. The export takes whole runs.
-  tamper("UPDATE audit_entries SET recorded_at = recorded_at - interval '1 hour' WHERE seq = 4");
+TEST_F(AuditExport, TheWindowIsTheEntriesSignedTimeNotTheRowsRecordedTime) {
+  // recorded_at is unsigned: a superuser moves entry 1 into the --from window. Bounded by the rows'
+  // recorded time the export would start at entry 1; bounded by the entries' signed time it starts
+  // at entry 2, as without the edit.
+  tamper("UPDATE audit_entries SET recorded_at = recorded_at + interval '1 day' WHERE seq = 1");
   const std::string from = field(full[2], "time");
   ASSERT_GT(from, field(full[1], "time")) << "entries 1 and 2 were sealed in one millisecond";
   const Lines partial = exportLines({"--from", from});
@@ -332,6 +336,10 @@ TEST_F(AuditExport, AClockSteppedBackLeavesNoGapInAPartialExport) {
   auto ok = verify(partial);
   EXPECT_EQ(ok.first, 0) << ok.second;
   EXPECT_TRUE(contains(ok.second, "chain " + chain + ": entries 2-6, starting after entry 1")) << ok.second;
+  // An impossible date is refused, nothing written.
+  auto bad = f.cli({"audit", "export", "--format", "jsonl-v1", "--from", "2026-02-30"});
+  EXPECT_EQ(bad.exitCode, 2) << bad.output;
+  EXPECT_FALSE(contains(bad.output, "\"type\":\"export\"")) << bad.output;
 }
 
 TEST_F(AuditExport, EveryChainOfAnExportIsStatedAndChecked) {
