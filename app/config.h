@@ -10,6 +10,7 @@
 #include <string>
 
 #include "audit/audit_writer.h"
+#include "auth/signatures/signature_policy.h"
 #include "auth/tls/ocsp_mode.h"
 #include "auth/tls/tls_files.h"
 #include "common/result.h"
@@ -75,6 +76,7 @@ struct NodeConfig {
   std::chrono::milliseconds witnessTimeout{5000};     // audit.witnessTimeout
   std::string witnessSigningKey;  // witness.signingKey; "" = this node is no witness
   std::string witnessName;        // witness.name; default hie-node/<node.id>/witness
+  auth::SignatureSettings signatures;  // signatures.*
 };
 
 // This node's log origin (and log key name): for now always defaultLogOrigin(node.id).

@@ -34,11 +34,24 @@ struct AuditEvent {
   std::string peerOrganization;  // for outbound calls
   std::int64_t latencyMicros = 0;
   std::int64_t resultCount = 0;
+  // Signed requests and answers (docs/api.md, "Signed requests and answers"). Served request: the
+  // request's verified signature and this node's signed answer; peer call: the signature this node
+  // sent and the peer's answer signature. Raw signature bytes; bases exactly as signed.
+  std::string requestSignatureBase;
+  std::string requestSignature;
+  std::string responseSignatureBase;
+  std::string responseSignature;
+  // Served request: verified | absent | off | the refusal reason; peer call: the check of the answer's
+  // signature (verified | absent | the refusal reason), "" when no answer came.
+  std::string signatureCheck;
 };
 
 // The longest string an entry stores per field after encoding (entities: kMaxEntitiesLength).
 constexpr std::size_t kMaxTextLength = 2048;
 constexpr std::size_t kMaxEntitiesLength = 16384;
+// Signature bases after encoding; the node refuses a signed request whose base exceeds 8192 bytes,
+// so a stored base is never cut (8192 bytes encode to at most 24576).
+constexpr std::size_t kMaxSignatureTextLength = 32768;
 
 // How an entry stores every string (docs/audit-format.md, "Strings"): bytes 0x20-0x7E
 // except '%' stay as they are; every other byte, and '%', becomes '%' and two

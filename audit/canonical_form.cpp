@@ -1,5 +1,6 @@
 #include "audit/canonical_form.h"
 
+#include "common/base64.h"
 #include "common/digest.h"
 #include "common/hex.h"
 
@@ -100,6 +101,13 @@ CanonicalObject entryObject(const AuditEvent& e, const std::string& node, const 
 CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std::uint64_t index) {
   CanonicalObject o = eventObject(event, node);
   o.emplace("index", static_cast<std::int64_t>(index));
+  // v2 only: the evidence of signed requests and answers. Signatures as base64 (RFC 4648 4).
+  auto base = [](const std::string& v) { return CanonicalValue(printableAscii(v, kMaxSignatureTextLength)); };
+  o.emplace("requestSignature", CanonicalValue(base64Encode(event.requestSignature)));
+  o.emplace("requestSignatureBase", base(event.requestSignatureBase));
+  o.emplace("responseSignature", CanonicalValue(base64Encode(event.responseSignature)));
+  o.emplace("responseSignatureBase", base(event.responseSignatureBase));
+  o.emplace("signatureCheck", CanonicalValue(printableAscii(event.signatureCheck)));
   return o;
 }
 

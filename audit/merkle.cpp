@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "audit/signing_key.h"
+#include "common/base64.h"
 #include "common/hex.h"
 #include "common/ossl.h"
 

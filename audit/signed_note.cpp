@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "common/base64.h"
+
 namespace hie::audit::note {
 namespace {
 

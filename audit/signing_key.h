@@ -51,8 +51,4 @@ class VerifyKey {
   std::shared_ptr<evp_pkey_st> key_;
 };
 
-std::string base64Encode(const std::string& bytes);
-// Empty optional-like: returns false on malformed input.
-bool base64Decode(const std::string& text, std::string& out);
-
 }  // namespace hie::audit

@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
     if (auto m = db::applyMigrations(**owner, db::embeddedMigrations(), {}); !m) die(m.error().internal);
   }
   auth::RegistryRepository repo(args["db"]);
-  auth::Organization org{kMember, "Bench Member", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}};
+  auth::Organization org{kMember, "Bench Member", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}};
   (void)repo.add(org, std::nullopt);
   auth::Grant grant{0, kMember, {"Patient"}, {auth::Action::kRead}, {"TREAT"}};
   if (auto g = repo.addGrant(grant); !g) die(g.error().internal);

@@ -114,6 +114,7 @@ Result<PeerIdentity> extractIdentity(const X509* certificate) {
   int ok = EVP_Digest(spki.data(), spki.size(), md, &mdLen, EVP_sha256(), nullptr);
   if (ok != 1) return fail(ErrorCode::kInternal, "EVP_Digest failed: " + ossl::drainErrors(), "internal error");
   id.spkiSha256 = lowerHex(md, mdLen);
+  id.publicKeyDer = spki;
   return id;
 }
 

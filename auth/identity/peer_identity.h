@@ -17,6 +17,8 @@ struct PeerIdentity {
   std::vector<std::string> sanDns;
   std::string certSha256;     // lowercase hex of SHA-256 over the certificate DER
   std::string spkiSha256;     // lowercase hex of SHA-256 over the SubjectPublicKeyInfo DER
+  std::string publicKeyDer;   // the SubjectPublicKeyInfo DER: verifies the holder's message signatures
+  std::string chainPem;       // the chain the holder presented, leaf first (PEM); "" where not known
 };
 
 }  // namespace hie::auth

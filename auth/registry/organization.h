@@ -1,8 +1,11 @@
 // A member of the exchange, as registered on this node. Pure data.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "auth/signatures/signature_policy.h"
 
 namespace hie::auth {
 
@@ -15,6 +18,7 @@ struct Organization {
   OrganizationStatus status = OrganizationStatus::kActive;
   std::vector<Role> roles;
   std::vector<std::string> pinnedSha256; // lowercase hex certificate fingerprints
+  std::optional<SignaturePolicy> signaturePolicy;  // signatures on its requests and answers; none = the node's
 
   bool hasRole(Role role) const;
 };

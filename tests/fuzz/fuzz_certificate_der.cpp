@@ -14,8 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto identity = hie::auth::extractIdentity(cert);
   if (identity) {
     static const std::vector<hie::auth::Organization> kOrgs = {
-        {"urn:oid:2.16.840.1.113883.3.7001", "A", hie::auth::OrganizationStatus::kActive, {hie::auth::Role::kMember}, {}},
-        {"urn:oid:1.2.3", "B", hie::auth::OrganizationStatus::kSuspended, {}, {std::string(64, 'a')}}};
+        {"urn:oid:2.16.840.1.113883.3.7001", "A", hie::auth::OrganizationStatus::kActive, {hie::auth::Role::kMember}, {}, {}},
+        {"urn:oid:1.2.3", "B", hie::auth::OrganizationStatus::kSuspended, {}, {std::string(64, 'a')}, {}}};
     (void)hie::auth::mapIdentity(*identity, kOrgs);
   }
   X509_free(cert);

@@ -11,10 +11,10 @@ const std::string kPinA(64, 'a');
 const std::string kPinB(64, 'b');
 
 std::vector<Organization> registry() {
-  Organization lakeside{kLakeside, "Lakeside Clinic", OrganizationStatus::kActive, {Role::kMember}, {}};
-  Organization river{kRiver, "River Hospital", OrganizationStatus::kActive, {Role::kMember}, {kPinA}};
+  Organization lakeside{kLakeside, "Lakeside Clinic", OrganizationStatus::kActive, {Role::kMember}, {}, {}};
+  Organization river{kRiver, "River Hospital", OrganizationStatus::kActive, {Role::kMember}, {kPinA}, {}};
   Organization closed{"urn:oid:2.16.840.1.113883.3.7003", "Closed Practice", OrganizationStatus::kSuspended,
-                      {Role::kMember}, {kPinB}};
+                      {Role::kMember}, {kPinB}, {}};
   return {lakeside, river, closed};
 }
 

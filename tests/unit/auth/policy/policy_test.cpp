@@ -8,7 +8,7 @@ namespace {
 const std::string kLakeside = "urn:oid:2.16.840.1.113883.3.7001";
 
 Organization org(OrganizationStatus status, std::vector<Role> roles) {
-  return Organization{kLakeside, "Lakeside", status, std::move(roles), {}};
+  return Organization{kLakeside, "Lakeside", status, std::move(roles), {}, {}};
 }
 
 const std::vector<Grant> kGrants = {

@@ -37,7 +37,7 @@ class FakeSource : public OrganizationSource {
   State& s_;
 };
 
-Organization org(const std::string& id) { return Organization{id, id, OrganizationStatus::kActive, {}, {}}; }
+Organization org(const std::string& id) { return Organization{id, id, OrganizationStatus::kActive, {}, {}, {}}; }
 
 TEST(OrganizationRegistry, ReloadsOnlyWhenTheGenerationMoves) {
   FakeSource::State state;

@@ -62,9 +62,9 @@ class AuditApiTest : public ::testing::Test {
   }
   static constexpr const char* kOrigin = "hie-node/node-a/audit";
 
-  auth::Organization auditor{kAuditor, "Audit Office", auth::OrganizationStatus::kActive, {auth::Role::kAuditor}, {}};
+  auth::Organization auditor{kAuditor, "Audit Office", auth::OrganizationStatus::kActive, {auth::Role::kAuditor}, {}, {}};
   auth::Organization member{"urn:oid:2.16.840.1.113883.3.7001", "Lakeside", auth::OrganizationStatus::kActive,
-                            {auth::Role::kMember, auth::Role::kLocal}, {}};
+                            {auth::Role::kMember, auth::Role::kLocal}, {}, {}};
   Result<audit::SigningKey> key = audit::SigningKey::generate();
   audit::ChainHead head{"node-a/2026-11-26T10-00-00Z/000000000001", 0, audit::kGenesisHash};
   hie::testing::MemoryAuditReader reader;

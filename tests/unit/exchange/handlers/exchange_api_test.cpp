@@ -61,10 +61,10 @@ const audit::AuditEvent* callTo(const HttpReply& reply, const std::string& peer)
 class ExchangeApiTest : public ::testing::Test {
  protected:
   ExchangeApiTest() {
-    registry.organizations = {{kOwn, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kLocal}, {}},
-                              {kHarbor, "Harbor", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}},
-                              {kRiver, "River", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}},
-                              {kClosed, "Closed", auth::OrganizationStatus::kSuspended, {auth::Role::kMember}, {}}};
+    registry.organizations = {{kOwn, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kLocal}, {}, {}},
+                              {kHarbor, "Harbor", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}},
+                              {kRiver, "River", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}},
+                              {kClosed, "Closed", auth::OrganizationStatus::kSuspended, {auth::Role::kMember}, {}, {}}};
     registry.peers = {{kOwn, "https://own:8443"},
                       {kHarbor, "https://harbor:8443"},
                       {kRiver, "https://river:8443"},
@@ -163,9 +163,9 @@ TEST_F(ExchangeApiTest, APeerThatDoesNotAnswerByTheDeadlineIsATimeoutAndTheOther
 }
 
 TEST_F(ExchangeApiTest, FailedPeersBecomeOutcomesBesideThePartialResult) {
-  registry.organizations.push_back({"urn:oid:9.1", "A", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}});
-  registry.organizations.push_back({"urn:oid:9.2", "B", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}});
-  registry.organizations.push_back({"urn:oid:9.3", "C", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}});
+  registry.organizations.push_back({"urn:oid:9.1", "A", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}});
+  registry.organizations.push_back({"urn:oid:9.2", "B", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}});
+  registry.organizations.push_back({"urn:oid:9.3", "C", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}});
   registry.peers.push_back({"urn:oid:9.1", "https://a"});
   registry.peers.push_back({"urn:oid:9.2", "https://b"});
   registry.peers.push_back({"urn:oid:9.3", "https://c"});
@@ -253,7 +253,7 @@ TEST_F(ExchangeApiTest, ThisRequestsParallelLimitLeavesTheRestUnaskedWhenTheFirs
 
 TEST_F(ExchangeApiTest, RefusalsComeBeforeAnyPeerIsAsked) {
   ExchangeApi api(fanout, options, counters);
-  const auth::Organization member{kHarbor, "Harbor", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}};
+  const auth::Organization member{kHarbor, "Harbor", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}};
   const HeaderList ok{{"patient.identifier", "urn:mrn|123"}};
   const HeaderList treat{{"X-Purpose-Of-Use", "TREAT"}};
   struct Case {

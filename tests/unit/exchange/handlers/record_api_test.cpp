@@ -43,8 +43,8 @@ class RecordApiTest : public ::testing::Test {
     return api.handle(call, org ? *org : lakeside, registry, "https://node-a.example:8443");
   }
 
-  auth::Organization lakeside{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}};
-  auth::Organization harbor{kHarbor, "Harbor", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}};
+  auth::Organization lakeside{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}};
+  auth::Organization harbor{kHarbor, "Harbor", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}};
   auth::RegistrySnapshot registry;
   hie::testing::MemoryRecordStore store;
   RecordApiSettings settings;

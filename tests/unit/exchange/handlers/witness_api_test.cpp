@@ -261,7 +261,7 @@ class WitnessRouting : public WitnessApiTest {
 
   auth::RegistrySnapshot withOrganizations() const {
     auth::RegistrySnapshot snap = registry;
-    snap.organizations = {{kOrgA, "A", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}}};
+    snap.organizations = {{kOrgA, "A", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}}};
     return snap;
   }
   static auth::PeerIdentity peer(const std::string& uri) {

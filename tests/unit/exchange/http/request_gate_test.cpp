@@ -34,8 +34,8 @@ const std::string kAuditor = "urn:oid:2.16.840.1.113883.3.7009";
 
 class RequestGateTest : public ::testing::Test {
  protected:
-  FixedDirectory directory{{{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}},
-                            {"urn:oid:1.9", "Closed", auth::OrganizationStatus::kSuspended, {}, {}}}};
+  FixedDirectory directory{{{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}},
+                            {"urn:oid:1.9", "Closed", auth::OrganizationStatus::kSuspended, {}, {}, {}}}};
   CapabilityStatementHandler metadata{NodeDescription{"node-a", "urn:oid:1.2", "0.1.0", {}}};
   Counters counters;
   hie::testing::MemoryRecordStore store;
@@ -131,8 +131,8 @@ class HostileHostTest : public RequestGateTest {
     store.put("Observation", "obs-1", "p1");
     store.put("Observation", "obs-2", "p1");
   }
-  FixedDirectory granted{{{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}},
-                          {kAuditor, "Audit Office", auth::OrganizationStatus::kActive, {auth::Role::kAuditor}, {}}},
+  FixedDirectory granted{{{kLakeside, "Lakeside", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}},
+                          {kAuditor, "Audit Office", auth::OrganizationStatus::kActive, {auth::Role::kAuditor}, {}, {}}},
                          {auth::Grant{1, kLakeside, {"Observation"}, {auth::Action::kSearch}, {"TREAT"}}}};
   RequestGate hostGate{granted, metadata, records, auditApi, nullptr, counters, ""};
 
