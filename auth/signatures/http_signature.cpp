@@ -407,13 +407,14 @@ Result<std::vector<MessageSignature>> parseSignatures(const std::string& signatu
   auto values = sf::parseDictionary(signature, sf::Duplicates::kRefuse);
   if (!values) return invalid("Signature: " + values.error().external);
   if (inputs->size() > kMaxSignatures || values->size() > kMaxSignatures) return invalid("more than 16 signatures");
-  for (const auto& [label, member] : *values) {
-    (void)member;
-    auto in = std::find_if(inputs->begin(), inputs->end(), [&](const auto& m) { return m.first == label; });
-    if (in == inputs->end()) return invalid("the signature \"" + label + "\" has no Signature-Input");
+  for (const auto& entry : *values) {
+    auto in = std::find_if(inputs->begin(), inputs->end(), [&](const auto& m) { return m.first == entry.first; });
+    if (in == inputs->end()) return invalid("the signature \"" + entry.first + "\" has no Signature-Input");
   }
   std::vector<MessageSignature> out;
-  for (const auto& [label, member] : *inputs) {
+  for (const auto& entry : *inputs) {
+    const std::string& label = entry.first;
+    const sf::Member& member = entry.second;
     auto value = std::find_if(values->begin(), values->end(), [&](const auto& m) { return m.first == label; });
     if (value == values->end()) return invalid("the Signature-Input \"" + label + "\" has no Signature");
     if (!member.isInnerList) return invalid("the Signature-Input \"" + label + "\" is not an inner list");
