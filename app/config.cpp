@@ -186,6 +186,16 @@ Result<void> checkWitnessName(const Value& v, const NodeConfig&) {
   return {};
 }
 
+Result<void> checkPolicy(const char* key, const std::string& value) {
+  if (!auth::parseSignaturePolicy(value)) {
+    return refuse(std::string("configuration key '") + key + "' must be require, verify-if-present or off, not '" +
+                  value + "'");
+  }
+  return {};
+}
+Result<void> checkRequestPolicy(const Value& v, const NodeConfig&) { return checkPolicy("signatures.requests", v.text); }
+Result<void> checkAnswerPolicy(const Value& v, const NodeConfig&) { return checkPolicy("signatures.answers", v.text); }
+
 const std::vector<ConfigKey>& keyTable() {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
@@ -284,6 +294,18 @@ const std::vector<ConfigKey>& keyTable() {
       text("server.baseUrl").checkedBy(checkBaseUrl).landsIn([](NodeConfig& c, const Value& v) {
         c.baseUrl = v.text;
         while (!c.baseUrl.empty() && c.baseUrl.back() == '/') c.baseUrl.pop_back();
+      }),
+      // Signed requests and answers (docs/api.md, "Signed requests and answers").
+      text("signatures.requests").defaultsTo("verify-if-present").checkedBy(checkRequestPolicy).landsIn(
+          [](NodeConfig& c, const Value& v) { c.signatures.requests = *auth::parseSignaturePolicy(v.text); }),
+      text("signatures.answers").defaultsTo("verify-if-present").checkedBy(checkAnswerPolicy).landsIn(
+          [](NodeConfig& c, const Value& v) { c.signatures.answers = *auth::parseSignaturePolicy(v.text); }),
+      boolean("signatures.sign", true).landsIn([](NodeConfig& c, const Value& v) { c.signatures.sign = v.flag; }),
+      integer("signatures.maxAge", 300, 1, 3600).landsIn([](NodeConfig& c, const Value& v) {
+        c.signatures.maxAge = seconds(v.number);
+      }),
+      integer("signatures.clockSkew", 30, 0, 300).landsIn([](NodeConfig& c, const Value& v) {
+        c.signatures.clockSkew = seconds(v.number);
       }),
       // Read by `migrate` alone (ownerDatabaseUri), not by serve.
       text("db.ownerUri").documentedDefault("db.uri"),

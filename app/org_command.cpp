@@ -14,7 +14,13 @@ namespace {
 
 const char* const kOrgUsage =
     "usage: hie-node org add --identifier urn:oid:... --name NAME [--role member|auditor|local]... [--pin-cert FILE]\n"
-    "       hie-node org list | suspend ID | reactivate ID | pin-cert ID FILE";
+    "                        [--signatures require|verify-if-present|off]\n"
+    "       hie-node org list | suspend ID | reactivate ID | pin-cert ID FILE\n"
+    "       hie-node org signatures ID require|verify-if-present|off|default";
+
+std::string policyError(const std::string& value) {
+  return "unknown signature policy '" + value + "'; policies are require, verify-if-present, off";
+}
 
 
 // The identity of the single certificate in a PEM file, or an error naming the file.
@@ -62,6 +68,10 @@ int add(const ParsedArgs& args, auth::RegistryRepository& repo) {
     if (!org.hasRole(role)) org.roles.push_back(role);
   }
   if (org.roles.empty()) org.roles.push_back(auth::Role::kMember);
+  if (args.has("signatures")) {
+    org.signaturePolicy = auth::parseSignaturePolicy(args.value("signatures"));
+    if (!org.signaturePolicy) return usageError(policyError(args.value("signatures")));
+  }
   std::optional<auth::PeerIdentity> pin;
   if (args.has("pin-cert")) {
     auto cert = certificateFromFile(args.value("pin-cert"));
@@ -82,12 +92,14 @@ int list(const ParsedArgs& args, auth::RegistryRepository& repo) {
   if (!snapshot) return commandError(snapshot.error());
   const auto* all = &snapshot->organizations;
   std::cout << std::left << std::setw(44) << "IDENTIFIER" << std::setw(11) << "STATUS" << std::setw(22) << "ROLES"
-            << std::setw(6) << "PINS" << "NAME\n";
+            << std::setw(6) << "PINS" << std::setw(19) << "SIGNATURES" << "NAME\n";
   for (const auto& org : *all) {
     std::string roles;
     for (auto r : org.roles) roles += (roles.empty() ? "" : ",") + std::string(auth::roleName(r));
     std::cout << std::left << std::setw(44) << org.identifier << std::setw(11) << auth::statusName(org.status)
-              << std::setw(22) << roles << std::setw(6) << org.pinnedSha256.size() << org.name << "\n";
+              << std::setw(22) << roles << std::setw(6) << org.pinnedSha256.size() << std::setw(19)
+              << (org.signaturePolicy ? auth::signaturePolicyName(*org.signaturePolicy) : "default") << org.name
+              << "\n";
     for (const auto& pin : org.pinnedSha256) std::cout << "    pinned sha256 " << pin << "\n";
   }
   return 0;
@@ -116,6 +128,27 @@ int pinCert(const ParsedArgs& args, auth::RegistryRepository& repo) {
   return 0;
 }
 
+// org signatures ID POLICY: the organization's own policy for signed requests and answers, or
+// "default" to follow the node's settings (signatures.requests, signatures.answers).
+int setSignatures(const ParsedArgs& args, auth::RegistryRepository& repo) {
+  if (args.positional.size() != 2) {
+    return usageError("usage: hie-node org signatures ID require|verify-if-present|off|default");
+  }
+  const std::string& id = args.positional[0];
+  if (!validIdentifierArg(id)) return usageError(identifierError(id));
+  const std::string& value = args.positional[1];
+  std::optional<auth::SignaturePolicy> policy;
+  if (value != "default") {
+    policy = auth::parseSignaturePolicy(value);
+    if (!policy) return usageError(policyError(value) + ", default");
+  }
+  auto changed = repo.setSignaturePolicy(id, policy);
+  if (!changed) return commandError(changed.error());
+  const std::string shown = policy ? auth::signaturePolicyName(*policy) : "the node's default";
+  std::cout << "signature policy of " << id << (*changed ? " is now " : " was already ") << shown << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int runOrg(const Args& argv) {
@@ -123,8 +156,9 @@ int runOrg(const Args& argv) {
   const std::string verb = argv.front();
   const Args rest(argv.begin() + 1, argv.end());
   OptionSpec spec;
-  if (verb == "add") spec = OptionSpec{{"identifier", "name", "role", "pin-cert"}, {"role"}, {}};
-  else if (verb != "list" && verb != "suspend" && verb != "reactivate" && verb != "pin-cert") {
+  if (verb == "add") spec = OptionSpec{{"identifier", "name", "role", "pin-cert", "signatures"}, {"role"}, {}};
+  else if (verb != "list" && verb != "suspend" && verb != "reactivate" && verb != "pin-cert" &&
+           verb != "signatures") {
     return usageError("unknown org subcommand '" + verb + "'\n" + kOrgUsage);
   }
   auto args = parseArgs(rest, spec);
@@ -136,6 +170,7 @@ int runOrg(const Args& argv) {
   if (verb == "list") return list(*args, repo);
   if (verb == "suspend") return setStatus(*args, repo, auth::OrganizationStatus::kSuspended);
   if (verb == "reactivate") return setStatus(*args, repo, auth::OrganizationStatus::kActive);
+  if (verb == "signatures") return setSignatures(*args, repo);
   return pinCert(*args, repo);
 }
 

@@ -35,6 +35,10 @@
 #include "exchange/handlers/record_api.h"
 #include "exchange/http/admin_server.h"
 #include "exchange/http/https_server.h"
+#include "exchange/http/pg_certificate_archive.h"
+#include "exchange/http/pg_nonce_registry.h"
+#include "exchange/http/reply_signer.h"
+#include "exchange/http/request_signature_check.h"
 #include "exchange/http/request_gate.h"
 #include "exchange/peers/peer_client.h"
 #include "exchange/peers/witness_submitter.h"
@@ -220,13 +224,25 @@ int runServe(const Args& argv) {
     witnessStore = std::make_unique<audit::PgWitnessStore>(pool);
     witnessApi = std::make_unique<exchange::WitnessApi>(*witnessStore, **witnessKey, config->witnessName, counters);
   }
+  // Signed requests and answers: the gate checks requests' signatures; answers are signed with the
+  // key of the TLS certificate; the node's own chain is kept with the chains that signed requests.
+  exchange::PgNonceRegistry nonces(pool);
+  exchange::PgCertificateArchive certificates(pool);
+  exchange::RequestSignatureCheck signatureCheck(config->signatures, nonces, certificates, counters);
+  auto messageKey = exchange::nodeSigningKey(*material);
+  if (!messageKey) return runtimeError("cannot use the TLS key to sign answers: " + messageKey.error().internal);
+  if (auto kept = certificates.keep((*messageKey)->keyId(), (*messageKey)->certificateChainPem()); !kept) {
+    return runtimeError("cannot store the node's certificate chain: " + kept.error().internal);
+  }
+  exchange::ReplySigner replySigner(*messageKey);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl,
-                             witnessApi.get());
+                             witnessApi.get(), &signatureCheck);
   audit::PgWitnessedLog witnessedLog(config->dbUri);
   exchange::WitnessSubmitter submitter(witnessedLog, registry, peerClient, auditWriter, counters,
                                        exchange::WitnessSubmitterOptions{logOrigin(*config), config->organization,
                                                                          config->witnessInterval, config->witnessTimeout});
-  exchange::HttpsServer server(*context, config->listener, recheck, gate, auditWriter, counters);
+  exchange::HttpsServer server(*context, config->listener, recheck, gate, auditWriter, counters,
+                               config->signatures.sign ? &replySigner : nullptr);
 
   std::atomic<bool> draining{false};
   exchange::AdminServer admin(config->adminHost, config->adminPort, counters,
@@ -243,10 +259,12 @@ int runServe(const Args& argv) {
   if (!port) return runtimeError(port.error().internal);
   submitter.start();  // asks the peers with a witness key to cosign this node's checkpoints
   if (witnessApi) spdlog::info("witness for the log keys of the peer directory, cosigning as {}", config->witnessName);
-  spdlog::info("listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_log={}",
-               config->listener.host, *port, config->nodeId, config->organization,
-               config->tls.crl.empty() ? "none" : config->tls.crl, config->records.policy.breakGlass,
-               auditWriter.origin());
+  spdlog::info(
+      "listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_log={} signatures.requests={} "
+      "signatures.sign={}",
+      config->listener.host, *port, config->nodeId, config->organization,
+      config->tls.crl.empty() ? "none" : config->tls.crl, config->records.policy.breakGlass, auditWriter.origin(),
+      auth::signaturePolicyName(config->signatures.requests), config->signatures.sign);
 
   // Wait for signals; every two seconds look whether a TLS file changed.
   long long polls = 0;
@@ -273,6 +291,15 @@ int runServe(const Args& argv) {
     counters.tlsSessionCacheFlushes.inc();
     material = tls->current()->material;
     peerClient.useMaterial(material);
+    if (auto key = exchange::nodeSigningKey(*material)) {
+      if (auto kept = certificates.keep((*key)->keyId(), (*key)->certificateChainPem()); !kept) {
+        // Answers are still signed; the chain is stored with the next signed request's check or restart.
+        spdlog::error("cannot store the node's new certificate chain: {}", kept.error().internal);
+      }
+      replySigner.useKey(std::move(*key));
+    } else {
+      spdlog::error("answers stay signed with the previous key: {}", key.error().internal);
+    }
     expiry.check(*material, config->tls);
     spdlog::info("TLS material reloaded ({}): new handshakes use it", reloadAsked ? "SIGHUP" : "files changed");
   }

@@ -17,6 +17,11 @@ struct Counters : CounterRegistry {
                              "Refused requests, by stage (certificate, identity, request, protocol, audit) and reason.",
                              {"stage", "reason"}};
 
+  LabeledCounter<1> requestSignatureChecks{
+      *this, "hie_request_signature_checks_total",
+      "Signature checks of admitted requests, by outcome (verified, absent, off, or the refusal reason).",
+      {"outcome"}};
+
   // Inbound TLS.
   LabeledCounter<1> tlsHandshakeFailures{*this, "hie_tls_handshake_failures_total",
                                          "Refused handshakes, by the tls_refused reason.", {"reason"}};

@@ -77,12 +77,14 @@ Result<RegistrySnapshot> RegistryRepository::loadAll() {
     RegistrySnapshot snap;
     std::map<std::int64_t, std::size_t> byId;
     for (const auto& row : tx.exec(
-             "SELECT id, identifier, name, status, array_to_string(roles, ',') FROM organizations ORDER BY identifier")) {
+             "SELECT id, identifier, name, status, array_to_string(roles, ','), coalesce(signature_policy, '') "
+             "FROM organizations ORDER BY identifier")) {
       Organization org;
       org.identifier = row[1].as<std::string>();
       org.name = row[2].as<std::string>();
       if (!parseStatus(row[3].as<std::string>(), org.status)) org.status = OrganizationStatus::kSuspended;
       org.roles = splitRoles(row[4].as<std::string>());
+      org.signaturePolicy = parseSignaturePolicy(row[5].as<std::string>());
       byId[row[0].as<std::int64_t>()] = snap.organizations.size();
       snap.organizations.push_back(std::move(org));
     }
@@ -122,9 +124,10 @@ Result<Organization> RegistryRepository::add(const Organization& org, const std:
       return fail(ErrorCode::kConflict, "organization " + org.identifier + " already exists");
     }
     auto id = tx.exec_params1(
-                    "INSERT INTO organizations (identifier, name, status, roles) VALUES ($1, $2, $3, $4::text[]) "
-                    "RETURNING id",
-                    org.identifier, org.name, statusName(org.status), joinRoles(org.roles))[0]
+                    "INSERT INTO organizations (identifier, name, status, roles, signature_policy) "
+                    "VALUES ($1, $2, $3, $4::text[], $5) RETURNING id",
+                    org.identifier, org.name, statusName(org.status), joinRoles(org.roles),
+                    org.signaturePolicy ? signaturePolicyName(*org.signaturePolicy) : nullptr)[0]
                   .as<std::int64_t>();
     Organization stored = org;
     if (pin) {
@@ -152,6 +155,22 @@ Result<bool> RegistryRepository::setStatus(const std::string& identifier, Organi
     if (current[0][0].as<std::string>() == statusName(status)) return false;
     tx.exec_params("UPDATE organizations SET status = $2, updated_at = now() WHERE identifier = $1", identifier,
                    statusName(status));
+    tx.commit();
+    return true;
+  });
+}
+
+Result<bool> RegistryRepository::setSignaturePolicy(const std::string& identifier,
+                                                   const std::optional<SignaturePolicy>& policy) {
+  return session_->run("change signature policy", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work tx(c);
+    auto current = tx.exec_params(
+        "SELECT coalesce(signature_policy, '') FROM organizations WHERE identifier = $1 FOR UPDATE", identifier);
+    if (current.empty()) return fail(ErrorCode::kNotFound, "no organization " + identifier);
+    const std::string wanted = policy ? signaturePolicyName(*policy) : "";
+    if (current[0][0].as<std::string>() == wanted) return false;
+    tx.exec_params("UPDATE organizations SET signature_policy = NULLIF($2, ''), updated_at = now() WHERE identifier = $1",
+                   identifier, wanted);
     tx.commit();
     return true;
   });

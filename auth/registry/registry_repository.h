@@ -33,6 +33,9 @@ class RegistryRepository : public OrganizationSource {
   Result<Organization> add(const Organization& org, const std::optional<PeerIdentity>& pin);
   // kNotFound for an unknown identifier. Returns false when the status was already that.
   Result<bool> setStatus(const std::string& identifier, OrganizationStatus status);
+  // Sets (or, with nullopt, clears: the node's settings apply) whether the organization's requests
+  // and its node's answers must be signed. kNotFound for an unknown identifier; false when unchanged.
+  Result<bool> setSignaturePolicy(const std::string& identifier, const std::optional<SignaturePolicy>& policy);
   // kNotFound for an unknown organization, kConflict when pinned to another one.
   // Returns false when the pin already existed for this organization.
   Result<bool> pin(const std::string& identifier, const PeerIdentity& certificate);

@@ -42,6 +42,19 @@ audit::AuditEvent requestEvent(const HttpCall& call, const std::string& rawPath,
   return e;
 }
 
+void addSignatureEvidence(audit::AuditEvent& event, const RequestSignature& request,
+                          const auth::SignatureEvidence* answer) {
+  event.signatureCheck = request.check;
+  if (request.evidence) {
+    event.requestSignatureBase = request.evidence->base;
+    event.requestSignature = request.evidence->signature;
+  }
+  if (answer != nullptr) {
+    event.responseSignatureBase = answer->base;
+    event.responseSignature = answer->signature;
+  }
+}
+
 audit::AuditEvent handshakeEvent(const std::string& remoteAddress, const std::string& reason,
                                  const std::string& detail, const auth::HandshakeRefusal* refusal) {
   audit::AuditEvent e;

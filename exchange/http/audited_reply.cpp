@@ -30,7 +30,14 @@ void logRequest(const ServedRequest& request, const std::string& purpose, const 
 
 }  // namespace
 
-AuditedReply::AuditedReply(audit::AuditSink& audit, Counters& counters) : audit_(audit), counters_(counters) {}
+AuditedReply::AuditedReply(audit::AuditSink& audit, Counters& counters, const ReplySigner* signer)
+    : audit_(audit), counters_(counters), signer_(signer) {}
+
+std::optional<auth::SignatureEvidence> AuditedReply::sign(const ServedRequest& request, HttpReply& reply) const {
+  if (signer_ == nullptr) return std::nullopt;
+  const auto& evidence = request.signature.evidence;
+  return signer_->sign(request.call, reply, evidence ? &*evidence : nullptr);
+}
 
 void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const {
   const HttpCall& call = request.call;
@@ -39,8 +46,15 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
   }
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - request.started);
-  const audit::AuditEvent event =
+  if (reply.status == 503 &&
+      std::none_of(reply.headers.begin(), reply.headers.end(), [](const auto& h) { return h.first == "Retry-After"; })) {
+    reply.headers.emplace_back("Retry-After", "1");  // every 503 is transient here
+  }
+  // Signed as it will be sent; the entry holds the answer's signature, so it is made before the commit.
+  const auto answer = sign(request, reply);
+  audit::AuditEvent event =
       requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count());
+  addSignatureEvidence(event, request.signature, answer ? &*answer : nullptr);
   // What the handler did on the request's behalf (peer calls) goes in the same group commit.
   std::vector<audit::AuditEvent> entries = std::move(reply.relatedAudit);
   reply.relatedAudit.clear();
@@ -53,13 +67,13 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
     unavailable.internalError = committed.error().internal;
     unavailable.headers.emplace_back("Retry-After", "1");
     reply = std::move(unavailable);
+    const auto unavailableAnswer = sign(request, reply);
     // The original event was not committed (and never will be); what the caller got is
     // recorded instead, once the store is back (bounded backlog).
-    audit_.recordAsync(requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count()));
-  }
-  if (reply.status == 503 &&
-      std::none_of(reply.headers.begin(), reply.headers.end(), [](const auto& h) { return h.first == "Retry-After"; })) {
-    reply.headers.emplace_back("Retry-After", "1");  // every 503 is transient here
+    audit::AuditEvent replaced =
+        requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count());
+    addSignatureEvidence(replaced, request.signature, unavailableAnswer ? &*unavailableAnswer : nullptr);
+    audit_.recordAsync(std::move(replaced));
   }
   counters_.requests.inc({committed ? event.outcome : std::string("error"),
                           request.organization.empty() ? std::string("none") : request.organization});

@@ -11,6 +11,8 @@
 #include "auth/identity/peer_identity.h"
 #include "common/counters.h"
 #include "exchange/http/http_call.h"
+#include "exchange/http/reply_signer.h"
+#include "exchange/http/request_signature.h"
 
 namespace hie::exchange {
 
@@ -21,23 +23,29 @@ struct ServedRequest {
   const auth::PeerIdentity& peer;
   std::string organization;  // the admitted organization, "" when refused before admission
   std::chrono::steady_clock::time_point started;
+  RequestSignature signature;  // the gate's check of the request's signature (check "" when it got no check)
 };
 
 class AuditedReply {
  public:
-  // Both must outlive this.
-  AuditedReply(audit::AuditSink& audit, Counters& counters);
+  // All must outlive this. signer: null = answers go unsigned (signatures.sign = false).
+  AuditedReply(audit::AuditSink& audit, Counters& counters, const ReplySigner* signer = nullptr);
 
   // Commits the request's audit entry together with reply.relatedAudit (one
   // group commit; relatedAudit is emptied). Committed: reply unchanged.
   // Not committed: reply becomes a 503 with Retry-After, and the entry of
   // that 503 is queued (AuditSink::recordAsync). Every 503 gets Retry-After.
   // Counts the request and writes its log line (no patient data).
+  // With a signer, the final reply (the 503 too) is signed before its entry is built, and the entry
+  // holds the answer's signature with the request's.
   void release(const ServedRequest& request, HttpReply& reply) const;
 
  private:
+  std::optional<auth::SignatureEvidence> sign(const ServedRequest& request, HttpReply& reply) const;
+
   audit::AuditSink& audit_;
   Counters& counters_;
+  const ReplySigner* signer_;
 };
 
 }  // namespace hie::exchange

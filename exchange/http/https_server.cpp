@@ -34,6 +34,7 @@
 #include "exchange/http/request_gate.h"
 #include "exchange/http/request_id.h"
 #include "exchange/http/wire_failures.h"
+#include "exchange/net/pem_chain.h"
 #include "exchange/net/poco_ssl_handle.h"
 #include "exchange/net/socket_deadlines.h"
 
@@ -151,6 +152,12 @@ class GateConnection : public Poco::Net::TCPServerConnection {
       } else {
         Poco::Crypto::X509Certificate cert = tls.peerCertificate();
         auto identity = auth::extractIdentity(cert.certificate());
+        if (identity) {
+          // The chain as presented, leaf first: what verifies the client's signed requests later.
+          auto chain = pemChain(cert.certificate(), SSL_get_peer_cert_chain(ssl));
+          if (chain) identity->chainPem = std::move(*chain);
+          else spdlog::warn("remote={} cannot keep the presented chain: {}", remote, chain.error().internal);
+        }
         if (identity && deadline->release() == Cut::kNone) {
           standing_ = std::move(*standing);
           return *identity;
@@ -203,6 +210,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         Poco::Net::HTTPServerResponseImpl response(session);
         HttpReply reply;
         std::string organization;
+        RequestSignature signature;
         bool closeAfter = false;
         bool head = false;
         // The response refers to its request until it is sent: keep the request alive until then.
@@ -213,6 +221,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           Poco::Net::HTTPServerRequestImpl& request = *requestHolder;
           call.requestId = requestIdFor(request.get("X-Request-Id", ""));
           rawPath = request.getURI().substr(0, request.getURI().find('?'));
+          call.target = request.getURI();
           call.method = request.getMethod();
           head = call.method == "HEAD";
           for (const auto& [name, value] : request) call.headers.emplace_back(name, value);
@@ -266,6 +275,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
               GateOutcome outcome = s_.gate.handle(call, peer);
               reply = std::move(outcome.reply);
               organization = std::move(outcome.organization);
+              signature = std::move(outcome.signature);
             }
           }
           closeAfter = closeAfter || !(s_.params->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
@@ -275,7 +285,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           closeAfter = true;
         }
         if (call.requestId.empty()) call.requestId = newRequestId();
-        s_.audited.release(ServedRequest{call, rawPath, peer, organization, started}, reply);
+        s_.audited.release(ServedRequest{call, rawPath, peer, organization, started, std::move(signature)}, reply);
         // While the node shuts down, every reply closes its connection. Read after the audit
         // commit, which can take long: a reply promising keep-alive is always honoured above.
         closeAfter = closeAfter || s_.stopping;
@@ -345,7 +355,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   void refuseProtocol(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
                       HttpReply reply, std::chrono::steady_clock::time_point started) {
     call.requestId = newRequestId();
-    s_.audited.release(ServedRequest{call, "-", peer, "", started}, reply);
+    s_.audited.release(ServedRequest{call, "-", peer, "", started, RequestSignature{}}, reply);
     try {
       Poco::Net::HTTPServerResponseImpl response(session);
       response.setVersion(HTTPResponse::HTTP_1_1);
@@ -380,12 +390,13 @@ class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 
 HttpsServer::HttpsServer(const Poco::Net::Context::Ptr& context, ListenerOptions options,
                          const auth::ClientRecheck& recheck, const RequestGate& gate, audit::AuditSink& audit,
-                         Counters& counters)
+                         Counters& counters, const ReplySigner* signer)
     : options_(std::move(options)),
       recheck_(recheck),
       gate_(gate),
       audit_(audit),
       counters_(counters),
+      signer_(signer),
       listener_(std::make_unique<Listener>()) {
   listener_->context = context;
 }
@@ -408,7 +419,7 @@ Result<std::uint16_t> HttpsServer::start() {
     l.pool = std::make_unique<Poco::ThreadPool>(2, options_.threads + 1, 60);
     l.server = std::make_unique<Poco::Net::TCPServer>(
         new GateConnectionFactory(Shared{params, recheck_, gate_, audit_, counters_, stopping_, *l.deadlines,
-                                         AuditedReply(audit_, counters_)}),
+                                         AuditedReply(audit_, counters_, signer_)}),
         *l.pool, socket, params);
     l.server->start();
     return socket.address().port();

@@ -36,6 +36,7 @@ class ClientRecheck;
 namespace hie::exchange {
 
 class RequestGate;
+class ReplySigner;
 
 struct ListenerOptions {
   std::string host = "127.0.0.1";
@@ -50,9 +51,10 @@ struct ListenerOptions {
 class HttpsServer {
  public:
   // recheck must be attached to context (ClientRecheck::attachTo). All references must outlive this.
+  // signer: signs every answer (null: answers go unsigned, signatures.sign = false).
   HttpsServer(const Poco::AutoPtr<Poco::Net::Context>& context, ListenerOptions options,
               const auth::ClientRecheck& recheck, const RequestGate& gate, audit::AuditSink& audit,
-              Counters& counters);
+              Counters& counters, const ReplySigner* signer = nullptr);
   ~HttpsServer();  // stop(0)
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;
@@ -72,6 +74,7 @@ class HttpsServer {
   const RequestGate& gate_;
   audit::AuditSink& audit_;
   Counters& counters_;
+  const ReplySigner* signer_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<Listener> listener_;
 };

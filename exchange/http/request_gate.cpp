@@ -9,13 +9,15 @@ namespace hie::exchange {
 
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
                          const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
-                         Counters& counters, std::string baseUrl, const WitnessApi* witness)
+                         Counters& counters, std::string baseUrl, const WitnessApi* witness,
+                         const RequestSignatureCheck* signatures)
     : directory_(directory),
       metadata_(metadata),
       records_(records),
       auditApi_(auditApi),
       exchange_(exchange),
       witness_(witness),
+      signatures_(signatures),
       counters_(counters),
       baseUrl_(std::move(baseUrl)) {}
 
@@ -36,6 +38,18 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     return out;
   }
   out.organization = mapping.organization->identifier;
+  if (signatures_ != nullptr) {
+    // A refused signature never reaches a handler.
+    RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
+    out.signature = std::move(checked.signature);
+    if (checked.refusal) {
+      out.reply = std::move(*checked.refusal);
+      // Like the 404 below: a refused witness submission must not grow this log with entries that are
+      // not witnessing (the peers' loop breaker counts on it).
+      if (call.path.compare(0, 9, "/witness/") == 0) out.reply.access.action = audit::kWitnessAction;
+      return out;
+    }
+  }
   out.reply = route(call, *mapping.organization, *organizations);
   if (!out.reply.refusalReason.empty()) counters_.refusals.inc({"request", out.reply.refusalReason});
   return out;

@@ -14,21 +14,26 @@
 #include "exchange/handlers/record_api.h"
 #include "exchange/handlers/witness_api.h"
 #include "exchange/http/http_call.h"
+#include "exchange/http/request_signature.h"
+#include "exchange/http/request_signature_check.h"
 
 namespace hie::exchange {
 
 struct GateOutcome {
   HttpReply reply;
   std::string organization;  // identifier of the admitted organization, "" when refused
+  RequestSignature signature;  // the check of the request's signature, for the audit entry
 };
 
 class RequestGate {
  public:
   // baseUrl: server.baseUrl, "" = from each request (see publicBaseUrl). witness: null when this
-  // node is no witness (everything under /witness/ is then 404).
+  // node is no witness (everything under /witness/ is then 404). signatures: the check of signed
+  // requests between admission and routing; null = signatures are not looked at (check "").
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
               const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters,
-              std::string baseUrl, const WitnessApi* witness = nullptr);
+              std::string baseUrl, const WitnessApi* witness = nullptr,
+              const RequestSignatureCheck* signatures = nullptr);
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
@@ -48,6 +53,7 @@ class RequestGate {
   const AuditApi& auditApi_;
   const ExchangeApi* exchange_;  // null: this node does not initiate queries
   const WitnessApi* witness_;    // null: this node is no witness
+  const RequestSignatureCheck* signatures_;  // null: signatures are not checked
   Counters& counters_;
   std::string baseUrl_;
 };

@@ -130,6 +130,61 @@ TEST_F(NodeCli, OrgAddRefusesADuplicateAndAPinOwnedByAnother) {
   EXPECT_TRUE(contains(pin.output, kLakeside)) << pin.output;
 }
 
+TEST_F(NodeCli, OrgSignaturePolicyIsSetShownAndCleared) {
+  f.migrate();
+  f.addOrg(kLakeside, "Lakeside Clinic", {"--signatures", "require"});
+  f.addOrg("urn:oid:1.2.3.5", "Third");
+  auto list = f.cli({"org", "list"});
+  ASSERT_EQ(list.exitCode, 0) << list.output;
+  EXPECT_TRUE(contains(list.output, "SIGNATURES")) << list.output;
+  EXPECT_TRUE(contains(list.output, "require")) << list.output;
+  EXPECT_TRUE(contains(list.output, "default")) << list.output;
+  auto off = f.cli({"org", "signatures", kLakeside, "off"});
+  ASSERT_EQ(off.exitCode, 0) << off.output;
+  EXPECT_TRUE(contains(off.output, "is now off")) << off.output;
+  EXPECT_TRUE(contains(f.cli({"org", "signatures", kLakeside, "off"}).output, "was already off"));
+  pqxx::connection c(f.db.uri());
+  auto policy = [&c](const std::string& id) {
+    pqxx::read_transaction tx(c);
+    auto v = tx.exec_params1("SELECT coalesce(signature_policy, 'NULL') FROM organizations WHERE identifier = $1", id);
+    return v[0].as<std::string>();
+  };
+  EXPECT_EQ(policy(kLakeside), "off");
+  EXPECT_EQ(f.cli({"org", "signatures", kLakeside, "default"}).exitCode, 0);
+  EXPECT_EQ(policy(kLakeside), "NULL");
+  EXPECT_EQ(policy("urn:oid:1.2.3.5"), "NULL");
+
+  struct Case {
+    std::vector<std::string> args;
+    int exit;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"org", "signatures", kLakeside, "sometimes"}, 2, "unknown signature policy 'sometimes'"},
+      {{"org", "signatures", kLakeside}, 2, "usage: hie-node org signatures ID"},
+      {{"org", "signatures", "Lakeside", "off"}, 2, "not an organization identifier"},
+      {{"org", "signatures", "urn:oid:1.2.3.999", "off"}, 1, "no organization urn:oid:1.2.3.999"},
+      {{"org", "add", "--identifier", "urn:oid:1.2.3.6", "--name", "X", "--signatures", "always"}, 2,
+       "unknown signature policy 'always'"},
+  };
+  for (const auto& c : cases) {
+    auto r = f.cli(c.args);
+    EXPECT_EQ(r.exitCode, c.exit) << r.output;
+    EXPECT_TRUE(contains(r.output, c.says)) << "expected '" << c.says << "' in: " << r.output;
+  }
+  EXPECT_EQ(policy(kLakeside), "NULL");
+  EXPECT_FALSE(contains(f.cli({"org", "list"}).output, "urn:oid:1.2.3.6"));
+}
+
+TEST_F(NodeCli, ServeRefusesABadSignaturePolicyNamingTheKey) {
+  f.migrate();
+  f.config["signatures.requests"] = "sometimes";
+  f.writeConfig();
+  auto r = runNode({"serve", "--config", f.configPath});
+  EXPECT_EQ(r.exitCode, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "signatures.requests")) << r.output;
+}
+
 TEST_F(NodeCli, CommandsWithoutADatabaseSaySo) {
   f.config["db.uri"] = testClusterUri("no_such_database_here");
   f.writeConfig();

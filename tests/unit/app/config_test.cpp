@@ -480,3 +480,49 @@ TEST(ConfigKeys, WitnessKeysDefaultAndAreChecked) {
 
 }  // namespace
 }  // namespace hie::app
+
+namespace hie::app {
+namespace {
+
+TEST(ConfigSignatures, DefaultsAndValuesLandAndABadPolicyNamesItsKey) {
+  auto defaults = serveConfig(ConfigSource::fromMap(complete(), "/"));
+  ASSERT_TRUE(defaults) << defaults.error().external;
+  EXPECT_EQ(defaults->signatures.requests, auth::SignaturePolicy::kVerifyIfPresent);
+  EXPECT_EQ(defaults->signatures.answers, auth::SignaturePolicy::kVerifyIfPresent);
+  EXPECT_TRUE(defaults->signatures.sign);
+  EXPECT_EQ(defaults->signatures.maxAge, std::chrono::seconds(300));
+  EXPECT_EQ(defaults->signatures.clockSkew, std::chrono::seconds(30));
+
+  auto values = complete();
+  values["signatures.requests"] = "require";
+  values["signatures.answers"] = "off";
+  values["signatures.sign"] = "false";
+  values["signatures.maxAge"] = "60";
+  values["signatures.clockSkew"] = "0";
+  auto set = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(set) << set.error().external;
+  EXPECT_EQ(set->signatures.requests, auth::SignaturePolicy::kRequire);
+  EXPECT_EQ(set->signatures.answers, auth::SignaturePolicy::kOff);
+  EXPECT_FALSE(set->signatures.sign);
+  EXPECT_EQ(set->signatures.maxAge, std::chrono::seconds(60));
+  EXPECT_EQ(set->signatures.clockSkew, std::chrono::seconds(0));
+
+  for (const char* key : {"signatures.requests", "signatures.answers"}) {
+    for (const char* bad : {"Require", "verify", "default", "on"}) {
+      auto v = complete();
+      v[key] = bad;
+      auto c = serveConfig(ConfigSource::fromMap(v, "/"));
+      ASSERT_FALSE(c) << key << "=" << bad;
+      EXPECT_EQ(c.error().external, std::string("configuration key '") + key +
+                                        "' must be require, verify-if-present or off, not '" + bad + "'");
+    }
+  }
+  auto v = complete();
+  v["signatures.sign"] = "yes";
+  auto c = serveConfig(ConfigSource::fromMap(v, "/"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().external.find("signatures.sign"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hie::app

@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
+
+#include "auth/identity/certificate_identity.h"
+#include "common/base64.h"
+#include "tests/support/test_pki.h"
 
 namespace hie::exchange {
 namespace {
@@ -44,7 +49,7 @@ class AuditedReplyTest : public ::testing::Test {
     peer.subjectDn = "CN=member";
   }
   ServedRequest served(std::string organization = "urn:oid:1.2.3") {
-    return ServedRequest{call, "/fhir/Patient/p1", peer, std::move(organization), std::chrono::steady_clock::now()};
+    return ServedRequest{call, "/fhir/Patient/p1", peer, std::move(organization), std::chrono::steady_clock::now(), {}};
   }
   static HttpReply patientRecord() {
     HttpReply reply;
@@ -155,7 +160,7 @@ TEST_F(AuditedReplyTest, AProtocolRefusalIsCountedAsOne) {
   HttpReply reply;
   reply.status = 400;
   reply.refusalReason = "malformed_request";
-  audited.release(ServedRequest{call, "-", peer, "", std::chrono::steady_clock::now()}, reply);
+  audited.release(ServedRequest{call, "-", peer, "", std::chrono::steady_clock::now(), {}}, reply);
   EXPECT_EQ(counters.refusals.value({"protocol", "malformed_request"}), 1u);
   EXPECT_EQ(counters.requests.value({"error", "none"}), 1u);
   ASSERT_EQ(sink.commits.size(), 1u);
@@ -172,6 +177,80 @@ TEST_F(AuditedReplyTest, ARefusalOfAnAdmittedRequestIsNotAProtocolRefusal) {
   EXPECT_EQ(counters.requests.value({"denied", "urn:oid:1.2.3"}) + counters.requests.value({"error", "urn:oid:1.2.3"}), 1u);
   ASSERT_EQ(sink.commits.size(), 1u);
   EXPECT_EQ(sink.commits[0][0].outcomeReason, "no_grant");
+}
+
+// Every answer is signed as it is sent, the 503 that replaces an uncommitted one included, and
+// the entry that records it holds the answer's signature and the request's.
+class SignedAuditedReplyTest : public AuditedReplyTest {
+ protected:
+  SignedAuditedReplyTest() {
+    hie::testing::CertSpec spec;
+    spec.commonName = "node";
+    spec.sanUris = {"urn:oid:1.2"};
+    spec.extendedKeyUsage = {"serverAuth", "clientAuth"};
+    nodeCert = pki.leaf(spec);
+    auto key = auth::MessageSigningKey::fromPem(nodeCert.keyPem(), pki.chainPem(nodeCert));
+    if (!key) throw std::runtime_error(key.error().internal);
+    signer = std::make_unique<ReplySigner>(std::make_shared<const auth::MessageSigningKey>(std::move(*key)));
+    node = *auth::extractIdentity(nodeCert.cert());
+  }
+  // Verifies reply as the answer to call, as a caller that sent no signature would.
+  void expectVerifies(const HttpReply& reply, const audit::AuditEvent& entry) {
+    auth::HttpMessage response;
+    response.status = reply.status;
+    response.fields = reply.headers;
+    response.fields.emplace_back("X-Request-Id", call.requestId);
+    const auth::SignatureWindow window{static_cast<std::int64_t>(std::time(nullptr)), 300, 30};
+    auto verified = auth::verifyResponse(response, reply.body, requestMessage(call), nullptr, node.publicKeyDer,
+                                         node.certSha256, window);
+    ASSERT_TRUE(verified) << verified.error().reason << ": " << verified.error().detail;
+    ASSERT_TRUE(*verified);
+    EXPECT_EQ(entry.responseSignatureBase, (*verified)->base);
+    EXPECT_EQ(entry.responseSignature, (*verified)->signature);
+    EXPECT_NE(entry.responseSignatureBase.find("\"@status\": " + std::to_string(reply.status) + "\n"),
+              std::string::npos)
+        << entry.responseSignatureBase;
+  }
+
+  hie::testing::TestPki pki = hie::testing::TestPki::create();
+  hie::testing::Credential nodeCert;
+  auth::PeerIdentity node;
+  std::unique_ptr<ReplySigner> signer;
+};
+
+TEST_F(SignedAuditedReplyTest, TheAnswerAndItsEntryCarryTheSameSignature) {
+  AuditedReply signing{sink, counters, signer.get()};
+  ServedRequest request = served();
+  request.signature.check = "absent";
+  HttpReply reply = patientRecord();
+  signing.release(request, reply);
+  ASSERT_EQ(sink.commits.size(), 1u);
+  const audit::AuditEvent& entry = sink.commits[0].back();
+  EXPECT_EQ(entry.signatureCheck, "absent");
+  EXPECT_TRUE(hasHeader(reply, "Content-Digest"));
+  EXPECT_TRUE(hasHeader(reply, "Signature-Input"));
+  expectVerifies(reply, entry);
+}
+
+TEST_F(SignedAuditedReplyTest, TheReplacing503IsSignedAndSoIsItsEntry) {
+  AuditedReply signing{sink, counters, signer.get()};
+  sink.available = false;
+  HttpReply reply = patientRecord();
+  signing.release(served(), reply);
+  ASSERT_EQ(reply.status, 503);
+  ASSERT_EQ(sink.queued.size(), 1u);
+  expectVerifies(reply, sink.queued[0]);
+  // Signed once: the 503 carries no signature of the reply it replaced.
+  EXPECT_EQ(std::count_if(reply.headers.begin(), reply.headers.end(),
+                          [](const auto& h) { return h.first == "Signature"; }),
+            1);
+}
+
+TEST_F(SignedAuditedReplyTest, WithoutASignerAnswersGoUnsigned) {
+  HttpReply reply = patientRecord();
+  audited.release(served(), reply);
+  EXPECT_FALSE(hasHeader(reply, "Signature"));
+  EXPECT_TRUE(sink.commits[0].back().responseSignature.empty());
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+#include "exchange/http/pg_nonce_registry.h"
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "db/pooled.h"
+
+namespace hie::exchange {
+namespace {
+
+// Pruning: at most once a minute or every kPruneEvery inserts, at most kPruneBatch rows at a time.
+constexpr std::uint64_t kPruneEvery = 1000;
+constexpr std::int64_t kPruneSeconds = 60;
+constexpr int kPruneBatch = 5000;
+
+}  // namespace
+
+PgNonceRegistry::PgNonceRegistry(db::ConnectionPool& pool) : pool_(pool) {}
+
+bool PgNonceRegistry::prunePending(std::int64_t now) {
+  const bool many = ++inserts_ % kPruneEvery == 0;
+  std::lock_guard<std::mutex> lock(pruneMutex_);
+  if (!many && now - lastPrune_ < kPruneSeconds) return false;
+  lastPrune_ = now;
+  return true;
+}
+
+Result<bool> PgNonceRegistry::remember(const std::string& keyId, const std::string& nonce, std::int64_t rememberUntil,
+                                       std::int64_t now) {
+  const bool prune = prunePending(now);
+  return db::withConnection(pool_, "remember request nonce", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::nontransaction tx(c);  // one statement: its own transaction, one round trip
+    // A row still here after its time is a nonce a request could no longer use anyway (its
+    // `created` would refuse it), so a conflict is a replay either way.
+    auto r = tx.exec_params(
+        "INSERT INTO request_nonces (key_id, nonce, remember_until) VALUES ($1, $2, to_timestamp($3)) "
+        "ON CONFLICT (key_id, nonce) DO NOTHING",
+        keyId, nonce, rememberUntil);
+    const bool first = r.affected_rows() == 1;
+    if (prune) {
+      try {
+        auto gone = tx.exec_params(
+            "DELETE FROM request_nonces WHERE (key_id, nonce) IN (SELECT key_id, nonce FROM request_nonces "
+            "WHERE remember_until < to_timestamp($1) LIMIT $2)",
+            now, kPruneBatch);
+        if (gone.affected_rows() > 0) spdlog::debug("pruned {} expired request nonces", gone.affected_rows());
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const std::exception& e) {
+        // The nonce is recorded; a failed prune only leaves old rows for the next one.
+        spdlog::warn("cannot prune expired request nonces: {}", e.what());
+      }
+    }
+    return first;
+  });
+}
+
+}  // namespace hie::exchange
