@@ -104,20 +104,48 @@ std::string percentDecoded(const std::string& stored) {
 std::optional<std::string> signatureBaseParameter(const std::string& base, const std::string& name) {
   const std::size_t lineStart = base.rfind('\n') == std::string::npos ? 0 : base.rfind('\n') + 1;
   const std::string line = base.substr(lineStart);
-  if (line.compare(0, std::char_traits<char>::length(kSignatureParamsLine), kSignatureParamsLine) != 0) return std::nullopt;
-  // Parameters follow the inner list's ')'; component names inside it are quoted strings without ';'.
-  const std::size_t close = line.find(')');
-  if (close == std::string::npos) return std::nullopt;
-  const std::string needle = ";" + name + "=";
-  for (std::size_t at = line.find(needle, close); at != std::string::npos; at = line.find(needle, at + 1)) {
-    std::size_t v = at + needle.size();
-    if (v < line.size() && line[v] == '"') {
-      const std::size_t end = line.find('"', v + 1);
-      if (end == std::string::npos) return std::nullopt;
-      return line.substr(v + 1, end - v - 1);
+  const std::string head = std::string(kSignatureParamsLine) + "(";
+  if (line.compare(0, head.size(), head) != 0) return std::nullopt;
+  // A quoted string (RFC 8941) from at, which holds '"': its content unescaped, and at moved past it.
+  auto quoted = [&line](std::size_t& at) -> std::optional<std::string> {
+    std::string out;
+    for (++at; at < line.size(); ++at) {
+      if (line[at] == '\\') {
+        if (++at >= line.size()) return std::nullopt;
+      } else if (line[at] == '"') {
+        ++at;
+        return out;
+      }
+      out.push_back(line[at]);
     }
-    std::size_t end = line.find(';', v);
-    return line.substr(v, end == std::string::npos ? std::string::npos : end - v);
+    return std::nullopt;
+  };
+  // The inner list of components, whose parameters may hold any string, then the parameters.
+  std::size_t at = head.size();
+  while (at < line.size() && line[at] != ')') {
+    if (line[at] == '"') {
+      if (!quoted(at)) return std::nullopt;
+    } else {
+      ++at;
+    }
+  }
+  if (at >= line.size()) return std::nullopt;
+  ++at;
+  while (at < line.size() && line[at] == ';') {
+    const std::size_t eq = line.find('=', at);
+    if (eq == std::string::npos) return std::nullopt;
+    const std::string key = line.substr(at + 1, eq - at - 1);
+    at = eq + 1;
+    std::optional<std::string> value;
+    if (at < line.size() && line[at] == '"') {
+      value = quoted(at);
+      if (!value) return std::nullopt;
+    } else {
+      const std::size_t stop = line.find(';', at);
+      value = line.substr(at, stop == std::string::npos ? std::string::npos : stop - at);
+      at = stop == std::string::npos ? line.size() : stop;
+    }
+    if (key == name) return value;
   }
   return std::nullopt;
 }

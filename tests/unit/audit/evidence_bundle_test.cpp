@@ -151,6 +151,11 @@ TEST(EvidenceBundle, SignatureBaseParametersAreReadFromTheLastLine) {
   // Only the parameters, never a component line that looks like one.
   EXPECT_FALSE(signatureBaseParameter("\"x-a\": ;keyid=\"x\"\n\"@signature-params\": (\"x-a\");created=1", "keyid"));
   EXPECT_FALSE(signatureBaseParameter("\"@method\": GET", "created"));
+  // A component's parameter holding ')' and ';keyid=' is inside the inner list, not a parameter of the signature.
+  EXPECT_EQ(signatureBaseParameter("\"@signature-params\": (\"x\";key=\"a);keyid=\\\"evil\\\"\");created=5;keyid=\"good\"",
+                                   "keyid"),
+            "good");
+  EXPECT_EQ(signatureBaseParameter("\"@signature-params\": (\"@method\");created=5;nonce=\"a;b=\\\"c\"", "nonce"), "a;b=\"c");
 }
 
 TEST(EvidenceBundle, PercentDecodingUndoesTheEntryEncoding) {
