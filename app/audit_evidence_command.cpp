@@ -36,14 +36,10 @@ bool isRequestId(const std::string& id) {
          id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == std::string::npos;
 }
 
-// 0: DIR is absent (created here, 0700) or an empty directory; else the sentence why not.
-std::string prepareDirectory(const std::string& dir) {
+// "" when DIR is absent or an empty directory; else the sentence why not.
+std::string unusableDirectory(const std::string& dir) {
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT) return "cannot use " + dir + ": " + std::strerror(errno);
-    if (::mkdir(dir.c_str(), 0700) != 0) return "cannot create " + dir + ": " + std::strerror(errno);
-    return "";
-  }
+  if (::stat(dir.c_str(), &st) != 0) return errno == ENOENT ? "" : "cannot use " + dir + ": " + std::strerror(errno);
   if (!S_ISDIR(st.st_mode)) return dir + " exists and is not a directory; --out must name a new or empty directory";
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return "cannot read " + dir + ": " + std::strerror(errno);
@@ -102,12 +98,7 @@ int runAuditEvidence(const ParsedArgs& args, const ConfigSource& config, const s
     wantedIndex = std::stoull(text);
   }
   const std::string dir = args.value("out");
-  {
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0) {
-      if (auto why = prepareDirectory(dir); !why.empty()) return usageError(why);
-    }
-  }
+  if (auto why = unusableDirectory(dir); !why.empty()) return usageError(why);
 
   auto keyPath = config.requirePath("audit.signingKey");
   if (!keyPath) return runtimeError(keyPath.error().external);
@@ -218,7 +209,11 @@ int runAuditEvidence(const ParsedArgs& args, const ConfigSource& config, const s
   auto files = audit::evidenceBundle(source);
   if (!files) return runtimeError(files.error().internal);
 
-  if (auto why = prepareDirectory(dir); !why.empty()) return usageError(why);
+  // Checked again: the directory may have changed while the command read the database.
+  if (auto why = unusableDirectory(dir); !why.empty()) return usageError(why);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return runtimeError("cannot create " + dir + ": " + std::strerror(errno));
+  }
   for (const auto& f : *files) {
     if (auto written = writeFileWithMode(dir, f.name, f.content, 0600); !written) {
       return runtimeError(written.error().internal);
