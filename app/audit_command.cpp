@@ -1,4 +1,4 @@
-// audit keygen | verify | export --format fhir (jsonl, checkpoint, consistency: audit_export_command.cpp)
+// audit keygen | verify | export --format fhir (the others: audit_export_command.cpp, audit_evidence_command.cpp)
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/audit_evidence_command.h"
 #include "app/audit_export_command.h"
 #include "app/command_support.h"
 #include "app/commands.h"
@@ -33,7 +34,8 @@ namespace {
 const char* const kAuditUsage =
     "usage: hie-node audit keygen --out FILE | verify [--checkpoint FILE]... [--public-key FILE] [--witnesses K] "
     "[--witness-key VKEY]... | export --format fhir|jsonl|jsonl-v1 [--from T] [--to T] [--cosigned K] | "
-    "checkpoint [--origin O] [--cosigned K] [--v1] | consistency --old SIZE [--new SIZE] [--origin O] | keys";
+    "checkpoint [--origin O] [--cosigned K] [--v1] | consistency --old SIZE [--new SIZE] [--origin O] | keys | "
+    "evidence REQUEST_ID --out DIR [--origin O] [--index N]";
 
 int keygen(const ParsedArgs& args) {
   if (!args.has("out") || !args.positional.empty()) return usageError("usage: hie-node audit keygen --out FILE");
@@ -299,6 +301,7 @@ int runAudit(const Args& argv) {
   else if (verb == "export") spec = auditExportOptions();
   else if (verb == "checkpoint") spec = auditCheckpointOptions();
   else if (verb == "consistency") spec = auditConsistencyOptions();
+  else if (verb == "evidence") spec = auditEvidenceOptions();
   else return usageError("unknown audit subcommand '" + verb + "'\n" + kAuditUsage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
   if (!args) return usageError(args.error().external);
@@ -313,6 +316,7 @@ int runAudit(const Args& argv) {
   if (verb == "export" && args->has("cosigned")) return usageError("--cosigned applies to --format jsonl");
   if (verb == "export") return exportEntries(*args, *uri);
   if (verb == "consistency") return runAuditConsistency(*args, *config, *uri);
+  if (verb == "evidence") return runAuditEvidence(*args, *config, *uri);
   return runAuditCheckpoint(*args, *config, *uri);
 }
 

@@ -174,6 +174,9 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
   detail("patientQuery", str("patientQuery"));
   detail("causedBy", str("causedBy"));
   detail("certSha256", str("certSha256"));
+  // Signed requests (a leaf of 32 keys): how the request's signature was checked, and whether the answer was signed.
+  detail("signatureCheck", str("signatureCheck"));
+  if (!str("responseSignature").empty()) detail("answerSigned", "true");
   request->set("detail", details);
   entities->add(request);
   out.set("entity", entities);

@@ -277,6 +277,31 @@ Result<std::uint64_t> PgAuditLogStore::forEachLeaf(const std::string& origin, st
   });
 }
 
+Result<std::vector<std::pair<std::string, StoredLeaf>>> PgAuditLogStore::leavesWithRequestId(
+    const std::string& requestId) {
+  using Found = std::vector<std::pair<std::string, StoredLeaf>>;
+  return session_->run("read audit log leaves", [&](pqxx::connection& c) -> Result<Found> {
+    pqxx::read_transaction tx(c);
+    Found out;
+    for (const auto& row : tx.exec_params(
+             "SELECT origin, idx, leaf, encode(leaf_hash, 'hex'), encode(subtree_hashes, 'hex') FROM audit_log_leaves "
+             "WHERE audit_leaf_text(leaf, 'requestId') = $1 ORDER BY origin, idx LIMIT 1000",
+             requestId)) {
+      out.emplace_back(row[0].as<std::string>(),
+                       StoredLeaf{static_cast<std::uint64_t>(row[1].as<long long>()), row[2].as<std::string>(),
+                                  fromHex(row[3].as<std::string>()), fromHex(row[4].as<std::string>())});
+    }
+    return out;
+  });
+}
+
+Result<std::optional<std::string>> PgAuditLogStore::certificateChain(const std::string& sha256) {
+  return session_->run("read kept certificates", [&](pqxx::connection& c) -> Result<std::optional<std::string>> {
+    pqxx::read_transaction tx(c);
+    return optionalText(tx.exec_params("SELECT chain_pem FROM certificates WHERE sha256 = $1", sha256));
+  });
+}
+
 Result<std::vector<CheckpointRow>> PgAuditLogStore::checkpointRows(const std::string& origin) {
   return session_->run("read audit log checkpoints", [&](pqxx::connection& c) -> Result<std::vector<CheckpointRow>> {
     pqxx::read_transaction tx(c);

@@ -61,6 +61,13 @@ class PgAuditLogStore : public AuditLogStore {
   Result<std::uint64_t> forEachLeaf(const std::string& origin, std::uint64_t first, std::uint64_t end,
                                     const std::function<bool(const StoredLeaf&)>& visit);
 
+  // Every leaf of every log whose signed "requestId" (audit_leaf_text) is requestId, as stored (the
+  // encoded text), by origin then index. Reads every leaf: no index holds request ids.
+  Result<std::vector<std::pair<std::string, StoredLeaf>>> leavesWithRequestId(const std::string& requestId);
+  // The certificate chain (PEM, leaf first) kept in the certificates table (migration 0006) for the
+  // certificate of SHA-256 sha256 (lower-case hex); nullopt when none is kept.
+  Result<std::optional<std::string>> certificateChain(const std::string& sha256);
+
   // Every stored checkpoint row of origin, ascending size, and every stored cosignature row.
   Result<std::vector<CheckpointRow>> checkpointRows(const std::string& origin);
   Result<std::vector<CosignatureRow>> cosignatureRows(const std::string& origin);

@@ -131,14 +131,31 @@ class AuditLogExport : public ::testing::Test {
     ASSERT_EQ(full.size(), 24u) << joined(full);  // the statement, 23 leaves
   }
 
+  // The shape of the leaves grow() writes: as this version writes them (32 keys), as the version
+  // before signed requests wrote them (27 keys), or with signed request and answer evidence.
+  enum class Shape { kCurrent, kBeforeSignatures, kSigned };
+
   // Appends n leaves and the checkpoint of the new size, as the writer does.
-  void grow(TestLog& l, std::uint64_t n, const audit::SigningKey* signer = nullptr) {
+  void grow(TestLog& l, std::uint64_t n, const audit::SigningKey* signer = nullptr, Shape shape = Shape::kCurrent) {
     std::vector<audit::LogLeaf> batch;
     for (std::uint64_t k = 0; k < n; ++k) {
       const std::uint64_t index = l.frontier.size();
       audit::LogLeaf leaf;
       leaf.index = index;
-      leaf.leaf = audit::canonicalJson(audit::leafObject(eventFor(index), "node-a", index));
+      audit::AuditEvent event = eventFor(index);
+      if (shape == Shape::kSigned) {
+        event.requestSignatureBase = "\"@method\": GET\n\"@signature-params\": (\"@method\");created=1;keyid=\"ab\"";
+        event.requestSignature = std::string("\x01\x02\xff", 3);
+        event.signatureCheck = "verified";
+      }
+      audit::CanonicalObject object = audit::leafObject(event, "node-a", index);
+      if (shape == Shape::kBeforeSignatures) {
+        for (const char* key : {"requestSignature", "requestSignatureBase", "responseSignature",
+                                "responseSignatureBase", "signatureCheck"}) {
+          object.erase(key);
+        }
+      }
+      leaf.leaf = audit::canonicalJson(object);
       leaf.hash = audit::merkle::leafHash(leaf.leaf);
       leaf.completed = l.frontier.append(leaf.hash);
       batch.push_back(std::move(leaf));
@@ -286,10 +303,14 @@ TEST_F(AuditLogExport, AnAlteredLeafFails) {
   forged = full;
   forged[5] = replaced(forged[5], "\"index\":4,\"issuerDn\"", "\"index\":5,\"issuerDn\"");
   expectFails(verify(forged), "line 6: the entry's own index is not the line's index 4");
-  // A key added to the entry.
+  // A key added to the entry, or one taken away: no leaf has 33 or 31 keys.
   forged = full;
   forged[5] = replaced(forged[5], "{\"entry\":{\"action\"", "{\"entry\":{\"aaa\":\"x\",\"action\"");
-  expectFails(verify(forged), "leaf 4 of log " + kOrigin + ": the inclusion proof does not verify");
+  expectFails(verify(forged), "line 6: the entry is not a leaf: its keys must be exactly the 27 of a leaf, or those "
+                              "and the 5 of signed requests (33 keys)");
+  forged = full;
+  forged[5] = replaced(forged[5], ",\"signatureCheck\":\"\"", "");
+  expectFails(verify(forged), "line 6: the entry is not a leaf");
   // Not canonical: a space, or keys out of order.
   forged = full;
   forged[5] = replaced(forged[5], "\"index\":4,\"proof\"", "\"index\": 4,\"proof\"");
@@ -297,6 +318,28 @@ TEST_F(AuditLogExport, AnAlteredLeafFails) {
   forged = full;
   forged[5] = replaced(forged[5], "\\u2014", "\xE2\x80\x94");
   expectFails(verify(forged), "line 6: a byte outside ASCII");
+}
+
+TEST_F(AuditLogExport, LeavesWrittenBeforeSignedRequestsVerifyNextToSignedOnes) {
+  // A log begun by the previous version: 27-key leaves, then (after the upgrade) 32-key ones.
+  grow(log, 2, nullptr, Shape::kBeforeSignatures);
+  grow(log, 2, nullptr, Shape::kSigned);
+  const Lines lines = exportLines();
+  ASSERT_EQ(lines.size(), 28u) << joined(lines);
+  EXPECT_FALSE(contains(lines[24], "signatureCheck")) << lines[24];
+  EXPECT_TRUE(contains(lines[26], "\"requestSignature\":\"AQL/\",\"requestSignatureBase\":\"\\\"@method\\\": "
+                                  "GET%0A\\\"@signature-params\\\": (")) << lines[26];
+  EXPECT_TRUE(contains(lines[26], "\"signatureCheck\":\"verified\"")) << lines[26];
+  expectOk(verify(lines), "OK: 27 leaves verified in 1 logs");
+  expectOk(verify(Lines{lines[24], lines[26]}, {"--excerpt", "--log-key", ""}), "OK: 2 lines verified");
+  // An old leaf with one signature key added is neither shape (and no longer hashes to its proof).
+  Lines forged = lines;
+  forged[24] = replaced(forged[24], ",\"resultCount\"", ",\"responseSignature\":\"\",\"resultCount\"");
+  expectFails(verify(forged), "line 25: the entry is not a leaf");
+  // hie-node's own verifier reads both shapes.
+  auto own = f.cli({"audit", "verify"});
+  EXPECT_EQ(own.exitCode, 0) << own.output;
+  EXPECT_TRUE(contains(own.output, "checked 27 leaves in 1 log")) << own.output;
 }
 
 TEST_F(AuditLogExport, ARemovedLineFails) {

@@ -106,5 +106,31 @@ TEST(FhirAuditEvent, BothFormatsOfOneEventSayTheSameButWhereTheyAre) {
   EXPECT_NE(v2->find("\"BTG\""), std::string::npos) << *v2;
 }
 
+TEST(FhirAuditEvent, ASignedRequestSaysHowItsSignatureWasCheckedAndAnOldLeafRendersAsBefore) {
+  AuditEvent signedEvent = event();
+  signedEvent.signatureCheck = "verified";
+  signedEvent.requestSignatureBase = "\"@method\": GET\n\"@signature-params\": (\"@method\");created=1";
+  signedEvent.requestSignature = "sig";
+  signedEvent.responseSignatureBase = "\"@status\": 200\n\"@signature-params\": (\"@status\");created=1";
+  signedEvent.responseSignature = "answer";
+  auto rendered = fhirAuditEvent(TrailEntry::fromLeaf("o", 1, canonicalJson(leafObject(signedEvent, "node-a", 1))));
+  ASSERT_TRUE(rendered) << rendered.error().internal;
+  auto d = details(parse(*rendered));
+  EXPECT_EQ(d["signatureCheck"], "verified");
+  EXPECT_EQ(d["answerSigned"], "true");
+  // A leaf of 27 keys (written before signed requests) has neither detail.
+  CanonicalObject old = leafObject(event(), "node-a", 2);
+  for (const char* key : {"requestSignature", "requestSignatureBase", "responseSignature", "responseSignatureBase",
+                          "signatureCheck"}) {
+    old.erase(key);
+  }
+  auto before = fhirAuditEvent(TrailEntry::fromLeaf("o", 2, canonicalJson(old)));
+  ASSERT_TRUE(before) << before.error().internal;
+  auto db = details(parse(*before));
+  EXPECT_EQ(db.count("signatureCheck"), 0u);
+  EXPECT_EQ(db.count("answerSigned"), 0u);
+  EXPECT_EQ(db["path"], "/fhir/Patient/p1");
+}
+
 }  // namespace
 }  // namespace hie::audit
