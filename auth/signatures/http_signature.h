@@ -53,7 +53,7 @@ struct SignatureParams {
   std::optional<std::string> tag;
   std::vector<std::string> order;  // parameter names as received ("" = the default order above)
   std::string serialize() const;   // the value of "@signature-params" and of a Signature-Input member
-  bool covers(const std::string& componentName) const;  // a component of that name, without req
+  bool covers(const std::string& componentName) const;  // a component of that name, without req or key
 };
 
 // One signature of a message: a member of Signature-Input and its partner in Signature.
