@@ -8,6 +8,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
@@ -46,6 +47,7 @@ HIE_OSSL_FREE(X509_EXTENSION, X509_EXTENSION_free)
 HIE_OSSL_FREE(X509_REVOKED, X509_REVOKED_free)
 HIE_OSSL_FREE(GENERAL_NAME, GENERAL_NAME_free)
 HIE_OSSL_FREE(BIGNUM, BN_free)
+HIE_OSSL_FREE(ECDSA_SIG, ECDSA_SIG_free)
 HIE_OSSL_FREE(OCSP_REQUEST, OCSP_REQUEST_free)
 HIE_OSSL_FREE(OCSP_RESPONSE, OCSP_RESPONSE_free)
 HIE_OSSL_FREE(OCSP_BASICRESP, OCSP_BASICRESP_free)

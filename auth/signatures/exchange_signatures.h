@@ -57,6 +57,25 @@ struct SignatureRefusal {
   std::string detail;
 };
 
+// The reasons, as constants (the WWW-Authenticate error and the audit's outcomeReason).
+namespace refusal {
+inline constexpr const char* kSignatureMalformed = "signature_malformed";
+inline constexpr const char* kComponentsMissing = "signature_components_missing";
+inline constexpr const char* kKeyMismatch = "signature_key_mismatch";
+inline constexpr const char* kAlgorithm = "signature_algorithm";
+inline constexpr const char* kSignatureInvalid = "signature_invalid";
+inline constexpr const char* kExpired = "signature_expired";
+inline constexpr const char* kNotYetValid = "signature_not_yet_valid";
+inline constexpr const char* kNonceMissing = "signature_nonce_missing";
+inline constexpr const char* kDigestMismatch = "content_digest_mismatch";
+inline constexpr const char* kDigestMissing = "content_digest_missing";
+inline constexpr const char* kSignatureMissing = "signature_missing";
+}  // namespace refusal
+
+// The refusal of an unsigned message where the policy requires a signature (verifyRequest and
+// verifyResponse return std::nullopt for it; the caller applies the policy).
+SignatureRefusal signatureMissing();
+
 struct VerifiedRequest {
   SignatureEvidence evidence;
   std::string nonce;

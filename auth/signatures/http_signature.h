@@ -34,7 +34,10 @@ struct ComponentId {
   std::string key;        // dictionary member (the "key" parameter), "" for the whole field
   std::string paramName;  // "@query-param" only: the "name" parameter
   bool sf = false;        // the "sf" flag: re-serialise the field as a structured field
+  // Parameter names as received (RFC 9421 2: their order is kept); empty = the order req, key, name, sf.
+  std::vector<std::string> order;
   std::string serialize() const;  // as in the inner list: "name";req;key="sig1"
+  bool operator==(const ComponentId& other) const;  // same name and parameters, in any order
 };
 
 // The signature parameters (RFC 9421 2.3): the inner list of components and its parameters,
