@@ -80,6 +80,9 @@ ScriptedTlsPeer::ScriptedTlsPeer(const Credential& server, const Credential& int
   SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
   // Asks for the client's certificate and takes any: the test judges what the request says with it.
   SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  // With client certificates asked for, a resumed session needs a context id (the client resumes).
+  static const unsigned char kContext[] = "scripted-peer";
+  SSL_CTX_set_session_id_context(ctx_.get(), kContext, sizeof kContext - 1);
   listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -224,7 +224,7 @@ TEST_F(PeerClientSignatures, EveryAttemptIsSignedAnew) {
   auto r = get(client);
   ASSERT_FALSE(r);
   const auto received = peer->received();
-  ASSERT_EQ(received.size(), 2u) << "one retry";
+  ASSERT_EQ(received.size(), 2u) << "one retry; " << r.error().reason << ": " << r.error().detail;
   EXPECT_EQ(verdicts(), (std::vector<std::string>{"verified", "verified"}));
   auto signatureOf = [](const ReceivedRequest& q) {
     for (const auto& [n, v] : q.fields) {
