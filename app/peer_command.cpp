@@ -135,7 +135,9 @@ int runFetch(const Args& argv) {
   audit::AuditWriter writer(std::make_unique<audit::PgAuditLogStore>(config->dbUri), *key, config->nodeId,
                                  config->auditOrigin, config->audit, counters);
   if (auto started = writer.start(); !started) return runtimeError("cannot start the audit trail: " + started.error().internal);
-  exchange::PeerClient client(material, directory, config->client, counters);
+  exchange::ClientOptions options = config->client;
+  options.signatures = config->signatures;
+  exchange::PeerClient client(material, directory, options, counters);
   std::string encoded;
   Poco::URI::encode(identifier, "&=+#?/|%", encoded);
   const std::string path = type == "Patient" ? "/fhir/Patient?identifier=" + encoded
@@ -157,9 +159,13 @@ int runFetch(const Args& argv) {
   e.requestId = requestId;
   e.latencyMicros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  exchange::recordSignatures(response ? response->signatures : response.error().signatures, e);
   if (!response) {
-    e.outcome = "error";
-    e.outcomeReason = response.error().reason;
+    const std::string& reason = response.error().reason;
+    e.outcome = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason.compare(0, 7, "answer_") == 0
+                    ? "denied"
+                    : "error";
+    e.outcomeReason = reason;
   } else {
     e.httpStatus = response->status;
     e.outcome = response->status == 200 ? "success" : "error";

@@ -215,7 +215,9 @@ int runServe(const Args& argv) {
   exchange::CapabilityStatementHandler metadata(node);
   audit::PgAuditReader auditReader(pool);
   exchange::AuditApi auditApi(auditReader);
-  exchange::PeerClient peerClient(material, registry, config->client, counters);
+  exchange::ClientOptions clientOptions = config->client;
+  clientOptions.signatures = config->signatures;  // signs requests, checks answers
+  exchange::PeerClient peerClient(material, registry, clientOptions, counters);
   exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
   // A witness for its peers' logs when it has a witness key; /witness/ is 404 otherwise.
   std::unique_ptr<audit::PgWitnessStore> witnessStore;

@@ -36,7 +36,8 @@ struct PeerResult {
 Object::Ptr outcomeFor(const std::string& peer, const std::string& reason, const std::string& detail) {
   Object::Ptr issue = new Object;
   issue->set("severity", "error");
-  const bool security = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason == "tls";
+  const bool security = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason == "tls" ||
+                        reason.compare(0, 7, "answer_") == 0;
   issue->set("code", reason == "timeout"                      ? "timeout"
                      : reason == "busy"                       ? "throttled"
                      : reason.compare(0, 5, "http_") == 0     ? "processing"
@@ -230,6 +231,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     e.requestId = call.requestId;
     e.causedBy = call.requestId;
     e.latencyMicros = r.micros;
+    recordSignatures(r.outcome ? r.outcome->signatures : r.outcome.error().signatures, e);
     std::string failureReason, failureDetail;
     if (!r.outcome) {
       failureReason = r.outcome.error().reason;
@@ -281,7 +283,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     }
     if (!failureReason.empty()) {
       e.outcome = failureReason == "impersonation" || failureReason.compare(0, 4, "tls_") == 0 ||
-                          failureReason == "http_403"
+                          failureReason.compare(0, 7, "answer_") == 0 || failureReason == "http_403"
                       ? "denied"
                       : "error";
       e.outcomeReason = failureReason;

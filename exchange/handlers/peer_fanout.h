@@ -9,21 +9,47 @@
 
 #include <tl/expected.hpp>
 
+#include "audit/audit_event.h"
 #include "auth/registry/registry_snapshot.h"
 #include "exchange/http/http_call.h"
 
 namespace hie::exchange {
 
+// The signatures of one peer call, for its audit entry (docs/api.md, "How this node signs its
+// calls"): what this node sent, what the peer signed, and how the answer's signature was judged.
+struct PeerCallSignatures {
+  std::string requestSignatureBase;   // the base this node signed ("" when it sent the request unsigned)
+  std::string requestSignature;       // raw signature bytes
+  std::string responseSignatureBase;  // the base of the answer's signature, as the peer signed it
+  std::string responseSignature;      // raw signature bytes ("" when the answer was unsigned or not checked)
+  // verified | absent | off (not checked) | the refusal reason (signature_invalid, ...); "" when no answer came.
+  std::string signatureCheck;
+};
+
+// Writes a peer call's signatures into its audit entry (requestSignature*, responseSignature*, signatureCheck).
+inline void recordSignatures(const PeerCallSignatures& signatures, audit::AuditEvent& entry) {
+  entry.requestSignatureBase = signatures.requestSignatureBase;
+  entry.requestSignature = signatures.requestSignature;
+  entry.responseSignatureBase = signatures.responseSignatureBase;
+  entry.responseSignature = signatures.responseSignature;
+  entry.signatureCheck = signatures.signatureCheck;
+}
+
 struct PeerResponse {
   int status = 0;
   std::string contentType;
   std::string body;
+  PeerCallSignatures signatures{};
 };
 
 // Why a call failed, for the caller's OperationOutcome and the audit entry.
 struct PeerFailure {
-  std::string reason;  // tls_<reason> | impersonation | timeout | connect | busy | http_<status> | invalid_response | ...
+  // tls_<reason> | impersonation | timeout | connect | busy | http_<status> | invalid_response |
+  // answer_<signature refusal reason> (the answer's signature did not pass: its body is not used) |
+  // signing_failed | ...
+  std::string reason;
   std::string detail;  // one sentence, safe to show to the local institution
+  PeerCallSignatures signatures{};  // what was signed and checked before the call failed
 };
 
 class PeerFanout {

@@ -12,9 +12,17 @@
 #include <Poco/Net/Session.h>
 #include <Poco/Net/SSLException.h>
 
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include "auth/identity/certificate_identity.h"
 #include "auth/tls/handshake_verification.h"
+#include "common/ossl.h"
+#include "exchange/http/request_id.h"
 #include "exchange/net/poco_ssl_handle.h"
+#include "exchange/peers/call_signatures.h"
 #include "exchange/peers/peer_url.h"
+#include "exchange/peers/tls_signing_key.h"
 
 namespace hie::exchange {
 namespace {
@@ -77,6 +85,14 @@ class WatchedSession : public Poco::Net::HTTPSClientSession {
 
   void attach(AttemptDeadline* attempt) { attempt_ = attempt; }
   int fd() { return static_cast<int>(socket().impl()->sockfd()); }
+  // The certificate the server presented on this session's connection: what its answers are checked against.
+  Result<auth::PeerIdentity> serverIdentity() {
+    Poco::Net::SecureStreamSocket secure(socket());
+    SSL* ssl = sslOf(secure);
+    ossl::UniquePtr<X509> certificate(ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr);
+    if (!certificate) return fail(ErrorCode::kUnauthenticated, "the peer's certificate is not at hand");
+    return auth::extractIdentity(certificate.get());
+  }
   // Why our verification refused the server in this session's last handshake, if it did.
   const std::optional<auth::HandshakeRefusal>& refusal() const { return refusal_; }
 
@@ -105,7 +121,31 @@ class WatchedSession : public Poco::Net::HTTPSClientSession {
   std::optional<auth::HandshakeRefusal> refusal_;
 };
 
-PeerFailure failure(std::string reason, std::string detail) { return PeerFailure{std::move(reason), std::move(detail)}; }
+PeerFailure failure(std::string reason, std::string detail, PeerCallSignatures signatures = {}) {
+  return PeerFailure{std::move(reason), std::move(detail), std::move(signatures)};
+}
+
+std::int64_t wallSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool hasRequestId(const HeaderList& headers) { return hasField(headers, "x-request-id"); }
+
+// Builds the key a client signs with from its TLS material, or says why it cannot.
+std::shared_ptr<const auth::MessageSigningKey> signingKeyOf(const auth::TlsMaterial* material, std::string& error) {
+  error.clear();
+  if (material == nullptr) {
+    error = "no TLS material";
+    return nullptr;
+  }
+  auto key = tlsSigningKey(*material);
+  if (!key) {
+    error = key.error().internal;
+    spdlog::error("peer client: requests cannot be signed: {}", error);
+    return nullptr;
+  }
+  return std::make_shared<const auth::MessageSigningKey>(std::move(*key));
+}
 
 PeerFailure cutFailure(SocketDeadlines::Cut cut) {
   return cut == SocketDeadlines::Cut::kCancelled ? failure("timeout", "cancelled: the node is shutting down")
@@ -121,6 +161,8 @@ Poco::Timespan span(std::chrono::milliseconds ms) {
 struct PeerClient::Channel {
   PeerUrl url;
   auth::ClientTlsContext tls;
+  std::shared_ptr<const auth::MessageSigningKey> signingKey;  // of the certificate tls presents; null: see signingKeyError
+  std::string signingKeyError;
   std::mutex mutex;
   std::vector<std::unique_ptr<WatchedSession>> idle;
 };
@@ -131,7 +173,9 @@ PeerClient::PeerClient(std::shared_ptr<const auth::TlsMaterial> material, const 
       directory_(directory),
       options_(options),
       counters_(counters),
-      pool_(static_cast<std::size_t>(std::max(1, options.maxConcurrentCalls))) {}
+      pool_(static_cast<std::size_t>(std::max(1, options.maxConcurrentCalls))) {
+  if (options_.signatures.sign) signingKey_ = signingKeyOf(material_.get(), signingKeyError_);
+}
 
 PeerClient::~PeerClient() { stop(); }
 
@@ -148,6 +192,7 @@ bool PeerClient::submit(Clock::time_point deadline, std::function<void()> call) 
 void PeerClient::useMaterial(std::shared_ptr<const auth::TlsMaterial> material) {
   std::lock_guard<std::mutex> lock(mutex_);
   material_ = std::move(material);
+  if (options_.signatures.sign) signingKey_ = signingKeyOf(material_.get(), signingKeyError_);
   channels_.clear();  // calls in flight keep their channel alive through their shared_ptr
 }
 
@@ -162,6 +207,8 @@ Result<std::shared_ptr<PeerClient::Channel>> PeerClient::channel(const auth::Pee
   auto ch = std::make_shared<Channel>();
   ch->url = *url;
   ch->tls = std::move(*tls);
+  ch->signingKey = signingKey_;
+  ch->signingKeyError = signingKeyError_;
   channels_[key] = ch;
   return ch;
 }
@@ -193,13 +240,23 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::call(const auth::PeerEntry& 
   auto ch = channel(peer);
   if (!ch) return tl::make_unexpected(failure("bad_directory_entry", ch.error().external));
   Channel& c = **ch;
+  const bool sign = options_.signatures.sign;
+  if (sign && !c.signingKey) {
+    counters_.peerCallFailures.inc({"failures", "signing_failed"});
+    return tl::make_unexpected(failure("signing_failed", "this node cannot sign its request: " + c.signingKeyError));
+  }
+  const auth::SignaturePolicy policy =
+      answerPolicy(options_.signatures.answers, directory_.snapshot().get(), peer.organization);
+  // A signed request must carry X-Request-Id; the callers set one, this covers any other.
+  HeaderList headers = outgoing.headers;
+  if (!hasRequestId(headers)) headers.emplace_back("X-Request-Id", newRequestId());
   PeerFailure last = failure("timeout", "no answer before the deadline");
   bool staleDropped = false;
   for (int attempt = 0; attempt <= retries; ++attempt) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       counters_.peerTimeouts.inc();
-      return tl::make_unexpected(failure("timeout", "no answer before the deadline"));
+      return tl::make_unexpected(failure("timeout", "no answer before the deadline", last.signatures));
     }
     std::unique_ptr<WatchedSession> session;
     bool pooled = false;
@@ -228,15 +285,41 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::call(const auth::PeerEntry& 
     // Declared after the session: it ends (unwatching the connection) before the session closes it.
     AttemptDeadline attemptDeadline(deadlines_, deadline);
     session->attach(&attemptDeadline);
+    // This attempt's request as RFC 9421 sees it, and its signature (each attempt is signed anew: a new nonce).
+    auth::HttpMessage sent;
+    std::optional<auth::SignatureEvidence> requestSignature;
+    PeerCallSignatures signatures;
     try {
       if (session->connected()) attemptDeadline.watch(session->fd());  // a pooled connection
       Poco::Net::HTTPRequest request(outgoing.method, c.url.pathPrefix + outgoing.pathAndQuery,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
       request.setHost(c.url.host, c.url.port);
-      for (const auto& [name, value] : outgoing.headers) request.set(name, value);
+      for (const auto& [name, value] : headers) request.set(name, value);
       if (outgoing.body != nullptr) {
         request.setContentType(outgoing.contentType);
         request.setContentLength(static_cast<std::streamsize>(outgoing.body->size()));
+      }
+      // @target-uri: the Host field and the request-target exactly as they go on the wire.
+      sent.method = outgoing.method;
+      sent.targetUri = "https://" + request.getHost() + request.getURI();
+      sent.fields = headers;
+      if (sign) {
+        auto signedFields = auth::signRequest(*c.signingKey, sent, outgoing.body, wallSeconds());
+        if (!signedFields) {
+          session->attach(nullptr);
+          counters_.peerCallFailures.inc({"failures", "signing_failed"});
+          return tl::make_unexpected(
+              failure("signing_failed", "this node cannot sign its request: " + signedFields.error().internal));
+        }
+        for (const auto& [name, value] : signedFields->fields) {
+          request.set(name, value);
+          sent.fields.emplace_back(name, value);
+        }
+        signatures.requestSignatureBase = signedFields->evidence.base;
+        signatures.requestSignature = signedFields->evidence.signature;
+        requestSignature = std::move(signedFields->evidence);
+      }
+      if (outgoing.body != nullptr) {
         session->sendRequest(request).write(outgoing.body->data(), static_cast<std::streamsize>(outgoing.body->size()));
       } else {
         session->sendRequest(request);
@@ -251,7 +334,8 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::call(const auth::PeerEntry& 
         out.body.append(buf, static_cast<std::size_t>(in.gcount()));
         if (out.body.size() > options_.maxResponseBytes) {
           session->reset();
-          return tl::make_unexpected(failure("response_too_large", "the peer's answer exceeds the size limit"));
+          return tl::make_unexpected(
+              failure("response_too_large", "the peer's answer exceeds the size limit", signatures));
         }
       }
       session->attach(nullptr);
@@ -259,7 +343,35 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::call(const auth::PeerEntry& 
         // A cut connection reads as the end of the answer: what arrived may be cut short.
         session->reset();
         counters_.peerCallFailures.inc({"failures", "timeout"});
-        return tl::make_unexpected(cutFailure(cut));
+        PeerFailure f = cutFailure(cut);
+        f.signatures = signatures;
+        return tl::make_unexpected(std::move(f));
+      }
+      // The answer is checked against the certificate of the connection it came on.
+      out.signatures = signatures;
+      std::string spkiDer, certSha256;
+      if (policy != auth::SignaturePolicy::kOff) {
+        auto server = session->serverIdentity();
+        if (!server) {
+          session->reset();
+          counters_.peerCallFailures.inc({"failures", "tls"});
+          return tl::make_unexpected(failure("tls", "the peer's certificate cannot be read: " + server.error().internal,
+                                             signatures));
+        }
+        spkiDer = std::move(server->publicKeyDer);
+        certSha256 = std::move(server->certSha256);
+      }
+      auth::HttpMessage answer;
+      answer.status = out.status;
+      for (const auto& [name, value] : response) answer.fields.emplace_back(name, value);
+      const auth::SignatureWindow window{wallSeconds(), static_cast<std::int64_t>(options_.signatures.maxAge.count()),
+                                         static_cast<std::int64_t>(options_.signatures.clockSkew.count())};
+      if (auto refused = checkAnswer(policy, answer, out.body, sent, requestSignature ? &*requestSignature : nullptr,
+                                     spkiDer, certSha256, window, out.signatures)) {
+        // A verdict on what the peer sent, not a transient error: no retry, and the body is not used.
+        session->reset();
+        counters_.peerCallFailures.inc({"refused", refused->reason});
+        return tl::make_unexpected(std::move(*refused));
       }
       if (response.getKeepAlive()) {
         std::lock_guard<std::mutex> lock(c.mutex);
@@ -272,22 +384,25 @@ tl::expected<PeerResponse, PeerFailure> PeerClient::call(const auth::PeerEntry& 
       if (const auto cut = attemptDeadline.end(); cut != SocketDeadlines::Cut::kNone) {
         // The deadline passed (or the client stops): no retry can help.
         counters_.peerCallFailures.inc({"failures", "timeout"});
-        return tl::make_unexpected(cutFailure(cut));
+        PeerFailure f = cutFailure(cut);
+        f.signatures = signatures;
+        return tl::make_unexpected(std::move(f));
       }
       if (const auto& refusal = session->refusal()) {
         // A verification failure is a verdict, not a transient error: no retry.
         counters_.peerCallFailures.inc({"refused", refusal->reason});
         const std::string reason = refusal->reason == "impersonation" ? "impersonation" : "tls_" + refusal->reason;
-        return tl::make_unexpected(failure(reason, "TLS verification of the peer failed: " + refusal->detail));
+        return tl::make_unexpected(
+            failure(reason, "TLS verification of the peer failed: " + refusal->detail, signatures));
       }
       const std::string text = e.displayText();
       if (dynamic_cast<const Poco::TimeoutException*>(&e) != nullptr || text.find("Timeout") != std::string::npos ||
           text.find("timed out") != std::string::npos) {
-        last = failure("timeout", "the peer did not answer in time");
+        last = failure("timeout", "the peer did not answer in time", signatures);
       } else if (dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr) {
-        last = failure("tls", "TLS with the peer failed: " + text);
+        last = failure("tls", "TLS with the peer failed: " + text, signatures);
       } else {
-        last = failure("connect", "cannot reach the peer: " + text);
+        last = failure("connect", "cannot reach the peer: " + text, signatures);
       }
       counters_.peerCallFailures.inc({"failures", last.reason});
       if (pooled && !staleDropped && last.reason != "timeout") {

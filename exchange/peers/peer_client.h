@@ -7,6 +7,13 @@
 // the deadline; only the idempotent GETs are retried, a bounded number of
 // times, within it. Calls made for requests run on one bounded pool of
 // worker threads (OutboundCallPool).
+//
+// Signatures (docs/api.md, "How this node signs its calls"): with
+// signatures.sign every request (each attempt anew) is signed with the key of
+// the TLS client certificate; every answer is checked against the server
+// certificate of its connection under the peer's signature policy
+// (answerPolicy), and one that fails the check is a failed call (reason
+// answer_<refusal reason>), never retried.
 #pragma once
 
 #include <chrono>
@@ -19,6 +26,7 @@
 
 #include "exchange/peers/client_options.h"
 #include "auth/registry/registry_snapshot.h"
+#include "auth/signatures/message_key.h"
 #include "auth/tls/client_tls_context.h"
 #include "common/counters.h"
 #include "common/result.h"
@@ -52,11 +60,13 @@ class PeerClient : public PeerFanout, public PeerPoster {
   // Idempotent; get() afterwards fails at once.
   void stop();
 
-  // New material (after a reload): new connections use it, pooled ones are dropped.
+  // New material (after a reload): new connections use it, and requests are signed with its key;
+  // pooled connections are dropped.
   void useMaterial(std::shared_ptr<const auth::TlsMaterial> material);
 
   // GET pathAndQuery (starting with '/') from the peer's base URL, on the
-  // calling thread. Returns by the deadline (plus the moment it takes to
+  // calling thread. headers should hold X-Request-Id (one is made up when
+  // they do not: a signed request must have one) and X-Purpose-Of-Use. Returns by the deadline (plus the moment it takes to
   // notice the cut), except while the system resolver looks up a host name.
   tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                               const HeaderList& headers,
@@ -79,6 +89,9 @@ class PeerClient : public PeerFanout, public PeerPoster {
                                                std::chrono::steady_clock::time_point deadline, int retries);
 
   std::shared_ptr<const auth::TlsMaterial> material_;
+  // The key of material_'s certificate, or why there is none (then signed calls fail: signing_failed).
+  std::shared_ptr<const auth::MessageSigningKey> signingKey_;
+  std::string signingKeyError_;
   const auth::OrganizationDirectory& directory_;
   ClientOptions options_;
   Counters& counters_;

@@ -173,6 +173,7 @@ void WitnessSubmitter::submitTo(const Witness& witness, const std::string& check
     e.requestId = requestId;
     e.latencyMicros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
     if (response) e.httpStatus = response->status;
+    recordSignatures(response ? response->signatures : response.error().signatures, e);
     // The result of this call: its audit reason and counter label ("" = cosigned).
     std::string result;
     std::string detail;

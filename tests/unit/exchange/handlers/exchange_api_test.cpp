@@ -134,6 +134,37 @@ TEST_F(ExchangeApiTest, MergesEveryActivePeerMarksTheSourceAndAuditsEachCall) {
   EXPECT_EQ(counters.peerCallsFailed.value({kHarbor}), 0u);
 }
 
+TEST_F(ExchangeApiTest, EachPeerCallsEntryHoldsItsSignaturesAndARefusedAnswerIsDenied) {
+  FakePeerFanout::Answer harbor = bundleOf({"h1"});
+  harbor.outcome->signatures = PeerCallSignatures{"request base", "request sig", "answer base", "answer sig", "verified"};
+  fanout.answer(kHarbor, harbor);
+  PeerFailure refused{"answer_signature_invalid", "the peer's answer (HTTP 200) failed its signature check: scripted",
+                      PeerCallSignatures{"request base 2", "request sig 2", "claimed base", "bad sig", "signature_invalid"}};
+  fanout.answer(kRiver, {tl::make_unexpected(refused), false});
+  ExchangeApi api(fanout, options, counters);
+  auto reply = query(api);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const audit::AuditEvent* h = callTo(reply, kHarbor);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->outcome, "success");
+  EXPECT_EQ(h->requestSignatureBase, "request base");
+  EXPECT_EQ(h->requestSignature, "request sig");
+  EXPECT_EQ(h->responseSignatureBase, "answer base");
+  EXPECT_EQ(h->responseSignature, "answer sig");
+  EXPECT_EQ(h->signatureCheck, "verified");
+  const audit::AuditEvent* r = callTo(reply, kRiver);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->outcome, "denied");
+  EXPECT_EQ(r->outcomeReason, "answer_signature_invalid");
+  EXPECT_EQ(r->requestSignatureBase, "request base 2");
+  EXPECT_EQ(r->responseSignatureBase, "claimed base");
+  EXPECT_EQ(r->signatureCheck, "signature_invalid");
+  auto issue = issueFor(parse(reply.body), kRiver);
+  ASSERT_TRUE(issue) << reply.body;
+  EXPECT_EQ(issue->getValue<std::string>("code"), "security");
+  EXPECT_EQ(parse(reply.body)->getValue<int>("total"), 1);
+}
+
 TEST_F(ExchangeApiTest, APeerThatDoesNotAnswerByTheDeadlineIsATimeoutAndTheOthersStillCount) {
   fanout.answer(kHarbor, bundleOf({"h1"}));
   auto late = bundleOf({"late"});
