@@ -24,7 +24,9 @@
 # call and the time its peer-call audit entries take.
 # bench_fanout_cleanup stops whatever nodes it started; idempotent, never
 # fails. Knobs (optional env): HIE_BENCH_FANOUT_TYPE (default Patient; any
-# type of config/demo/bundle.json the exchange serves, e.g. Observation).
+# type of config/demo/bundle.json the exchange serves, e.g. Observation);
+# HIE_BENCH_FANOUT_CONFIG, one configuration line ("key = value") added to every
+# node of the fan-out (e.g. "signatures.sign = false": unsigned requests and answers).
 
 _bf_pids=()
 
@@ -111,6 +113,8 @@ bench_fanout() {
   local q_org=urn:oid:2.16.840.1.113883.3.7500 local_org=urn:oid:2.16.840.1.113883.3.7501
   local net=urn:oid:2.16.840.1.113883.3.7000.1 patient=NET-1001
   local peers=(1 2 3 4 5) i name
+  local extra=()
+  [[ -n "${HIE_BENCH_FANOUT_CONFIG:-}" ]] && extra=("$HIE_BENCH_FANOUT_CONFIG")
   local -A peer_port=() peer_org=()
   mkdir -p "$dir"
 
@@ -132,7 +136,7 @@ bench_fanout() {
   for i in "${peers[@]}"; do
     name="fanout-p$i"
     node_prepare "$node" "$dir/$name.properties" "$name" "${peer_org[$i]}" "$pki" "bench_fanout_p$i" \
-      "db.poolSize = 4" || return 1
+      "db.poolSize = 4" "${extra[@]}" || return 1
     local cfg=(--config "$dir/$name.properties")
     {
       "$node" org add --identifier "$q_org" --name "Fan-out querying node" "${cfg[@]}" &&
@@ -146,7 +150,7 @@ bench_fanout() {
 
   # The querying node: all 5 peers in its directory, and its own clinical system (role local).
   name=fanout-q
-  node_prepare "$node" "$dir/$name.properties" "$name" "$q_org" "$pki" bench_fanout_q "db.poolSize = 4" || return 1
+  node_prepare "$node" "$dir/$name.properties" "$name" "$q_org" "$pki" bench_fanout_q "db.poolSize = 4" "${extra[@]}" || return 1
   local qcfg=(--config "$dir/$name.properties")
   (
     "$node" org add --identifier "$local_org" --name "Fan-out clinical system" --role local "${qcfg[@]}" &&
@@ -229,8 +233,8 @@ bench_fanout() {
   # after the other once every peer has answered).
   local inside
   inside=$(psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$(pg_uri bench_fanout_q)" <<'SQL' 2>/dev/null || true
-WITH e AS (SELECT request_id, action, (canonical::jsonb ->> 'latencyMicros')::bigint AS micros,
-                  (canonical::jsonb ->> 'time')::timestamptz AS stamped FROM audit_entries),
+WITH e AS (SELECT request_id, action, (leaf::jsonb ->> 'latencyMicros')::bigint AS micros,
+                  time::timestamptz AS stamped FROM audit_log_entries),
      q AS (SELECT request_id, micros, stamped FROM e WHERE action = 'query'),
      p AS (SELECT request_id, max(micros) AS slowest, min(stamped) AS first_stamped FROM e
            WHERE action = 'peer-call' GROUP BY request_id HAVING count(*) = 5)
