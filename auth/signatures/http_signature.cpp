@@ -402,6 +402,10 @@ bool SignatureParams::covers(const std::string& componentName) const {
 std::string MessageSignature::signatureField() const { return ":" + base64Encode(signature) + ":"; }
 
 Result<std::vector<MessageSignature>> parseSignatures(const std::string& signatureInput, const std::string& signature) {
+  // Before any parsing: what the parser does is linear, but a peer need not be given even that
+  // on ~800 KB of header fields (docs/api.md, limits).
+  if (signatureInput.size() > kMaxSignatureFieldBytes) return invalid("Signature-Input is longer than 8192 bytes");
+  if (signature.size() > kMaxSignatureFieldBytes) return invalid("Signature is longer than 8192 bytes");
   auto inputs = sf::parseDictionary(signatureInput, sf::Duplicates::kRefuse);
   if (!inputs) return invalid("Signature-Input: " + inputs.error().external);
   auto values = sf::parseDictionary(signature, sf::Duplicates::kRefuse);
@@ -467,10 +471,11 @@ std::string contentDigestField(const std::string& body) {
 }
 
 DigestCheck checkContentDigest(const std::string& field, const std::string& body) {
+  if (field.size() > kMaxSignatureFieldBytes) return DigestCheck::kMalformed;
   auto dict = sf::parseDictionary(field);
   if (!dict) return DigestCheck::kMalformed;
   bool known = false;
-  for (const auto& [algorithm, member] : *dict) {
+  for (const auto& [algorithm, member] : *dict) {  // keys are unique: each algorithm hashes the body once
     const EVP_MD* md = algorithm == "sha-256" ? EVP_sha256() : algorithm == "sha-512" ? EVP_sha512() : nullptr;
     if (md == nullptr) continue;
     if (member.isInnerList || member.item.value.kind != sf::BareItem::Kind::kByteSequence) return DigestCheck::kMalformed;

@@ -5,6 +5,7 @@
 // requests and answers", is the normative description.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,9 +67,15 @@ struct MessageSignature {
   std::string signatureField() const;
 };
 
+// The longest Signature-Input, Signature or Content-Digest value (all lines joined) that is parsed;
+// a longer one is refused before parsing (parseSignatures: kInvalidInput; checkContentDigest:
+// kMalformed). 8192 bytes hold 16 signatures of 64 components, or 11 RSA-4096 signatures.
+inline constexpr std::size_t kMaxSignatureFieldBytes = 8192;
+
 // Parses the Signature-Input and Signature fields (all lines of each, joined) into their
 // signatures, in Signature-Input order. A label in one and not the other, a malformed
-// dictionary, an unknown component parameter: kInvalidInput naming the problem.
+// dictionary, an unknown component parameter, a field longer than kMaxSignatureFieldBytes:
+// kInvalidInput naming the problem.
 Result<std::vector<MessageSignature>> parseSignatures(const std::string& signatureInput,
                                                       const std::string& signature);
 
@@ -86,7 +93,8 @@ std::string signatureField(const std::string& label, const std::string& rawSigna
 // Content-Digest (RFC 9530).
 std::string contentDigestField(const std::string& body);  // "sha-256=:<base64>:"
 enum class DigestCheck { kMatches, kMismatch, kNoKnownAlgorithm, kMalformed };
-// Every sha-256 and sha-512 member present must match the body; at least one must be present.
+// Every sha-256 and sha-512 member present must match the body; at least one must be present. A field
+// longer than kMaxSignatureFieldBytes is kMalformed.
 DigestCheck checkContentDigest(const std::string& field, const std::string& body);
 
 }  // namespace hie::auth

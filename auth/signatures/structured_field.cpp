@@ -82,6 +82,9 @@ class Parser {
       if (at != params.end()) {
         at->second = std::move(value);
       } else {
+        if (params.size() == kMaxParameters) {
+          return malformed("more than " + std::to_string(kMaxParameters) + " parameters");
+        }
         params.emplace_back(std::move(*k), std::move(value));
       }
     }
@@ -108,6 +111,9 @@ class Parser {
         if (!p) return tl::make_unexpected(p.error());
         list.params = std::move(*p);
         return list;
+      }
+      if (list.items.size() == kMaxInnerListItems) {
+        return malformed("an inner list has more than " + std::to_string(kMaxInnerListItems) + " items");
       }
       auto i = item();
       if (!i) return tl::make_unexpected(i.error());
@@ -308,6 +314,7 @@ Result<List> parseList(std::string_view input) {
   return whole<List>(input, [](Parser& p) -> Result<List> {
     List list;
     while (!p.empty()) {
+      if (list.size() == kMaxMembers) return malformed("more than " + std::to_string(kMaxMembers) + " members");
       auto m = p.member();
       if (!m) return tl::make_unexpected(m.error());
       list.push_back(std::move(*m));
@@ -340,6 +347,7 @@ Result<Dictionary> parseDictionary(std::string_view input, Duplicates duplicates
         if (duplicates == Duplicates::kRefuse) return malformed("the key \"" + *k + "\" appears twice");
         at->second = std::move(m);
       } else {
+        if (dict.size() == kMaxMembers) return malformed("more than " + std::to_string(kMaxMembers) + " members");
         dict.emplace_back(std::move(*k), std::move(m));
       }
       auto more = p.nextMember();

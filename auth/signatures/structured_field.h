@@ -3,8 +3,18 @@
 // Decimals, Strings, Tokens, Byte Sequences and Booleans. Parsing follows
 // section 4.2 (strict: anything else is an error), serialising section 4.1
 // (canonical). Pure, bounded, and total on any input.
+//
+// Bounds: a parse fails (kInvalidInput) as soon as a List or Dictionary has more than kMaxMembers
+// members, an Inner List more than kMaxInnerListItems items, or an Item or Inner List more than
+// kMaxParameters parameters. Every key is checked against the earlier ones, so these bounds are
+// what keeps the work linear in the input: without them a hostile field of 800 KB (Poco's limit,
+// ~100 lines of 8 KiB) held 160k keys and cost the node a minute of CPU. They are below RFC 8941
+// section 3's "MUST support at least" figures (1024 members, 256 items and parameters): this parser
+// reads what message signatures carry (Signature-Input, Signature, Content-Digest and covered
+// fields), none of which comes near them. docs/api.md, "Signed requests and answers", lists them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,6 +24,10 @@
 #include "common/result.h"
 
 namespace hie::auth::sf {
+
+inline constexpr std::size_t kMaxMembers = 64;          // of a List or a Dictionary
+inline constexpr std::size_t kMaxInnerListItems = 64;   // of an Inner List (RFC 9421: covered components)
+inline constexpr std::size_t kMaxParameters = 32;       // of an Item or an Inner List
 
 struct BareItem {
   enum class Kind { kInteger, kDecimal, kString, kToken, kByteSequence, kBoolean };

@@ -144,6 +144,34 @@ TEST(HttpSignature, BoundsSignaturesComponentsAndBase) {
   EXPECT_NE(base.error().internal.find("8192"), std::string::npos);
 }
 
+// Signature-Input and Signature longer than kMaxSignatureFieldBytes are refused before parsing; the
+// hostile ones the review found (a member with 161k parameters, 162k members) took a minute before.
+TEST(HttpSignature, BoundsTheLengthOfTheSignatureFields) {
+  const std::string prefix = R"(sig1=("@method");created=1;tag=")";
+  const std::string longest = prefix + std::string(kMaxSignatureFieldBytes - prefix.size() - 1, 't') + "\"";
+  ASSERT_EQ(longest.size(), kMaxSignatureFieldBytes);
+  EXPECT_TRUE(parseSignatures(longest, "sig1=:AAAA:"));
+  auto tooLong = parseSignatures(longest + ";nonce=\"n\"", "sig1=:AAAA:");
+  ASSERT_FALSE(tooLong);
+  EXPECT_EQ(tooLong.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(tooLong.error().internal.find("longer than 8192"), std::string::npos) << tooLong.error().internal;
+  EXPECT_FALSE(parseSignatures(R"(sig1=("@method");created=1)", "sig1=:" + std::string(8200, 'A') + ":"));
+
+  std::string hostileParameters = R"(sig1=("@method"))";
+  std::string hostileMembers;
+  for (int i = 0; hostileParameters.size() < 800000; ++i) {
+    hostileParameters += ";p" + std::to_string(i);
+    hostileMembers += (i ? ", s" : "s") + std::to_string(i) + "=:AAAA:";
+  }
+  EXPECT_FALSE(parseSignatures(hostileParameters, "sig1=:AAAA:"));
+  EXPECT_FALSE(parseSignatures(R"(sig1=("@method");created=1)", hostileMembers));
+  EXPECT_FALSE(parseSignatures(hostileMembers, "sig1=:AAAA:"));
+  // Within the length, a member over the parser's bound of parameters is refused too.
+  std::string parameters;
+  for (int i = 0; i < 33; ++i) parameters += ";tag=\"" + std::to_string(i) + "\";p" + std::to_string(i);
+  EXPECT_FALSE(parseSignatures(R"(sig1=("@method"))" + parameters, "sig1=:AAAA:"));
+}
+
 TEST(HttpSignature, BaseRefusesWhatCannotBeResolved) {
   const HttpMessage m = request();
   HttpMessage response;
@@ -212,6 +240,27 @@ TEST(ContentDigest, MembersAreCheckedStrictly) {
   EXPECT_EQ(checkContentDigest("sha-256=\"x\"", body), DigestCheck::kMalformed);
   EXPECT_EQ(checkContentDigest("", body), DigestCheck::kNoKnownAlgorithm);
   EXPECT_EQ(checkContentDigest("sha=:AAAA:", body), DigestCheck::kNoKnownAlgorithm);
+}
+
+// The review's hostile Content-Digest: 162k members in ~100 lines took 95 s to parse. Longer than
+// kMaxSignatureFieldBytes is malformed before parsing; within it, more than 64 members is.
+TEST(ContentDigest, BoundsTheFieldAndItsMembers) {
+  const std::string body = "{}";
+  const std::string good = contentDigestField(body);
+  std::string hostile = good;
+  for (int i = 0; hostile.size() < 800000; ++i) hostile += ", a" + std::to_string(i) + "=:AAAA:";
+  EXPECT_EQ(checkContentDigest(hostile, body), DigestCheck::kMalformed);
+
+  std::string padded = good + ", pad=\"";
+  padded += std::string(kMaxSignatureFieldBytes - padded.size() - 1, 'x') + "\"";
+  ASSERT_EQ(padded.size(), kMaxSignatureFieldBytes);
+  EXPECT_EQ(checkContentDigest(padded, body), DigestCheck::kMatches);
+  EXPECT_EQ(checkContentDigest(padded + ", x", body), DigestCheck::kMalformed);
+
+  std::string many = good;
+  for (int i = 1; i < 64; ++i) many += ", a" + std::to_string(i) + "=:AAAA:";
+  EXPECT_EQ(checkContentDigest(many, body), DigestCheck::kMatches);  // 64 members
+  EXPECT_EQ(checkContentDigest(many + ", a64=:AAAA:", body), DigestCheck::kMalformed);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "common/result.h"
+
 namespace hie::auth::sf {
 namespace {
 
@@ -103,6 +105,57 @@ TEST(StructuredField, IntegerLimits) {
   auto min = parseItem("-999999999999999");
   ASSERT_TRUE(min);
   EXPECT_EQ(min->value.integer, -999999999999999);
+}
+
+// What a peer can send in ~100 header lines of 8 KiB. Before the bounds, keys were each checked
+// against all earlier ones: 160k of them took a minute. The assertions are on the refusal only.
+TEST(StructuredField, BoundsMembersItemsAndParameters) {
+  std::string members;
+  for (std::size_t i = 0; i < kMaxMembers; ++i) members += (i ? ", k" : "k") + std::to_string(i) + "=1";
+  ASSERT_TRUE(parseDictionary(members));
+  EXPECT_EQ(parseDictionary(members)->size(), kMaxMembers);
+  auto tooMany = parseDictionary(members + ", k" + std::to_string(kMaxMembers) + "=1");
+  ASSERT_FALSE(tooMany);
+  EXPECT_EQ(tooMany.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(tooMany.error().internal.find("more than 64 members"), std::string::npos) << tooMany.error().internal;
+  // A repeated key replaces, it does not add a member.
+  EXPECT_TRUE(parseDictionary(members + ", k0=2"));
+
+  std::string list;
+  for (std::size_t i = 0; i < kMaxMembers; ++i) list += i ? ", 1" : "1";
+  EXPECT_TRUE(parseList(list));
+  EXPECT_FALSE(parseList(list + ", 1"));
+
+  std::string items;
+  for (std::size_t i = 0; i < kMaxInnerListItems; ++i) items += i ? " 1" : "1";
+  EXPECT_TRUE(parseList("(" + items + ")"));
+  EXPECT_FALSE(parseList("(" + items + " 1)"));
+
+  std::string params;
+  for (std::size_t i = 0; i < kMaxParameters; ++i) params += ";p" + std::to_string(i);
+  EXPECT_TRUE(parseItem("1" + params));
+  EXPECT_TRUE(parseItem("1" + params + ";p0=2"));  // a repeated parameter replaces
+  EXPECT_FALSE(parseItem("1" + params + ";q"));
+  EXPECT_FALSE(parseList("(1)" + params + ";q"));
+  EXPECT_FALSE(parseDictionary("a" + params + ";q"));
+  EXPECT_FALSE(parseDictionary("a=(1" + params + ";q)"));
+
+  // Hostile sizes: ~800 KB each, refused at the first member or parameter over the bound.
+  std::string hugeDictionary;
+  std::string hugeList;
+  std::string hugeParameters = R"(sig1=("@method"))";
+  std::string hugeInnerList = "(";
+  for (int i = 0; hugeDictionary.size() < 800000; ++i) {
+    hugeDictionary += (i ? ", a" : "a") + std::to_string(i) + "=:AAAA:";
+    hugeList += i ? ", 1" : "1";
+    hugeParameters += ";p" + std::to_string(i);
+    hugeInnerList += " \"x-" + std::to_string(i) + "\"";
+  }
+  EXPECT_FALSE(parseDictionary(hugeDictionary));
+  EXPECT_FALSE(parseDictionary(hugeDictionary, Duplicates::kRefuse));
+  EXPECT_FALSE(parseList(hugeList));
+  EXPECT_FALSE(parseDictionary(hugeParameters));
+  EXPECT_FALSE(parseList(hugeInnerList + ")"));
 }
 
 TEST(StructuredField, Keys) {
