@@ -6,6 +6,9 @@
 #include <openssl/rsa.h>
 
 #include <cstring>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "common/digest.h"
 #include "common/ossl.h"
@@ -13,7 +16,9 @@
 namespace hie::auth {
 namespace {
 
-constexpr std::size_t kEcCoordinate = 32;   // P-256: r and s are 32 bytes each
+constexpr std::size_t kP256Coordinate = 32;  // r and s are 32 bytes each (RFC 9421 3.3.4)
+constexpr std::size_t kP384Coordinate = 48;  // r and s are 48 bytes each (RFC 9421 3.3.5)
+constexpr std::size_t kMaxCachedKeys = 1024;
 constexpr int kPssSaltLength = 64;          // RFC 9421 3.3.1
 constexpr int kMinRsaBits = 2048;
 constexpr int kMaxRsaBits = 8192;
@@ -39,22 +44,28 @@ Result<SignatureAlgorithm> algorithmOf(EVP_PKEY* key) {
   if (id == EVP_PKEY_EC) {
     char group[64] = {0};
     std::size_t length = 0;
-    if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) == 1 &&
-        (std::strcmp(group, "prime256v1") == 0 || std::strcmp(group, "P-256") == 0)) {
-      return SignatureAlgorithm::kEcdsaP256Sha256;
+    if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) == 1) {
+      if (std::strcmp(group, "prime256v1") == 0 || std::strcmp(group, "P-256") == 0) {
+        return SignatureAlgorithm::kEcdsaP256Sha256;
+      }
+      if (std::strcmp(group, "secp384r1") == 0 || std::strcmp(group, "P-384") == 0) {
+        return SignatureAlgorithm::kEcdsaP384Sha384;
+      }
     }
     ossl::drainErrors();
     return fail(ErrorCode::kInvalidInput, std::string("an EC key on curve ") + group,
-                "EC keys for message signatures are on P-256");
+                "EC keys for message signatures are on P-256 or P-384");
   }
   return fail(ErrorCode::kInvalidInput, "a key of type " + std::to_string(id),
-              "the key type has no message signature algorithm (EC P-256, RSA and Ed25519 do)");
+              "the key type has no message signature algorithm (EC P-256 and P-384, RSA and Ed25519 do)");
 }
 
 const EVP_MD* digestOf(SignatureAlgorithm algorithm) {
   switch (algorithm) {
     case SignatureAlgorithm::kEcdsaP256Sha256:
       return EVP_sha256();
+    case SignatureAlgorithm::kEcdsaP384Sha384:
+      return EVP_sha384();
     case SignatureAlgorithm::kRsaPssSha512:
       return EVP_sha512();
     case SignatureAlgorithm::kEd25519:
@@ -70,29 +81,44 @@ bool usePss(EVP_PKEY_CTX* pctx) {
          EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha512()) > 0;
 }
 
-// DER ECDSA-Sig-Value -> r || s, each zero-padded to 32 bytes (RFC 9421 3.3.4).
-std::optional<std::string> ecdsaDerToRaw(const std::string& der) {
+// The size of r and of s in the raw form of an ECDSA algorithm's signatures; 0 for the others.
+std::size_t ecdsaCoordinate(SignatureAlgorithm algorithm) {
+  switch (algorithm) {
+    case SignatureAlgorithm::kEcdsaP256Sha256:
+      return kP256Coordinate;
+    case SignatureAlgorithm::kEcdsaP384Sha384:
+      return kP384Coordinate;
+    case SignatureAlgorithm::kRsaPssSha512:
+    case SignatureAlgorithm::kEd25519:
+      return 0;
+  }
+  return 0;
+}
+
+// DER ECDSA-Sig-Value -> r || s, each zero-padded to `coordinate` bytes (RFC 9421 3.3.4, 3.3.5).
+std::optional<std::string> ecdsaDerToRaw(const std::string& der, std::size_t coordinate) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   ossl::UniquePtr<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (!sig) return std::nullopt;
   const BIGNUM* r = nullptr;
   const BIGNUM* s = nullptr;
   ECDSA_SIG_get0(sig.get(), &r, &s);
-  std::string raw(2 * kEcCoordinate, '\0');
+  std::string raw(2 * coordinate, '\0');
   auto* out = reinterpret_cast<unsigned char*>(raw.data());
-  if (BN_bn2binpad(r, out, kEcCoordinate) != static_cast<int>(kEcCoordinate) ||
-      BN_bn2binpad(s, out + kEcCoordinate, kEcCoordinate) != static_cast<int>(kEcCoordinate)) {
+  const int width = static_cast<int>(coordinate);
+  if (BN_bn2binpad(r, out, width) != width || BN_bn2binpad(s, out + coordinate, width) != width) {
     return std::nullopt;
   }
   return raw;
 }
 
-// r || s -> DER ECDSA-Sig-Value; nullopt unless raw is exactly 64 bytes.
-std::optional<std::string> ecdsaRawToDer(const std::string& raw) {
-  if (raw.size() != 2 * kEcCoordinate) return std::nullopt;
+// r || s -> DER ECDSA-Sig-Value; nullopt unless raw is exactly 2 * coordinate bytes.
+std::optional<std::string> ecdsaRawToDer(const std::string& raw, std::size_t coordinate) {
+  if (raw.size() != 2 * coordinate) return std::nullopt;
   const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
-  ossl::UniquePtr<BIGNUM> r(BN_bin2bn(in, kEcCoordinate, nullptr));
-  ossl::UniquePtr<BIGNUM> s(BN_bin2bn(in + kEcCoordinate, kEcCoordinate, nullptr));
+  const int width = static_cast<int>(coordinate);
+  ossl::UniquePtr<BIGNUM> r(BN_bin2bn(in, width, nullptr));
+  ossl::UniquePtr<BIGNUM> s(BN_bin2bn(in + coordinate, width, nullptr));
   ossl::UniquePtr<ECDSA_SIG> sig(ECDSA_SIG_new());
   if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return std::nullopt;
   r.release();  // owned by sig now
@@ -102,6 +128,45 @@ std::optional<std::string> ecdsaRawToDer(const std::string& raw) {
   std::string out = ossl::takeDer(der, length);
   if (out.empty()) return std::nullopt;
   return out;
+}
+
+// Parsed peer keys by their SPKI DER. d2i_PUBKEY goes through OpenSSL 3's decoder framework and
+// was ~2/3 of the CPU of a verification; a node sees few distinct peer keys. An EVP_PKEY that is
+// no longer modified may be used from several threads at once (each with its own EVP_MD_CTX),
+// so every MessageVerifyingKey holds its own reference (EVP_PKEY_up_ref) to the cached one. Only
+// keys that parsed and have an algorithm are kept; when full the cache is emptied, which costs
+// one decode per key afterwards and needs no bookkeeping on the hit path.
+class VerifyingKeyCache {
+ public:
+  struct Entry {
+    ossl::UniquePtr<EVP_PKEY> key;
+    SignatureAlgorithm algorithm;
+  };
+
+  // A new reference to the cached key of spkiDer, with its algorithm.
+  std::optional<Entry> find(const std::string& spkiDer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto at = entries_.find(spkiDer);
+    if (at == entries_.end() || EVP_PKEY_up_ref(at->second.key.get()) != 1) return std::nullopt;
+    return Entry{ossl::UniquePtr<EVP_PKEY>(at->second.key.get()), at->second.algorithm};
+  }
+
+  void insert(const std::string& spkiDer, EVP_PKEY* key, SignatureAlgorithm algorithm) {
+    if (EVP_PKEY_up_ref(key) != 1) return;
+    ossl::UniquePtr<EVP_PKEY> reference(key);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.size() >= kMaxCachedKeys) entries_.clear();
+    entries_.emplace(spkiDer, Entry{std::move(reference), algorithm});
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+VerifyingKeyCache& verifyingKeyCache() {
+  static VerifyingKeyCache* cache = new VerifyingKeyCache();  // never destroyed: used until exit
+  return *cache;
 }
 
 }  // namespace
@@ -114,6 +179,8 @@ const char* algorithmName(SignatureAlgorithm algorithm) {
       return "rsa-pss-sha512";
     case SignatureAlgorithm::kEd25519:
       return "ed25519";
+    case SignatureAlgorithm::kEcdsaP384Sha384:
+      return "ecdsa-p384-sha384";
   }
   return "?";
 }
@@ -186,8 +253,9 @@ Result<std::string> MessageSigningKey::sign(const std::string& signatureBase) co
     return fail(ErrorCode::kInternal, "message signature: " + ossl::drainErrors(), "internal error");
   }
   out.resize(length);
-  if (impl_->algorithm != SignatureAlgorithm::kEcdsaP256Sha256) return out;
-  auto raw = ecdsaDerToRaw(out);
+  const std::size_t coordinate = ecdsaCoordinate(impl_->algorithm);
+  if (coordinate == 0) return out;
+  auto raw = ecdsaDerToRaw(out, coordinate);
   if (!raw) return fail(ErrorCode::kInternal, "ECDSA signature conversion: " + ossl::drainErrors(), "internal error");
   return *raw;
 }
@@ -203,8 +271,13 @@ MessageVerifyingKey::MessageVerifyingKey(MessageVerifyingKey&&) noexcept = defau
 MessageVerifyingKey& MessageVerifyingKey::operator=(MessageVerifyingKey&&) noexcept = default;
 
 Result<MessageVerifyingKey> MessageVerifyingKey::fromSpki(const std::string& spkiDer) {
-  ERR_clear_error();
   auto impl = std::make_unique<Impl>();
+  if (auto cached = verifyingKeyCache().find(spkiDer)) {
+    impl->key = std::move(cached->key);
+    impl->algorithm = cached->algorithm;
+    return MessageVerifyingKey(std::move(impl));
+  }
+  ERR_clear_error();
   const auto* p = reinterpret_cast<const unsigned char*>(spkiDer.data());
   impl->key.reset(d2i_PUBKEY(nullptr, &p, static_cast<long>(spkiDer.size())));
   if (!impl->key || p != reinterpret_cast<const unsigned char*>(spkiDer.data()) + spkiDer.size()) {
@@ -213,6 +286,7 @@ Result<MessageVerifyingKey> MessageVerifyingKey::fromSpki(const std::string& spk
   auto algorithm = algorithmOf(impl->key.get());
   if (!algorithm) return tl::make_unexpected(algorithm.error());
   impl->algorithm = *algorithm;
+  verifyingKeyCache().insert(spkiDer, impl->key.get(), impl->algorithm);
   return MessageVerifyingKey(std::move(impl));
 }
 
@@ -220,14 +294,19 @@ SignatureAlgorithm MessageVerifyingKey::algorithm() const { return impl_->algori
 
 bool MessageVerifyingKey::verify(const std::string& signatureBase, const std::string& rawSignature) const {
   std::string signature = rawSignature;
-  if (impl_->algorithm == SignatureAlgorithm::kEcdsaP256Sha256) {
-    auto der = ecdsaRawToDer(rawSignature);
+  if (const std::size_t coordinate = ecdsaCoordinate(impl_->algorithm); coordinate != 0) {
+    auto der = ecdsaRawToDer(rawSignature, coordinate);
     if (!der) {
       ossl::drainErrors();
       return false;
     }
     signature = std::move(*der);
   } else if (impl_->algorithm == SignatureAlgorithm::kEd25519 && rawSignature.size() != 64) {
+    return false;
+  } else if (impl_->algorithm == SignatureAlgorithm::kRsaPssSha512 &&
+             rawSignature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(impl_->key.get()))) {
+    // RFC 8017 8.1.2: the signature is exactly k octets. OpenSSL also takes one with its leading
+    // zero octets left out; refused, so that one signature has one encoding.
     return false;
   }
   ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());

@@ -30,14 +30,15 @@ SigningIdentity SigningIdentity::issue(const TestPki& pki, SignerKey key, const 
   spec.commonName = commonName;
   spec.extendedKeyUsage = {"clientAuth", "serverAuth"};
   SigningIdentity out;
-  if (key == SignerKey::kEd25519) {
-    ossl::UniquePtr<EVP_PKEY> edKey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-    if (!edKey) throwOpenSsl("Ed25519 keygen");
-    auto cert = auth::draftCertificate(spec, edKey.get(), pki.intermediate.cert());
+  if (key == SignerKey::kEd25519 || key == SignerKey::kEcP384) {
+    ossl::UniquePtr<EVP_PKEY> ownKey(key == SignerKey::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                                                               : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+    if (!ownKey) throwOpenSsl("keygen");
+    auto cert = auth::draftCertificate(spec, ownKey.get(), pki.intermediate.cert());
     if (!cert) throw std::runtime_error(cert.error().internal);
     if (X509_sign(cert->get(), pki.intermediate.key(), EVP_sha256()) <= 0) throwOpenSsl("X509_sign");
     auto certPem = auth::certificatePem(cert->get());
-    auto keyPem = auth::privateKeyPem(edKey.get());
+    auto keyPem = auth::privateKeyPem(ownKey.get());
     if (!certPem || !keyPem) throw std::runtime_error("PEM encoding failed");
     out.certPem = *certPem;
     out.keyPem = *keyPem;

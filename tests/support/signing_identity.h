@@ -1,5 +1,5 @@
 // A certificate and key that sign HTTP messages in tests: EC P-256 or RSA 2048 leaves of the test
-// PKI, or an Ed25519 leaf issued by its intermediate. Throws std::runtime_error on failure.
+// PKI, or an EC P-384 or Ed25519 leaf issued by its intermediate. Throws std::runtime_error on failure.
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 
 namespace hie::testing {
 
-enum class SignerKey { kEcP256, kRsa2048, kEd25519 };
+enum class SignerKey { kEcP256, kRsa2048, kEd25519, kEcP384 };
 
 struct SigningIdentity {
   std::string keyPem;   // unencrypted PKCS#8

@@ -91,7 +91,7 @@ std::string refusalOf(const tl::expected<std::optional<SignatureEvidence>, Signa
 }
 
 TEST(ExchangeSignatures, SignedRequestsVerifyForEveryKeyType) {
-  for (SignerKey type : {SignerKey::kEcP256, SignerKey::kRsa2048, SignerKey::kEd25519}) {
+  for (SignerKey type : {SignerKey::kEcP256, SignerKey::kRsa2048, SignerKey::kEd25519, SignerKey::kEcP384}) {
     const Signer s = signer(type);
     auto signed_ = signRequest(s.key, request(), nullptr, kNow);
     ASSERT_TRUE(signed_) << signed_.error().internal;
@@ -303,6 +303,29 @@ TEST(ExchangeSignatures, EveryRequestRefusalReason) {
   check(craft(s, withFields(request(), {{"Content-Digest", "sha-256=\"x\""}}), covered), body, "signature_malformed");
   check(craft(s, withFields(request(), {{"Content-Digest", "md5=:AAAA:"}}), covered), body, "content_digest_missing");
   check(craft(s, request(), standard(s)), body, "content_digest_missing");
+}
+
+// P-256 and P-384 are both ECDSA: alg must name the curve of the certificate's key, and a signature of
+// one curve's length does not pass for the other's.
+TEST(ExchangeSignatures, EcdsaCurvesAreNotInterchangeable) {
+  const Signer p256 = signer(SignerKey::kEcP256);
+  const Signer p384 = signer(SignerKey::kEcP384);
+  ASSERT_EQ(p384.key.algorithm(), SignatureAlgorithm::kEcdsaP384Sha384);
+  auto verify = [](const Signer& s, const HttpMessage& m) {
+    return refusalOf(verifyRequest(m, "", s.id.spkiDer, s.id.keyId, window()));
+  };
+  EXPECT_EQ(verify(p384, craft(p384, request(), standard(p384))), "verified");
+  SignatureParams claims256 = standard(p384);
+  claims256.alg = "ecdsa-p256-sha256";
+  EXPECT_EQ(verify(p384, craft(p384, request(), claims256)), "signature_algorithm");
+  SignatureParams claims384 = standard(p256);
+  claims384.alg = "ecdsa-p384-sha384";
+  EXPECT_EQ(verify(p256, craft(p256, request(), claims384)), "signature_algorithm");
+  // A P-256 signature (64 bytes) presented under the P-384 certificate's keyid, alg left out.
+  SignatureParams borrowed = standard(p256);
+  borrowed.alg.reset();
+  borrowed.keyid = p384.id.keyId;
+  EXPECT_EQ(verify(p384, craft(p256, request(), borrowed)), "signature_invalid");
 }
 
 TEST(ExchangeSignatures, TheSignatureOfTheConnectionsCertificateIsChosen) {
