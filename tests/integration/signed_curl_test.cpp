@@ -89,7 +89,7 @@ class SignedCurl : public ::testing::Test {
 
 TEST_F(SignedCurl, GetRequestsVerifyForEveryKeyType) {
   const std::string target = "/fhir/Patient?identifier=urn:oid:2.16.840.1.113883.3.7000.1%7CNET-1001&_count=5";
-  for (SignerKey type : {SignerKey::kEcP256, SignerKey::kRsa2048, SignerKey::kEd25519}) {
+  for (SignerKey type : {SignerKey::kEcP256, SignerKey::kRsa2048, SignerKey::kEd25519, SignerKey::kEcP384}) {
     const SigningIdentity id = SigningIdentity::issue(pki, type, "River Hospital");
     std::vector<std::string> args = files(id, "client");
     args.insert(args.end(), {"--purpose", "TREAT", "--request-id", "signed-curl-1", "https://127.0.0.1:8443" + target});
