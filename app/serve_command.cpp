@@ -20,6 +20,7 @@
 #include "audit/signing_key.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
+#include "auth/signatures/tls_signing_key.h"
 #include "auth/tls/client_standing.h"
 #include "auth/tls/expiry.h"
 #include "auth/tls/server_tls_context.h"
@@ -231,12 +232,12 @@ int runServe(const Args& argv) {
   exchange::PgNonceRegistry nonces(pool);
   exchange::PgCertificateArchive certificates(pool);
   exchange::RequestSignatureCheck signatureCheck(config->signatures, nonces, certificates, counters);
-  auto messageKey = exchange::nodeSigningKey(*material);
+  auto messageKey = auth::tlsSigningKey(*material);
   if (!messageKey) return runtimeError("cannot use the TLS key to sign answers: " + messageKey.error().internal);
-  if (auto kept = certificates.keep((*messageKey)->keyId(), (*messageKey)->certificateChainPem()); !kept) {
+  if (auto kept = certificates.keep(messageKey->keyId(), messageKey->certificateChainPem()); !kept) {
     return runtimeError("cannot store the node's certificate chain: " + kept.error().internal);
   }
-  exchange::ReplySigner replySigner(*messageKey);
+  exchange::ReplySigner replySigner(std::make_shared<const auth::MessageSigningKey>(std::move(*messageKey)));
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl,
                              witnessApi.get(), &signatureCheck);
   audit::PgWitnessedLog witnessedLog(config->dbUri);
@@ -293,12 +294,12 @@ int runServe(const Args& argv) {
     counters.tlsSessionCacheFlushes.inc();
     material = tls->current()->material;
     peerClient.useMaterial(material);
-    if (auto key = exchange::nodeSigningKey(*material)) {
-      if (auto kept = certificates.keep((*key)->keyId(), (*key)->certificateChainPem()); !kept) {
-        // Answers are still signed; the chain is stored with the next signed request's check or restart.
+    if (auto key = auth::tlsSigningKey(*material)) {
+      if (auto kept = certificates.keep(key->keyId(), key->certificateChainPem()); !kept) {
+        // Answers are still signed; the chain is stored at the next reload or restart.
         spdlog::error("cannot store the node's new certificate chain: {}", kept.error().internal);
       }
-      replySigner.useKey(std::move(*key));
+      replySigner.useKey(std::make_shared<const auth::MessageSigningKey>(std::move(*key)));
     } else {
       spdlog::error("answers stay signed with the previous key: {}", key.error().internal);
     }

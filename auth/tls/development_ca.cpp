@@ -274,6 +274,19 @@ Result<std::string> privateKeyPem(EVP_PKEY* key) {
       "PEM_write_bio_PKCS8PrivateKey");
 }
 
+Result<std::string> certificateChainPem(const X509* leaf, const STACK_OF(X509) * more) {
+  auto out = certificatePem(const_cast<X509*>(leaf));  // PEM_write_bio_X509 only reads it
+  if (!out) return out;
+  for (int i = 0; more != nullptr && i < sk_X509_num(more); ++i) {
+    X509* cert = sk_X509_value(more, i);
+    if (X509_cmp(cert, leaf) == 0) continue;
+    auto pem = certificatePem(cert);
+    if (!pem) return pem;
+    *out += *pem;
+  }
+  return out;
+}
+
 Result<CaCredential> credentialFromPem(const std::string& certPem, const std::string& keyPem) {
   auto chain = parseCertificateChainPem(certPem);
   if (!chain) return tl::make_unexpected(chain.error());

@@ -72,6 +72,9 @@ Result<std::string> makeCrlPem(const CaCredential& issuer, const CrlProfile& pro
 
 Result<std::string> certificatePem(X509* cert);
 Result<std::string> privateKeyPem(EVP_PKEY* key);  // unencrypted PKCS#8
+// leaf, then every certificate of more (may be null) that is not the leaf itself, as PEM: a chain
+// as presented (a client's chain as OpenSSL keeps it may start with the leaf) or as configured.
+Result<std::string> certificateChainPem(const X509* leaf, const STACK_OF(X509) * more);
 
 // The first certificate of certPem and, unless keyPem is empty, its private key.
 Result<CaCredential> credentialFromPem(const std::string& certPem, const std::string& keyPem);

@@ -31,3 +31,6 @@ ALTER TABLE organizations ADD COLUMN signature_policy text
 
 GRANT SELECT, INSERT, DELETE ON request_nonces TO hie_runtime;
 GRANT SELECT, INSERT ON certificates TO hie_runtime;
+
+-- `hie-node audit evidence REQUEST_ID` finds an entry by its request id without reading the log.
+CREATE INDEX audit_log_leaves_request_id ON audit_log_leaves (audit_leaf_text(leaf, 'requestId'));

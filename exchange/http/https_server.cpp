@@ -23,6 +23,7 @@
 
 #include "audit/audit_sink.h"
 #include "auth/identity/certificate_identity.h"
+#include "auth/tls/development_ca.h"
 #include "auth/tls/client_standing.h"
 #include "auth/tls/handshake_verification.h"
 #include "common/counters.h"
@@ -34,7 +35,6 @@
 #include "exchange/http/request_gate.h"
 #include "exchange/http/request_id.h"
 #include "exchange/http/wire_failures.h"
-#include "exchange/net/pem_chain.h"
 #include "exchange/net/poco_ssl_handle.h"
 #include "exchange/net/socket_deadlines.h"
 
@@ -154,7 +154,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         auto identity = auth::extractIdentity(cert.certificate());
         if (identity) {
           // The chain as presented, leaf first: what verifies the client's signed requests later.
-          auto chain = pemChain(cert.certificate(), SSL_get_peer_cert_chain(ssl));
+          auto chain = auth::certificateChainPem(cert.certificate(), SSL_get_peer_cert_chain(ssl));
           if (chain) identity->chainPem = std::move(*chain);
           else spdlog::warn("remote={} cannot keep the presented chain: {}", remote, chain.error().internal);
         }

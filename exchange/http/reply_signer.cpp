@@ -4,9 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "auth/tls/tls_material.h"
 #include "exchange/http/request_signature.h"
-#include "exchange/net/pem_chain.h"
 
 namespace hie::exchange {
 
@@ -37,18 +35,6 @@ std::optional<auth::SignatureEvidence> ReplySigner::sign(const HttpCall& call, H
   }
   for (auto& field : signedFields->fields) reply.headers.push_back(std::move(field));
   return std::move(signedFields->evidence);
-}
-
-Result<std::shared_ptr<const auth::MessageSigningKey>> nodeSigningKey(const auth::TlsMaterial& material) {
-  auto chain = pemChain(material.leaf.get(), material.intermediates.get());
-  if (!chain) return tl::make_unexpected(chain.error());
-  auto keyPem = privateKeyPem(material.key.get());
-  if (!keyPem) return tl::make_unexpected(keyPem.error());
-  auto key = auth::MessageSigningKey::fromPem(*keyPem, *chain);
-  // The PEM copy of the private key lives no longer than this call.
-  OPENSSL_cleanse(keyPem->data(), keyPem->size());
-  if (!key) return tl::make_unexpected(key.error());
-  return std::make_shared<const auth::MessageSigningKey>(std::move(*key));
 }
 
 }  // namespace hie::exchange

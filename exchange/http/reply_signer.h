@@ -12,10 +12,6 @@
 #include "common/result.h"
 #include "exchange/http/http_call.h"
 
-namespace hie::auth {
-struct TlsMaterial;
-}
-
 namespace hie::exchange {
 
 class ReplySigner {
@@ -36,8 +32,5 @@ class ReplySigner {
   mutable std::mutex mutex_;
   std::shared_ptr<const auth::MessageSigningKey> key_;
 };
-
-// The node's message signing key: the leaf of its TLS material with its intermediates, and its key.
-Result<std::shared_ptr<const auth::MessageSigningKey>> nodeSigningKey(const auth::TlsMaterial& material);
 
 }  // namespace hie::exchange

@@ -22,7 +22,7 @@
 #include "exchange/net/poco_ssl_handle.h"
 #include "exchange/peers/call_signatures.h"
 #include "exchange/peers/peer_url.h"
-#include "exchange/peers/tls_signing_key.h"
+#include "auth/signatures/tls_signing_key.h"
 
 namespace hie::exchange {
 namespace {
@@ -138,7 +138,7 @@ std::shared_ptr<const auth::MessageSigningKey> signingKeyOf(const auth::TlsMater
     error = "no TLS material";
     return nullptr;
   }
-  auto key = tlsSigningKey(*material);
+  auto key = auth::tlsSigningKey(*material);
   if (!key) {
     error = key.error().internal;
     spdlog::error("peer client: requests cannot be signed: {}", error);

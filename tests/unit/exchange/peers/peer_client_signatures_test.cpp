@@ -14,7 +14,7 @@
 #include "auth/signatures/exchange_signatures.h"
 #include "auth/tls/tls_material.h"
 #include "exchange/peers/call_signatures.h"
-#include "exchange/peers/tls_signing_key.h"
+#include "auth/signatures/tls_signing_key.h"
 #include "tests/support/scripted_tls_peer.h"
 #include "tests/support/test_pki.h"
 
@@ -375,7 +375,7 @@ TEST(TlsSigningKey, IsTheTlsCertificatesKey) {
   files.trustBundle = writeFile(dir.path(), "ca.pem", pki.root.certPem());
   auto material = auth::loadTlsMaterial(files);
   ASSERT_TRUE(material) << material.error().internal;
-  auto key = tlsSigningKey(*material);
+  auto key = auth::tlsSigningKey(*material);
   ASSERT_TRUE(key) << key.error().internal;
   EXPECT_EQ(key->algorithm(), auth::SignatureAlgorithm::kRsaPssSha512);
   EXPECT_EQ(key->keyId(), leaf.sha256Fingerprint());
