@@ -232,12 +232,21 @@ int runServe(const Args& argv) {
   exchange::PgNonceRegistry nonces(pool);
   exchange::PgCertificateArchive certificates(pool);
   exchange::RequestSignatureCheck signatureCheck(config->signatures, nonces, certificates, counters);
-  auto messageKey = auth::tlsSigningKey(*material);
-  if (!messageKey) return runtimeError("cannot use the TLS key to sign answers: " + messageKey.error().internal);
-  if (auto kept = certificates.keep(messageKey->keyId(), messageKey->certificateChainPem()); !kept) {
-    return runtimeError("cannot store the node's certificate chain: " + kept.error().internal);
+  // signatures.sign = false: no key is needed, so a TLS key of a type that cannot sign messages does not
+  // stop the node.
+  std::shared_ptr<const auth::MessageSigningKey> messageKey;
+  if (config->signatures.sign) {
+    auto key = auth::tlsSigningKey(*material);
+    if (!key) {
+      return runtimeError("signatures.sign is true but the TLS key cannot sign messages (EC P-256 or P-384, RSA or "
+                          "Ed25519 can; or set signatures.sign = false): " + key.error().internal);
+    }
+    if (auto kept = certificates.keep(key->keyId(), key->certificateChainPem()); !kept) {
+      return runtimeError("cannot store the node's certificate chain: " + kept.error().internal);
+    }
+    messageKey = std::make_shared<const auth::MessageSigningKey>(std::move(*key));
   }
-  exchange::ReplySigner replySigner(std::make_shared<const auth::MessageSigningKey>(std::move(*messageKey)));
+  exchange::ReplySigner replySigner(messageKey);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl,
                              witnessApi.get(), &signatureCheck);
   audit::PgWitnessedLog witnessedLog(config->dbUri);
@@ -294,14 +303,20 @@ int runServe(const Args& argv) {
     counters.tlsSessionCacheFlushes.inc();
     material = tls->current()->material;
     peerClient.useMaterial(material);
-    if (auto key = auth::tlsSigningKey(*material)) {
-      if (auto kept = certificates.keep(key->keyId(), key->certificateChainPem()); !kept) {
-        // Answers are still signed; the chain is stored at the next reload or restart.
-        spdlog::error("cannot store the node's new certificate chain: {}", kept.error().internal);
+    if (!config->signatures.sign) {
+      // nothing signs
+    } else if (auto key = auth::tlsSigningKey(*material)) {
+      if (auto kept = certificates.keep(key->keyId(), key->certificateChainPem()); kept) {
+        // Connections made from now on present the new certificate, and their answers are signed with its key.
+        replySigner.addKey(std::make_shared<const auth::MessageSigningKey>(std::move(*key)));
+      } else {
+        // Fail closed for the evidence: an answer whose signer's chain is not kept could not be checked later.
+        spdlog::error("answers on new connections go unsigned: cannot store the node's new certificate chain: {}",
+                      kept.error().internal);
       }
-      replySigner.useKey(std::make_shared<const auth::MessageSigningKey>(std::move(*key)));
     } else {
-      spdlog::error("answers stay signed with the previous key: {}", key.error().internal);
+      spdlog::error("answers on new connections go unsigned: the new TLS key cannot sign messages: {}",
+                    key.error().internal);
     }
     expiry.check(*material, config->tls);
     spdlog::info("TLS material reloaded ({}): new handshakes use it", reloadAsked ? "SIGHUP" : "files changed");

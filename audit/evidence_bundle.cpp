@@ -1,5 +1,7 @@
 #include "audit/evidence_bundle.h"
 
+#include <algorithm>
+
 #include "audit/canonical_form.h"
 #include "common/base64.h"
 
@@ -150,8 +152,28 @@ std::optional<std::string> signatureBaseParameter(const std::string& base, const
   return std::nullopt;
 }
 
-std::string requestSignatureLine(const std::string& rawRequestSignature) {
-  return "\"signature\";req;key=\"sig1\": :" + base64Encode(rawRequestSignature) + ":";
+std::string requestSignatureLine(const std::string& rawRequestSignature, const std::string& label) {
+  return "\"signature\";req;key=\"" + label + "\": :" + base64Encode(rawRequestSignature) + ":";
+}
+
+std::string requestLabelIn(const std::string& answerBase) {
+  static const std::string kStart = "\"signature\";req;key=\"";
+  for (std::size_t at = 0; at < answerBase.size();) {
+    const std::size_t end = std::min(answerBase.find('\n', at), answerBase.size());
+    if (answerBase.compare(at, kStart.size(), kStart) == 0) {
+      const std::size_t from = at + kStart.size();
+      const std::size_t close = answerBase.find('"', from);
+      if (close == std::string::npos || close >= end || close == from) return "sig1";
+      const std::string label = answerBase.substr(from, close - from);
+      // An RFC 8941 key: what may stand in a shell command unquoted and in printf's format.
+      const bool key = std::all_of(label.begin(), label.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == '*';
+      });
+      return key ? label : "sig1";
+    }
+    at = end + 1;
+  }
+  return "sig1";
 }
 
 std::optional<std::string> ecdsaSignatureDer(const std::string& rawRs) {
@@ -232,15 +254,17 @@ Result<std::vector<BundleFile>> evidenceBundle(const EvidenceSource& s) {
     files.push_back({"node-chain.pem", s.nodeChainPem});
     auto answerCheck = verifyCommand(ans.algorithm, "node-key.pem", "answer-base.txt", "answer-signature");
     if (!answerCheck) return tl::make_unexpected(answerCheck.error());
+    const std::string label = requestLabelIn(ans.base);
     v += "# (c) The answer's signature verifies with the key of the answering node's certificate, the first\n"
-         "#     in node-chain.pem (SHA-256 = the answer's keyid), that chain verifies to the trust anchor,\n"
-         "#     and the answer's base covers the request's signature: its \"signature\";req;key=\"sig1\" line\n"
-         "#     is request-signature.bin in base64.\n"
+         "#     in node-chain.pem (SHA-256 = the answer's keyid), that chain verifies to the trust anchor as\n"
+         "#     a server's, and the answer's base covers the request's signature: its\n"
+         "#     \"signature\";req;key=\"" + label + "\" line is request-signature.bin in base64.\n"
          "openssl x509 -in node-chain.pem -outform DER | sha256sum | grep -q '^" + ans.keyId + " '\n"
          "openssl x509 -in node-chain.pem -noout -pubkey > node-key.pem\n" +
          *answerCheck + "\n"
-         "openssl verify -CAfile \"$CA\" -untrusted node-chain.pem -attime " + attime(ans.created) + " node-chain.pem\n"
-         "printf '\"signature\";req;key=\"sig1\": :%s:\\n' \"$(openssl base64 -A -in request-signature.bin)\" > entry-request-line.txt\n"
+         "openssl verify -CAfile \"$CA\" -untrusted node-chain.pem -purpose sslserver -attime " + attime(ans.created) +
+         " node-chain.pem\n"
+         "printf '\"signature\";req;key=\"" + label + "\": :%s:\\n' \"$(openssl base64 -A -in request-signature.bin)\" > entry-request-line.txt\n"
          "grep -qxF -f entry-request-line.txt answer-base.txt\n\n";
   } else {
     v += "# (c) The answer was not signed (the entry's signatureCheck is " + shQuoted(s.leaf.signatureCheck) +
@@ -256,7 +280,9 @@ Result<std::vector<BundleFile>> evidenceBundle(const EvidenceSource& s) {
        "entry_field requestSignatureBase > entry-request-base.txt\n"
        "cmp entry-request-base.txt request-base.txt\n"
        "test \"$(entry_field requestSignature)\" = \"$(openssl base64 -A -in request-signature.bin)\"\n"
-       "test \"$(entry_field certSha256)\" = " + shQuoted(req.keyId) + "\n";
+       "test \"$(entry_field certSha256)\" = " + shQuoted(req.keyId) + "\n"
+       "printf '\"x-request-id\": %s\\n' \"$(entry_field requestId)\" > entry-request-id.txt\n"
+       "grep -qxF -f entry-request-id.txt request-base.txt\n";
   if (s.leaf.answer) {
     v += "entry_field responseSignatureBase > entry-answer-base.txt\n"
          "cmp entry-answer-base.txt answer-base.txt\n"

@@ -43,8 +43,12 @@ std::string percentDecoded(const std::string& stored);
 // integer's digits; nullopt when absent.
 std::optional<std::string> signatureBaseParameter(const std::string& base, const std::string& name);
 
-// The line of an answer's base that covers the request's signature: `"signature";req;key="sig1": :<b64>:`.
-std::string requestSignatureLine(const std::string& rawRequestSignature);
+// The line of an answer's base that covers the request's signature labelled label:
+// `"signature";req;key="<label>": :<b64>:`.
+std::string requestSignatureLine(const std::string& rawRequestSignature, const std::string& label = "sig1");
+// The label of the request's signature an answer's base covers (its `"signature";req;key="..."` line);
+// "sig1" when the base has no such line or the label is not an RFC 8941 key.
+std::string requestLabelIn(const std::string& answerBase);
 
 // ECDSA r || s (two equal halves, as RFC 9421 signs) as a DER ECDSA-Sig-Value, SEQUENCE { INTEGER r,
 // INTEGER s }, which `openssl dgst -verify` takes; nullopt for an empty or odd-sized input.

@@ -36,7 +36,7 @@ AuditedReply::AuditedReply(audit::AuditSink& audit, Counters& counters, const Re
 std::optional<auth::SignatureEvidence> AuditedReply::sign(const ServedRequest& request, HttpReply& reply) const {
   if (signer_ == nullptr) return std::nullopt;
   const auto& evidence = request.signature.evidence;
-  return signer_->sign(request.call, reply, evidence ? &*evidence : nullptr);
+  return signer_->sign(request.localCertSha256, request.call, reply, evidence ? &*evidence : nullptr);
 }
 
 void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const {

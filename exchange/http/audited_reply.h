@@ -24,6 +24,7 @@ struct ServedRequest {
   std::string organization;  // the admitted organization, "" when refused before admission
   std::chrono::steady_clock::time_point started;
   RequestSignature signature;  // the gate's check of the request's signature (check "" when it got no check)
+  std::string localCertSha256;  // the certificate this node presented in the connection's handshake ("" = unknown)
 };
 
 class AuditedReply {

@@ -160,6 +160,10 @@ class GateConnection : public Poco::Net::TCPServerConnection {
         }
         if (identity && deadline->release() == Cut::kNone) {
           standing_ = std::move(*standing);
+          // Its answers are signed with the key of the certificate this handshake presented.
+          if (const X509* own = SSL_get_certificate(ssl)) {
+            if (auto sha = auth::certificateSha256(own)) localCertSha256_ = std::move(*sha);
+          }
           return *identity;
         }
         failure = identity ? "handshake timed out" : identity.error().internal;
@@ -285,7 +289,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           closeAfter = true;
         }
         if (call.requestId.empty()) call.requestId = newRequestId();
-        s_.audited.release(ServedRequest{call, rawPath, peer, organization, started, std::move(signature)}, reply);
+        s_.audited.release(ServedRequest{call, rawPath, peer, organization, started, std::move(signature), localCertSha256_}, reply);
         // While the node shuts down, every reply closes its connection. Read after the audit
         // commit, which can take long: a reply promising keep-alive is always honoured above.
         closeAfter = closeAfter || s_.stopping;
@@ -355,7 +359,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   void refuseProtocol(Poco::Net::HTTPServerSession& session, const auth::PeerIdentity& peer, HttpCall& call,
                       HttpReply reply, std::chrono::steady_clock::time_point started) {
     call.requestId = newRequestId();
-    s_.audited.release(ServedRequest{call, "-", peer, "", started, RequestSignature{}}, reply);
+    s_.audited.release(ServedRequest{call, "-", peer, "", started, RequestSignature{}, localCertSha256_}, reply);
     try {
       Poco::Net::HTTPServerResponseImpl response(session);
       response.setVersion(HTTPResponse::HTTP_1_1);
@@ -373,6 +377,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   Shared s_;
   std::string local_;              // the address this connection arrived on (fallback base URL for links)
   auth::ClientStanding standing_;  // of this connection's client, set by handshake()
+  std::string localCertSha256_ = "-";  // the certificate this node presented in the handshake (its key signs
+                                       // the answers; "-" = unknown: answers go unsigned)
 };
 
 class GateConnectionFactory : public Poco::Net::TCPServerConnectionFactory {

@@ -1,5 +1,6 @@
 #include "exchange/http/reply_signer.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
@@ -8,21 +9,31 @@
 
 namespace hie::exchange {
 
-ReplySigner::ReplySigner(std::shared_ptr<const auth::MessageSigningKey> key) : key_(std::move(key)) {}
+ReplySigner::ReplySigner(std::shared_ptr<const auth::MessageSigningKey> key) { addKey(std::move(key)); }
 
-void ReplySigner::useKey(std::shared_ptr<const auth::MessageSigningKey> key) {
+void ReplySigner::addKey(std::shared_ptr<const auth::MessageSigningKey> key) {
+  if (!key) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  key_ = std::move(key);
+  keys_.erase(std::remove_if(keys_.begin(), keys_.end(), [&](const auto& k) { return k->keyId() == key->keyId(); }),
+              keys_.end());
+  keys_.push_front(std::move(key));
+  if (keys_.size() > kKeptKeys) keys_.pop_back();
 }
 
-std::shared_ptr<const auth::MessageSigningKey> ReplySigner::key() const {
+std::shared_ptr<const auth::MessageSigningKey> ReplySigner::keyFor(const std::string& certSha256) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return key_;
+  if (keys_.empty()) return nullptr;
+  if (certSha256.empty()) return keys_.front();
+  for (const auto& k : keys_) {
+    if (k->keyId() == certSha256) return k;
+  }
+  return nullptr;
 }
 
-std::optional<auth::SignatureEvidence> ReplySigner::sign(const HttpCall& call, HttpReply& reply,
+std::optional<auth::SignatureEvidence> ReplySigner::sign(const std::string& certSha256, const HttpCall& call,
+                                                         HttpReply& reply,
                                                          const auth::SignatureEvidence* requestSignature) const {
-  const auto signingKey = key();
+  const auto signingKey = keyFor(certSha256);
   if (!signingKey) return std::nullopt;
   auth::HttpMessage response;
   response.status = reply.status;

@@ -71,6 +71,12 @@ RequestSignatureCheck::Outcome RequestSignatureCheck::decide(const HttpCall& cal
     return out;
   }
   auth::VerifiedRequest& request = **verified;
+  // The id the node answers and audits under must be the one signed: one X-Request-Id line that the
+  // node keeps (it replaces an id it does not accept: see "Every request" in docs/api.md).
+  if (call.headerLines("X-Request-Id") != call.requestId) {
+    return refused("signature_malformed",
+                   "A signed request must carry exactly one X-Request-Id of 1 to 64 characters A-Z a-z 0-9 . _ : -.");
+  }
   if (request.evidence.base.size() > kMaxSignatureBaseBytes) {
     return refused("signature_malformed", "The signature base is longer than this node accepts (8192 bytes).");
   }
@@ -82,13 +88,14 @@ RequestSignatureCheck::Outcome RequestSignatureCheck::decide(const HttpCall& cal
   }
   if (!*first) return refused("signature_replayed", "The signature's nonce was already used.");
   // Kept before the request is served, so that every audit entry's signature can be checked later.
-  if (!peer.chainPem.empty()) {
-    auto kept = certificates_.keep(peer.certSha256, peer.chainPem);
-    if (!kept) {
-      out.signature.check = "signature_store_unavailable";
-      out.refusal = storeUnavailable(kept.error());
-      return out;
-    }
+  // Fail closed: a verified request whose chain is not kept would leave evidence nobody can check.
+  auto kept = peer.chainPem.empty()
+                  ? Result<void>(fail(ErrorCode::kInternal, "the client's presented chain is not known"))
+                  : certificates_.keep(peer.certSha256, peer.chainPem);
+  if (!kept) {
+    out.signature.check = "signature_store_unavailable";
+    out.refusal = storeUnavailable(kept.error());
+    return out;
   }
   out.signature.check = "verified";
   out.signature.evidence = std::move(request.evidence);

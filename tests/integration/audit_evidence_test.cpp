@@ -71,11 +71,7 @@ std::string readAll(const std::string& path) {
 class AuditEvidence : public ::testing::Test {
  protected:
   void SetUp() override {
-    f.migrate();
-    // The certificates table of migration 0006 (helper "server"), when this tree does not have it yet.
-    f.db.exec("CREATE TABLE IF NOT EXISTS certificates (sha256 text PRIMARY KEY, chain_pem text NOT NULL, "
-              "first_seen timestamptz NOT NULL DEFAULT now())");
-    f.db.exec("GRANT SELECT, INSERT ON certificates TO hie_runtime");
+    f.migrate();  // migration 0006 makes the certificates table the node keeps chains in
     requester = f.memberCert({kRequester}, "river-hospital");
     keep(requester);
     keep(f.serverCert);

@@ -49,7 +49,7 @@ class AuditedReplyTest : public ::testing::Test {
     peer.subjectDn = "CN=member";
   }
   ServedRequest served(std::string organization = "urn:oid:1.2.3") {
-    return ServedRequest{call, "/fhir/Patient/p1", peer, std::move(organization), std::chrono::steady_clock::now(), {}};
+    return ServedRequest{call, "/fhir/Patient/p1", peer, std::move(organization), std::chrono::steady_clock::now(), {}, ""};
   }
   static HttpReply patientRecord() {
     HttpReply reply;
@@ -160,7 +160,7 @@ TEST_F(AuditedReplyTest, AProtocolRefusalIsCountedAsOne) {
   HttpReply reply;
   reply.status = 400;
   reply.refusalReason = "malformed_request";
-  audited.release(ServedRequest{call, "-", peer, "", std::chrono::steady_clock::now(), {}}, reply);
+  audited.release(ServedRequest{call, "-", peer, "", std::chrono::steady_clock::now(), {}, ""}, reply);
   EXPECT_EQ(counters.refusals.value({"protocol", "malformed_request"}), 1u);
   EXPECT_EQ(counters.requests.value({"error", "none"}), 1u);
   ASSERT_EQ(sink.commits.size(), 1u);

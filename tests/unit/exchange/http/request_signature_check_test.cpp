@@ -315,13 +315,18 @@ TEST_F(RequestSignatureCheckTest, AnAnswerIsSignedOverTheRequestsSignatureAndVer
   HttpCall request = signedCall(other);
   auto otherId = auth::extractIdentity(other.cert());
   ASSERT_TRUE(otherId);
+  // Without the presented chain a verified request is not served: its evidence could not be checked.
+  const auto chainless = check.check(signedCall(other), *otherId, organization);
+  ASSERT_TRUE(chainless.refusal);
+  EXPECT_EQ(chainless.refusal->status, 503);
+  otherId->chainPem = other.certPem();
   auto checked = check.check(request, *otherId, organization);
   ASSERT_TRUE(checked.signature.evidence) << checked.signature.check;
 
   HttpReply reply;
   reply.status = 200;
   reply.body = "{\"resourceType\":\"Patient\"}";
-  auto evidence = signer.sign(request, reply, &*checked.signature.evidence);
+  auto evidence = signer.sign("", request, reply, &*checked.signature.evidence);
   ASSERT_TRUE(evidence);
   EXPECT_NE(evidence->base.find("\"signature\";req;key=\"sig1\": "), std::string::npos) << evidence->base;
 
@@ -341,6 +346,48 @@ TEST_F(RequestSignatureCheckTest, AnAnswerIsSignedOverTheRequestsSignatureAndVer
                                        &*checked.signature.evidence, peer.publicKeyDer, peer.certSha256, window);
   ASSERT_FALSE(tampered);
   EXPECT_EQ(tampered.error().reason, "content_digest_mismatch");
+}
+
+}  // namespace
+}  // namespace hie::exchange
+
+namespace hie::exchange {
+namespace {
+
+TEST_F(RequestSignatureCheckTest, TheSignedRequestIdMustBeTheOneTheNodeAnswersUnder) {
+  auto check = checker(auth::SignaturePolicy::kVerifyIfPresent);
+  // The node replaced an id it does not accept: what it would audit and answer under is not what was signed.
+  HttpCall rewritten = signedCall(lakeside);
+  rewritten.requestId = "3f1c0d";
+  auto out = check.check(rewritten, peer, organization);
+  ASSERT_TRUE(out.refusal);
+  EXPECT_EQ(out.refusal->status, 401);
+  EXPECT_EQ(out.signature.check, "signature_malformed");
+  EXPECT_TRUE(nonces.seen.empty()) << "a refused request's nonce is not spent";
+  // Two X-Request-Id lines: the base covers "r-1, r-2", the node would keep one of them.
+  RequestToSign two;
+  two.target = "/fhir/Patient/p1";
+  two.fields = {{"X-Purpose-Of-Use", "TREAT"}, {"X-Request-Id", "r-1"}, {"X-Request-Id", "r-2"}};
+  const HttpCall twice = call(two.target, signRequestAs(lakeside, two).headerLines);
+  EXPECT_EQ(check.check(twice, peer, organization).signature.check, "signature_malformed");
+  EXPECT_EQ(check.check(signedCall(lakeside), peer, organization).signature.check, "verified");
+}
+
+TEST_F(RequestSignatureCheckTest, AnAnswerIsSignedWithTheKeyOfTheCertificateItsConnectionPresented) {
+  auto oldKey = auth::MessageSigningKey::fromPem(lakeside.keyPem(), pki.chainPem(lakeside));
+  auto newKey = auth::MessageSigningKey::fromPem(other.keyPem(), pki.chainPem(other));
+  ASSERT_TRUE(oldKey && newKey);
+  const std::string oldId = oldKey->keyId(), newId = newKey->keyId();
+  ReplySigner signer(std::make_shared<const auth::MessageSigningKey>(std::move(*oldKey)));
+  signer.addKey(std::make_shared<const auth::MessageSigningKey>(std::move(*newKey)));  // a TLS reload
+  const HttpCall request = call("/fhir/Patient/p1", {"X-Request-Id: r-1"});
+  auto keyIdOf = [](const std::optional<auth::SignatureEvidence>& e) { return e ? e->keyId : std::string("unsigned"); };
+  HttpReply a, b, c;
+  EXPECT_EQ(keyIdOf(signer.sign(oldId, request, a, nullptr)), oldId);  // a connection from before the reload
+  EXPECT_EQ(keyIdOf(signer.sign(newId, request, b, nullptr)), newId);
+  // A certificate whose key is not here: unsigned rather than signed with a key its caller would refuse.
+  EXPECT_EQ(keyIdOf(signer.sign(std::string(64, 'a'), request, c, nullptr)), "unsigned");
+  EXPECT_TRUE(c.headers.empty());
 }
 
 }  // namespace
