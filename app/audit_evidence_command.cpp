@@ -72,7 +72,9 @@ Result<std::string> keptChain(audit::PgAuditLogStore& store, const std::string& 
   }
   if (algorithm.empty()) {
     switch (EVP_PKEY_get_base_id(X509_get0_pubkey(leaf))) {
-      case EVP_PKEY_EC: algorithm = "ecdsa-p256-sha256"; break;
+      case EVP_PKEY_EC:
+        algorithm = EVP_PKEY_get_bits(X509_get0_pubkey(leaf)) == 384 ? "ecdsa-p384-sha384" : "ecdsa-p256-sha256";
+        break;
       case EVP_PKEY_RSA: algorithm = "rsa-pss-sha512"; break;
       case EVP_PKEY_ED25519: algorithm = "ed25519"; break;
       default: break;

@@ -68,6 +68,9 @@ Result<std::string> verifyCommand(const std::string& algorithm, const std::strin
   if (algorithm == "ecdsa-p256-sha256") {
     return "openssl dgst -sha256 -verify " + key + " -signature " + sigPrefix + ".der " + base;
   }
+  if (algorithm == "ecdsa-p384-sha384") {
+    return "openssl dgst -sha384 -verify " + key + " -signature " + sigPrefix + ".der " + base;
+  }
   if (algorithm == "rsa-pss-sha512") {
     return "openssl dgst -sha512 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:64 -sigopt rsa_mgf1_md:sha512 "
            "-verify " + key + " -signature " + sigPrefix + ".bin " + base;
@@ -76,6 +79,10 @@ Result<std::string> verifyCommand(const std::string& algorithm, const std::strin
     return "openssl pkeyutl -verify -pubin -inkey " + key + " -rawin -in " + base + " -sigfile " + sigPrefix + ".bin";
   }
   return tl::make_unexpected(invalid("no openssl command for the signature algorithm '" + printableAscii(algorithm, 64) + "'"));
+}
+
+bool isEcdsa(const std::string& algorithm) {
+  return algorithm == "ecdsa-p256-sha256" || algorithm == "ecdsa-p384-sha384";  // r || s, given as DER to openssl
 }
 
 // The POSIX date of created, for openssl verify -attime (seconds since 1970).
@@ -212,7 +219,7 @@ Result<std::vector<BundleFile>> evidenceBundle(const EvidenceSource& s) {
   files.push_back({"log-key.vkey", s.logKey + "\n"});
   files.push_back({"request-base.txt", req.base});
   files.push_back({"request-signature.bin", req.signature});
-  if (req.algorithm == "ecdsa-p256-sha256") {
+  if (isEcdsa(req.algorithm)) {
     auto der = ecdsaSignatureDer(req.signature);
     if (!der) return tl::make_unexpected(invalid("the request's ECDSA signature is not r || s"));
     files.push_back({"request-signature.der", *der});
@@ -246,7 +253,7 @@ Result<std::vector<BundleFile>> evidenceBundle(const EvidenceSource& s) {
     const RecordedSignature& ans = *s.leaf.answer;
     files.push_back({"answer-base.txt", ans.base});
     files.push_back({"answer-signature.bin", ans.signature});
-    if (ans.algorithm == "ecdsa-p256-sha256") {
+    if (isEcdsa(ans.algorithm)) {
       auto der = ecdsaSignatureDer(ans.signature);
       if (!der) return tl::make_unexpected(invalid("the answer's ECDSA signature is not r || s"));
       files.push_back({"answer-signature.der", *der});

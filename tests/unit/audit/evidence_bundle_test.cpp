@@ -207,6 +207,13 @@ TEST(EvidenceBundle, TheBundleHoldsItsFilesAndTheCommandsToCheckThem) {
   files = evidenceBundle(source);
   ASSERT_TRUE(files);
   EXPECT_NE(files->back().content.find("-sigopt rsa_pss_saltlen:64"), std::string::npos);
+  source.leaf.request->algorithm = "ecdsa-p384-sha384";  // r || s of 96 bytes, as DER for openssl
+  source.leaf.request->signature = std::string(48, '\x11') + std::string(48, '\x22');
+  files = evidenceBundle(source);
+  ASSERT_TRUE(files);
+  EXPECT_NE(files->back().content.find("openssl dgst -sha384 -verify requester-key.pem -signature "
+                                       "request-signature.der request-base.txt"),
+            std::string::npos);
   source.leaf.request->algorithm = "hmac-sha256";
   EXPECT_FALSE(evidenceBundle(source));
 }
