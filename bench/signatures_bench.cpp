@@ -169,11 +169,19 @@ int load(const std::map<std::string, std::string>& args) {
     return *text;
   };
   const testing::Credential ca = testing::Credential::fromPem(read("--ca"), "");
-  const testing::Credential client = testing::Credential::fromPem(read("--cert"), read("--key"));
+  const std::string clientPem = read("--cert");
+  const testing::Credential client = testing::Credential::fromPem(clientPem, read("--key"));
+  // The issuing CA(s) after the leaf in the certificate file, sent with it as the node expects.
+  std::vector<testing::Credential> issuers;
+  const std::string kBegin = "-----BEGIN CERTIFICATE-----";
+  for (std::size_t at = clientPem.find(kBegin, 1); at != std::string::npos; at = clientPem.find(kBegin, at + 1)) {
+    issuers.push_back(testing::Credential::fromPem(clientPem.substr(at), ""));
+  }
   const testing::Credential node = testing::Credential::fromPem(read("--node-cert"), "");
   const auto key = must(auth::MessageSigningKey::fromPem(client.keyPem(), client.certPem()), "client key");
   const auto nodeId = must(auth::extractIdentity(node.cert()), "node certificate");
-  const testing::ClientIdentity who{&client, {}};
+  testing::ClientIdentity who{&client, {}};
+  for (const auto& issuer : issuers) who.chain.push_back(&issuer);
 
   std::atomic<bool> stop{false};
   std::atomic<long> failures{0};
@@ -193,14 +201,22 @@ int load(const std::map<std::string, std::string>& args) {
         if (sign) {
           auto f = auth::signRequest(key, m, nullptr, std::time(nullptr));
           if (!f) die("signRequest: " + f.error().internal);
-          for (const auto& [name, value] : f->fields) headers.push_back(name + ": " + value);
+          for (const auto& [name, value] : f->fields) {
+            headers.push_back(name + ": " + value);
+            m.fields.emplace_back(name, value);  // the answer covers the request's Signature field
+          }
           evidence = f->evidence;
         }
         testing::HttpResult r;
         if (keepAlive) {
           if (!conn || !conn->connected()) conn = std::make_unique<testing::KeepAliveConnection>(port, ca, who);
           r = conn->get("/fhir/Patient/p-ava", headers);
-          if (r.tlsRefused) conn.reset();
+          if (r.tlsRefused) {
+            // The node closed the idle or used-up connection (server.maxKeepAliveRequests): once more on a new one.
+            conn = std::make_unique<testing::KeepAliveConnection>(port, ca, who);
+            r = conn->get("/fhir/Patient/p-ava", headers);
+            if (r.tlsRefused) conn.reset();
+          }
         } else {
           r = testing::tlsGet(port, ca, who, "/fhir/Patient/p-ava", headers);
         }
@@ -210,7 +226,10 @@ int load(const std::map<std::string, std::string>& args) {
           auto v = auth::verifyResponse(answer(r), r.body, m, &evidence, nodeId.publicKeyDer, nodeId.certSha256, window);
           ok = v.has_value() && v->has_value();
         }
-        if (!ok) ++failures;
+        if (!ok && failures.fetch_add(1) == 0) {
+          std::cerr << "signatures_bench: first failure: status " << r.status << " " << r.tlsError << "\n"
+                    << r.head << r.body.substr(0, 300) << "\n";
+        }
         latencies[static_cast<std::size_t>(c)].push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
       }

@@ -29,13 +29,16 @@ Result<bool> PgNonceRegistry::remember(const std::string& keyId, const std::stri
                                        std::int64_t now) {
   const bool prune = prunePending(now);
   return db::withConnection(pool_, "remember request nonce", [&](pqxx::connection& c) -> Result<bool> {
-    pqxx::nontransaction tx(c);  // one statement: its own transaction, one round trip
+    pqxx::nontransaction tx(c);
     // A row still here after its time is a nonce a request could no longer use anyway (its
     // `created` would refuse it), so a conflict is a replay either way.
-    auto r = tx.exec_params(
-        "INSERT INTO request_nonces (key_id, nonce, remember_until) VALUES ($1, $2, to_timestamp($3)) "
-        "ON CONFLICT (key_id, nonce) DO NOTHING",
-        keyId, nonce, rememberUntil);
+    // One round trip, one implicit transaction, and no WAL flush of its own: the request's answer is
+    // released only after its audit entry's commit, which flushes the WAL up to there, this insert
+    // included. A crash before that loses the nonce of a request that was never answered.
+    auto r = tx.exec("SELECT set_config('synchronous_commit', 'off', true); "
+                     "INSERT INTO request_nonces (key_id, nonce, remember_until) VALUES (" +
+                     tx.quote(keyId) + ", " + tx.quote(nonce) + ", to_timestamp(" + std::to_string(rememberUntil) +
+                     ")) ON CONFLICT (key_id, nonce) DO NOTHING");
     const bool first = r.affected_rows() == 1;
     if (prune) {
       try {

@@ -28,7 +28,7 @@ bench_signatures() {
   local node_org=urn:oid:2.16.840.1.113883.3.7600 client_org=urn:oid:2.16.840.1.113883.3.7601
   mkdir -p "$dir"
   [[ -f "$pki/network-ca.pem" ]] || node_pki "$node" "$pki" init || return 1
-  [[ -f "$pki/sig-node.crt" ]] || node_pki "$node" "$pki" issue --name sig-node --org "$node_org" --ip 127.0.0.1 || return 1
+  [[ -f "$pki/sig-node.crt" ]] || node_pki "$node" "$pki" issue --name sig-node --org "$node_org" --dns localhost --ip 127.0.0.1 || return 1
   [[ -f "$pki/sig-client.crt" ]] || node_pki "$node" "$pki" issue --name sig-client --org "$client_org" --profile client ||
     return 1
 
