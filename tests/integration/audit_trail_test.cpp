@@ -601,7 +601,7 @@ std::map<std::string, std::vector<int>> auditedStatuses(const NodeFixture& f, co
   pqxx::connection c(f.db.uri());
   pqxx::read_transaction tx(c);
   for (const auto& row : tx.exec("SELECT request_id, leaf FROM audit_log_entries WHERE request_id LIKE " +
-                                 tx.quote(idPrefix + "%"))) {
+                                 tx.quote(idPrefix + "%") + " ORDER BY origin, idx")) {
     const std::string canonical = row[1].as<std::string>();
     std::smatch m;
     out[row[0].as<std::string>()].push_back(std::regex_search(canonical, m, kStatus) ? std::stoi(m[1]) : -1);
@@ -701,11 +701,20 @@ TEST(AuditFailClosed, DatabaseStoppedAndRestartedUnderConcurrentLoad) {
     audited = auditedStatuses(f, "u-");
     return audited.size() >= answers.size();
   }, std::chrono::seconds(15))) << audited.size() << " of " << answers.size() << " requests audited";
+  int inDoubt = 0;
   for (const auto& a : answers) {
     const auto it = audited.find(a.r.header("X-Request-Id"));
     ASSERT_NE(it, audited.end()) << a.id << " (" << a.r.status << ") has no audit entry";
+    if (it->second == std::vector<int>{200, 503} && a.r.status == 503) {
+      // The one case the node cannot decide (docs/audit-format.md, "Commits in doubt"): PostgreSQL
+      // stopped after it made the batch durable and before it said so, and was still down when the
+      // node asked. The caller got the 503, and the entry that says so comes after the other.
+      ++inDoubt;
+      continue;
+    }
     EXPECT_EQ(it->second, std::vector<int>{a.r.status}) << a.id << ": entries must say what the caller got";
   }
+  std::cerr << "requests whose commit was in doubt: " << inDoubt << "\n";
   EXPECT_EQ(audited.size(), answers.size()) << "an entry for a request nobody sent";
 
   ASSERT_EQ(f.node()->stop(), 0) << f.node()->log();
