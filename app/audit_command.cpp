@@ -35,7 +35,7 @@ const char* const kAuditUsage =
     "usage: hie-node audit keygen --out FILE | verify [--checkpoint FILE]... [--public-key FILE] [--witnesses K] "
     "[--witness-key VKEY]... | export --format fhir|jsonl|jsonl-v1 [--from T] [--to T] [--cosigned K] | "
     "checkpoint [--origin O] [--cosigned K] [--v1] | consistency --old SIZE [--new SIZE] [--origin O] | keys | "
-    "evidence REQUEST_ID --out DIR [--origin O] [--index N]";
+    "evidence REQUEST_ID [--out DIR] [--origin O] [--index N]";
 
 int keygen(const ParsedArgs& args) {
   if (!args.has("out") || !args.positional.empty()) return usageError("usage: hie-node audit keygen --out FILE");

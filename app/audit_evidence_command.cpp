@@ -1,4 +1,4 @@
-// audit evidence REQUEST_ID --out DIR [--origin O] [--index N]
+// audit evidence REQUEST_ID [--out DIR] [--origin O] [--index N]
 #include "app/audit_evidence_command.h"
 
 #include <dirent.h>
@@ -26,7 +26,7 @@
 namespace hie::app {
 namespace {
 
-const char* const kUsage = "usage: hie-node audit evidence REQUEST_ID --out DIR [--origin ORIGIN] [--index N]";
+const char* const kUsage = "usage: hie-node audit evidence REQUEST_ID [--out DIR] [--origin ORIGIN] [--index N]";
 
 std::string shown(const std::string& text) { return audit::printableAscii(text, 300); }
 
@@ -88,7 +88,7 @@ Result<std::string> keptChain(audit::PgAuditLogStore& store, const std::string& 
 OptionSpec auditEvidenceOptions() { return OptionSpec{{"out", "origin", "index"}, {}, {}}; }
 
 int runAuditEvidence(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
-  if (args.positional.size() != 1 || !args.has("out") || args.value("out").empty()) return usageError(kUsage);
+  if (args.positional.size() != 1 || (args.has("out") && args.value("out").empty())) return usageError(kUsage);
   const std::string requestId = args.positional.front();
   if (!isRequestId(requestId)) return usageError("REQUEST_ID is 1 to 64 of A-Z a-z 0-9 . _ : - (an X-Request-Id)");
   std::optional<std::uint64_t> wantedIndex;
@@ -99,7 +99,8 @@ int runAuditEvidence(const ParsedArgs& args, const ConfigSource& config, const s
     }
     wantedIndex = std::stoull(text);
   }
-  const std::string dir = args.value("out");
+  // Default: evidence-REQUEST_ID in the current directory (a request id is safe in a file name).
+  const std::string dir = args.has("out") ? args.value("out") : "evidence-" + requestId;
   if (auto why = unusableDirectory(dir); !why.empty()) return usageError(why);
 
   auto keyPath = config.requirePath("audit.signingKey");

@@ -1,4 +1,4 @@
-// audit evidence REQUEST_ID --out DIR: the evidence bundle of one signed request
+// audit evidence REQUEST_ID [--out DIR]: the evidence bundle of one signed request
 // (docs/audit-format.md, "Evidence bundles"). Dispatched from runAudit (audit_command.cpp).
 #pragma once
 

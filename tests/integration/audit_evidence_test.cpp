@@ -5,6 +5,8 @@
 // the request's base, its signature, the entry, or giving another trust anchor makes it fail.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <sys/stat.h>
 
 #include <fstream>
@@ -304,9 +306,13 @@ TEST_F(AuditEvidence, RefusalsAndUsageErrors) {
   EXPECT_EQ(r.exitCode, 0) << r.output;
   EXPECT_TRUE(contains(readAll(out + "/entry.jsonl"), "\"index\":2,")) << readAll(out + "/entry.jsonl");
 
-  // Usage: DIR not empty, no --out, no or two request ids, a malformed one, a bad --index.
+  // Without --out the bundle goes to evidence-REQUEST_ID here; this one is refused (two signed entries
+  // share the id), and nothing is written.
+  EXPECT_EQ(evidence({"req-twice"}).exitCode, 1);
+  EXPECT_FALSE(std::filesystem::exists("evidence-req-twice"));
+  // Usage: DIR not empty, an empty --out, no or two request ids, a malformed one, a bad --index.
   EXPECT_EQ(evidence({"req-twice", "--out", out, "--index", "1"}).exitCode, 2);
-  EXPECT_EQ(evidence({"req-twice"}).exitCode, 2);
+  EXPECT_EQ(evidence({"req-twice", "--out", ""}).exitCode, 2);
   EXPECT_EQ(evidence({"--out", f.dir.path() + "/x"}).exitCode, 2);
   EXPECT_EQ(evidence({"a", "b", "--out", f.dir.path() + "/x"}).exitCode, 2);
   EXPECT_EQ(evidence({"a b", "--out", f.dir.path() + "/x"}).exitCode, 2);
