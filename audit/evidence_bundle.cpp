@@ -4,6 +4,7 @@
 
 #include "audit/canonical_form.h"
 #include "common/base64.h"
+#include "common/ecdsa_signature.h"
 
 namespace hie::audit {
 namespace {
@@ -11,24 +12,6 @@ namespace {
 constexpr const char* kSignatureParamsLine = "\"@signature-params\": ";
 
 Error invalid(const std::string& what) { return Error{ErrorCode::kInvalidInput, what, what}; }
-
-// DER: a length, short or long form.
-std::string derLength(std::size_t n) {
-  if (n < 0x80) return std::string(1, static_cast<char>(n));
-  std::string bytes;
-  for (; n > 0; n >>= 8) bytes.insert(bytes.begin(), static_cast<char>(n & 0xff));
-  return std::string(1, static_cast<char>(0x80 | bytes.size())) + bytes;
-}
-
-// DER INTEGER of an unsigned big-endian number: no leading zero bytes but one where the high bit is set.
-std::string derUnsigned(const std::string& bigEndian) {
-  std::size_t first = 0;
-  while (first + 1 < bigEndian.size() && bigEndian[first] == '\0') ++first;
-  std::string value = bigEndian.substr(first);
-  if (value.empty()) value = std::string(1, '\0');
-  if (static_cast<unsigned char>(value[0]) & 0x80) value.insert(value.begin(), '\0');
-  return "\x02" + derLength(value.size()) + value;
-}
 
 // A leaf string: the stored text of the stored field, "" when the leaf has no such key.
 std::string field(const std::string& leaf, const char* key) { return canonicalStringField(leaf, key).value_or(""); }
@@ -184,10 +167,8 @@ std::string requestLabelIn(const std::string& answerBase) {
 }
 
 std::optional<std::string> ecdsaSignatureDer(const std::string& rawRs) {
-  if (rawRs.empty() || rawRs.size() % 2 != 0) return std::nullopt;
-  const std::size_t half = rawRs.size() / 2;
-  const std::string body = derUnsigned(rawRs.substr(0, half)) + derUnsigned(rawRs.substr(half));
-  return "\x30" + derLength(body.size()) + body;
+  if (rawRs.empty()) return std::nullopt;
+  return ecdsaRawToDer(rawRs, rawRs.size() / 2);
 }
 
 Result<LeafEvidence> readLeafEvidence(const std::string& leaf) {

@@ -72,6 +72,12 @@ struct MessageSignature {
 // kMalformed). 8192 bytes hold 16 signatures of 64 components, or 11 RSA-4096 signatures.
 inline constexpr std::size_t kMaxSignatureFieldBytes = 8192;
 
+// A header field of fields, its lines combined as RFC 9421 section 2.1 does: each line trimmed of
+// spaces and tabs, obs-fold made one space, the lines joined with ", ". Names compare
+// case-insensitively (name in any case). nullopt when the field is absent.
+std::optional<std::string> combinedField(const FieldList& fields, const std::string& name);
+bool hasField(const FieldList& fields, const std::string& name);
+
 // Parses the Signature-Input and Signature fields (all lines of each, joined) into their
 // signatures, in Signature-Input order. A label in one and not the other, a malformed
 // dictionary, an unknown component parameter, a field longer than kMaxSignatureFieldBytes:

@@ -38,7 +38,9 @@ std::optional<auth::SignatureEvidence> ReplySigner::sign(const std::string& cert
   auth::HttpMessage response;
   response.status = reply.status;
   response.fields.emplace_back("X-Request-Id", call.requestId);
-  auto signedFields = auth::signResponse(*signingKey, response, reply.body, requestMessage(call), requestSignature,
+  // The request is read only for the components it covers ("signature";req): not copied for an unsigned one.
+  const auth::HttpMessage request = requestSignature != nullptr ? requestMessage(call) : auth::HttpMessage{};
+  auto signedFields = auth::signResponse(*signingKey, response, reply.body, request, requestSignature,
                                          static_cast<std::int64_t>(std::time(nullptr)));
   if (!signedFields) {
     spdlog::error("request id={} cannot sign the answer: {}", call.requestId, signedFields.error().internal);

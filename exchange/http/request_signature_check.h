@@ -19,9 +19,6 @@
 
 namespace hie::exchange {
 
-// A signature base longer than this is refused (signature_malformed), so the audit never cuts one.
-inline constexpr std::size_t kMaxSignatureBaseBytes = 8192;
-
 // The 401 for a refused or missing signature: OperationOutcome (code security), WWW-Authenticate
 // (HttpSignature, error=reason) and Accept-Signature (RFC 9421 5.1).
 HttpReply signatureRefusal(const std::string& reason, const std::string& detail);

@@ -1,23 +1,17 @@
 #include "exchange/peers/call_signatures.h"
 
-#include <strings.h>
-
 #include <vector>
 
 namespace hie::exchange {
 namespace {
-
-bool sameName(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // What the peer signed, as far as it can be rebuilt, for the audit entry of an answer whose
 // signature was refused: the signature that claims the server certificate's keyid (else the
 // one labelled sig1, else the first) and its base over this answer.
 void keepClaimedSignature(const auth::HttpMessage& response, const auth::HttpMessage& request,
                           const std::string& certSha256, PeerCallSignatures& signatures) {
-  auto parsed = auth::parseSignatures(fieldValue(response.fields, "signature-input"),
-                                      fieldValue(response.fields, "signature"));
+  auto parsed = auth::parseSignatures(auth::combinedField(response.fields, "signature-input").value_or(""),
+                                      auth::combinedField(response.fields, "signature").value_or(""));
   if (!parsed || parsed->empty()) return;
   const auth::MessageSignature* chosen = nullptr;
   for (const auto& s : *parsed) {
@@ -34,25 +28,6 @@ void keepClaimedSignature(const auth::HttpMessage& response, const auth::HttpMes
 }
 
 }  // namespace
-
-std::string fieldValue(const auth::FieldList& fields, const std::string& name) {
-  std::string out;
-  bool first = true;
-  for (const auto& [n, v] : fields) {
-    if (!sameName(n, name)) continue;
-    if (!first) out += ", ";
-    out += v;
-    first = false;
-  }
-  return out;
-}
-
-bool hasField(const auth::FieldList& fields, const std::string& name) {
-  for (const auto& field : fields) {
-    if (sameName(field.first, name)) return true;
-  }
-  return false;
-}
 
 auth::SignaturePolicy answerPolicy(auth::SignaturePolicy node, const auth::RegistrySnapshot* registry,
                                    const std::string& organization) {
@@ -90,9 +65,9 @@ std::optional<PeerFailure> checkAnswer(auth::SignaturePolicy policy, const auth:
                          signatures};
     }
     // Unsigned, but a Content-Digest it sends must still match what arrived.
-    const auth::DigestCheck digest = hasField(response.fields, "content-digest")
-                                         ? auth::checkContentDigest(fieldValue(response.fields, "content-digest"), body)
-                                         : auth::DigestCheck::kNoKnownAlgorithm;
+    const auto digestField = auth::combinedField(response.fields, "content-digest");
+    const auth::DigestCheck digest =
+        digestField ? auth::checkContentDigest(*digestField, body) : auth::DigestCheck::kNoKnownAlgorithm;
     if (digest == auth::DigestCheck::kMismatch || digest == auth::DigestCheck::kMalformed) {
       signatures.signatureCheck = "content_digest_mismatch";
       return PeerFailure{"answer_content_digest_mismatch",

@@ -32,8 +32,4 @@ std::optional<PeerFailure> checkAnswer(auth::SignaturePolicy policy, const auth:
                                        const std::string& certSha256, const auth::SignatureWindow& window,
                                        PeerCallSignatures& signatures);
 
-// All lines of a field (name in any case) joined with ", " (RFC 9421 section 2.1); "" when absent.
-std::string fieldValue(const auth::FieldList& fields, const std::string& name);
-bool hasField(const auth::FieldList& fields, const std::string& name);
-
 }  // namespace hie::exchange

@@ -129,7 +129,7 @@ std::int64_t wallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-bool hasRequestId(const HeaderList& headers) { return hasField(headers, "x-request-id"); }
+bool hasRequestId(const HeaderList& headers) { return auth::hasField(headers, "x-request-id"); }
 
 // Builds the key a client signs with from its TLS material, or says why it cannot.
 std::shared_ptr<const auth::MessageSigningKey> signingKeyOf(const auth::TlsMaterial* material, std::string& error) {

@@ -224,7 +224,8 @@ TEST_F(AuditEvidence, ABundleVerifiesOfflineWithOpensslAndTheIndependentVerifier
   const std::string otherCa = writeFile(f.dir.path(), "other-ca.pem", other.root.certPem());
   bad = verify(dir, otherCa);
   EXPECT_NE(bad.exitCode, 0) << bad.output;
-  EXPECT_TRUE(contains(bad.output, "requester-chain.pem")) << bad.output;
+  EXPECT_FALSE(contains(bad.output, "requester-chain.pem: OK")) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "unable to get local issuer certificate")) << bad.output;
 
   // (c) the answer's base no longer names the request's signature (re-signed by the node, so only
   // the req line tells).
@@ -252,11 +253,27 @@ TEST_F(AuditEvidence, ABundleVerifiesOfflineWithOpensslAndTheIndependentVerifier
   EXPECT_NE(bad.exitCode, 0) << bad.output;
   EXPECT_TRUE(contains(bad.output, "FAIL")) << bad.output;
   EXPECT_TRUE(contains(bad.output, "the inclusion proof does not verify")) << bad.output;
-  // The bundle's request base no longer what the entry records.
+  // The bundle's request base no longer what the entry records, though validly signed by the requester
+  // (re-signed here): only the comparison with the entry tells.
   altered = copyOf(dir, "altered-request");
-  writeFile(altered, "request-base.txt", e.requestSignatureBase + " ");
+  const std::string otherBase = e.requestSignatureBase + " ";
+  const std::string otherSig = signEcdsa(requester.key(), otherBase);
+  writeFile(altered, "request-base.txt", otherBase);
+  writeFile(altered, "request-signature.bin", otherSig);
+  writeFile(altered, "request-signature.der", *audit::ecdsaSignatureDer(otherSig));
+  // ...and an answer (re-signed by the node's key) covering that signature, so (a) to (c) pass.
+  std::string otherAnswer = e.responseSignatureBase;
+  otherAnswer.replace(otherAnswer.find(reqLine), reqLine.size(),
+                      "\"signature\";req;key=\"sig1\": :" + base64Encode(otherSig) + ":\n");
+  const std::string otherAnswerSig = signEcdsa(f.serverCert.key(), otherAnswer);
+  writeFile(altered, "answer-base.txt", otherAnswer);
+  writeFile(altered, "answer-signature.bin", otherAnswerSig);
+  writeFile(altered, "answer-signature.der", *audit::ecdsaSignatureDer(otherAnswerSig));
   bad = verify(altered, caFile);
   EXPECT_NE(bad.exitCode, 0) << bad.output;
+  EXPECT_EQ(occurrences(bad.output, "Verified OK"), 2u) << bad.output;  // both signatures verify
+  EXPECT_TRUE(contains(bad.output, "cmp:")) << bad.output;  // the entry records another base
+  EXPECT_FALSE(contains(bad.output, "every check of this evidence bundle passed")) << bad.output;
 }
 
 TEST_F(AuditEvidence, AnUnsignedAnswerIsSaidAndTheRequestStillVerifies) {

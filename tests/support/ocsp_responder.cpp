@@ -1,4 +1,5 @@
 #include "tests/support/ocsp_responder.h"
+#include "tests/support/loopback_listener.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,17 +33,9 @@ ossl::UniquePtr<ASN1_STRING> timeIn(long seconds) { return ossl::UniquePtr<ASN1_
 }  // namespace
 
 TestOcspResponder::TestOcspResponder(const Credential& signer) : signer_(signer) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listenFd_, 16) != 0 || ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (listenFd_ >= 0) ::close(listenFd_);
-    throw std::runtime_error("the test OCSP responder cannot listen on 127.0.0.1");
-  }
-  port_ = ntohs(addr.sin_port);
+  const LoopbackListener listener = listenOnLoopback(16, "the test OCSP responder");
+  listenFd_ = listener.fd;
+  port_ = listener.port;
   thread_ = std::thread([this] { serve(); });
 }
 

@@ -1,4 +1,5 @@
 #include "tests/support/scripted_tls_peer.h"
+#include "tests/support/loopback_listener.h"
 
 #include "auth/identity/certificate_identity.h"
 
@@ -83,17 +84,9 @@ ScriptedTlsPeer::ScriptedTlsPeer(const Credential& server, const Credential& int
   // With client certificates asked for, a resumed session needs a context id (the client resumes).
   static const unsigned char kContext[] = "scripted-peer";
   SSL_CTX_set_session_id_context(ctx_.get(), kContext, sizeof kContext - 1);
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listenFd_, 16) != 0 || ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (listenFd_ >= 0) ::close(listenFd_);
-    throw std::runtime_error("scripted peer: cannot listen on 127.0.0.1");
-  }
-  port_ = ntohs(addr.sin_port);
+  const LoopbackListener listener = listenOnLoopback(16, "scripted peer:");
+  listenFd_ = listener.fd;
+  port_ = listener.port;
   thread_ = std::thread([this] { run(); });
 }
 

@@ -1,4 +1,5 @@
 #include "tests/support/slow_tls_peer.h"
+#include "tests/support/loopback_listener.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,17 +34,9 @@ SlowTlsPeer::SlowTlsPeer(const Credential& server, const Credential& intermediat
     throw std::runtime_error("slow peer: TLS context: " + ossl::drainErrors());
   }
   SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listenFd_, 128) != 0 || ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (listenFd_ >= 0) ::close(listenFd_);
-    throw std::runtime_error("slow peer: cannot listen on 127.0.0.1");
-  }
-  port_ = ntohs(addr.sin_port);
+  const LoopbackListener listener = listenOnLoopback(128, "slow peer:");
+  listenFd_ = listener.fd;
+  port_ = listener.port;
   acceptor_ = std::thread([this] { acceptLoop(); });
 }
 

@@ -262,6 +262,10 @@ TEST_F(RequestSignatureCheckTest, StoresThatCannotAnswerFailClosed) {
   out = check.check(signedCall(lakeside), peer, organization);
   ASSERT_TRUE(out.refusal);
   EXPECT_EQ(out.refusal->status, 503);
+  EXPECT_EQ(out.refusal->refusalReason, "signature_store_unavailable");
+  EXPECT_EQ(out.signature.check, "signature_store_unavailable");
+  EXPECT_FALSE(out.signature.evidence) << "nothing of a request the node did not serve is kept as verified";
+  EXPECT_EQ(counters.refusals.value({"signature", "signature_store_unavailable"}), 2u);
 }
 
 TEST_F(RequestSignatureCheckTest, ARefusedSignatureNeverReachesAHandlerAndIsAuditedDenied) {
@@ -319,6 +323,7 @@ TEST_F(RequestSignatureCheckTest, AnAnswerIsSignedOverTheRequestsSignatureAndVer
   const auto chainless = check.check(signedCall(other), *otherId, organization);
   ASSERT_TRUE(chainless.refusal);
   EXPECT_EQ(chainless.refusal->status, 503);
+  EXPECT_EQ(chainless.refusal->refusalReason, "signature_store_unavailable");
   otherId->chainPem = other.certPem();
   auto checked = check.check(request, *otherId, organization);
   ASSERT_TRUE(checked.signature.evidence) << checked.signature.check;

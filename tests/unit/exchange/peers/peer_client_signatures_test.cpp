@@ -54,6 +54,8 @@ enum class Answer {
   kBadSignature,      // signed, one bit of the signature flipped
   kOtherKey,          // signed with another member's certificate key (and its keyid)
   kUnsignedBadDigest, // no signature, a Content-Digest that does not match
+  kStale,             // signed 10 minutes ago (created older than signatures.maxAge)
+  kFuture,            // signed 10 minutes ahead (beyond signatures.clockSkew)
   kHangUp,            // closes without answering
 };
 
@@ -131,7 +133,8 @@ class PeerClientSignatures : public ::testing::Test {
     auth::HttpMessage response;
     response.status = 200;
     response.fields = fields;
-    auto signedFields = auth::signResponse(*key, response, kBundle, request, requestSignature, now());
+    const std::int64_t created = how == Answer::kStale ? now() - 600 : how == Answer::kFuture ? now() + 600 : now();
+    auto signedFields = auth::signResponse(*key, response, kBundle, request, requestSignature, created);
     if (!signedFields) throw std::runtime_error(signedFields.error().internal);
     for (auto [n, v] : signedFields->fields) {
       if (how == Answer::kBadSignature && n == "Signature") {
@@ -262,7 +265,9 @@ INSTANTIATE_TEST_SUITE_P(Answers, PeerClientRefusedAnswers,
                          ::testing::Values(RefusedCase{Answer::kWrongDigest, "content_digest_mismatch"},
                                            RefusedCase{Answer::kBadSignature, "signature_invalid"},
                                            RefusedCase{Answer::kOtherKey, "signature_key_mismatch"},
-                                           RefusedCase{Answer::kUnsignedBadDigest, "content_digest_mismatch"}));
+                                           RefusedCase{Answer::kUnsignedBadDigest, "content_digest_mismatch"},
+                                           RefusedCase{Answer::kStale, "signature_expired"},
+                                           RefusedCase{Answer::kFuture, "signature_not_yet_valid"}));
 
 TEST_F(PeerClientSignatures, ABadSignaturesClaimIsKeptForTheAudit) {
   answer = Answer::kBadSignature;
