@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "audit/signed_note.h"
 #include "audit/transparency_log.h"
 #include "auth/registry/organization.h"
+#include "common/purpose_of_use.h"
 #include "auth/tls/ocsp_checker.h"
 #include "exchange/handlers/record_api.h"
 #include "exchange/http/base_url.h"
@@ -170,6 +172,29 @@ Result<void> checkResourceTypes(const Value& v, const NodeConfig&) {
   return {};
 }
 
+// records.writePurposes: known PurposeOfUse codes, comma-separated, at least one.
+std::optional<std::set<std::string>> parseWritePurposes(const std::string& text) {
+  std::set<std::string> out;
+  std::stringstream in(text);
+  std::string code;
+  while (std::getline(in, code, ',')) {
+    code.erase(0, code.find_first_not_of(' '));
+    while (!code.empty() && code.back() == ' ') code.pop_back();
+    if (!purpose::isKnown(code)) return std::nullopt;
+    out.insert(code);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+Result<void> checkWritePurposes(const Value& v, const NodeConfig&) {
+  if (!parseWritePurposes(v.text)) {
+    return refuse("configuration key 'records.writePurposes' must be a comma-separated list of HL7 v3 PurposeOfUse "
+                  "codes (e.g. HOPERAT,PATADMIN,RECORDMGT,TREAT,ETREAT)");
+  }
+  return {};
+}
+
 Result<void> checkBaseUrl(const Value& v, const NodeConfig&) {
   if (!v.text.empty() && !exchange::isPlainBaseUrl(v.text)) {
     return refuse("configuration key 'server.baseUrl' must be https://HOST[:PORT][/PATH] with a plain host name or IP "
@@ -291,6 +316,14 @@ const std::vector<ConfigKey>& keyTable() {
       text("records.types").documentedDefault("all seven").checkedBy(checkResourceTypes).landsIn([](NodeConfig& c, const Value& v) {
         c.records.resourceTypes = *parseResourceTypes(v.text);
       }),
+      integer("records.maxRequestBytes", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024).landsIn([](NodeConfig& c, const Value& v) {
+        c.records.maxWriteBytes = static_cast<std::size_t>(v.number);
+      }),
+      integer("records.maxBundleEntries", 1000, 1, 100000).landsIn([](NodeConfig& c, const Value& v) {
+        c.records.writeLimits.maxEntries = static_cast<std::size_t>(v.number);
+      }),
+      text("records.writePurposes").defaultsTo("HOPERAT,PATADMIN,RECORDMGT,TREAT,ETREAT").checkedBy(checkWritePurposes).landsIn(
+          [](NodeConfig& c, const Value& v) { c.records.writePurposes = *parseWritePurposes(v.text); }),
       text("server.baseUrl").checkedBy(checkBaseUrl).landsIn([](NodeConfig& c, const Value& v) {
         c.baseUrl = v.text;
         while (!c.baseUrl.empty() && c.baseUrl.back() == '/') c.baseUrl.pop_back();

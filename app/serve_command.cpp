@@ -211,6 +211,7 @@ int runServe(const Args& argv) {
   db::ConnectionPool pool(config->dbUri, config->dbPoolSize);
   exchange::PgRecordStore store(pool);
   exchange::RecordApi records(store, config->records);
+  exchange::RecordWriteApi writes(store, records.settings());
   exchange::NodeDescription node{config->nodeId, config->organization, HIE_VERSION,
                                  {config->records.resourceTypes.begin(), config->records.resourceTypes.end()}};
   exchange::CapabilityStatementHandler metadata(node);
@@ -248,7 +249,7 @@ int runServe(const Args& argv) {
   }
   exchange::ReplySigner replySigner(messageKey);
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl,
-                             witnessApi.get(), &signatureCheck);
+                             witnessApi.get(), &signatureCheck, &writes);
   audit::PgWitnessedLog witnessedLog(config->dbUri);
   exchange::WitnessSubmitter submitter(witnessedLog, registry, peerClient, auditWriter, counters,
                                        exchange::WitnessSubmitterOptions{logOrigin(*config), config->organization,

@@ -23,6 +23,7 @@ const char* decisionReasonName(DecisionReason reason) {
     case DecisionReason::kNoGrant: return "no_grant";
     case DecisionReason::kPatientOptedOut: return "patient_opted_out";
     case DecisionReason::kPatientDeniedOrganization: return "patient_denied_organization";
+    case DecisionReason::kPurposeNotForWrites: return "purpose_not_for_writes";
   }
   return "no_grant";
 }
@@ -50,6 +51,22 @@ AccessDecision decideForOrganization(const AccessQuestion& q) {
     }
   }
   return deny(DecisionReason::kNoGrant);
+}
+
+const std::set<std::string>& defaultWritePurposes() {
+  static const std::set<std::string> kPurposes = {"HOPERAT", "PATADMIN", "RECORDMGT", "TREAT", "ETREAT"};
+  return kPurposes;
+}
+
+AccessDecision decideWrite(const Organization* organization, const std::string& purpose,
+                           const std::set<std::string>& writePurposes) {
+  if (organization == nullptr || organization->status != OrganizationStatus::kActive) {
+    return deny(DecisionReason::kOrganizationNotActive);
+  }
+  if (!organization->hasRole(Role::kLocal)) return deny(DecisionReason::kRoleNotAllowed);
+  if (!purpose::isKnown(purpose)) return deny(DecisionReason::kUnknownPurpose);
+  if (writePurposes.count(purpose) == 0) return deny(DecisionReason::kPurposeNotForWrites);
+  return AccessDecision{true, DecisionReason::kPermitted, false};
 }
 
 AccessDecision decide(const AccessQuestion& q, const PatientConsent* consent, const PolicySettings& settings) {

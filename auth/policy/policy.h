@@ -43,6 +43,7 @@ enum class DecisionReason {
   kNoGrant,                      // no grant covers type + action + purpose
   kPatientOptedOut,
   kPatientDeniedOrganization,
+  kPurposeNotForWrites,          // a write whose purpose of use is not in records.writePurposes
 };
 
 const char* decisionReasonName(DecisionReason reason);
@@ -67,6 +68,16 @@ struct PolicySettings {
 
 // Everything except the patient: organization, role, purpose, grants.
 AccessDecision decideForOrganization(const AccessQuestion& question);
+
+// The purposes of use a write is accepted for by default (records.writePurposes): the
+// institution's own operations, patient administration, records management and treatment.
+const std::set<std::string>& defaultWritePurposes();
+
+// A write through the FHIR API: only an active organization with the role local (the
+// institution's own systems), for a purpose in writePurposes. Consent does not apply: a patient's
+// choices govern who reads the records, not whether the institution keeps them current.
+AccessDecision decideWrite(const Organization* organization, const std::string& purpose,
+                           const std::set<std::string>& writePurposes);
 
 // The full decision for one patient; consent == nullptr means no consent on record.
 AccessDecision decide(const AccessQuestion& question, const PatientConsent* consent, const PolicySettings& settings);

@@ -74,6 +74,15 @@ Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& 
   if (slash != std::string::npos) {
     req.kind = FhirRequest::Kind::kRead;
     req.id = rest.substr(slash + 1);
+    if (const auto history = req.id.find("/_history/"); history != std::string::npos) {
+      const std::string vid = req.id.substr(history + 10);
+      req.id = req.id.substr(0, history);
+      req.kind = FhirRequest::Kind::kVersionRead;
+      if (vid.empty() || vid.size() > 9 || vid[0] == '0' || vid.find_first_not_of("0123456789") != std::string::npos) {
+        return tl::make_unexpected(invalid("The version id must be a whole number from 1 (as in meta.versionId)."));
+      }
+      req.version = std::stoi(vid);
+    }
     if (!isValidFhirId(req.id)) return tl::make_unexpected(invalid("The resource id is not a valid FHIR id."));
     if (!query.empty()) return tl::make_unexpected(invalid("A read takes no query parameters."));
     return req;

@@ -25,10 +25,11 @@ struct PatientSelector {
 };
 
 struct FhirRequest {
-  enum class Kind { kRead, kSearch };
+  enum class Kind { kRead, kVersionRead, kSearch };
   Kind kind = Kind::kRead;
   std::string resourceType;
-  std::string id;                  // kRead
+  std::string id;                  // kRead, kVersionRead
+  int version = 0;                 // kVersionRead: GET /fhir/{Type}/{id}/_history/{version}
   PatientSelector patient;         // kSearch
   int count = 20;                  // kSearch page size
   std::string after;               // kSearch cursor: last id of the previous page ("" = first page)
@@ -51,7 +52,7 @@ struct SearchLimits {
   int maxCount = 100;
 };
 
-// path like /fhir/Observation or /fhir/Observation/obs-1. Unknown or
+// path like /fhir/Observation, /fhir/Observation/obs-1 or /fhir/Observation/obs-1/_history/2. Unknown or
 // unsupported types are kNotFound; malformed ids, unknown, duplicated or
 // missing parameters and bad _count are kInvalidInput.
 Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& query,

@@ -43,6 +43,17 @@ void writeOperationOutcome(JsonWriter& json, const char* severity, const std::st
   json.endObject().endArray().member("resourceType", "OperationOutcome").endObject();
 }
 
+void writeOperationOutcome(JsonWriter& json, const std::vector<OutcomeIssue>& issues) {
+  json.beginObject().key("issue").beginArray();
+  for (const auto& issue : issues) {
+    json.beginObject().member("code", issue.code);
+    if (!issue.text.empty()) json.member("diagnostics", issue.text);
+    if (!issue.expression.empty()) json.key("expression").beginArray().value(issue.expression).endArray();
+    json.member("severity", issue.severity).endObject();
+  }
+  json.endArray().member("resourceType", "OperationOutcome").endObject();
+}
+
 HttpReply operationOutcome(int status, const std::string& issueCode, const std::string& text) {
   JsonWriter json;
   writeOperationOutcome(json, status >= 500 ? "fatal" : "error", issueCode, text);

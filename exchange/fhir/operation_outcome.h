@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/json_writer.h"
 #include "common/result.h"
@@ -20,6 +21,16 @@ HttpReply operationOutcome(int status, const std::string& issueCode, const std::
 // empty text leaves diagnostics out (FHIR allows no empty string).
 void writeOperationOutcome(JsonWriter& json, const char* severity, const std::string& issueCode,
                            const std::string& text);
+
+// One issue of an OperationOutcome: expression names the element (FHIRPath, e.g. "Bundle.entry[3]"; "" none).
+struct OutcomeIssue {
+  std::string severity = "error";
+  std::string code;
+  std::string text;
+  std::string expression;
+};
+// An OperationOutcome of several issues (at least one).
+void writeOperationOutcome(JsonWriter& json, const std::vector<OutcomeIssue>& issues);
 
 // From an Error: status by code, text from error.external.
 HttpReply operationOutcome(const Error& error);

@@ -1,6 +1,10 @@
 #include "exchange/handlers/record_api.h"
 
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
 #include "common/json_writer.h"
 #include "exchange/fhir/operation_outcome.h"
 
@@ -17,6 +21,13 @@ HttpReply refused(int status, const char* code, const std::string& text, const s
 HttpReply notFound(const std::string& reason) { return refused(404, "not-found", "Resource not found.", reason); }
 
 }  // namespace
+
+std::string versionTag(int version) { return "W/\"" + std::to_string(version) + "\""; }
+
+std::string httpDate(std::int64_t epochSeconds) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(epochSeconds)),
+                                         Poco::DateTimeFormat::HTTP_FORMAT);
+}
 
 const std::set<std::string>& defaultResourceTypes() {
   static const std::set<std::string> kTypes = {"Patient",   "DocumentReference",   "Observation", "Condition",
@@ -40,7 +51,7 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
     return reply;
   }
   HttpReply reply = handleValid(*request, call, organization, registry, baseUrl);
-  reply.access.action = request->kind == FhirRequest::Kind::kRead ? "read" : "search";
+  reply.access.action = request->kind == FhirRequest::Kind::kSearch ? "search" : "read";
   reply.access.resourceType = request->resourceType;
   reply.access.resourceId = request->id;
   if (request->kind == FhirRequest::Kind::kSearch) {
@@ -66,7 +77,7 @@ HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& cal
 
   auth::AccessQuestion question;
   question.organization = &organization;
-  question.action = request.kind == FhirRequest::Kind::kRead ? auth::Action::kRead : auth::Action::kSearch;
+  question.action = request.kind == FhirRequest::Kind::kSearch ? auth::Action::kSearch : auth::Action::kRead;
   question.resourceType = request.resourceType;
   question.purpose = purpose;
   question.grants = &registry.grantsOf(organization.identifier);
@@ -75,13 +86,20 @@ HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& cal
     return refused(403, "forbidden", "This organization is not authorized for that access.",
                    auth::decisionReasonName(forOrg.reason));
   }
-  return request.kind == FhirRequest::Kind::kRead ? read(request, question, registry)
-                                                  : search(request, question, registry, baseUrl);
+  return request.kind == FhirRequest::Kind::kSearch ? search(request, question, registry, baseUrl)
+                                                    : read(request, question, registry);
 }
 
 HttpReply RecordApi::read(const FhirRequest& request, const auth::AccessQuestion& question,
                           const auth::RegistrySnapshot& registry) const {
-  auto found = store_.read(request.resourceType, request.id);
+  if (request.kind == FhirRequest::Kind::kVersionRead) {
+    return readOne(store_.readVersion(request.resourceType, request.id, request.version), question, registry, true);
+  }
+  return readOne(store_.read(request.resourceType, request.id), question, registry, false);
+}
+
+HttpReply RecordApi::readOne(const Result<std::optional<StoredResource>>& found, const auth::AccessQuestion& question,
+                             const auth::RegistrySnapshot& registry, bool version) const {
   if (!found) {
     HttpReply reply = operationOutcome(found.error());
     reply.internalError = found.error().internal;
@@ -94,11 +112,17 @@ HttpReply RecordApi::read(const FhirRequest& request, const auth::AccessQuestion
   HttpReply reply;
   if (!decision.permit) {
     reply = notFound(auth::decisionReasonName(decision.reason));
+  } else if (resource.deleted) {
+    // Only a reader who could see the resource learns that it was deleted.
+    reply = refused(410, "deleted", "The resource has been deleted.", "deleted");
+    reply.headers.emplace_back("ETag", versionTag(resource.version));
   } else {
     reply.body = resource.json;
     reply.access.breakGlass = decision.breakGlass;
-    reply.access.entities = resource.type + "/" + resource.id;
+    reply.access.entities = resource.type + "/" + resource.id + (version ? "/_history/" + std::to_string(resource.version) : "");
     reply.access.resultCount = 1;
+    reply.headers.emplace_back("ETag", versionTag(resource.version));
+    if (resource.lastModified > 0) reply.headers.emplace_back("Last-Modified", httpDate(resource.lastModified));
   }
   // The audit records whose data was asked for, even when the answer was "not found".
   reply.access.patientId = resource.patientId;

@@ -1,5 +1,8 @@
-// GET /fhir/{Type}/{id} and GET /fhir/{Type}?patient...: purpose of use,
-// policy decision, one store round trip, FHIR JSON out.
+// GET /fhir/{Type}/{id}, GET /fhir/{Type}/{id}/_history/{vid} and
+// GET /fhir/{Type}?patient...: purpose of use, policy decision, one store
+// round trip, FHIR JSON out. Reads carry ETag W/"version" and Last-Modified; a
+// deleted resource is 410 to a reader who could see it, 404 to others. Writes
+// are record_write_api.h.
 //
 // A patient the caller may not see (opt-out, or a denial of that
 // organization) looks exactly like a patient that does not exist: 404 for a
@@ -7,6 +10,7 @@
 // caller, not the patient.
 #pragma once
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -14,6 +18,7 @@
 #include "auth/registry/organization.h"
 #include "auth/registry/registry_snapshot.h"
 #include "exchange/fhir/fhir_request.h"
+#include "exchange/fhir/fhir_write.h"
 #include "exchange/http/http_call.h"
 #include "exchange/records/record_store.h"
 
@@ -21,10 +26,19 @@ namespace hie::exchange {
 
 const std::set<std::string>& defaultResourceTypes();
 
+// An ETag / FHIR version tag: W/"3".
+std::string versionTag(int version);
+// An HTTP date (RFC 9110 IMF-fixdate) for Last-Modified.
+std::string httpDate(std::int64_t epochSeconds);
+
 struct RecordApiSettings {
   std::set<std::string> resourceTypes = defaultResourceTypes();
   SearchLimits limits;
   auth::PolicySettings policy;
+  // The write API (record_write_api.h).
+  WriteLimits writeLimits;                                             // records.maxBundleEntries
+  std::size_t maxWriteBytes = 8 * 1024 * 1024;                         // records.maxRequestBytes
+  std::set<std::string> writePurposes = auth::defaultWritePurposes();  // records.writePurposes
 };
 
 class RecordApi {
@@ -41,6 +55,8 @@ class RecordApi {
                         const auth::RegistrySnapshot& registry, const std::string& baseUrl) const;
   HttpReply read(const FhirRequest& request, const auth::AccessQuestion& question,
                  const auth::RegistrySnapshot& registry) const;
+  HttpReply readOne(const Result<std::optional<StoredResource>>& found, const auth::AccessQuestion& question,
+                    const auth::RegistrySnapshot& registry, bool version) const;
   HttpReply search(const FhirRequest& request, const auth::AccessQuestion& question,
                    const auth::RegistrySnapshot& registry, const std::string& baseUrl) const;
 

@@ -231,10 +231,12 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           for (const auto& [name, value] : request) call.headers.emplace_back(name, value);
           const bool chunked = request.getChunkedTransferEncoding() || request.has("Transfer-Encoding");
           const std::streamsize length = request.getContentLength();
-          // A body only where the gate takes one (POST /witness/add-checkpoint), with a Content-Length.
-          const std::size_t bodyLimit = !chunked && length > 0 && call.method == "POST"
-                                            ? s_.gate.bodyLimit(call.method, Poco::URI(request.getURI()).getPath())
-                                            : 0;
+          // A body only where the gate takes one (POST /witness/add-checkpoint, writes under /fhir),
+          // with a Content-Length.
+          // What this endpoint takes, when the request brings a body at all.
+          const std::size_t endpointLimit =
+              (chunked || length > 0) ? s_.gate.bodyLimit(call.method, Poco::URI(request.getURI()).getPath()) : 0;
+          const std::size_t bodyLimit = chunked ? 0 : endpointLimit;
           const std::string& version = request.getVersion();
           if (version != HTTPResponse::HTTP_1_1 && version != HTTPResponse::HTTP_1_0) {
             reply = refusal(505, "not-supported", "Only HTTP/1.0 and HTTP/1.1 are supported.", "http_version");
@@ -249,6 +251,11 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           } else if (bodyLimit > 0 && !readBody(request, length, call.body)) {
             // Like a head: the whole body must arrive within server.timeout.
             reply = refusal(408, "timeout", "The request body took too long to arrive.", "request_timeout");
+            closeAfter = true;
+          } else if (chunked && endpointLimit > 0 && !request.has("Content-Length")) {
+            // A body this endpoint takes, but of unknown length: the node reads whole bodies of a known size.
+            reply = refusal(411, "invalid", "This endpoint needs the body's Content-Length (no chunked encoding).",
+                            "length_required");
             closeAfter = true;
           } else if (bodyLimit == 0 && (chunked || length > 0)) {
             reply = refusal(413, "too-costly", "This node accepts no request bodies.", "request_body");

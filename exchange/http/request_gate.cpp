@@ -10,7 +10,7 @@ namespace hie::exchange {
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
                          const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
                          Counters& counters, std::string baseUrl, const WitnessApi* witness,
-                         const RequestSignatureCheck* signatures)
+                         const RequestSignatureCheck* signatures, const RecordWriteApi* writes)
     : directory_(directory),
       metadata_(metadata),
       records_(records),
@@ -18,12 +18,15 @@ RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const Cap
       exchange_(exchange),
       witness_(witness),
       signatures_(signatures),
+      writes_(writes),
       counters_(counters),
       baseUrl_(std::move(baseUrl)) {}
 
 std::size_t RequestGate::bodyLimit(const std::string& method, const std::string& path) const {
   // Also when this node is no witness: the request then gets its 404 (audited as witnessing), not a 413.
-  return method == "POST" && path == kAddCheckpointPath ? kMaxWitnessBodyBytes : 0;
+  if (method == "POST" && path == kAddCheckpointPath) return kMaxWitnessBodyBytes;
+  if (writes_ != nullptr && method != "DELETE" && isWritePath(method, path)) return records_.settings().maxWriteBytes;
+  return 0;
 }
 
 GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {
@@ -69,6 +72,9 @@ HttpReply RequestGate::route(const HttpCall& call, const auth::Organization& org
     return reply;
   }
   // The Host header is checked here once; handlers that echo URLs get only the result.
+  if (writes_ != nullptr && isWritePath(call.method, call.path)) {
+    return writes_->handle(call, organization, publicBaseUrl(baseUrl_, call));
+  }
   if (call.path.compare(0, 6, "/fhir/") == 0) {
     return records_.handle(call, organization, registry, publicBaseUrl(baseUrl_, call));
   }

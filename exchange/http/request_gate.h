@@ -12,6 +12,7 @@
 #include "exchange/handlers/capability_statement.h"
 #include "exchange/handlers/exchange_api.h"
 #include "exchange/handlers/record_api.h"
+#include "exchange/handlers/record_write_api.h"
 #include "exchange/handlers/witness_api.h"
 #include "exchange/http/http_call.h"
 #include "exchange/http/request_signature.h"
@@ -30,17 +31,19 @@ class RequestGate {
   // baseUrl: server.baseUrl, "" = from each request (see publicBaseUrl). witness: null when this
   // node is no witness (everything under /witness/ is then 404). signatures: the check of signed
   // requests between admission and routing; null = signatures are not looked at (check "").
+  // writes: the FHIR write API (PUT, POST, DELETE under /fhir); null = writes are 405.
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
               const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters,
               std::string baseUrl, const WitnessApi* witness = nullptr,
-              const RequestSignatureCheck* signatures = nullptr);
+              const RequestSignatureCheck* signatures = nullptr, const RecordWriteApi* writes = nullptr);
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
 
   // The largest body a request with this method and (decoded) path may carry, read whole by the
-  // listener before handle(); 0 when it may carry none. Only POST /witness/add-checkpoint takes
-  // one (kMaxWitnessBodyBytes), also on a node that is no witness (it answers 404).
+  // listener before handle(); 0 when it may carry none. POST /witness/add-checkpoint takes one
+  // (kMaxWitnessBodyBytes), also on a node that is no witness (it answers 404); writes under
+  // /fhir (PUT, POST) take records.maxRequestBytes when the node has the write API.
   std::size_t bodyLimit(const std::string& method, const std::string& path) const;
 
  private:
@@ -54,6 +57,7 @@ class RequestGate {
   const ExchangeApi* exchange_;  // null: this node does not initiate queries
   const WitnessApi* witness_;    // null: this node is no witness
   const RequestSignatureCheck* signatures_;  // null: signatures are not checked
+  const RecordWriteApi* writes_;             // null: no write API
   Counters& counters_;
   std::string baseUrl_;
 };

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "db/pooled.h"
+#include "exchange/records/resource_versions.h"
 
 namespace hie::exchange {
 namespace {
@@ -12,17 +13,26 @@ namespace {
 // The patient filter for a search: by id, or by identifier through patient_identifiers.
 const char* const kMatchByPatientId =
     "WITH m AS (SELECT id, patient_id, resource FROM fhir_resources "
-    " WHERE resource_type = $1 AND patient_id = $2 AND NOT (patient_id = ANY($3::text[]))) ";
+    " WHERE resource_type = $1 AND patient_id = $2 AND NOT deleted AND NOT (patient_id = ANY($3::text[]))) ";
 const char* const kMatchByIdentifier =
     "WITH m AS (SELECT id, patient_id, resource FROM fhir_resources "
     " WHERE resource_type = $1 AND patient_id IN "
     "   (SELECT patient_id FROM patient_identifiers WHERE system = $2 AND value = $6) "
-    " AND NOT (patient_id = ANY($3::text[]))) ";
+    " AND NOT deleted AND NOT (patient_id = ANY($3::text[]))) ";
 // Always one row at least: the total, with NULL columns when the page is empty.
 const char* const kPage =
     ", total AS (SELECT count(*) AS n FROM m) "
     "SELECT p.id, p.patient_id, p.resource::text, total.n FROM total LEFT JOIN LATERAL "
     "  (SELECT id, patient_id, resource FROM m WHERE id > $4 ORDER BY id LIMIT $5) p ON true ORDER BY p.id";
+
+// A row of (patient, resource, version, epoch, deleted).
+StoredResource storedFrom(const std::string& type, const std::string& id, const pqxx::row& row) {
+  StoredResource r{type, id, row[0].as<std::string>(), row[1].as<std::string>()};
+  r.version = row[2].as<int>();
+  r.lastModified = row[3].as<std::int64_t>();
+  r.deleted = row[4].as<bool>();
+  return r;
+}
 
 }  // namespace
 
@@ -31,11 +41,26 @@ Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& typ
     // One statement, so no explicit transaction: one round trip instead of three (BEGIN, SELECT, COMMIT).
     pqxx::nontransaction tx(c);
     auto rows = tx.exec_params(
-        "SELECT coalesce(patient_id, ''), resource::text FROM fhir_resources WHERE resource_type = $1 AND id = $2",
+        "SELECT coalesce(patient_id, ''), CASE WHEN deleted THEN '' ELSE resource::text END, version, "
+        "       extract(epoch FROM last_updated)::bigint, deleted "
+        "FROM fhir_resources WHERE resource_type = $1 AND id = $2",
         type, id);
     if (rows.empty()) return std::optional<StoredResource>();
-    return std::optional<StoredResource>(
-        StoredResource{type, id, rows[0][0].as<std::string>(), rows[0][1].as<std::string>()});
+    return std::optional<StoredResource>(storedFrom(type, id, rows[0]));
+  });
+}
+
+Result<std::optional<StoredResource>> PgRecordStore::readVersion(const std::string& type, const std::string& id,
+                                                                 int version) {
+  return db::withConnection(pool_, "read version", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_params(
+        "SELECT coalesce(patient_id, ''), coalesce(resource::text, ''), version, "
+        "       extract(epoch FROM last_updated)::bigint, deleted "
+        "FROM fhir_resource_history WHERE resource_type = $1 AND id = $2 AND version = $3",
+        type, id, version);
+    if (rows.empty()) return std::optional<StoredResource>();
+    return std::optional<StoredResource>(storedFrom(type, id, rows[0]));
   });
 }
 
@@ -69,7 +94,8 @@ Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& ch
       for (const auto& [id, index] : check.externalPatients) ids.push_back(id);
       std::set<std::string> found;
       for (const auto& row : tx.exec_params(
-               "SELECT id FROM fhir_resources WHERE resource_type = 'Patient' AND id = ANY($1::text[]) FOR SHARE",
+               "SELECT id FROM fhir_resources WHERE resource_type = 'Patient' AND id = ANY($1::text[]) AND NOT deleted "
+               "FOR SHARE",
                db::textArrayLiteral(ids))) {
         found.insert(row[0].as<std::string>());
       }
@@ -85,27 +111,10 @@ Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& ch
     }
     ImportSummary summary;
     for (const auto& r : check.resources) {
-      auto row = tx.exec_params1(
-          "INSERT INTO fhir_resources (resource_type, id, version, last_updated, patient_id, resource) "
-          "VALUES ($1, $2, 1, now(), nullif($3, ''), "
-          "        jsonb_set($4::jsonb, '{meta}', coalesce($4::jsonb->'meta', '{}'::jsonb) || "
-          "          jsonb_build_object('versionId', '1', 'lastUpdated', "
-          "            to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')))) "
-          "ON CONFLICT (resource_type, id) DO UPDATE SET "
-          "  version = fhir_resources.version + 1, last_updated = now(), patient_id = EXCLUDED.patient_id, "
-          "  resource = jsonb_set(EXCLUDED.resource, '{meta,versionId}', "
-          "                       to_jsonb((fhir_resources.version + 1)::text)) "
-          "RETURNING version",
-          r.type, r.id, r.patientId, r.json);
-      (row[0].as<int>() == 1 ? summary.created : summary.updated) += 1;
-      if (r.type == "Patient") {
-        tx.exec_params("DELETE FROM patient_identifiers WHERE patient_id = $1", r.id);
-        for (const auto& [system, value] : r.identifiers) {
-          tx.exec_params("INSERT INTO patient_identifiers (system, value, patient_id) VALUES ($1, $2, $3) "
-                         "ON CONFLICT DO NOTHING",
-                         system, value, r.id);
-        }
-      }
+      // As PUT does: the next version, kept in the history.
+      auto stored = storeVersion(tx, r.type, r.id, r.patientId, r.json, std::nullopt);
+      (stored && stored->version == 1 ? summary.created : summary.updated) += 1;
+      if (r.type == "Patient") replacePatientIdentifiers(tx, r.id, r.identifiers);
     }
     tx.commit();
     return summary;

@@ -1,15 +1,18 @@
-// Where the read API finds FHIR resources: one read by type and id, one page
-// of a patient's resources. Implementations translate their own failures into
+// Where the read API finds FHIR resources (one read by type and id, one
+// version, one page of a patient's resources) and where the write API keeps
+// them (RecordWriter). Implementations translate their own failures into
 // Result errors (kUnavailable when the store is unreachable); nothing throws.
 // The PostgreSQL implementation is PgRecordStore (postgres_record_store.h).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "exchange/fhir/fhir_request.h"
+#include "exchange/fhir/fhir_write.h"
 
 namespace hie::exchange {
 
@@ -17,7 +20,10 @@ struct StoredResource {
   std::string type;
   std::string id;
   std::string patientId;
-  std::string json;
+  std::string json;            // "" when deleted
+  int version = 1;
+  std::int64_t lastModified = 0;  // seconds since the epoch (0 = unknown)
+  bool deleted = false;        // this version is a deletion: readers who may see it get 410
 };
 
 struct SearchSpec {
@@ -37,11 +43,44 @@ struct SearchPage {
 class RecordStore {
  public:
   virtual ~RecordStore() = default;
-  // The resource, or nullopt when there is none of that type and id.
+  // The current version, or nullopt when there is none of that type and id (a deleted resource is
+  // returned with deleted = true).
   virtual Result<std::optional<StoredResource>> read(const std::string& type, const std::string& id) = 0;
+  // One version (GET .../_history/{vid}), or nullopt when there is no such version.
+  virtual Result<std::optional<StoredResource>> readVersion(const std::string& type, const std::string& id,
+                                                            int version) = 0;
   // Resources of spec.resourceType about spec.patient, ordered by id, at most spec.count after spec.after;
   // total counts every match (excluded patients never count).
   virtual Result<SearchPage> search(const SearchSpec& spec) = 0;
+};
+
+// One entry of a write as stored.
+struct WrittenEntry {
+  int index = -1;              // WriteEntry::index
+  int status = 200;            // 201 created, 200 updated, deleted or found (ifNoneExist)
+  std::string type, id;
+  int version = 0;             // the version now current (for a delete: the deletion's)
+  std::string lastUpdated;     // FHIR instant of that version
+  std::int64_t lastModified = 0;
+  bool deleted = false;
+  bool changed = true;         // false: nothing written (ifNoneExist matched, already deleted)
+  std::string patientId;       // the patient the resource is about
+  std::string json;            // the stored resource with its meta ("" for a delete or no change)
+};
+
+struct WriteOutcome {
+  std::vector<WrittenEntry> written;    // in WriteRequest::entries order
+  std::optional<WriteProblem> refused;  // set: nothing was stored
+};
+
+class RecordWriter {
+ public:
+  virtual ~RecordWriter() = default;
+  // Applies every entry of request (ok()) in one database transaction, in entries order: all,
+  // or none (refused names the entry and its status: 400 a patient that is not there, 404 a
+  // delete of nothing, 409 a patient with resources left, 412 If-Match or a condition with
+  // several matches). Readers see all of it or none of it.
+  virtual Result<WriteOutcome> write(const WriteRequest& request) = 0;
 };
 
 }  // namespace hie::exchange

@@ -29,6 +29,13 @@ class MemoryRecordStore : public exchange::RecordStore {
     return std::optional<exchange::StoredResource>(it->second);
   }
 
+  Result<std::optional<exchange::StoredResource>> readVersion(const std::string& type, const std::string& id,
+                                                             int version) override {
+    auto current = read(type, id);
+    if (!current || !*current || (*current)->version != version) return current ? decltype(current)() : current;
+    return current;
+  }
+
   Result<exchange::SearchPage> search(const exchange::SearchSpec& spec) override {
     ++calls;
     if (down) return fail(ErrorCode::kUnavailable, "down", "The service is temporarily unavailable.");
