@@ -40,8 +40,10 @@ RecordApi::RecordApi(RecordStore& store, RecordApiSettings settings) : store_(st
 HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& organization,
                             const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
   if (call.method != "GET" && call.method != "HEAD") {
-    HttpReply reply = refused(405, "not-supported", "Only GET is supported here.", "method_not_allowed");
-    reply.headers.emplace_back("Allow", "GET");
+    // Writes reach RecordWriteApi through the request gate; what is left here is no FHIR interaction.
+    HttpReply reply = refused(405, "not-supported", "This method is not supported here.", "method_not_allowed");
+    const bool instance = call.path.find('/', 6) != std::string::npos;
+    reply.headers.emplace_back("Allow", instance ? "GET, HEAD, PUT, DELETE" : "GET, HEAD, POST, PUT");
     return reply;
   }
   auto request = parseFhirRequest(call.path, call.query, settings_.resourceTypes, settings_.limits);

@@ -130,8 +130,11 @@ TEST_F(RecordApiTest, RefusalsBeforeTheStoreNeverReachIt) {
     EXPECT_NE(reply.body.find("\"resourceType\":\"OperationOutcome\""), std::string::npos);
   }
   EXPECT_EQ(store.calls, 0);
-  EXPECT_EQ(get("/fhir/Patient/p1", {}, {"TREAT"}, nullptr, "DELETE").headers,
-            (HeaderList{{"Allow", "GET"}}));
+  // Writes are routed to RecordWriteApi by the gate; here the Allow field names what the path takes.
+  EXPECT_EQ(get("/fhir/Patient/p1", {}, {"TREAT"}, nullptr, "PATCH").headers,
+            (HeaderList{{"Allow", "GET, HEAD, PUT, DELETE"}}));
+  EXPECT_EQ(get("/fhir/Patient", {}, {"TREAT"}, nullptr, "PATCH").headers,
+            (HeaderList{{"Allow", "GET, HEAD, POST, PUT"}}));
 }
 
 TEST_F(RecordApiTest, SearchPagesWithTotalAndNextLink) {
