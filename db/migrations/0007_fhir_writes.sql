@@ -17,6 +17,7 @@ CREATE TABLE fhir_resource_history (
   patient_id     text,
   deleted        boolean NOT NULL,
   resource       jsonb,          -- NULL for a deletion
+  request_id     text,           -- the X-Request-Id of the write (its audit entry); NULL: records import
   PRIMARY KEY (resource_type, id, version),
   CHECK (deleted = (resource IS NULL))
 );

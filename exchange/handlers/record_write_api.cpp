@@ -187,7 +187,7 @@ HttpReply RecordWriteApi::single(const HttpCall& call, const std::string& baseUr
   }
   const WriteEntry& entry = request.entries.front();
   reply.access.resourceId = entry.id;
-  auto outcome = writer_.write(request);
+  auto outcome = writer_.write(request, call.requestId);
   if (!outcome) {
     reply = storeFailure(outcome.error());
   } else if (outcome->refused) {
@@ -240,7 +240,7 @@ HttpReply RecordWriteApi::bundle(const HttpCall& call, const std::string& baseUr
   std::map<int, Slot> slots;
   std::vector<WrittenEntry> changes;
   if (transaction) {
-    auto outcome = writer_.write(request);
+    auto outcome = writer_.write(request, call.requestId);
     if (!outcome) {
       const std::string action = reply.access.action;
       reply = storeFailure(outcome.error());
@@ -259,7 +259,7 @@ HttpReply RecordWriteApi::bundle(const HttpCall& call, const std::string& baseUr
     for (const auto& p : request.problems) slots[p.index].problems.push_back(p);
     for (std::size_t i = 0; i < request.entries.size(); ++i) {
       const int index = request.entries[i].index;
-      auto outcome = writer_.write(batchEntry(request, i));
+      auto outcome = writer_.write(batchEntry(request, i), call.requestId);
       if (!outcome) {
         slots[index].problems.push_back(WriteProblem{index, httpStatusFor(outcome.error().code), "transient",
                                                      outcome.error().external});

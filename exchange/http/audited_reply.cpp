@@ -13,6 +13,11 @@
 namespace hie::exchange {
 namespace {
 
+bool isWriteAction(const std::string& action) {
+  return action == "create" || action == "update" || action == "delete" || action == "transaction" ||
+         action == "batch";
+}
+
 void logRequest(const ServedRequest& request, const std::string& purpose, const HttpReply& reply) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request.started).count();
@@ -66,6 +71,9 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
     unavailable.refusalReason = "audit_unavailable";
     unavailable.internalError = committed.error().internal;
     unavailable.headers.emplace_back("Retry-After", "1");
+    // A write is committed to the record store before its entry: the change stands, so the entry
+    // that replaces it still names every version written (a read's 503 disclosed nothing).
+    if (isWriteAction(reply.access.action)) unavailable.access = reply.access;
     reply = std::move(unavailable);
     const auto unavailableAnswer = sign(request, reply);
     // The original event was not committed (and never will be); what the caller got is

@@ -35,7 +35,8 @@ class AuditedReply {
   // Commits the request's audit entry together with reply.relatedAudit (one
   // group commit; relatedAudit is emptied). Committed: reply unchanged.
   // Not committed: reply becomes a 503 with Retry-After, and the entry of
-  // that 503 is queued (AuditSink::recordAsync). Every 503 gets Retry-After.
+  // that 503 is queued (AuditSink::recordAsync); for a write (already committed to the record
+  // store) that entry keeps what the write changed. Every 503 gets Retry-After.
   // Counts the request and writes its log line (no patient data).
   // With a signer, the final reply (the 503 too) is signed before its entry is built, and the entry
   // holds the answer's signature with the request's.

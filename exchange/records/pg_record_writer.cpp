@@ -35,7 +35,8 @@ WriteProblem versionConflict(pqxx::transaction_base& tx, const WriteEntry& w, co
 
 class Transaction {
  public:
-  Transaction(pqxx::transaction_base& tx, const WriteRequest& request) : tx_(tx), request_(request) {}
+  Transaction(pqxx::transaction_base& tx, const WriteRequest& request, const std::string& requestId)
+      : tx_(tx), request_(request), requestId_(requestId) {}
 
   WriteOutcome run() {
     WriteOutcome out;
@@ -111,7 +112,7 @@ class Transaction {
       WrittenEntry& written = out.written[i];
       if (!written.changed) continue;
       if (w.method == WriteMethod::kDelete) {
-        auto done = deleteVersion(tx_, w.type, written.id, w.ifMatch);
+        auto done = deleteVersion(tx_, w.type, written.id, w.ifMatch, requestId_);
         if (!done) {
           const auto current = currentVersion(tx_, w.type, written.id);
           if (!current) {
@@ -137,7 +138,7 @@ class Transaction {
         continue;
       }
       const FinalResource& r = *byEntry.at(static_cast<int>(i));
-      auto done = storeVersion(tx_, w.type, written.id, r.patientId, r.json, w.ifMatch);
+      auto done = storeVersion(tx_, w.type, written.id, r.patientId, r.json, w.ifMatch, requestId_);
       if (!done) {
         out.refused = versionConflict(tx_, w, written.id);
         return out;
@@ -165,17 +166,18 @@ class Transaction {
  private:
   pqxx::transaction_base& tx_;
   const WriteRequest& request_;
+  const std::string& requestId_;
 };
 
 }  // namespace
 
-Result<WriteOutcome> PgRecordStore::write(const WriteRequest& request) {
+Result<WriteOutcome> PgRecordStore::write(const WriteRequest& request, const std::string& requestId) {
   if (!request.ok() || request.entries.empty()) {
     return fail(ErrorCode::kInvalidInput, "write: the request has problems", "The request has problems.");
   }
   return db::withConnection(pool_, "write resources", [&](pqxx::connection& c) -> Result<WriteOutcome> {
     pqxx::work tx(c);
-    WriteOutcome out = Transaction(tx, request).run();
+    WriteOutcome out = Transaction(tx, request, requestId).run();
     if (!out.refused) tx.commit();  // else: rolled back when tx goes out of scope
     if (out.refused) out.written.clear();
     return out;

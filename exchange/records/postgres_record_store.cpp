@@ -112,8 +112,8 @@ Result<ImportSummary> importBundle(pqxx::connection& conn, const ImportCheck& ch
     ImportSummary summary;
     for (const auto& r : check.resources) {
       // As PUT does: the next version, kept in the history.
-      auto stored = storeVersion(tx, r.type, r.id, r.patientId, r.json, std::nullopt);
-      (stored && stored->version == 1 ? summary.created : summary.updated) += 1;
+      auto stored = storeVersion(tx, r.type, r.id, r.patientId, r.json, std::nullopt, "");
+      (stored && stored->status == 201 ? summary.created : summary.updated) += 1;
       if (r.type == "Patient") replacePatientIdentifiers(tx, r.id, r.identifiers);
     }
     tx.commit();

@@ -28,7 +28,7 @@ class PgRecordStore : public RecordStore, public RecordWriter {
   Result<std::optional<StoredResource>> readVersion(const std::string& type, const std::string& id,
                                                     int version) override;
   Result<SearchPage> search(const SearchSpec& spec) override;
-  Result<WriteOutcome> write(const WriteRequest& request) override;
+  Result<WriteOutcome> write(const WriteRequest& request, const std::string& requestId) override;
 
  private:
   db::ConnectionPool& pool_;

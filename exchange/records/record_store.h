@@ -80,7 +80,9 @@ class RecordWriter {
   // or none (refused names the entry and its status: 400 a patient that is not there, 404 a
   // delete of nothing, 409 a patient with resources left, 412 If-Match or a condition with
   // several matches). Readers see all of it or none of it.
-  virtual Result<WriteOutcome> write(const WriteRequest& request) = 0;
+  // requestId is kept with every version written (fhir_resource_history.request_id), so that
+  // each version leads to the audit entry of the request that wrote it.
+  virtual Result<WriteOutcome> write(const WriteRequest& request, const std::string& requestId) = 0;
 };
 
 }  // namespace hie::exchange

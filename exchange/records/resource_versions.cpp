@@ -15,15 +15,26 @@ namespace {
   "$4::jsonb || jsonb_build_object('meta', coalesce($4::jsonb -> 'meta', '{}'::jsonb) || "        \
   "jsonb_build_object('versionId', (" V ")::text, 'lastUpdated', " HIE_NOW_INSTANT "))"
 
-// The new current row, copied into the history; returns what the reply needs.
-const char* const kHistoryTail =
-    "INSERT INTO fhir_resource_history (resource_type, id, version, last_updated, patient_id, deleted, resource) "
-    "SELECT resource_type, id, version, last_updated, patient_id, deleted, CASE WHEN deleted THEN NULL ELSE resource END "
-    "FROM cur "
-    "RETURNING version, to_char(last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-    "  extract(epoch FROM last_updated)::bigint, coalesce(patient_id, ''), coalesce(resource::text, '')";
+// The new current row, copied into the history with the request that wrote it (requestParam: its
+// placeholder); returns what the reply needs. "created": the resource did not exist before, or its
+// previous version is a deletion.
+std::string historyTail(const char* requestParam) {
+  return std::string(
+             ", hist AS (INSERT INTO fhir_resource_history "
+             "   (resource_type, id, version, last_updated, patient_id, deleted, resource, request_id) "
+             " SELECT resource_type, id, version, last_updated, patient_id, deleted, "
+             "   CASE WHEN deleted THEN NULL ELSE resource END, nullif(") +
+         requestParam +
+         ", '') FROM cur) "
+         "SELECT version, to_char(last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+         "  extract(epoch FROM last_updated)::bigint, coalesce(patient_id, ''), "
+         "  CASE WHEN deleted THEN '' ELSE resource::text END, "
+         "  version = 1 OR EXISTS (SELECT 1 FROM fhir_resource_history h WHERE h.resource_type = cur.resource_type "
+         "    AND h.id = cur.id AND h.version = cur.version - 1 AND h.deleted) "
+         "FROM cur";
+}
 
-const char* const kUpsert =
+const std::string kUpsert =
     "WITH cur AS ("
     " INSERT INTO fhir_resources AS r (resource_type, id, version, last_updated, patient_id, resource, deleted) "
     " VALUES ($1, $2, 1, now(), nullif($3, ''), " HIE_WITH_META("1") ", false) "
@@ -33,17 +44,17 @@ const char* const kUpsert =
     "     jsonb_build_object('versionId', (r.version + 1)::text)) "
     " RETURNING *) ";
 
-const char* const kUpdateIfMatch =
+const std::string kUpdateIfMatch =
     "WITH cur AS ("
     " UPDATE fhir_resources AS r SET version = r.version + 1, last_updated = now(), patient_id = nullif($3, ''), "
     "   deleted = false, resource = " HIE_WITH_META("r.version + 1") " "
     " WHERE resource_type = $1 AND id = $2 AND version = $5 "
     " RETURNING *) ";
 
-const char* const kDelete =
+const std::string kDelete =
     "WITH cur AS ("
     " UPDATE fhir_resources AS r SET version = r.version + 1, last_updated = now(), deleted = true "
-    " WHERE resource_type = $1 AND id = $2 AND NOT deleted AND ($3 < 0 OR version = $3) "
+    " WHERE resource_type = $1 AND id = $2 AND NOT deleted AND ($3::int < 0 OR version = $3::int) "
     " RETURNING *) ";
 
 WrittenEntry entryFrom(const std::string& type, const std::string& id, const pqxx::row& row) {
@@ -55,7 +66,7 @@ WrittenEntry entryFrom(const std::string& type, const std::string& id, const pqx
   w.lastModified = row[2].as<std::int64_t>();
   w.patientId = row[3].as<std::string>();
   w.json = row[4].as<std::string>();
-  w.status = w.version == 1 ? 201 : 200;
+  w.status = row[5].as<bool>() ? 201 : 200;
   return w;
 }
 
@@ -63,17 +74,20 @@ WrittenEntry entryFrom(const std::string& type, const std::string& id, const pqx
 
 std::optional<WrittenEntry> storeVersion(pqxx::transaction_base& tx, const std::string& type, const std::string& id,
                                          const std::string& patientId, const std::string& json,
-                                         std::optional<int> ifMatch) {
+                                         std::optional<int> ifMatch, const std::string& requestId) {
+  static const std::string kUpsertStatement = kUpsert + historyTail("$5");
+  static const std::string kUpdateStatement = kUpdateIfMatch + historyTail("$6");
   const pqxx::result rows =
-      ifMatch ? tx.exec_params(std::string(kUpdateIfMatch) + kHistoryTail, type, id, patientId, json, *ifMatch)
-              : tx.exec_params(std::string(kUpsert) + kHistoryTail, type, id, patientId, json);
+      ifMatch ? tx.exec_params(kUpdateStatement, type, id, patientId, json, *ifMatch, requestId)
+              : tx.exec_params(kUpsertStatement, type, id, patientId, json, requestId);
   if (rows.empty()) return std::nullopt;
   return entryFrom(type, id, rows[0]);
 }
 
 std::optional<WrittenEntry> deleteVersion(pqxx::transaction_base& tx, const std::string& type, const std::string& id,
-                                          std::optional<int> ifMatch) {
-  const pqxx::result rows = tx.exec_params(std::string(kDelete) + kHistoryTail, type, id, ifMatch.value_or(-1));
+                                          std::optional<int> ifMatch, const std::string& requestId) {
+  static const std::string kDeleteStatement = kDelete + historyTail("$4");
+  const pqxx::result rows = tx.exec_params(kDeleteStatement, type, id, ifMatch.value_or(-1), requestId);
   if (rows.empty()) return std::nullopt;
   WrittenEntry w = entryFrom(type, id, rows[0]);
   w.status = 200;

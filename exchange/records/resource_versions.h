@@ -17,15 +17,17 @@ namespace hie::exchange {
 // Stores json as the next version of type/id (version 1 when new, or a resource that was deleted
 // comes back as the next version) and records it in the history; meta.versionId and
 // meta.lastUpdated are set here. ifMatch: only when the current version is that one (nullopt
-// then: another version is current, or there is none). Returns the entry as stored.
+// then: another version is current, or there is none). requestId: the request that writes it,
+// kept with the version ("" for records import). Returns the entry as stored (status 201 when the
+// resource did not exist or was deleted).
 std::optional<WrittenEntry> storeVersion(pqxx::transaction_base& tx, const std::string& type, const std::string& id,
                                          const std::string& patientId, const std::string& json,
-                                         std::optional<int> ifMatch);
+                                         std::optional<int> ifMatch, const std::string& requestId);
 
 // Marks type/id deleted as its next version (history: a deletion). nullopt when there is no live
 // resource of that version (ifMatch) or at all.
 std::optional<WrittenEntry> deleteVersion(pqxx::transaction_base& tx, const std::string& type, const std::string& id,
-                                          std::optional<int> ifMatch);
+                                          std::optional<int> ifMatch, const std::string& requestId);
 
 // The current version of type/id and whether it is deleted; nullopt when there is none.
 std::optional<std::pair<int, bool>> currentVersion(pqxx::transaction_base& tx, const std::string& type,
