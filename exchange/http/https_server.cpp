@@ -248,7 +248,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             reply = refusal(413, "too-costly", "The request body is larger than this endpoint accepts.",
                             "request_body_too_large");
             closeAfter = true;
-          } else if (bodyLimit > 0 && !readBody(request, length, call.body)) {
+          } else if (bodyLimit > 0 && !readBody(request, response, length, call.body)) {
             // Like a head: the whole body must arrive within server.timeout.
             reply = refusal(408, "timeout", "The request body took too long to arrive.", "request_timeout");
             closeAfter = true;
@@ -335,9 +335,16 @@ class GateConnection : public Poco::Net::TCPServerConnection {
   }
 
   // Reads a body of exactly length bytes, which must arrive within the server timeout like a head.
-  bool readBody(Poco::Net::HTTPServerRequestImpl& request, std::streamsize length, std::string& out) {
+  bool readBody(Poco::Net::HTTPServerRequestImpl& request, Poco::Net::HTTPServerResponseImpl& response,
+                std::streamsize length, std::string& out) {
     auto limit = watchHead("request body");
     if (!limit) return false;
+    // A client that waits for a go-ahead before its body (curl does for large ones) gets it
+    // only here, once the head was accepted and the size is within the endpoint's limit.
+    if (request.getExpectContinue()) {
+      response.setVersion(HTTPResponse::HTTP_1_1);
+      response.sendContinue();
+    }
     out.assign(static_cast<std::size_t>(length), '\0');
     bool whole = false;
     try {
