@@ -57,7 +57,7 @@ RestMapping restMapping(const std::string& action) {
   if (action == "delete") return {"delete", "D", "IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"};
   if (action == "transaction") return {"transaction", "E", nullptr, nullptr};
   if (action == "batch") return {"batch", "E", nullptr, nullptr};
-  // search, exchange, peer-call, audit-query, witnessing, ...
+  // search, query (/exchange), peer-call, audit-query, witness, ...
   return {"search-type", "E", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"};
 }
 
