@@ -157,7 +157,7 @@ TEST_F(FhirConformance, EveryKindOfAnswerIsValidR4) {
   ask("error-consent-refused", lakeside, "/fhir/Patient/p-cara", 404);
   ask("error-unsupported-type", lakeside, "/fhir/Medication/m1", 404);
   ask("error-no-route", lakeside, "/nowhere", 404);
-  raw("error-method", "DELETE /fhir/Patient/p-ava HTTP/1.1\r\nHost: x\r\nX-Purpose-Of-Use: TREAT\r\nConnection: close\r\n\r\n", 405);
+  raw("error-method", "PATCH /fhir/Patient/p-ava HTTP/1.1\r\nHost: x\r\nX-Purpose-Of-Use: TREAT\r\nConnection: close\r\n\r\n", 405);
   raw("error-body", "POST /fhir/metadata HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 413);
   raw("error-uri-too-long", "GET /fhir/metadata?x=" + std::string(40000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
   raw("error-header-too-large", "GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", 431);
