@@ -38,6 +38,29 @@ Object::Ptr entity(const std::string& reference, const std::string& roleCode, co
   return e;
 }
 
+constexpr const char* kBalp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
+
+// How an entry's action reads in FHIR: its restful-interaction, AuditEvent.action (C R U D E) and
+// the BALP profiles that describe it (without and with a patient; none for a whole Bundle).
+struct RestMapping {
+  const char* interaction;
+  const char* action;
+  const char* profile;
+  const char* patientProfile;
+};
+
+RestMapping restMapping(const std::string& action) {
+  if (action == "read") return {"read", "R", "IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"};
+  if (action == "capabilities") return {"capabilities", "R", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"};
+  if (action == "create") return {"create", "C", "IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate"};
+  if (action == "update") return {"update", "U", "IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate"};
+  if (action == "delete") return {"delete", "D", "IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"};
+  if (action == "transaction") return {"transaction", "E", nullptr, nullptr};
+  if (action == "batch") return {"batch", "E", nullptr, nullptr};
+  // search, query (/exchange), peer-call, audit-query, witness, ...
+  return {"search-type", "E", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"};
+}
+
 }  // namespace
 
 Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
@@ -69,15 +92,11 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
     out.set("action", "E");
   } else {
     out.set("type", coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"));
-    const std::string interaction = action == "read" ? "read" : action == "capabilities" ? "capabilities" : "search-type";
-    subtype->add(coding("http://hl7.org/fhir/restful-interaction", interaction));
-    out.set("action", action == "read" || action == "capabilities" ? "R" : "E");
-    profiles->add(action == "read" ? "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Read"
-                                   : "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query");
-    if (!str("patient").empty()) {
-      profiles->add(action == "read" ? "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
-                                     : "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery");
-    }
+    const RestMapping m = restMapping(action);
+    subtype->add(coding("http://hl7.org/fhir/restful-interaction", m.interaction));
+    out.set("action", m.action);
+    if (m.profile != nullptr) profiles->add(std::string(kBalp) + m.profile);
+    if (m.patientProfile != nullptr && !str("patient").empty()) profiles->add(std::string(kBalp) + m.patientProfile);
   }
   // FHIR allows no empty array or string: an element without content is left out
   // (a security alert has no BALP profile, no request id, method or path).

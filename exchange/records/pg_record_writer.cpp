@@ -60,12 +60,14 @@ class Transaction {
         if (found.empty()) {
           written.id = w.method == WriteMethod::kPost || w.id.empty() ? newResourceId() : w.id;
         } else if (w.method == WriteMethod::kPost) {
-          // ifNoneExist matched: nothing is written, the answer names the resource that exists.
+          // ifNoneExist matched: nothing is written, the answer names the resource that exists, and
+          // references to the entry's fullUrl name it too (FHIR: the match stands in for the create).
           written.id = found[0];
           written.changed = false;
           const auto current = currentVersion(tx_, w.type, written.id);
           written.version = current ? current->first : 1;
           written.status = 200;
+          ids[static_cast<int>(i)] = written.id;
           continue;
         } else if (!w.id.empty() && w.id != found[0]) {
           out.refused = refusal(w, 400, "invalid",
@@ -84,21 +86,29 @@ class Transaction {
       return out;
     }
     std::map<int, const FinalResource*> byEntry;
+    // A patient a conditional create found is not written here: it is checked (and locked) like
+    // one from outside the request.
+    std::set<std::string> matchedPatients;
+    for (std::size_t i = 0; i < request_.entries.size(); ++i) {
+      if (!out.written[i].changed && request_.entries[i].type == "Patient") matchedPatients.insert(out.written[i].id);
+    }
+    auto fromOutside = [&](const FinalResource& r) {
+      return request_.entries[static_cast<std::size_t>(r.entry)].type != "Patient" &&
+             (!r.patientInRequest || matchedPatients.count(r.patientId) != 0);
+    };
     std::set<std::string> outside;
     for (const auto& r : final.resources) {
       byEntry[r.entry] = &r;
-      if (request_.entries[static_cast<std::size_t>(r.entry)].type != "Patient" && !r.patientInRequest) {
-        outside.insert(r.patientId);
-      }
+      if (fromOutside(r)) outside.insert(r.patientId);
     }
     // 3. Patients referenced from outside the request must be stored and stay so until commit.
     if (!outside.empty()) {
       const std::vector<std::string> wanted(outside.begin(), outside.end());
       const std::vector<std::string> live = livePatients(tx_, wanted);
-      const std::set<std::string> found(live.begin(), live.end());
+      const std::set<std::string> stored(live.begin(), live.end());
       for (const auto& r : final.resources) {
         const WriteEntry& w = request_.entries[static_cast<std::size_t>(r.entry)];
-        if (w.type != "Patient" && !r.patientInRequest && found.count(r.patientId) == 0) {
+        if (fromOutside(r) && stored.count(r.patientId) == 0) {
           out.refused = refusal(w, 400, "invalid",
                                 "refers to Patient/" + r.patientId + ", which this node does not have");
           return out;

@@ -242,6 +242,23 @@ TEST_F(FhirConformance, TheCapabilityStatementDeclaresExactlyTheSupportedSearchP
   const std::set<std::string> patient{"identifier", "_id", "_count"};
   const std::set<std::string> others{"patient", "patient.identifier", "_count"};
   ASSERT_EQ(declared.size(), 7u);
+  // The interactions served: reads for granted organizations, writes for role local, and
+  // transaction and batch Bundles at the base.
+  for (std::size_t i = 0; i < resources->size(); ++i) {
+    auto r = resources->getObject(static_cast<unsigned>(i));
+    std::set<std::string> codes;
+    auto list = r->getArray("interaction");
+    ASSERT_TRUE(list);
+    for (std::size_t k = 0; k < list->size(); ++k) codes.insert(list->getObject(static_cast<unsigned>(k))->getValue<std::string>("code"));
+    EXPECT_EQ(codes, (std::set<std::string>{"read", "vread", "search-type", "update", "delete", "create"}))
+        << r->getValue<std::string>("type");
+    EXPECT_EQ(r->getValue<std::string>("versioning"), "versioned-update");
+  }
+  std::set<std::string> restCodes;
+  auto restList = statement->getArray("rest")->getObject(0)->getArray("interaction");
+  ASSERT_TRUE(restList);
+  for (std::size_t k = 0; k < restList->size(); ++k) restCodes.insert(restList->getObject(static_cast<unsigned>(k))->getValue<std::string>("code"));
+  EXPECT_EQ(restCodes, (std::set<std::string>{"transaction", "batch"}));
   for (const auto& [type, names] : declared) EXPECT_EQ(names, type == "Patient" ? patient : others) << type;
 
   // Each declared parameter is accepted; one that is not declared is refused.

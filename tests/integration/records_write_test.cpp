@@ -78,5 +78,24 @@ TEST_F(RecordsWrite, SmokePutReadDelete) {
   EXPECT_EQ(gone.status, 410) << gone.body;
 }
 
+// A transaction's conditional create that finds its resource writes nothing, and the references
+// to its fullUrl name the resource it found (FHIR R4 transaction processing).
+TEST_F(RecordsWrite, ReferencesToAConditionalCreateThatMatchedNameTheResourceFound) {
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Patient/w-1", kPatient).status, 201);
+  const std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:0b0c1a2e-1111-4222-8333-444455556666","resource":{"resourceType":"Patient","name":[{"family":"Doe"}],
+      "identifier":[{"system":"urn:oid:1.2.3","value":"MRN-1"}]},
+     "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:oid:1.2.3|MRN-1"}},
+    {"resource":{"resourceType":"Observation","id":"w-obs","status":"final","code":{"text":"x"},
+      "subject":{"reference":"urn:uuid:0b0c1a2e-1111-4222-8333-444455556666"}},"request":{"method":"PUT","url":"Observation/w-obs"}}]})";
+  auto bundle = send(hospital, "POST", "/fhir", tx);
+  ASSERT_EQ(bundle.status, 200) << bundle.body << f.node()->log();
+  EXPECT_NE(bundle.body.find("\"location\":\"Patient/w-1/_history/1\""), std::string::npos) << bundle.body;
+  auto obs = f.get(lakeside, "/fhir/Observation/w-obs", {"X-Purpose-Of-Use: TREAT"});
+  ASSERT_EQ(obs.status, 200) << obs.body;
+  EXPECT_NE(obs.body.find("Patient/w-1"), std::string::npos) << obs.body;
+  EXPECT_EQ(f.get(lakeside, "/fhir/Patient/w-1", {"X-Purpose-Of-Use: TREAT"}).header("ETag"), "W/\"1\"");
+}
+
 }  // namespace
 }  // namespace hie::testing

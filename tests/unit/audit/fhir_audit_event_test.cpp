@@ -7,6 +7,8 @@
 
 #include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -130,6 +132,99 @@ TEST(FhirAuditEvent, ASignedRequestSaysHowItsSignatureWasCheckedAndAnOldLeafRend
   EXPECT_EQ(db.count("signatureCheck"), 0u);
   EXPECT_EQ(db.count("answerSigned"), 0u);
   EXPECT_EQ(db["path"], "/fhir/Patient/p1");
+}
+
+// The profiles, subtype code, action and entity references of one rendered event.
+struct Rendered {
+  std::vector<std::string> profiles;
+  std::string interaction, action;
+  std::vector<std::string> references;  // entity.what.reference, in order
+  bool hasMeta = false;
+};
+
+Rendered render(const AuditEvent& e) {
+  auto text = fhirAuditEvent(TrailEntry::fromLeaf("hie-node/node-a/audit", 5, canonicalJson(leafObject(e, "node-a", 5))));
+  EXPECT_TRUE(text) << text.error().internal;
+  Rendered r;
+  if (!text) return r;
+  auto out = parse(*text);
+  r.hasMeta = out->has("meta");
+  if (r.hasMeta) {
+    auto list = out->getObject("meta")->getArray("profile");
+    for (std::size_t i = 0; i < list->size(); ++i) r.profiles.push_back(list->getElement<std::string>(i));
+  }
+  r.interaction = out->getArray("subtype")->getObject(0)->getValue<std::string>("code");
+  EXPECT_EQ(out->getArray("subtype")->getObject(0)->getValue<std::string>("system"),
+            "http://hl7.org/fhir/restful-interaction");
+  r.action = out->getValue<std::string>("action");
+  auto entities = out->getArray("entity");
+  for (std::size_t i = 0; i < entities->size(); ++i) {
+    auto what = entities->getObject(i)->getObject("what");
+    if (what && what->has("reference")) r.references.push_back(what->getValue<std::string>("reference"));
+  }
+  return r;
+}
+
+const std::string kBalp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
+
+// Writes of the FHIR write API (role local): create, update and delete are C, U and D with BALP's
+// Create/Update/Delete (and their Patient profiles when a patient is named); a transaction or batch
+// Bundle is E with its own restful-interaction and no BALP profile (BALP has none for a Bundle).
+TEST(FhirAuditEvent, WritesMapToTheirInteractionActionAndBalpProfile) {
+  struct Case {
+    const char* action;
+    const char* interaction;
+    const char* code;
+    std::vector<std::string> withPatient;
+    std::vector<std::string> withoutPatient;
+  };
+  const std::vector<Case> cases = {
+      {"create", "create", "C", {kBalp + "IHE.BasicAudit.Create", kBalp + "IHE.BasicAudit.PatientCreate"},
+       {kBalp + "IHE.BasicAudit.Create"}},
+      {"update", "update", "U", {kBalp + "IHE.BasicAudit.Update", kBalp + "IHE.BasicAudit.PatientUpdate"},
+       {kBalp + "IHE.BasicAudit.Update"}},
+      {"delete", "delete", "D", {kBalp + "IHE.BasicAudit.Delete", kBalp + "IHE.BasicAudit.PatientDelete"},
+       {kBalp + "IHE.BasicAudit.Delete"}},
+      {"transaction", "transaction", "E", {}, {}},
+      {"batch", "batch", "E", {}, {}},
+  };
+  for (const auto& c : cases) {
+    AuditEvent e = event();
+    e.action = c.action;
+    e.method = std::string(c.action) == "delete" ? "DELETE" : std::string(c.action) == "update" ? "PUT" : "POST";
+    e.purpose = "HOPERAT";
+    e.breakGlass = false;
+    e.httpStatus = std::string(c.action) == "create" ? 201 : 200;
+    e.patient = "Patient/p1";
+    e.entities = "Patient/p1/_history/2,Observation/o1/_history/1";
+    e.resultCount = 2;
+    Rendered with = render(e);
+    EXPECT_EQ(with.interaction, c.interaction) << c.action;
+    EXPECT_EQ(with.action, c.code) << c.action;
+    EXPECT_EQ(with.profiles, c.withPatient) << c.action;
+    EXPECT_EQ(with.hasMeta, !c.withPatient.empty()) << c.action;
+    // The patient first (role Patient), then every version written.
+    EXPECT_EQ(with.references, (std::vector<std::string>{"Patient/p1", "Patient/p1/_history/2", "Observation/o1/_history/1"}))
+        << c.action;
+    e.patient.clear();
+    Rendered without = render(e);
+    EXPECT_EQ(without.profiles, c.withoutPatient) << c.action;
+    EXPECT_EQ(without.action, c.code) << c.action;
+  }
+}
+
+TEST(FhirAuditEvent, ReadsAndSearchesKeepTheirMapping) {
+  AuditEvent e = event();
+  Rendered read = render(e);
+  EXPECT_EQ(read.interaction, "read");
+  EXPECT_EQ(read.action, "R");
+  EXPECT_EQ(read.profiles, (std::vector<std::string>{kBalp + "IHE.BasicAudit.Read", kBalp + "IHE.BasicAudit.PatientRead"}));
+  e.action = "search";
+  Rendered search = render(e);
+  EXPECT_EQ(search.interaction, "search-type");
+  EXPECT_EQ(search.action, "E");
+  EXPECT_EQ(search.profiles,
+            (std::vector<std::string>{kBalp + "IHE.BasicAudit.Query", kBalp + "IHE.BasicAudit.PatientQuery"}));
 }
 
 }  // namespace

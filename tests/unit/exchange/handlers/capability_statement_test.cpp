@@ -15,7 +15,7 @@ Poco::JSON::Object::Ptr parse(const std::string& body) {
   return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
 }
 
-TEST(CapabilityStatement, DeclaresTheServedTypesWithReadAndSearch) {
+TEST(CapabilityStatement, DeclaresTheServedTypesWithReadsSearchAndWrites) {
   CapabilityStatementHandler handler(
       NodeDescription{"node-a", "urn:oid:2.16.840.1.113883.3.7001", "1.2.3", {"Observation", "Patient"}});
   auto reply = handler.handle(HttpCall{});
@@ -38,10 +38,26 @@ TEST(CapabilityStatement, DeclaresTheServedTypesWithReadAndSearch) {
     auto r = resources->getObject(i);
     types.push_back(r->getValue<std::string>("type"));
     auto interactions = r->getArray("interaction");
-    ASSERT_EQ(interactions->size(), 2u);
-    EXPECT_EQ(interactions->getObject(0)->getValue<std::string>("code"), "read");
-    EXPECT_EQ(interactions->getObject(1)->getValue<std::string>("code"), "search-type");
+    std::vector<std::string> codes;
+    for (std::size_t k = 0; k < interactions->size(); ++k) {
+      codes.push_back(interactions->getObject(k)->getValue<std::string>("code"));
+      EXPECT_FALSE(interactions->getObject(k)->getValue<std::string>("documentation").empty());
+    }
+    EXPECT_EQ(codes, (std::vector<std::string>{"read", "vread", "search-type", "update", "delete", "create"}));
+    // The write API (role local): versions, history, create on PUT, conditional create and update.
+    EXPECT_EQ(r->getValue<std::string>("versioning"), "versioned-update");
+    EXPECT_TRUE(r->getValue<bool>("readHistory"));
+    EXPECT_TRUE(r->getValue<bool>("updateCreate"));
+    EXPECT_TRUE(r->getValue<bool>("conditionalCreate"));
+    EXPECT_TRUE(r->getValue<bool>("conditionalUpdate"));
+    EXPECT_EQ(r->getValue<std::string>("conditionalDelete"), "not-supported");
   }
+  // Transaction and batch Bundles at the base (POST /fhir).
+  auto restInteractions = rest->getArray("interaction");
+  ASSERT_FALSE(restInteractions.isNull());
+  ASSERT_EQ(restInteractions->size(), 2u);
+  EXPECT_EQ(restInteractions->getObject(0)->getValue<std::string>("code"), "transaction");
+  EXPECT_EQ(restInteractions->getObject(1)->getValue<std::string>("code"), "batch");
   EXPECT_EQ(types, (std::vector<std::string>{"Observation", "Patient"}));
   // Search parameters are declared exactly as the parser accepts them: Observation by patient.
   auto params = resources->getObject(0)->getArray("searchParam");
