@@ -35,6 +35,7 @@ const char* reasonPhrase(int status) {
 
 // For counters and the audit: what kind of problem refused the write.
 std::string problemReason(const WriteProblem& p) {
+  if (p.issueCode == "not-supported") return p.status == 404 ? "unsupported_type" : "unsupported_write";
   switch (p.status) {
     case 404: return "write_not_found";
     case 409: return "write_conflict";
