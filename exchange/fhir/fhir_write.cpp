@@ -84,15 +84,15 @@ void rewriteReferences(const Poco::Dynamic::Var& value, const std::map<std::stri
   }
 }
 
-// Every Reference.reference in value that starts with urn:uuid: (in order, at most a few).
-void uuidReferences(const Poco::Dynamic::Var& value, std::vector<std::string>& out) {
-  if (out.size() >= 16) return;
+// Every distinct Reference.reference in value that starts with urn:uuid:. All of them: each
+// must resolve, and a cap would let one past it be stored unresolved (a body's size bounds them).
+void uuidReferences(const Poco::Dynamic::Var& value, std::set<std::string>& out) {
   if (value.type() == typeid(Object::Ptr)) {
     const Object::Ptr o = value.extract<Object::Ptr>();
     if (!o) return;
     if (o->has("reference") && o->get("reference").isString()) {
       const std::string ref = o->getValue<std::string>("reference");
-      if (ref.compare(0, 9, kUrnUuid) == 0) out.push_back(ref);
+      if (ref.compare(0, 9, kUrnUuid) == 0) out.insert(ref);
     }
     for (const auto& [name, member] : *o) uuidReferences(member, out);
   } else if (value.type() == typeid(Array::Ptr)) {
@@ -376,7 +376,7 @@ WriteRequest parseWriteBundle(const std::string& body, const std::set<std::strin
   // a patient reference must name a Patient.
   for (auto& [w, resource] : parsed) {
     if (!resource) continue;
-    std::vector<std::string> refs;
+    std::set<std::string> refs;
     uuidReferences(Poco::Dynamic::Var(resource), refs);
     for (const auto& ref : refs) {
       auto it = typeByFullUrl.find(ref);
@@ -455,7 +455,7 @@ WriteRequest parseSingleWrite(const std::string& method, const std::string& targ
     if (!resource || !checkResource(-1, *t, resource, out.problems)) return out;
     bool present = false;
     if (w.method != WriteMethod::kPut) w.id = stringField(resource, "id", present);
-    std::vector<std::string> refs;
+    std::set<std::string> refs;
     uuidReferences(Poco::Dynamic::Var(resource), refs);
     if (!refs.empty()) {
       out.problems.push_back(problem(-1, "a reference to a urn:uuid:, which only a transaction can resolve"));

@@ -415,6 +415,55 @@ TEST(ConfigKeys, EachCheckRefusesWithItsMessage) {
             "OCSP query included, is cut at server.timeout");
 }
 
+TEST(ConfigKeys, RecordWriteKeysDefaultLandAndAreChecked) {
+  auto c = serveConfig(ConfigSource::fromMap(complete(), "/"));
+  ASSERT_TRUE(c) << c.error().internal;
+  EXPECT_EQ(c->records.maxWriteBytes, 8u * 1024 * 1024);
+  EXPECT_EQ(c->records.writeLimits.maxEntries, 1000u);
+  EXPECT_EQ(c->records.writePurposes, (std::set<std::string>{"HOPERAT", "PATADMIN", "RECORDMGT", "TREAT", "ETREAT"}));
+
+  auto values = complete();
+  values["records.maxRequestBytes"] = "1024";
+  values["records.maxBundleEntries"] = "1";
+  values["records.writePurposes"] = " TREAT , PATADMIN,TREAT";
+  c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().external;
+  EXPECT_EQ(c->records.maxWriteBytes, 1024u);
+  EXPECT_EQ(c->records.writeLimits.maxEntries, 1u);
+  EXPECT_EQ(c->records.writePurposes, (std::set<std::string>{"PATADMIN", "TREAT"}));
+  values["records.maxRequestBytes"] = "268435456";
+  values["records.maxBundleEntries"] = "100000";
+  c = serveConfig(ConfigSource::fromMap(values, "/"));
+  ASSERT_TRUE(c) << c.error().external;
+  EXPECT_EQ(c->records.maxWriteBytes, 256u * 1024 * 1024);
+  EXPECT_EQ(c->records.writeLimits.maxEntries, 100000u);
+
+  for (const auto& [key, bad] : std::vector<std::pair<std::string, std::string>>{
+           {"records.maxRequestBytes", "1023"},
+           {"records.maxRequestBytes", "268435457"},
+           {"records.maxRequestBytes", "8MiB"},
+           {"records.maxBundleEntries", "0"},
+           {"records.maxBundleEntries", "100001"},
+           {"records.maxBundleEntries", "-5"}}) {
+    values = complete();
+    values[key] = bad;
+    auto refused = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(refused) << key << "=" << bad;
+    EXPECT_NE(refused.error().external.find("'" + key + "'"), std::string::npos) << refused.error().external;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+  }
+  for (const std::string bad : {"TREAT,CURIOSITY", "treat", "TREAT,,PATADMIN", ",", " ", "TREAT;PATADMIN"}) {
+    values = complete();
+    values["records.writePurposes"] = bad;
+    auto refused = serveConfig(ConfigSource::fromMap(values, "/"));
+    ASSERT_FALSE(refused) << "records.writePurposes=" << bad;
+    EXPECT_EQ(refused.error().external,
+              "configuration key 'records.writePurposes' must be a comma-separated list of HL7 v3 PurposeOfUse codes "
+              "(e.g. HOPERAT,PATADMIN,RECORDMGT,TREAT,ETREAT)")
+        << bad;
+  }
+}
+
 TEST(ConfigKeys, UnknownAndEmptyKeysAreRefusedWithTheirMessage) {
   hie::testing::TempDir dir;
   const std::string path = dir.path() + "/node.properties";

@@ -111,5 +111,60 @@ TEST(Policy, NoOrganizationMeansDeny) {
   EXPECT_FALSE(decide(q, nullptr, {true}).permit);
 }
 
+// --- writes (records write API) ---------------------------------------------------------
+
+TEST(PolicyWrite, OnlyAnActiveLocalOrganizationWritesForAWritePurpose) {
+  const auto& purposes = defaultWritePurposes();
+  EXPECT_EQ(purposes, (std::set<std::string>{"HOPERAT", "PATADMIN", "RECORDMGT", "TREAT", "ETREAT"}));
+  struct WriteCase {
+    const char* name;
+    Organization organization;
+    std::string purpose;
+    bool permit;
+    DecisionReason reason;
+  };
+  const Organization local = org(OrganizationStatus::kActive, {Role::kLocal});
+  const std::vector<WriteCase> cases = {
+      {"local, TREAT", local, "TREAT", true, DecisionReason::kPermitted},
+      {"local, every default write purpose", local, "RECORDMGT", true, DecisionReason::kPermitted},
+      {"local and member", org(OrganizationStatus::kActive, {Role::kMember, Role::kLocal}), "PATADMIN", true,
+       DecisionReason::kPermitted},
+      {"member: reads, never writes", kMember, "TREAT", false, DecisionReason::kRoleNotAllowed},
+      {"auditor", org(OrganizationStatus::kActive, {Role::kAuditor}), "HOPERAT", false, DecisionReason::kRoleNotAllowed},
+      {"member and auditor", org(OrganizationStatus::kActive, {Role::kMember, Role::kAuditor}), "TREAT", false,
+       DecisionReason::kRoleNotAllowed},
+      {"no roles", org(OrganizationStatus::kActive, {}), "TREAT", false, DecisionReason::kRoleNotAllowed},
+      {"suspended local", org(OrganizationStatus::kSuspended, {Role::kLocal}), "TREAT", false,
+       DecisionReason::kOrganizationNotActive},
+      {"unknown purpose", local, "CURIOSITY", false, DecisionReason::kUnknownPurpose},
+      {"empty purpose", local, "", false, DecisionReason::kUnknownPurpose},
+      {"lowercase purpose", local, "treat", false, DecisionReason::kUnknownPurpose},
+      {"known purpose, not for writes", local, "PUBHLTH", false, DecisionReason::kPurposeNotForWrites},
+      {"payment is not a write purpose", local, "HPAYMT", false, DecisionReason::kPurposeNotForWrites},
+  };
+  for (const auto& c : cases) {
+    const AccessDecision d = decideWrite(&c.organization, c.purpose, purposes);
+    EXPECT_EQ(d.permit, c.permit) << c.name;
+    EXPECT_EQ(d.reason, c.reason) << c.name << ": " << decisionReasonName(d.reason);
+    EXPECT_FALSE(d.breakGlass) << c.name;
+  }
+  for (const auto& p : purposes) EXPECT_TRUE(decideWrite(&local, p, purposes).permit) << p;
+  EXPECT_EQ(decideWrite(nullptr, "TREAT", purposes).reason, DecisionReason::kOrganizationNotActive);
+  EXPECT_STREQ(decisionReasonName(DecisionReason::kPurposeNotForWrites), "purpose_not_for_writes");
+}
+
+TEST(PolicyWrite, TheConfiguredPurposesDecide) {
+  const Organization local = org(OrganizationStatus::kActive, {Role::kLocal});
+  const std::set<std::string> onlyAdmin = {"PATADMIN"};
+  EXPECT_TRUE(decideWrite(&local, "PATADMIN", onlyAdmin).permit);
+  EXPECT_EQ(decideWrite(&local, "TREAT", onlyAdmin).reason, DecisionReason::kPurposeNotForWrites);
+  EXPECT_EQ(decideWrite(&local, "PUBHLTH", {"PUBHLTH"}).reason, DecisionReason::kPermitted);
+  EXPECT_EQ(decideWrite(&local, "TREAT", {}).reason, DecisionReason::kPurposeNotForWrites);
+  // An unknown code in the set does not make it a purpose (config refuses such a set anyway).
+  EXPECT_EQ(decideWrite(&local, "CURIOSITY", {"CURIOSITY"}).reason, DecisionReason::kUnknownPurpose);
+  // The role decides before the purpose: a member learns nothing about the write purposes.
+  EXPECT_EQ(decideWrite(&kMember, "CURIOSITY", onlyAdmin).reason, DecisionReason::kRoleNotAllowed);
+}
+
 }  // namespace
 }  // namespace hie::auth
