@@ -252,10 +252,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             // Like a head: the whole body must arrive within server.timeout.
             reply = refusal(408, "timeout", "The request body took too long to arrive.", "request_timeout");
             closeAfter = true;
-          } else if (chunked && endpointLimit > 0 && rawPath.compare(0, 5, "/fhir") == 0 &&
-                     !request.has("Content-Length")) {
-            // A write's body, but of unknown length: the node reads whole bodies of a known size. (The
-            // witness endpoint answers a chunked body 413 below, as docs/api.md says.)
+          } else if (chunked && endpointLimit > 0 && !request.has("Content-Length")) {
+            // A body this endpoint takes, but of unknown length: the node reads whole bodies of a known size.
             reply = refusal(411, "invalid", "This endpoint needs the body's Content-Length (no chunked encoding).",
                             "length_required");
             closeAfter = true;
