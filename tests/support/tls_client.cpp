@@ -213,15 +213,21 @@ SavedSession KeepAliveConnection::session() const {
 }
 
 HttpResult KeepAliveConnection::get(const std::string& path, const std::vector<std::string>& extraHeaders) {
+  return send("GET", path, extraHeaders, "");
+}
+
+HttpResult KeepAliveConnection::send(const std::string& method, const std::string& path,
+                                     const std::vector<std::string>& extraHeaders, const std::string& body) {
   HttpResult r;
   if (!connected_) {
     r.tlsRefused = true;
     r.tlsError = error_;
     return r;
   }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\n";
   for (const auto& h : extraHeaders) request += h + "\r\n";
-  request += "\r\n";
+  if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
   SSL* ssl = state_->ssl.get();
   ERR_clear_error();
   if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) <= 0) {
