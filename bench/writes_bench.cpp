@@ -5,10 +5,11 @@
 //   writes_bench --mode pgbench-script --bundle DEMO.json --resources N --out FILE
 //       A pgbench script: one INSERT of the same N resources (ids from pgbench_fhir_seq) into pgbench_fhir.
 //   writes_bench --mode load --bundle DEMO.json --resources N --tag T --port P --ca CA.pem
-//                --cert CLIENT.crt --key CLIENT.key [--clients C] [--seconds S]
+//                --cert CLIENT.crt --key CLIENT.key [--clients C] [--seconds S] [--nodelay 1|0]
 //       C clients, each on its own keep-alive mTLS connection, POST transaction Bundles of N new
 //       resources to https://127.0.0.1:P/fhir (X-Purpose-Of-Use: HOPERAT) for S seconds, one after
-//       another. Prints "transactions/s resources/s p50_ms p99_ms failed".
+//       another. Prints "transactions/s resources/s p50_ms p99_ms failed". The client sets TCP_NODELAY
+//       (as curl and most HTTP clients do) unless --nodelay 0.
 //
 // The resources: the demo bundle's entries in order (a Patient, then its Encounter, Condition,
 // AllergyIntolerance, MedicationStatement, 3 Observations and 2 DocumentReferences; 3 patients),
@@ -179,6 +180,8 @@ int load(const std::map<std::string, std::string>& args) {
   }
   testing::ClientIdentity who{&client, {}};
   for (const auto& issuer : issuers) who.chain.push_back(&issuer);
+  testing::TlsClientOptions options;
+  options.noDelay = arg(args, "--nodelay", "1") == "1";
   const std::vector<std::string> headers{"X-Purpose-Of-Use: HOPERAT", "Content-Type: application/fhir+json"};
 
   std::atomic<bool> stop{false};
@@ -193,11 +196,11 @@ int load(const std::map<std::string, std::string>& args) {
         // Built before the clock starts: the client's work is not the node's.
         const std::string body = transaction(demo, tag + "-" + std::to_string(c) + "-" + std::to_string(n), resources);
         const auto t0 = Clock::now();
-        if (!conn || !conn->connected()) conn = std::make_unique<testing::KeepAliveConnection>(port, ca, who);
+        if (!conn || !conn->connected()) conn = std::make_unique<testing::KeepAliveConnection>(port, ca, who, testing::SavedSession{}, options);
         testing::HttpResult r = conn->send("POST", "/fhir", headers, body);
         if (r.tlsRefused) {
           // The node closed the idle or used-up connection (server.maxKeepAliveRequests): once more on a new one.
-          conn = std::make_unique<testing::KeepAliveConnection>(port, ca, who);
+          conn = std::make_unique<testing::KeepAliveConnection>(port, ca, who, testing::SavedSession{}, options);
           r = conn->send("POST", "/fhir", headers, body);
           if (r.tlsRefused) conn.reset();
         }

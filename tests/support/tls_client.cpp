@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -190,6 +191,10 @@ KeepAliveConnection::KeepAliveConnection(int port, const Credential& trustRoot, 
   timeval tv{options.timeoutSeconds, 0};
   ::setsockopt(state_->sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(state_->sock.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (options.noDelay) {
+    const int on = 1;
+    ::setsockopt(state_->sock.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
   state_->ssl.reset(SSL_new(state_->ctx.get()));
   SSL_set_fd(state_->ssl.get(), state_->sock.fd);
   SSL_set_tlsext_host_name(state_->ssl.get(), "localhost");

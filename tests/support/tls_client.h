@@ -23,6 +23,7 @@ struct TlsClientOptions {
   int maxVersion = 0;
   int securityLevel = -1;  // -1 = library default; 0 lets the client offer weak keys
   int timeoutSeconds = 10;
+  bool noDelay = false;  // TCP_NODELAY on the socket (KeepAliveConnection), as most HTTP clients set it
 };
 
 struct HttpResult {
