@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -190,6 +191,10 @@ KeepAliveConnection::KeepAliveConnection(int port, const Credential& trustRoot, 
   timeval tv{options.timeoutSeconds, 0};
   ::setsockopt(state_->sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(state_->sock.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (options.noDelay) {
+    const int on = 1;
+    ::setsockopt(state_->sock.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
   state_->ssl.reset(SSL_new(state_->ctx.get()));
   SSL_set_fd(state_->ssl.get(), state_->sock.fd);
   SSL_set_tlsext_host_name(state_->ssl.get(), "localhost");
@@ -213,15 +218,21 @@ SavedSession KeepAliveConnection::session() const {
 }
 
 HttpResult KeepAliveConnection::get(const std::string& path, const std::vector<std::string>& extraHeaders) {
+  return send("GET", path, extraHeaders, "");
+}
+
+HttpResult KeepAliveConnection::send(const std::string& method, const std::string& path,
+                                     const std::vector<std::string>& extraHeaders, const std::string& body) {
   HttpResult r;
   if (!connected_) {
     r.tlsRefused = true;
     r.tlsError = error_;
     return r;
   }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\n";
   for (const auto& h : extraHeaders) request += h + "\r\n";
-  request += "\r\n";
+  if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
   SSL* ssl = state_->ssl.get();
   ERR_clear_error();
   if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) <= 0) {

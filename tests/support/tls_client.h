@@ -23,6 +23,7 @@ struct TlsClientOptions {
   int maxVersion = 0;
   int securityLevel = -1;  // -1 = library default; 0 lets the client offer weak keys
   int timeoutSeconds = 10;
+  bool noDelay = false;  // TCP_NODELAY on the socket (KeepAliveConnection), as most HTTP clients set it
 };
 
 struct HttpResult {
@@ -67,6 +68,9 @@ class KeepAliveConnection {
   // GET path, keeping the connection open; reads one response (Content-Length framed).
   // tlsRefused when the connection failed or closed before a complete response.
   HttpResult get(const std::string& path = "/fhir/metadata", const std::vector<std::string>& extraHeaders = {});
+  // METHOD path with `body` (Content-Length given when it is not empty), keeping the connection open.
+  HttpResult send(const std::string& method, const std::string& path, const std::vector<std::string>& extraHeaders,
+                  const std::string& body);
   // The session to resume later; in TLS 1.3 it arrives after the handshake, so call after a response.
   SavedSession session() const;
   // True when the server closes the connection (or it is already gone) within `within`.
