@@ -126,6 +126,32 @@ TEST_F(AuditedReplyTest, AnEntryThatCannotBeCommittedTurnsTheReplyIntoA503WithNo
   EXPECT_EQ(counters.requests.value({"success", "urn:oid:1.2.3"}), 0u);
 }
 
+TEST_F(AuditedReplyTest, AWriteWhoseEntryCannotBeCommittedStillSaysWhatItChanged) {
+  // The record store committed the write before its entry: the change stands, and the 503's entry keeps it.
+  sink.available = false;
+  call.method = "PUT";
+  HttpReply reply;
+  reply.status = 200;
+  reply.body = R"({"resourceType":"Patient","id":"p1","name":[{"family":"Secret"}]})";
+  reply.access.action = "update";
+  reply.access.resourceType = "Patient";
+  reply.access.resourceId = "p1";
+  reply.access.patientId = "p1";
+  reply.access.entities = "Patient/p1/_history/4";
+  reply.access.resultCount = 1;
+  audited.release(served(), reply);
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.body.find("Secret"), std::string::npos);
+  ASSERT_EQ(sink.queued.size(), 1u);
+  const audit::AuditEvent& e = sink.queued[0];
+  EXPECT_EQ(e.httpStatus, 503);
+  EXPECT_EQ(e.outcomeReason, "audit_unavailable");
+  EXPECT_EQ(e.action, "update");
+  EXPECT_EQ(e.entities, "Patient/p1/_history/4");
+  EXPECT_EQ(e.patient, "Patient/p1");
+  EXPECT_EQ(e.resultCount, 1);
+}
+
 TEST_F(AuditedReplyTest, RelatedEntriesShareTheRequestsCommit) {
   HttpReply reply = patientRecord();
   audit::AuditEvent peerCall;
