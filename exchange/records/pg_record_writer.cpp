@@ -65,6 +65,8 @@ class Transaction {
           const auto current = currentVersion(tx_, w.type, written.id);
           written.version = current ? current->first : 1;
           written.status = 200;
+          // Its fullUrl still names it: references to it in the transaction resolve to the existing one.
+          ids[static_cast<int>(i)] = written.id;
           continue;
         } else if (!w.id.empty() && w.id != found[0]) {
           out.refused = refusal(w, 400, "invalid",
@@ -82,13 +84,23 @@ class Transaction {
       out.refused = final.problems.front();
       return out;
     }
+    // Patients this request writes; one that an ifNoneExist found is not written, so it is checked below.
+    std::set<std::string> writtenPatients;
+    for (std::size_t i = 0; i < request_.entries.size(); ++i) {
+      const WriteEntry& w = request_.entries[i];
+      if (w.type == "Patient" && w.method != WriteMethod::kDelete && out.written[i].changed) {
+        writtenPatients.insert(out.written[i].id);
+      }
+    }
+    auto needsStoredPatient = [&](const FinalResource& r) {
+      const std::size_t i = static_cast<std::size_t>(r.entry);
+      return request_.entries[i].type != "Patient" && out.written[i].changed && writtenPatients.count(r.patientId) == 0;
+    };
     std::map<int, const FinalResource*> byEntry;
     std::set<std::string> outside;
     for (const auto& r : final.resources) {
       byEntry[r.entry] = &r;
-      if (request_.entries[static_cast<std::size_t>(r.entry)].type != "Patient" && !r.patientInRequest) {
-        outside.insert(r.patientId);
-      }
+      if (needsStoredPatient(r)) outside.insert(r.patientId);
     }
     // 3. Patients referenced from outside the request must be stored and stay so until commit.
     if (!outside.empty()) {
@@ -97,7 +109,7 @@ class Transaction {
       const std::set<std::string> found(live.begin(), live.end());
       for (const auto& r : final.resources) {
         const WriteEntry& w = request_.entries[static_cast<std::size_t>(r.entry)];
-        if (w.type != "Patient" && !r.patientInRequest && found.count(r.patientId) == 0) {
+        if (needsStoredPatient(r) && found.count(r.patientId) == 0) {
           out.refused = refusal(w, 400, "invalid",
                                 "refers to Patient/" + r.patientId + ", which this node does not have");
           return out;
