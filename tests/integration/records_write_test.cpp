@@ -163,6 +163,11 @@ TEST_F(RecordsWrite, RefusedWritesStoreNothing) {
        "only a transaction can resolve"},
       {"missing patient (single)", "PUT", "/fhir/Observation/o-2", observation("o-2", "Patient/nobody"), {}, fhirJson,
        400, "Patient/nobody"},
+      {"meta not an object", "PUT", "/fhir/Patient/w-5", R"({"resourceType":"Patient","id":"w-5","meta":"x"})", {},
+       fhirJson, 400, "Patient.meta must be an object"},
+      {"meta an array", "POST", "/fhir",
+       bundle("transaction", {entry("PUT", "Patient/w-5", R"({"resourceType":"Patient","id":"w-5","meta":[{"tag":[]}]})")}),
+       {}, fhirJson, 400, "Patient.meta must be an object"},
       {"if-match mismatch", "PUT", "/fhir/Patient/w-1", kPatient, {"If-Match: W/\"7\""}, fhirJson, 412,
        "current version of Patient/w-1 is W/\\\"1\\\""},
       {"if-match of nothing", "PUT", "/fhir/Patient/w-3", patient("w-3", "Doe"), {"If-Match: W/\"1\""}, fhirJson, 412,
@@ -413,6 +418,14 @@ TEST_F(RecordsWrite, EveryVersionIsKeptAndDeletionsAreVersions) {
   EXPECT_EQ(back.header("ETag"), "W/\"4\"");
   EXPECT_EQ(read(lakeside, "/fhir/Patient/w-1").status, 200);
   EXPECT_EQ(scalar("SELECT count(*) FROM fhir_resource_history WHERE id = 'w-1'"), 4);
+  // The client's meta.versionId and lastUpdated are the server's to set; the rest of meta is kept.
+  auto meta = send(hospital, "PUT", "/fhir/Patient/w-5",
+                   R"({"resourceType":"Patient","id":"w-5","meta":{"versionId":"77","lastUpdated":"1999-01-01T00:00:00Z",)"
+                   R"("tag":[{"code":"x"}]}})");
+  ASSERT_EQ(meta.status, 201) << meta.body;
+  EXPECT_TRUE(contains(meta.body, "\"versionId\":\"1\"") && contains(meta.body, "\"tag\":[{\"code\":\"x\"}]") &&
+              !contains(meta.body, "1999"))
+      << meta.body;
 }
 
 TEST_F(RecordsWrite, ConditionalWritesFindByIdentifier) {
@@ -450,6 +463,29 @@ TEST_F(RecordsWrite, ConditionalWritesFindByIdentifier) {
   EXPECT_TRUE(contains(inBundle.body, "\"location\":\"Patient/" + id + "/_history/3\"")) << inBundle.body;
   EXPECT_EQ(counts(), before);
   EXPECT_EQ(versionOf("Patient", id), 3);
+  // A reference to the fullUrl of a conditional create that matched names the existing resource.
+  const std::string urn = "urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+  auto withObservation = send(hospital, "POST", "/fhir",
+                              bundle("transaction", {entry("POST", "Patient", patient("", "Cee", "MRN-7"), urn,
+                                                           R"(,"ifNoneExist":"identifier=urn:oid:1.2.3%7CMRN-7")"),
+                                                     entry("PUT", "Observation/c-obs", observation("c-obs", urn))}));
+  ASSERT_EQ(withObservation.status, 200) << withObservation.body;
+  EXPECT_EQ(responseStatuses(withObservation.body), (std::vector<std::string>{"200 OK", "201 Created"}))
+      << withObservation.body;
+  auto obs = read(lakeside, "/fhir/Observation/c-obs");
+  EXPECT_TRUE(contains(obs.body, "\"subject\":{\"reference\":\"Patient/" + id + "\"}")) << obs.body;
+  EXPECT_EQ(versionOf("Patient", id), 3);
+  EXPECT_EQ(counts(), (StoredCounts{before.current + 1, before.history + 1, before.identifiers}));
+  // ... and only while that resource is there: deleted, the condition no longer matches and a new one is made.
+  ASSERT_EQ(send(hospital, "DELETE", "/fhir/Observation/c-obs", "").status, 200);
+  ASSERT_EQ(send(hospital, "DELETE", "/fhir/Patient/" + id, "").status, 200);
+  auto recreated = send(hospital, "POST", "/fhir",
+                        bundle("transaction", {entry("POST", "Patient", patient("", "Cee", "MRN-7"), urn,
+                                                     R"(,"ifNoneExist":"identifier=urn:oid:1.2.3%7CMRN-7")"),
+                                               entry("PUT", "Observation/c-obs", observation("c-obs", urn))}));
+  ASSERT_EQ(recreated.status, 200) << recreated.body;
+  EXPECT_EQ(responseStatuses(recreated.body), (std::vector<std::string>{"201 Created", "200 OK"})) << recreated.body;
+  EXPECT_FALSE(contains(recreated.body, "Patient/" + id + "/")) << recreated.body;
   // No match: created.
   auto fresh = send(hospital, "POST", "/fhir/Patient", patient("", "Dee", "MRN-8"),
                     {"If-None-Exist: identifier=urn:oid:1.2.3%7CMRN-8"});
