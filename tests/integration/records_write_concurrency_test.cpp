@@ -8,7 +8,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -164,7 +166,7 @@ TEST_F(RecordsWriteConcurrency, ConditionalWritersMakeOneResource) {
 
 TEST_F(RecordsWriteConcurrency, ReadersNeverSeeHalfATransaction) {
   start();
-  constexpr int kTransactions = 12;
+  constexpr int kTransactions = 20;
   constexpr int kObservations = 20;
   std::atomic<int> announced{0};  // transactions answered 200: patients r-0 .. r-(announced-1) are complete
   std::atomic<bool> writerDone{false};
@@ -186,13 +188,30 @@ TEST_F(RecordsWriteConcurrency, ReadersNeverSeeHalfATransaction) {
     writerDone.store(true);
   });
 
-  // Reads while the writer writes: the patient in flight has 0 or 20 observations, an announced one 20.
+  // Reads while the writer writes (on one kept-alive connection, so that they are many): the patient
+  // in flight has 0 or 20 observations, an announced one 20.
+  std::unique_ptr<KeepAliveConnection> connection;
+  int connections = 0;
+  auto search = [&](const std::string& patientId) {
+    HttpResult r;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!connection) {
+        connection = std::make_unique<KeepAliveConnection>(f.node()->port(), f.pki.root, f.as(lakeside));
+        ++connections;
+      }
+      r = flat(connection->get("/fhir/Observation?patient=" + patientId + "&_count=1", {"X-Purpose-Of-Use: TREAT"}));
+      if (!r.tlsRefused && r.header("Connection") != "close" && r.header("Connection") != "Close") return r;
+      connection.reset();  // closed by the server (keep-alive limit or timeout): the next search reconnects
+      if (!r.tlsRefused) return r;
+    }
+    return r;
+  };
   std::vector<std::string> problems;
   int reads = 0, inFlightComplete = 0, inFlightEmpty = 0;
   for (int round = 0; round < 100000 && !writerDone.load(); ++round) {
     const int done = announced.load();
     const std::string inFlight = "r-" + std::to_string(done);
-    auto r = read(lakeside, "/fhir/Observation?patient=" + inFlight + "&_count=1");
+    auto r = search(inFlight);
     ++reads;
     const long long n = searchTotal(r);
     if (r.status != 200 || (n != 0 && n != kObservations)) {
@@ -201,7 +220,7 @@ TEST_F(RecordsWriteConcurrency, ReadersNeverSeeHalfATransaction) {
     (n == kObservations ? inFlightComplete : inFlightEmpty)++;
     if (done > 0) {
       const std::string complete = "r-" + std::to_string(done - 1);
-      auto c = read(lakeside, "/fhir/Observation?patient=" + complete + "&_count=1");
+      auto c = search(complete);
       ++reads;
       if (c.status != 200 || searchTotal(c) != kObservations) {
         problems.push_back(complete + " (announced): " + std::to_string(c.status) + " " + c.body);
@@ -216,6 +235,8 @@ TEST_F(RecordsWriteConcurrency, ReadersNeverSeeHalfATransaction) {
   EXPECT_EQ(announced.load(), kTransactions);
   EXPECT_TRUE(problems.empty()) << problems.size() << " reads saw part of a transaction, first: " << problems.front();
   EXPECT_GT(reads, 0);
+  std::cout << "[ reads    ] " << reads << " searches on " << connections << " connections during " << kTransactions << " transactions; the patient in flight: "
+            << inFlightComplete << " times complete, " << inFlightEmpty << " times not yet there\n";
   RecordProperty("reads", reads);
   RecordProperty("inFlightComplete", inFlightComplete);
   RecordProperty("inFlightEmpty", inFlightEmpty);
