@@ -172,6 +172,10 @@ void checkRequiredOf(const Object::Ptr& resource, const std::string& type, const
 std::vector<std::string> r4Problems(const Object::Ptr& resource, const std::string& type) {
   std::vector<std::string> out;
   checkValues(Poco::Dynamic::Var(resource), type, false, out);
+  // The store merges meta.versionId and meta.lastUpdated into meta: it must be an object (a Meta).
+  if (resource->has("meta") && !resource->get("meta").isEmpty() && !resource->isObject("meta")) {
+    out.push_back(type + ".meta must be an object (a FHIR Meta)");
+  }
   checkRequiredOf(resource, type, type, out);
   if (Array::Ptr contained = resource->getArray("contained")) {
     for (std::size_t i = 0; i < contained->size() && out.size() < kMaxR4Problems; ++i) {

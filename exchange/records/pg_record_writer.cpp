@@ -67,6 +67,7 @@ class Transaction {
           const auto current = currentVersion(tx_, w.type, written.id);
           written.version = current ? current->first : 1;
           written.status = 200;
+          // Its fullUrl still names it: references to it in the transaction resolve to the existing one.
           ids[static_cast<int>(i)] = written.id;
           continue;
         } else if (!w.id.empty() && w.id != found[0]) {
@@ -85,30 +86,32 @@ class Transaction {
       out.refused = final.problems.front();
       return out;
     }
-    std::map<int, const FinalResource*> byEntry;
-    // A patient a conditional create found is not written here: it is checked (and locked) like
-    // one from outside the request.
-    std::set<std::string> matchedPatients;
+    // Patients this request writes; one that an ifNoneExist found is not written, so it is checked below.
+    std::set<std::string> writtenPatients;
     for (std::size_t i = 0; i < request_.entries.size(); ++i) {
-      if (!out.written[i].changed && request_.entries[i].type == "Patient") matchedPatients.insert(out.written[i].id);
+      const WriteEntry& w = request_.entries[i];
+      if (w.type == "Patient" && w.method != WriteMethod::kDelete && out.written[i].changed) {
+        writtenPatients.insert(out.written[i].id);
+      }
     }
-    auto fromOutside = [&](const FinalResource& r) {
-      return request_.entries[static_cast<std::size_t>(r.entry)].type != "Patient" &&
-             (!r.patientInRequest || matchedPatients.count(r.patientId) != 0);
+    auto needsStoredPatient = [&](const FinalResource& r) {
+      const std::size_t i = static_cast<std::size_t>(r.entry);
+      return request_.entries[i].type != "Patient" && out.written[i].changed && writtenPatients.count(r.patientId) == 0;
     };
+    std::map<int, const FinalResource*> byEntry;
     std::set<std::string> outside;
     for (const auto& r : final.resources) {
       byEntry[r.entry] = &r;
-      if (fromOutside(r)) outside.insert(r.patientId);
+      if (needsStoredPatient(r)) outside.insert(r.patientId);
     }
     // 3. Patients referenced from outside the request must be stored and stay so until commit.
     if (!outside.empty()) {
       const std::vector<std::string> wanted(outside.begin(), outside.end());
       const std::vector<std::string> live = livePatients(tx_, wanted);
-      const std::set<std::string> stored(live.begin(), live.end());
+      const std::set<std::string> found(live.begin(), live.end());
       for (const auto& r : final.resources) {
         const WriteEntry& w = request_.entries[static_cast<std::size_t>(r.entry)];
-        if (fromOutside(r) && stored.count(r.patientId) == 0) {
+        if (needsStoredPatient(r) && found.count(r.patientId) == 0) {
           out.refused = refusal(w, 400, "invalid",
                                 "refers to Patient/" + r.patientId + ", which this node does not have");
           return out;
