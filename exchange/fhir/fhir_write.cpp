@@ -1,6 +1,7 @@
 #include "exchange/fhir/fhir_write.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
@@ -358,7 +359,8 @@ WriteRequest parseWriteBundle(const std::string& body, const std::set<std::strin
       // One resource is written once per transaction; a fullUrl names one entry.
       const std::string key = w.conditional ? w.type + "?" + w.condition.system + "|" + w.condition.value
                                             : w.id.empty() ? std::string() : w.type + "/" + w.id;
-      if (!key.empty() && w.method != WriteMethod::kPost && !targets.insert(key).second) {
+      // (An unconditional POST creates a resource of its own; a conditional one names its target.)
+      if (!key.empty() && (w.conditional || w.method != WriteMethod::kPost) && !targets.insert(key).second) {
         out.problems.push_back(problem(index, at(index, "the transaction writes " + (w.conditional ? w.type + " of that identifier" : key) +
                                                             " more than once")));
         continue;
@@ -401,8 +403,14 @@ WriteRequest parseWriteBundle(const std::string& body, const std::set<std::strin
 
   std::set<int> refused;
   for (const auto& p : out.problems) refused.insert(p.index);
+  // FHIR's order (DELETE, POST, PUT); within each, by what is written, so that two transactions
+  // touching the same resources lock them in the same order instead of deadlocking.
   std::stable_sort(parsed.begin(), parsed.end(), [](const auto& a, const auto& b) {
-    return applyOrder(a.first.method) < applyOrder(b.first.method);
+    const WriteEntry& x = a.first;
+    const WriteEntry& y = b.first;
+    if (applyOrder(x.method) != applyOrder(y.method)) return applyOrder(x.method) < applyOrder(y.method);
+    return std::tie(x.type, x.conditional, x.condition.system, x.condition.value, x.id) <
+           std::tie(y.type, y.conditional, y.condition.system, y.condition.value, y.id);
   });
   for (auto& [w, resource] : parsed) {
     if (refused.count(w.index) != 0) continue;

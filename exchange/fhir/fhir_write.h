@@ -55,7 +55,8 @@ struct WriteDocument;
 struct WriteRequest {
   enum class Kind { kSingle, kTransaction, kBatch };
   Kind kind = Kind::kSingle;
-  std::vector<WriteEntry> entries;          // in the order they must be applied (FHIR: DELETE, POST, PUT)
+  std::vector<WriteEntry> entries;          // in the order they are applied: FHIR's (DELETE, POST, PUT), and
+                                            // within each by type, condition and id (a fixed lock order)
   std::vector<WriteProblem> problems;       // transaction, single: any problem refuses the whole request
   std::shared_ptr<WriteDocument> document;  // the resources of entries (shared by copies)
   bool ok() const { return problems.empty(); }

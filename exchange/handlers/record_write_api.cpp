@@ -194,6 +194,7 @@ HttpReply RecordWriteApi::single(const HttpCall& call, const std::string& baseUr
   } else if (outcome->refused) {
     reply = problemsReply({*outcome->refused});
   } else {
+    reply.deferred = std::move(outcome->pending);  // commits after the audit entry
     const WrittenEntry& w = outcome->written.front();
     reply.access.resourceId = w.id;
     recordChanges(outcome->written, reply.access);
@@ -239,40 +240,20 @@ HttpReply RecordWriteApi::bundle(const HttpCall& call, const std::string& baseUr
     std::vector<WriteProblem> problems;
   };
   std::map<int, Slot> slots;
-  std::vector<WrittenEntry> changes;
-  if (transaction) {
-    auto outcome = writer_.write(request, call.requestId);
-    if (!outcome) {
-      const std::string action = reply.access.action;
-      reply = storeFailure(outcome.error());
-      reply.access.action = action;
-      return reply;
-    }
-    if (outcome->refused) {
-      const std::string action = reply.access.action;
-      reply = problemsReply({*outcome->refused});
-      reply.access.action = action;
-      return reply;
-    }
-    for (auto& w : outcome->written) slots[w.index].written = w;
-    changes = outcome->written;
-  } else {
-    for (const auto& p : request.problems) slots[p.index].problems.push_back(p);
-    for (std::size_t i = 0; i < request.entries.size(); ++i) {
-      const int index = request.entries[i].index;
-      auto outcome = writer_.write(batchEntry(request, i), call.requestId);
-      if (!outcome) {
-        slots[index].problems.push_back(WriteProblem{index, httpStatusFor(outcome.error().code), "transient",
-                                                     outcome.error().external});
-        if (reply.internalError.empty()) reply.internalError = outcome.error().internal;
-      } else if (outcome->refused) {
-        slots[index].problems.push_back(*outcome->refused);
-      } else {
-        slots[index].written = outcome->written.front();
-        changes.push_back(outcome->written.front());
-      }
-    }
+  for (const auto& p : request.problems) slots[p.index].problems.push_back(p);
+  // A batch whose every entry was refused by the checks has nothing left for the store.
+  auto outcome = request.entries.empty() ? Result<WriteOutcome>(WriteOutcome{})
+                                         : writer_.write(request, call.requestId);
+  if (!outcome || outcome->refused) {
+    const std::string action = reply.access.action;
+    reply = outcome ? problemsReply({*outcome->refused}) : storeFailure(outcome.error());
+    reply.access.action = action;
+    return reply;
   }
+  for (const auto& p : outcome->entryProblems) slots[p.index].problems.push_back(p);
+  for (auto& w : outcome->written) slots[w.index].written = w;
+  std::vector<WrittenEntry> changes = std::move(outcome->written);
+  reply.deferred = std::move(outcome->pending);  // commits after the audit entry
   recordChanges(changes, reply.access);
 
   const Prefer prefer = preferReturn(call);

@@ -13,11 +13,6 @@
 namespace hie::exchange {
 namespace {
 
-bool isWriteAction(const std::string& action) {
-  return action == "create" || action == "update" || action == "delete" || action == "transaction" ||
-         action == "batch";
-}
-
 void logRequest(const ServedRequest& request, const std::string& purpose, const HttpReply& reply) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request.started).count();
@@ -65,15 +60,36 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
   reply.relatedAudit.clear();
   entries.push_back(event);
   auto committed = audit_.recordAll(entries);
+  // A write stands only with its entry: committed right after it, or dropped (undone) without it.
+  std::shared_ptr<DeferredCommit> deferred = std::move(reply.deferred);
+  reply.deferred.reset();
+  if (!committed) deferred.reset();
+  bool written = true;
+  if (committed && deferred) {
+    if (auto done = deferred->commit(); !done) {
+      written = false;
+      // The entry says what the write did, but its commit failed or its outcome is unknown: the
+      // caller gets 503, and a second entry for the request id says so (the first one stays).
+      counters_.refusals.inc({"audit", "write_not_committed"});
+      HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
+      unavailable.refusalReason = "write_not_committed";
+      unavailable.internalError = done.error().internal;
+      unavailable.headers.emplace_back("Retry-After", "1");
+      unavailable.access = reply.access;  // what it tried to write; the commit's outcome is unknown
+      reply = std::move(unavailable);
+      const auto unavailableAnswer = sign(request, reply);
+      audit::AuditEvent replaced =
+          requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count());
+      addSignatureEvidence(replaced, request.signature, unavailableAnswer ? &*unavailableAnswer : nullptr);
+      audit_.recordAsync(std::move(replaced));
+    }
+  }
   if (!committed) {
     counters_.refusals.inc({"audit", "audit_unavailable"});
     HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
     unavailable.refusalReason = "audit_unavailable";
     unavailable.internalError = committed.error().internal;
     unavailable.headers.emplace_back("Retry-After", "1");
-    // A write is committed to the record store before its entry: the change stands, so the entry
-    // that replaces it still names every version written (a read's 503 disclosed nothing).
-    if (isWriteAction(reply.access.action)) unavailable.access = reply.access;
     reply = std::move(unavailable);
     const auto unavailableAnswer = sign(request, reply);
     // The original event was not committed (and never will be); what the caller got is
@@ -83,7 +99,7 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
     addSignatureEvidence(replaced, request.signature, unavailableAnswer ? &*unavailableAnswer : nullptr);
     audit_.recordAsync(std::move(replaced));
   }
-  counters_.requests.inc({committed ? event.outcome : std::string("error"),
+  counters_.requests.inc({committed && written ? event.outcome : std::string("error"),
                           request.organization.empty() ? std::string("none") : request.organization});
   logRequest(request, event.purpose, reply);
 }

@@ -35,8 +35,10 @@ class AuditedReply {
   // Commits the request's audit entry together with reply.relatedAudit (one
   // group commit; relatedAudit is emptied). Committed: reply unchanged.
   // Not committed: reply becomes a 503 with Retry-After, and the entry of
-  // that 503 is queued (AuditSink::recordAsync); for a write (already committed to the record
-  // store) that entry keeps what the write changed. Every 503 gets Retry-After.
+  // that 503 is queued (AuditSink::recordAsync). A write's database transaction (reply.deferred)
+  // is committed only after the entry, and undone when the entry is not committed; if its own
+  // commit then fails, the reply becomes a 503 too and a second entry (write_not_committed) for
+  // the request id is queued. Every 503 gets Retry-After.
   // Counts the request and writes its log line (no patient data).
   // With a signer, the final reply (the 503 too) is signed before its entry is built, and the entry
   // holds the answer's signature with the request's.

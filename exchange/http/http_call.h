@@ -1,11 +1,13 @@
 // Protocol-level request and reply as handlers see them: no sockets, no Poco.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "audit/audit_event.h"
+#include "common/deferred_commit.h"
 
 namespace hie::exchange {
 
@@ -49,6 +51,9 @@ struct HttpReply {
   // Entries for what the handler did on the request's behalf (the /exchange peer calls): committed
   // with the request's own entry, in one group commit, before the reply is released.
   std::vector<audit::AuditEvent> relatedAudit;
+  // Work the handler did that may stand only with the request's audit entry (a write's open database
+  // transaction): committed right after the entry, dropped (undone) when the entry is not committed.
+  std::shared_ptr<DeferredCommit> deferred;
 };
 
 }  // namespace hie::exchange

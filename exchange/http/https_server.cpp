@@ -232,10 +232,16 @@ class GateConnection : public Poco::Net::TCPServerConnection {
           const bool chunked = request.getChunkedTransferEncoding() || request.has("Transfer-Encoding");
           const std::streamsize length = request.getContentLength();
           // A body only where the gate takes one (POST /witness/add-checkpoint, writes under /fhir),
-          // with a Content-Length.
-          // What this endpoint takes, when the request brings a body at all.
-          const std::size_t endpointLimit =
-              (chunked || length > 0) ? s_.gate.bodyLimit(call.method, Poco::URI(request.getURI()).getPath()) : 0;
+          // with a Content-Length, and from a client the gate would let use it: what the endpoint
+          // takes, when the request brings a body at all.
+          const BodyAllowance allowance = (chunked || length > 0)
+                                              ? s_.gate.bodyAllowance(call.method,
+                                                                      Poco::URI(request.getURI()).getPath(), peer)
+                                              : BodyAllowance{};
+          // Not from this client: answered without reading a byte of it (the connection closes).
+          const bool leaveUnread = allowance.unread;
+          if (leaveUnread) closeAfter = true;
+          const std::size_t endpointLimit = allowance.limit;
           const std::size_t bodyLimit = chunked ? 0 : endpointLimit;
           const std::string& version = request.getVersion();
           if (version != HTTPResponse::HTTP_1_1 && version != HTTPResponse::HTTP_1_0) {
@@ -257,7 +263,7 @@ class GateConnection : public Poco::Net::TCPServerConnection {
             reply = refusal(411, "invalid", "This endpoint needs the body's Content-Length (no chunked encoding).",
                             "length_required");
             closeAfter = true;
-          } else if (bodyLimit == 0 && (chunked || length > 0)) {
+          } else if (!leaveUnread && bodyLimit == 0 && (chunked || length > 0)) {
             reply = refusal(413, "too-costly", "This node accepts no request bodies.", "request_body");
             closeAfter = true;
             // Read a small body away so that closing does not reset the connection before the reply arrives.

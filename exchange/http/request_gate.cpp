@@ -22,11 +22,17 @@ RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const Cap
       counters_(counters),
       baseUrl_(std::move(baseUrl)) {}
 
-std::size_t RequestGate::bodyLimit(const std::string& method, const std::string& path) const {
+BodyAllowance RequestGate::bodyAllowance(const std::string& method, const std::string& path,
+                                         const auth::PeerIdentity& peer) const {
   // Also when this node is no witness: the request then gets its 404 (audited as witnessing), not a 413.
-  if (method == "POST" && path == kAddCheckpointPath) return kMaxWitnessBodyBytes;
-  if (writes_ != nullptr && method != "DELETE" && isWritePath(method, path)) return records_.settings().maxWriteBytes;
-  return 0;
+  if (method == "POST" && path == kAddCheckpointPath) return BodyAllowance{kMaxWitnessBodyBytes, false};
+  if (writes_ == nullptr || method == "DELETE" || !isWritePath(method, path)) return BodyAllowance{};
+  const auth::OrganizationSnapshot organizations = directory_.snapshot();
+  const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
+  // The role decides before anything else (RecordWriteApi); the body is worth reading only then.
+  const bool mayWrite =
+      mapping.outcome == auth::MappingOutcome::kAdmitted && mapping.organization->hasRole(auth::Role::kLocal);
+  return mayWrite ? BodyAllowance{records_.settings().maxWriteBytes, false} : BodyAllowance{0, true};
 }
 
 GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& peer) const {

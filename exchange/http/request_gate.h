@@ -20,6 +20,11 @@
 
 namespace hie::exchange {
 
+struct BodyAllowance {
+  std::size_t limit = 0;  // the largest body read before handle(); 0: none is read
+  bool unread = false;    // the endpoint takes a body, but not from this peer: handle() answers without it
+};
+
 struct GateOutcome {
   HttpReply reply;
   std::string organization;  // identifier of the admitted organization, "" when refused
@@ -40,11 +45,13 @@ class RequestGate {
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
 
-  // The largest body a request with this method and (decoded) path may carry, read whole by the
-  // listener before handle(); 0 when it may carry none. POST /witness/add-checkpoint takes one
-  // (kMaxWitnessBodyBytes), also on a node that is no witness (it answers 404); writes under
-  // /fhir (PUT, POST) take records.maxRequestBytes when the node has the write API.
-  std::size_t bodyLimit(const std::string& method, const std::string& path) const;
+  // The body a request with this method and (decoded) path may carry from this peer, read whole by
+  // the listener before handle(). POST /witness/add-checkpoint takes one (kMaxWitnessBodyBytes),
+  // also on a node that is no witness (it answers 404); writes under /fhir (PUT, POST) take
+  // records.maxRequestBytes when the node has the write API, but only from an organization that
+  // may write (role local): anyone else's is left unread, and handle() refuses the request.
+  BodyAllowance bodyAllowance(const std::string& method, const std::string& path,
+                              const auth::PeerIdentity& peer) const;
 
  private:
   HttpReply route(const HttpCall& call, const auth::Organization& organization,

@@ -1,10 +1,13 @@
-// PgRecordStore::write: the write API's transaction (record_store.h, RecordWriter).
+// PgRecordStore::write: the write API's transaction (record_store.h, RecordWriter), left open until
+// the request's audit entry is committed.
+#include <algorithm>
+#include <memory>
 #include <set>
 
 #include <pqxx/pqxx>
 
 #include "common/hex.h"
-#include "db/pooled.h"
+#include "db/connection_pool.h"
 #include "exchange/records/postgres_record_store.h"
 #include "exchange/records/resource_versions.h"
 
@@ -41,7 +44,15 @@ class Transaction {
   WriteOutcome run() {
     WriteOutcome out;
     out.written.resize(request_.entries.size());
-    // 1. Every entry's id: conditional ones are looked up (and locked) here.
+    // 0. The locks of every condition's identifier, at once and in order.
+    std::set<int> buckets;
+    std::set<std::string> deletedHere;  // Type/id that this request deletes (FHIR applies DELETEs first)
+    for (const auto& w : request_.entries) {
+      if (w.conditional) buckets.insert(identifierBucket(w.type, w.condition.system, w.condition.value));
+      if (w.method == WriteMethod::kDelete) deletedHere.insert(w.type + "/" + w.id);
+    }
+    lockIdentifierBuckets(tx_, std::vector<int>(buckets.begin(), buckets.end()));
+    // 1. Every entry's id: conditional ones are looked up here, as if the request's DELETEs were done.
     std::map<int, std::string> ids;
     for (std::size_t i = 0; i < request_.entries.size(); ++i) {
       const WriteEntry& w = request_.entries[i];
@@ -51,7 +62,10 @@ class Transaction {
       if (!w.conditional) {
         written.id = w.method == WriteMethod::kPost ? newResourceId() : w.id;
       } else {
-        const std::vector<std::string> found = findByIdentifier(tx_, w.type, w.condition.system, w.condition.value);
+        std::vector<std::string> found = findByIdentifier(tx_, w.type, w.condition.system, w.condition.value);
+        found.erase(std::remove_if(found.begin(), found.end(),
+                                   [&](const std::string& id) { return deletedHere.count(w.type + "/" + id) != 0; }),
+                    found.end());
         if (found.size() > 1) {
           out.refused = refusal(w, 412, "multiple-matches",
                                 "more than one " + w.type + " has that identifier; the condition must match one");
@@ -79,6 +93,17 @@ class Transaction {
         }
       }
       if (w.method != WriteMethod::kDelete) ids[static_cast<int>(i)] = written.id;
+    }
+    // Conditions resolved: still, each resource is written or deleted once.
+    std::set<std::string> targets;
+    for (std::size_t i = 0; i < request_.entries.size(); ++i) {
+      const WrittenEntry& written = out.written[i];
+      if (written.changed && !targets.insert(written.type + "/" + written.id).second) {
+        out.refused = refusal(request_.entries[i], 400, "invalid",
+                              "the request writes " + written.type + "/" + written.id +
+                                  " more than once (as its conditions resolved)");
+        return out;
+      }
     }
     // 2. References to fullUrls become Type/id; every resource's patient is known.
     const Finalized final = finalizeWrites(request_, ids);
@@ -182,19 +207,86 @@ class Transaction {
   const std::string& requestId_;
 };
 
+// The write's open transaction, on its own connection until it commits or is dropped.
+class PgPendingWrite : public DeferredCommit {
+ public:
+  explicit PgPendingWrite(db::ConnectionPool::Lease lease) : lease_(std::move(lease)), tx_(*lease_) {}
+  pqxx::work& tx() { return tx_; }
+  void discard() { lease_.discard(); }
+
+  Result<void> commit() override {
+    try {
+      tx_.commit();
+      return {};
+    } catch (const pqxx::in_doubt_error& e) {
+      lease_.discard();
+      return fail(ErrorCode::kUnavailable, std::string("the write's commit is in doubt: ") + e.what(),
+                  "The service is temporarily unavailable.");
+    } catch (const pqxx::broken_connection& e) {
+      lease_.discard();
+      return fail(ErrorCode::kUnavailable, std::string("lost the database connection while committing a write: ") + e.what(),
+                  "The service is temporarily unavailable.");
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::kInternal, std::string("commit of a write failed: ") + e.what(), "Internal error.");
+    }
+  }
+
+ private:
+  db::ConnectionPool::Lease lease_;  // declared first: destroyed after the transaction (which rolls back)
+  pqxx::work tx_;
+};
+
+// A write that met a concurrent one in a lock cycle: nothing of it stands, the client may repeat it.
+const char* const kDeadlock = "The write met a concurrent write of the same resources; nothing was stored. Repeat it.";
+
 }  // namespace
 
 Result<WriteOutcome> PgRecordStore::write(const WriteRequest& request, const std::string& requestId) {
-  if (!request.ok() || request.entries.empty()) {
+  // A batch's refused entries are left out of its entries; what is left is written.
+  if (request.entries.empty() || (request.kind != WriteRequest::Kind::kBatch && !request.ok())) {
     return fail(ErrorCode::kInvalidInput, "write: the request has problems", "The request has problems.");
   }
-  return db::withConnection(pool_, "write resources", [&](pqxx::connection& c) -> Result<WriteOutcome> {
-    pqxx::work tx(c);
-    WriteOutcome out = Transaction(tx, request, requestId).run();
-    if (!out.refused) tx.commit();  // else: rolled back when tx goes out of scope
-    if (out.refused) out.written.clear();
+  auto lease = pool_.acquire();
+  if (!lease) return tl::make_unexpected(lease.error());
+  std::unique_ptr<PgPendingWrite> pending;
+  try {
+    pending = std::make_unique<PgPendingWrite>(std::move(*lease));
+    WriteOutcome out;
+    if (request.kind != WriteRequest::Kind::kBatch) {
+      out = Transaction(pending->tx(), request, requestId).run();
+      if (out.refused) {
+        out.written.clear();
+        return out;  // pending is dropped: rolled back
+      }
+    } else {
+      // Each entry on its own, behind a savepoint: a refused or failed entry is undone alone.
+      for (std::size_t i = 0; i < request.entries.size(); ++i) {
+        const WriteRequest one = batchEntry(request, i);
+        try {
+          pqxx::subtransaction entry(pending->tx(), "batch_entry");
+          WriteOutcome done = Transaction(entry, one, requestId).run();
+          if (done.refused) {
+            out.entryProblems.push_back(*done.refused);
+            continue;  // entry is aborted: back to the savepoint
+          }
+          entry.commit();
+          out.written.push_back(std::move(done.written.front()));
+        } catch (const pqxx::deadlock_detected& e) {
+          out.entryProblems.push_back(WriteProblem{one.entries.front().index, 503, "transient", kDeadlock});
+        }
+      }
+    }
+    if (!out.written.empty()) out.pending = std::move(pending);
     return out;
-  });
+  } catch (const pqxx::deadlock_detected& e) {
+    return fail(ErrorCode::kUnavailable, std::string("write: ") + e.what(), kDeadlock);
+  } catch (const pqxx::broken_connection& e) {
+    if (pending) pending->discard();
+    return fail(ErrorCode::kUnavailable, std::string("write: lost the database connection: ") + e.what(),
+                "The service is temporarily unavailable.");
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInternal, std::string("write: ") + e.what(), "Internal error.");
+  }
 }
 
 }  // namespace hie::exchange

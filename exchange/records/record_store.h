@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/deferred_commit.h"
 #include "common/result.h"
 #include "exchange/fhir/fhir_request.h"
 #include "exchange/fhir/fhir_write.h"
@@ -69,19 +71,29 @@ struct WrittenEntry {
 };
 
 struct WriteOutcome {
-  std::vector<WrittenEntry> written;    // in WriteRequest::entries order
-  std::optional<WriteProblem> refused;  // set: nothing was stored
+  // Transaction or single write: every entry, in WriteRequest::entries order. Batch: the entries
+  // that were applied.
+  std::vector<WrittenEntry> written;
+  std::optional<WriteProblem> refused;        // transaction or single write: set = nothing is stored
+  std::vector<WriteProblem> entryProblems;    // batch: the entries refused, each undone on its own
+  // The applied writes, still uncommitted: they become durable with pending->commit() (after the
+  // request's audit entry is committed), and are undone when it is destroyed uncommitted. Null when
+  // nothing was applied.
+  std::unique_ptr<DeferredCommit> pending;
 };
 
 class RecordWriter {
  public:
   virtual ~RecordWriter() = default;
-  // Applies every entry of request (ok()) in one database transaction, in entries order: all,
-  // or none (refused names the entry and its status: 400 a patient that is not there, 404 a
-  // delete of nothing, 409 a patient with resources left, 412 If-Match or a condition with
-  // several matches). Readers see all of it or none of it.
-  // requestId is kept with every version written (fhir_resource_history.request_id), so that
-  // each version leads to the audit entry of the request that wrote it.
+  // Applies every entry of request (ok()) in one database transaction, in entries order, and leaves
+  // it open in WriteOutcome::pending. A transaction or single write is all or none (refused names
+  // the entry and its status: 400 a patient that is not there or a target written twice, 404 a
+  // delete of nothing, 409 a patient with resources left, 412 If-Match or a condition with several
+  // matches); a batch applies each entry on its own (a savepoint each) and names the refused ones.
+  // Readers see all of it or none of it. requestId is kept with every version written
+  // (fhir_resource_history.request_id), so that each version leads to its audit entry.
+  // kUnavailable: the store is unreachable, or the write ran into a concurrent one (a deadlock);
+  // nothing is stored.
   virtual Result<WriteOutcome> write(const WriteRequest& request, const std::string& requestId) = 0;
 };
 

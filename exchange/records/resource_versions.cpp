@@ -1,5 +1,7 @@
 #include "exchange/records/resource_versions.h"
 
+#include <cstdint>
+
 #include <pqxx/pqxx>
 
 #include "db/sql_array.h"
@@ -119,15 +121,31 @@ void replacePatientIdentifiers(pqxx::transaction_base& tx, const std::string& pa
       db::textArrayLiteral(systems), db::textArrayLiteral(values), patientId);
 }
 
+int identifierBucket(const std::string& type, const std::string& system, const std::string& value) {
+  // FNV-1a (64 bits): the same bucket in every process of the node, whatever it was built with.
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const std::string* part : {&type, &system, &value}) {
+    for (unsigned char c : *part) h = (h ^ c) * 1099511628211ULL;
+    h = (h ^ 0x1fU) * 1099511628211ULL;
+  }
+  return static_cast<int>(h % kIdentifierBuckets);
+}
+
+void lockIdentifierBuckets(pqxx::transaction_base& tx, const std::vector<int>& sortedBuckets) {
+  if (sortedBuckets.empty()) return;
+  std::string array = "{";
+  for (int b : sortedBuckets) array += (array.size() > 1 ? "," : "") + std::to_string(b);
+  // unnest keeps the array's order: the locks are taken in ascending bucket order.
+  tx.exec_params("SELECT pg_advisory_xact_lock(7001, b) FROM unnest($1::int[]) AS b", array + "}");
+}
+
 std::vector<std::string> findByIdentifier(pqxx::transaction_base& tx, const std::string& type,
                                           const std::string& system, const std::string& value) {
-  tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1 || '|' || $2 || '|' || $3, 7001))", type, system,
-                 value);
   std::vector<std::string> ids;
   for (const auto& row : tx.exec_params(
            "SELECT id FROM fhir_resources WHERE resource_type = $1 AND NOT deleted AND "
            "  resource -> 'identifier' @> jsonb_build_array(jsonb_build_object('system', $2::text, 'value', $3::text)) "
-           "ORDER BY id LIMIT 2",
+           "ORDER BY id LIMIT 3",
            type, system, value)) {
     ids.push_back(row[0].as<std::string>());
   }

@@ -37,9 +37,17 @@ std::optional<std::pair<int, bool>> currentVersion(pqxx::transaction_base& tx, c
 void replacePatientIdentifiers(pqxx::transaction_base& tx, const std::string& patientId,
                                const std::vector<std::pair<std::string, std::string>>& identifiers);
 
-// The ids of live resources of type with that identifier (at most 2: enough to tell "several"),
-// after taking a transaction lock on (type, system, value) so that two conditional writes of the
-// same identifier run one after the other.
+// Conditional writes of one identifier run one after the other: each takes, until commit, the
+// transaction lock of its identifier's bucket (identifierBucket), all of a request's buckets at
+// once and in ascending order (so that two requests never wait for each other in a cycle). A
+// fixed number of buckets bounds the locks one transaction holds in PostgreSQL's lock table.
+constexpr int kIdentifierBuckets = 256;
+int identifierBucket(const std::string& type, const std::string& system, const std::string& value);
+void lockIdentifierBuckets(pqxx::transaction_base& tx, const std::vector<int>& sortedBuckets);
+
+// The ids of live resources of type with that identifier (at most 3: enough to tell "several" when
+// one of them is deleted by the same transaction).
+// Take the identifier's bucket lock first (lockIdentifierBuckets).
 std::vector<std::string> findByIdentifier(pqxx::transaction_base& tx, const std::string& type,
                                           const std::string& system, const std::string& value);
 

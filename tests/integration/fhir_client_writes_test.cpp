@@ -99,6 +99,28 @@ TEST_F(FhirClientWrites, CurlGetsItsGoAheadBeforeALargeBody) {
   EXPECT_TRUE(contains(r.output, "status=201")) << r.output;
 }
 
+TEST_F(FhirClientWrites, AnOrganizationThatMayNotWriteIsRefusedBeforeItsBodyIsRead) {
+  // A member asks to send a large body: no go-ahead, a 403, and the body is never read.
+  f.addOrg("urn:oid:2.16.840.1.113883.3.7001", "Lakeside Clinic");
+  const Credential member = f.memberCert({"urn:oid:2.16.840.1.113883.3.7001"});
+  // Added while the node runs: admitted once the node's registry has it.
+  ASSERT_TRUE(waitFor([&] { return f.get(member).status == 200; }, std::chrono::seconds(10)));
+  const std::string memberCert = writeFile(files.path(), "member.crt", f.pki.chainPem(member));
+  const std::string memberKey = writeFile(files.path(), "member.key", member.keyPem());
+  const std::string body = R"({"resourceType":"Patient","id":"m-1","name":[{"text":")" + std::string(2 * 1024 * 1024, 'a') +
+                           R"("}]})";
+  const std::string bodyFile = writeFile(files.path(), "big.json", body);
+  const CommandResult r = runProgram(
+      {"/usr/bin/curl", "-sS", "-v", "--expect100-timeout", "50", "-H", "Expect: 100-continue", "--cacert", ca,
+       "--cert", memberCert, "--key", memberKey, "-X", "PUT", "-H", "Content-Type: application/fhir+json", "-H",
+       "X-Purpose-Of-Use: HOPERAT", "--data-binary", "@" + bodyFile, "-o", files.path() + "/refused.json", "-w",
+       "status=%{http_code}\n", base + "/Patient/m-1"},
+      {}, std::chrono::seconds(40));
+  EXPECT_TRUE(contains(r.output, "status=403")) << r.output;
+  EXPECT_FALSE(contains(r.output, "100 Continue")) << r.output;
+  EXPECT_TRUE(contains(f.node()->log(), "refused=role_not_allowed")) << f.node()->log();
+}
+
 TEST_F(FhirClientWrites, WriteAnswersAreValidR4) {
   const CommandResult r = runFhirTool("fhir-client-writes.js", {base, cert, key, ca});
   ASSERT_EQ(r.exitCode, 0) << r.output;

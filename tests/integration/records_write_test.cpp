@@ -412,9 +412,9 @@ TEST_F(RecordsWrite, EveryVersionIsKeptAndDeletionsAreVersions) {
   EXPECT_EQ(read(hill, "/fhir/Patient/w-1/_history/3").status, 403);
   // Searches no longer find it.
   EXPECT_EQ(searchTotal(read(lakeside, "/fhir/Patient?identifier=urn:oid:1.2.3%7CMRN-1")), 0);
-  // Written again: version 4, readable.
+  // Written again: created anew (201) as version 4, readable.
   auto back = send(hospital, "PUT", "/fhir/Patient/w-1", kPatient);
-  EXPECT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(back.status, 201) << back.body;
   EXPECT_EQ(back.header("ETag"), "W/\"4\"");
   EXPECT_EQ(read(lakeside, "/fhir/Patient/w-1").status, 200);
   EXPECT_EQ(scalar("SELECT count(*) FROM fhir_resource_history WHERE id = 'w-1'"), 4);
@@ -484,7 +484,8 @@ TEST_F(RecordsWrite, ConditionalWritesFindByIdentifier) {
                                                      R"(,"ifNoneExist":"identifier=urn:oid:1.2.3%7CMRN-7")"),
                                                entry("PUT", "Observation/c-obs", observation("c-obs", urn))}));
   ASSERT_EQ(recreated.status, 200) << recreated.body;
-  EXPECT_EQ(responseStatuses(recreated.body), (std::vector<std::string>{"201 Created", "200 OK"})) << recreated.body;
+  // The deleted Observation written again is created anew too.
+  EXPECT_EQ(responseStatuses(recreated.body), (std::vector<std::string>{"201 Created", "201 Created"})) << recreated.body;
   EXPECT_FALSE(contains(recreated.body, "Patient/" + id + "/")) << recreated.body;
   // No match: created.
   auto fresh = send(hospital, "POST", "/fhir/Patient", patient("", "Dee", "MRN-8"),
@@ -596,6 +597,37 @@ TEST_F(RecordsWrite, WritesAreAuditedWithoutPatientData) {
   EXPECT_FALSE(contains(exported.output, "MRN-")) << exported.output;
   EXPECT_FALSE(contains(f.node()->log(), "Doe")) << f.node()->log();
   EXPECT_FALSE(contains(f.node()->log(), "MRN-")) << f.node()->log();
+}
+
+}  // namespace
+}  // namespace hie::testing
+
+namespace hie::testing {
+namespace {
+
+TEST_F(RecordsWrite, ConditionsSeeTheTransactionsOwnDeletes) {
+  start();
+  // FHIR applies a transaction's DELETEs first: a condition that would find a resource the same
+  // transaction deletes finds nothing.
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Patient/d-1", patient("d-1", "Dee", "MRN-D")).status, 201);
+  auto replaced = send(hospital, "POST", "/fhir",
+                       bundle("transaction", {entry("DELETE", "Patient/d-1", ""),
+                                              entry("POST", "Patient", patient("", "Dee-New", "MRN-D"), "",
+                                                    R"(,"ifNoneExist":"identifier=urn:oid:1.2.3%7CMRN-D")")}));
+  ASSERT_EQ(replaced.status, 200) << replaced.body;
+  EXPECT_EQ(responseStatuses(replaced.body), (std::vector<std::string>{"200 OK", "201 Created"})) << replaced.body;
+  EXPECT_EQ(scalar("SELECT count(*) FROM fhir_resources WHERE resource_type = 'Patient' AND NOT deleted"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM fhir_resources WHERE id = 'd-1' AND deleted"), 1);
+  // A conditional update that resolves to a resource the transaction also deletes writes it twice: refused.
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Patient/d-2", patient("d-2", "Eve", "MRN-E")).status, 201);
+  const StoredCounts before = counts();
+  auto twice = send(hospital, "POST", "/fhir",
+                    bundle("transaction", {entry("PUT", "Patient/d-2", patient("d-2", "Eve", "MRN-E")),
+                                           entry("PUT", "Patient?identifier=urn:oid:1.2.3%7CMRN-E",
+                                                 patient("", "Eve-Again", "MRN-E"))}));
+  EXPECT_EQ(twice.status, 400) << twice.body;
+  EXPECT_TRUE(contains(twice.body, "more than once")) << twice.body;
+  EXPECT_EQ(counts(), before);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
@@ -491,6 +493,12 @@ TEST(FhirWriteBundle, ATransactionWritesEachTargetAndFullUrlOnce) {
     EXPECT_TRUE(b.ok()) << first << " " << second << ": " << b.problems[0].text;
     EXPECT_EQ(b.entries.size(), 2u);
   }
+  // Conditional creates name their target by the condition: twice, or with a conditional update of it, is refused.
+  const std::string ifNone = R"("ifNoneExist":"identifier=urn:oid:2.16.840.1.113883.3.7000.1%7CMRN-1")";
+  expectOneProblem(transaction({entry("POST", "Patient", patient(""), "", ifNone), entry("POST", "Patient", patient(""), "", ifNone)}),
+                   1, 400, "invalid", "Patient of that identifier more than once", "two conditional creates");
+  expectOneProblem(transaction({entry("POST", "Patient", patient(""), "", ifNone), entry("PUT", cond, patient(""))}), 1, 400,
+                   "invalid", "Patient of that identifier more than once", "conditional create and update");
   // Two creates of the same type are two resources, whatever ids the client proposes.
   EXPECT_TRUE(transaction({entry("POST", "Patient", patient("p1")), entry("POST", "Patient", patient("p1"))}).ok());
   // Different targets.
@@ -512,7 +520,8 @@ TEST(FhirWriteBundle, EntriesApplyAsDeletePostPutKeepingTheirIndex) {
   ASSERT_TRUE(r.ok()) << r.problems[0].text;
   std::vector<int> order;
   for (const auto& w : r.entries) order.push_back(w.index);
-  EXPECT_EQ(order, (std::vector<int>{2, 5, 1, 4, 0, 3, 6}));
+  // DELETE, POST, PUT; within each by type, then unconditional before conditional, then id (a fixed lock order).
+  EXPECT_EQ(order, (std::vector<int>{5, 2, 1, 4, 3, 0, 6}));
   // The resources travel with their entries.
   std::map<int, std::string> ids;
   for (std::size_t i = 0; i < r.entries.size(); ++i) {
@@ -616,6 +625,24 @@ TEST(FhirWriteFinalize, ReferencesToFullUrlsBecomeTypeAndIdButIdentifierValuesSt
   EXPECT_FALSE(other.patientInRequest);
 }
 
+// The ids finalizeWrites takes, given by bundle index (entries are applied in another order).
+std::map<int, std::string> idsByIndex(const WriteRequest& r, const std::map<int, std::string>& byIndex) {
+  std::map<int, std::string> ids;
+  for (std::size_t i = 0; i < r.entries.size(); ++i) {
+    auto it = byIndex.find(r.entries[i].index);
+    if (it != byIndex.end()) ids[static_cast<int>(i)] = it->second;
+  }
+  return ids;
+}
+
+// The finalized resource of the entry with that bundle index.
+const FinalResource& resourceOf(const WriteRequest& r, const Finalized& f, int index) {
+  for (const auto& res : f.resources) {
+    if (r.entries.at(static_cast<std::size_t>(res.entry)).index == index) return res;
+  }
+  throw std::runtime_error("no resource of entry " + std::to_string(index));
+}
+
 TEST(FhirWriteFinalize, PatientInRequestAndIdentifiers) {
   const WriteRequest r = transaction({
       entry("PUT", "Patient/p1", R"({"resourceType":"Patient","id":"p1","identifier":[)"
@@ -625,19 +652,19 @@ TEST(FhirWriteFinalize, PatientInRequestAndIdentifiers) {
       entry("PUT", "Observation/o2", observation("o2", "Patient/p2")),
   });
   ASSERT_TRUE(r.ok()) << r.problems[0].text;
-  const Finalized f = finalizeWrites(r, {{0, "p1"}, {1, "o1"}, {2, "o2"}});
+  const Finalized f = finalizeWrites(r, idsByIndex(r, {{0, "p1"}, {1, "o1"}, {2, "o2"}}));
   ASSERT_TRUE(f.problems.empty());
   ASSERT_EQ(f.resources.size(), 3u);
-  EXPECT_EQ(f.resources[0].identifiers,
+  EXPECT_EQ(resourceOf(r, f, 0).identifiers,
             (std::vector<std::pair<std::string, std::string>>{{"urn:oid:1.2", "A"}, {"urn:oid:1.3", "B"}}));
-  EXPECT_TRUE(f.resources[1].patientInRequest) << "Patient/p1 is written by the same transaction";
-  EXPECT_EQ(f.resources[2].patientId, "p2");
-  EXPECT_FALSE(f.resources[2].patientInRequest);
+  EXPECT_TRUE(resourceOf(r, f, 1).patientInRequest) << "Patient/p1 is written by the same transaction";
+  EXPECT_EQ(resourceOf(r, f, 2).patientId, "p2");
+  EXPECT_FALSE(resourceOf(r, f, 2).patientInRequest);
 
   // A patient create the store found already done is not written: not in the request.
-  const Finalized skipped = finalizeWrites(r, {{1, "o1"}});
+  const Finalized skipped = finalizeWrites(r, idsByIndex(r, {{1, "o1"}}));
   ASSERT_EQ(skipped.resources.size(), 1u);
-  EXPECT_EQ(skipped.resources[0].entry, 1);
+  EXPECT_EQ(r.entries.at(static_cast<std::size_t>(skipped.resources[0].entry)).index, 1);
   EXPECT_FALSE(skipped.resources[0].patientInRequest);
 }
 
@@ -646,7 +673,7 @@ TEST(FhirWriteFinalize, APatientFullUrlWithoutAnIdIsAProblemOfTheReferringEntry)
   const WriteRequest r = transaction({entry("POST", "Patient", patient(""), p),
                                       entry("POST", "Observation", observation("", p))});
   ASSERT_TRUE(r.ok()) << r.problems[0].text;
-  const Finalized f = finalizeWrites(r, {{1, "o1"}});  // the patient got no id
+  const Finalized f = finalizeWrites(r, idsByIndex(r, {{1, "o1"}}));  // the patient got no id
   ASSERT_EQ(f.problems.size(), 1u);
   EXPECT_EQ(f.problems[0].index, 1);
   EXPECT_NE(f.problems[0].text.find("does not resolve to a Patient"), std::string::npos) << f.problems[0].text;

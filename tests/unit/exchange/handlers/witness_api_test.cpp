@@ -282,11 +282,11 @@ TEST_F(WitnessRouting, TheGateRoutesToTheWitnessOnlyWhenThereIsOne) {
   Directory directory(withOrganizations());  // after SetUp: the peer directory holds A's log key
   RequestGate witness(directory, metadata, recordApi, auditApi, nullptr, counters, "", &api);
   RequestGate plain(directory, metadata, recordApi, auditApi, nullptr, counters, "");
-  EXPECT_EQ(witness.bodyLimit("POST", kAddCheckpointPath), kMaxWitnessBodyBytes);
-  EXPECT_EQ(witness.bodyLimit("PUT", kAddCheckpointPath), 0u);
-  EXPECT_EQ(witness.bodyLimit("POST", "/fhir/Patient"), 0u);
-  EXPECT_EQ(plain.bodyLimit("POST", kAddCheckpointPath), kMaxWitnessBodyBytes) << "read, then answered 404";
-  EXPECT_EQ(plain.bodyLimit("POST", "/witness/other"), 0u);
+  EXPECT_EQ(witness.bodyAllowance("POST", kAddCheckpointPath, auth::PeerIdentity{}).limit, kMaxWitnessBodyBytes);
+  EXPECT_EQ(witness.bodyAllowance("PUT", kAddCheckpointPath, auth::PeerIdentity{}).limit, 0u);
+  EXPECT_EQ(witness.bodyAllowance("POST", "/fhir/Patient", auth::PeerIdentity{}).limit, 0u);
+  EXPECT_EQ(plain.bodyAllowance("POST", kAddCheckpointPath, auth::PeerIdentity{}).limit, kMaxWitnessBodyBytes) << "read, then answered 404";
+  EXPECT_EQ(plain.bodyAllowance("POST", "/witness/other", auth::PeerIdentity{}).limit, 0u);
 
   HttpCall call;
   call.method = "POST";

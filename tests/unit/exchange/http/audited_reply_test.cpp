@@ -126,10 +126,27 @@ TEST_F(AuditedReplyTest, AnEntryThatCannotBeCommittedTurnsTheReplyIntoA503WithNo
   EXPECT_EQ(counters.requests.value({"success", "urn:oid:1.2.3"}), 0u);
 }
 
-TEST_F(AuditedReplyTest, AWriteWhoseEntryCannotBeCommittedStillSaysWhatItChanged) {
-  // The record store committed the write before its entry: the change stands, and the 503's entry keeps it.
-  sink.available = false;
-  call.method = "PUT";
+// A write's open database transaction, as the test sees it.
+class FakeWrite : public DeferredCommit {
+ public:
+  FakeWrite(std::vector<std::string>& events, bool works) : events_(events), works_(works) {}
+  ~FakeWrite() override {
+    if (!committed_) events_.push_back("rolled back");
+  }
+  Result<void> commit() override {
+    if (!works_) return fail(ErrorCode::kUnavailable, "commit in doubt (fake)", "unavailable");
+    committed_ = true;
+    events_.push_back("committed");
+    return {};
+  }
+
+ private:
+  std::vector<std::string>& events_;
+  bool works_;
+  bool committed_ = false;
+};
+
+HttpReply writeReply(std::vector<std::string>& events, bool commitWorks) {
   HttpReply reply;
   reply.status = 200;
   reply.body = R"({"resourceType":"Patient","id":"p1","name":[{"family":"Secret"}]})";
@@ -139,17 +156,54 @@ TEST_F(AuditedReplyTest, AWriteWhoseEntryCannotBeCommittedStillSaysWhatItChanged
   reply.access.patientId = "p1";
   reply.access.entities = "Patient/p1/_history/4";
   reply.access.resultCount = 1;
+  reply.deferred = std::make_shared<FakeWrite>(events, commitWorks);
+  return reply;
+}
+
+TEST_F(AuditedReplyTest, AWriteIsCommittedOnlyAfterItsEntry) {
+  std::vector<std::string> events;
+  call.method = "PUT";
+  HttpReply reply = writeReply(events, true);
   audited.release(served(), reply);
+  ASSERT_EQ(sink.commits.size(), 1u);
+  EXPECT_EQ(events, (std::vector<std::string>{"committed"}));
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(sink.commits[0][0].entities, "Patient/p1/_history/4");
+  EXPECT_FALSE(reply.deferred);
+}
+
+TEST_F(AuditedReplyTest, AWriteWhoseEntryCannotBeCommittedIsUndone) {
+  std::vector<std::string> events;
+  sink.available = false;
+  call.method = "PUT";
+  HttpReply reply = writeReply(events, true);
+  audited.release(served(), reply);
+  EXPECT_EQ(events, (std::vector<std::string>{"rolled back"})) << "no change stands without its entry";
   EXPECT_EQ(reply.status, 503);
   EXPECT_EQ(reply.body.find("Secret"), std::string::npos);
   ASSERT_EQ(sink.queued.size(), 1u);
+  EXPECT_EQ(sink.queued[0].outcomeReason, "audit_unavailable");
+  EXPECT_TRUE(sink.queued[0].entities.empty()) << "nothing was written";
+}
+
+TEST_F(AuditedReplyTest, AWriteWhoseCommitFailsAfterItsEntryIsA503WithASecondEntry) {
+  std::vector<std::string> events;
+  call.method = "PUT";
+  HttpReply reply = writeReply(events, false);
+  audited.release(served(), reply);
+  ASSERT_EQ(sink.commits.size(), 1u);
+  EXPECT_EQ(sink.commits[0][0].outcome, "success") << "the entry committed before the write's commit failed";
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.refusalReason, "write_not_committed");
+  EXPECT_EQ(reply.body.find("Secret"), std::string::npos);
+  EXPECT_TRUE(hasHeader(reply, "Retry-After"));
+  ASSERT_EQ(sink.queued.size(), 1u);
   const audit::AuditEvent& e = sink.queued[0];
+  EXPECT_EQ(e.requestId, "req-1");
   EXPECT_EQ(e.httpStatus, 503);
-  EXPECT_EQ(e.outcomeReason, "audit_unavailable");
-  EXPECT_EQ(e.action, "update");
-  EXPECT_EQ(e.entities, "Patient/p1/_history/4");
-  EXPECT_EQ(e.patient, "Patient/p1");
-  EXPECT_EQ(e.resultCount, 1);
+  EXPECT_EQ(e.outcomeReason, "write_not_committed");
+  EXPECT_EQ(e.entities, "Patient/p1/_history/4") << "what it tried to write";
+  EXPECT_EQ(counters.requests.value({"error", "urn:oid:1.2.3"}), 1u);
 }
 
 TEST_F(AuditedReplyTest, RelatedEntriesShareTheRequestsCommit) {
