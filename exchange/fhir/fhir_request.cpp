@@ -76,7 +76,7 @@ Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& 
     req.id = rest.substr(slash + 1);
     if (req.id.size() > 9 && req.id.compare(req.id.size() - 9, 9, "/_history") == 0) {
       return tl::make_unexpected(invalid("This node does not list a resource's history; read one version with "
-                                         "_history/{vid} (the versions are 1 to meta.versionId)."));
+                                         "_history/{vid} (meta.versionId is the current one)."));
     }
     if (const auto history = req.id.find("/_history/"); history != std::string::npos) {
       const std::string vid = req.id.substr(history + 10);
