@@ -3,6 +3,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "common/utf8.h"
+#include "exchange/fhir/exact_numbers.h"
 
 #include "common/poco_json.h"
 #include "exchange/fhir/fhir_request.h"
@@ -20,10 +21,16 @@ ImportCheck checkBundle(const std::string& bundleJson, const std::set<std::strin
     check.problems.push_back({-1, "the file is not valid UTF-8 (first bad byte at offset " + std::to_string(at) + ")"});
     return check;
   }
+  // Numbers are kept exactly as in the file (exact_numbers.h).
+  HiddenNumbers hidden = hideNumbers(bundleJson);
+  if (!hidden.ok) {
+    check.problems.push_back({-1, "a string holds the control character U+0001, which FHIR strings may not"});
+    return check;
+  }
   Object::Ptr bundle;
   try {
     Poco::JSON::Parser parser;
-    Poco::Dynamic::Var parsed = parser.parse(bundleJson);
+    Poco::Dynamic::Var parsed = parser.parse(hidden.text);
     if (parsed.type() != typeid(Object::Ptr)) {
       check.problems.push_back({-1, "the file is JSON but not an object"});
       return check;
@@ -143,7 +150,7 @@ ImportCheck checkBundle(const std::string& bundleJson, const std::set<std::strin
         continue;
       }
     }
-    out.json = pocoJsonText(Poco::Dynamic::Var(resource));
+    out.json = restoreNumbers(pocoJsonText(Poco::Dynamic::Var(resource)), hidden.numbers);
     check.resources.push_back(std::move(out));
   }
   return check;

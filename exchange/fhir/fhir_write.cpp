@@ -9,6 +9,7 @@
 
 #include "common/poco_json.h"
 #include "common/utf8.h"
+#include "exchange/fhir/exact_numbers.h"
 #include "exchange/fhir/resource_checks.h"
 
 namespace hie::exchange {
@@ -18,6 +19,8 @@ using Poco::JSON::Object;
 
 struct WriteDocument {
   std::vector<Object::Ptr> resources;  // parallel to WriteRequest::entries (null for a DELETE)
+  // The body's numbers as received (exact_numbers.h), shared by the entries of a batch.
+  std::shared_ptr<std::vector<std::string>> numbers = std::make_shared<std::vector<std::string>>();
 };
 
 namespace {
@@ -102,8 +105,10 @@ void uuidReferences(const Poco::Dynamic::Var& value, std::set<std::string>& out)
   }
 }
 
-// Parsed JSON object, or a problem (index -1) saying why not.
-Object::Ptr parseObject(const std::string& body, const char* what, std::vector<WriteProblem>& problems) {
+// Parsed JSON object, or a problem (index -1) saying why not. Its numbers are markers; their texts
+// go to numbers (exact_numbers.h).
+Object::Ptr parseObject(const std::string& body, const char* what, std::vector<WriteProblem>& problems,
+                        std::vector<std::string>& numbers) {
   if (body.empty()) {
     problems.push_back(problem(-1, std::string("the request has no body; it must be ") + what));
     return nullptr;
@@ -112,9 +117,15 @@ Object::Ptr parseObject(const std::string& body, const char* what, std::vector<W
     problems.push_back(problem(-1, "the body is not valid UTF-8 (first bad byte at offset " + std::to_string(bad) + ")"));
     return nullptr;
   }
+  HiddenNumbers hidden = hideNumbers(body);
+  if (!hidden.ok) {
+    problems.push_back(problem(-1, "a string holds the control character U+0001, which FHIR strings may not"));
+    return nullptr;
+  }
+  numbers = std::move(hidden.numbers);
   try {
     Poco::JSON::Parser parser;
-    Poco::Dynamic::Var parsed = parser.parse(body);
+    Poco::Dynamic::Var parsed = parser.parse(hidden.text);
     if (parsed.type() == typeid(Object::Ptr)) return parsed.extract<Object::Ptr>();
     problems.push_back(problem(-1, std::string("the body is JSON but not an object; it must be ") + what));
   } catch (const Poco::Exception& e) {
@@ -258,7 +269,8 @@ std::optional<int> parseVersionTag(const std::string& text) {
 WriteRequest parseWriteBundle(const std::string& body, const std::set<std::string>& types, const WriteLimits& limits) {
   WriteRequest out;
   out.document = std::make_shared<WriteDocument>();
-  const Object::Ptr bundle = parseObject(body, "a FHIR Bundle of type transaction or batch", out.problems);
+  const Object::Ptr bundle =
+      parseObject(body, "a FHIR Bundle of type transaction or batch", out.problems, *out.document->numbers);
   if (!bundle) return out;
   bool present = false;
   if (stringField(bundle, "resourceType", present) != "Bundle") {
@@ -459,7 +471,7 @@ WriteRequest parseSingleWrite(const std::string& method, const std::string& targ
       return out;
     }
   } else {
-    resource = parseObject(body, ("a " + w.type + " resource").c_str(), out.problems);
+    resource = parseObject(body, ("a " + w.type + " resource").c_str(), out.problems, *out.document->numbers);
     if (!resource || !checkResource(-1, *t, resource, out.problems)) return out;
     bool present = false;
     if (w.method != WriteMethod::kPut) w.id = stringField(resource, "id", present);
@@ -482,6 +494,7 @@ WriteRequest batchEntry(const WriteRequest& batch, std::size_t position) {
   out.document = std::make_shared<WriteDocument>();
   out.entries.push_back(batch.entries.at(position));
   out.document->resources.push_back(batch.document->resources.at(position));
+  out.document->numbers = batch.document->numbers;
   return out;
 }
 
@@ -528,7 +541,7 @@ Finalized finalizeWrites(const WriteRequest& request, const std::map<int, std::s
       r.patientId = reference.substr(8);
     }
     r.patientInRequest = patientsWritten.count(r.patientId) != 0;
-    r.json = pocoJsonText(Poco::Dynamic::Var(resource));
+    r.json = restoreNumbers(pocoJsonText(Poco::Dynamic::Var(resource)), *request.document->numbers);
     out.resources.push_back(std::move(r));
   }
   return out;

@@ -6,6 +6,7 @@
 #include <Poco/JSON/Array.h>
 
 #include "common/utf8.h"
+#include "exchange/fhir/exact_numbers.h"
 #include "exchange/fhir/r4_required_elements.h"
 
 namespace hie::exchange {
@@ -29,7 +30,13 @@ const char* patientReferenceField(const std::string& type) {
 
 std::string stringField(const Object::Ptr& o, const std::string& name, bool& present) {
   present = o && o->has(name) && o->get(name).isString();
-  return present ? o->getValue<std::string>(name) : std::string();
+  std::string value = present ? o->getValue<std::string>(name) : std::string();
+  // A number of the document (held as a marker, exact_numbers.h) is no string.
+  if (present && isNumberMarker(value)) {
+    present = false;
+    value.clear();
+  }
+  return value;
 }
 
 // PostgreSQL stores no NUL in text or jsonb, and libpq would cut a text

@@ -15,7 +15,8 @@ namespace hie::exchange {
 // AllergyIntolerance, "subject" for the others.
 const char* patientReferenceField(const std::string& type);
 
-// o[name] when it is a string (present = true), else "" (present = false); o may be null.
+// o[name] when it is a string (present = true), else "" (present = false; also for a number of the
+// document, which parsing holds as a marker string: exact_numbers.h); o may be null.
 std::string stringField(const Poco::JSON::Object::Ptr& o, const std::string& name, bool& present);
 
 // PostgreSQL stores no NUL in text or jsonb, and libpq would cut a text parameter at one.

@@ -632,3 +632,37 @@ TEST_F(RecordsWrite, ConditionsSeeTheTransactionsOwnDeletes) {
 
 }  // namespace
 }  // namespace hie::testing
+
+namespace hie::testing {
+namespace {
+
+TEST_F(RecordsWrite, NumbersAreStoredExactlyAsSent) {
+  start();
+  // FHIR keeps a decimal's precision: 1.50 is not 1.5, and no integer wraps around.
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Patient/n-1", patient("n-1", "Num")).status, 201);
+  const std::string obs =
+      R"({"resourceType":"Observation","id":"n-obs","status":"final","code":{"text":"creatinine"},)"
+      R"("subject":{"reference":"Patient/n-1"},"valueQuantity":{"value":1.50,"unit":"mg/dL"},)"
+      R"("component":[{"code":{"text":"a"},"valueQuantity":{"value":18446744073709551617}},)"
+      R"({"code":{"text":"b"},"valueQuantity":{"value":0.1234567890123456789}}]})";
+  auto put = send(hospital, "PUT", "/fhir/Observation/n-obs", obs);
+  ASSERT_EQ(put.status, 201) << put.body;
+  auto r = read(lakeside, "/fhir/Observation/n-obs");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(contains(r.body, "\"value\":1.50")) << r.body;
+  EXPECT_TRUE(contains(r.body, "\"value\":18446744073709551617")) << r.body;
+  EXPECT_TRUE(contains(r.body, "\"value\":0.1234567890123456789")) << r.body;
+  // The same through records import.
+  TempDir dir;
+  const std::string file = writeFile(dir.path(), "b.json",
+      R"({"resourceType":"Bundle","type":"collection","entry":[{"resource":)" +
+          std::string(R"({"resourceType":"Observation","id":"n-imp","status":"final","code":{"text":"x"},)"
+                      R"("subject":{"reference":"Patient/n-1"},"valueQuantity":{"value":2.500}})") +
+          "}]}");
+  ASSERT_EQ(f.cli({"records", "import", file}).exitCode, 0);
+  auto imported = read(lakeside, "/fhir/Observation/n-imp");
+  EXPECT_TRUE(contains(imported.body, "\"value\":2.500")) << imported.body;
+}
+
+}  // namespace
+}  // namespace hie::testing

@@ -370,7 +370,8 @@ TEST(FhirWriteBundle, IdentifiersMustBeUsable) {
   expectEntryRefused(withIdentifier(R"([{"system":"2.16.840.1","value":"A"}])"), "system must be an absolute URI");
   expectEntryRefused(withIdentifier(R"([{"system":":x","value":"A"}])"), "system must be an absolute URI");
   expectEntryRefused(withIdentifier(R"([{"system":7,"value":"A"}])"), "system must be an absolute URI");
-  expectEntryRefused(withIdentifier(R"([{"system":"urn:oid:1.2","value":"A\u0001"}])"), "value must be a string of 1-256");
+  expectEntryRefused(withIdentifier(R"([{"system":"urn:oid:1.2","value":"A\u0002"}])"), "value must be a string of 1-256");
+  expectEntryRefused(withIdentifier(R"([{"system":"urn:oid:1.2","value":7}])"), "value must be a string of 1-256");
   expectEntryRefused(withIdentifier(R"([{"system":"urn:oid:1.2","value":")" + std::string(257, 'v') + "\"}]"),
                      "value must be a string of 1-256");
   expectEntryRefused(withIdentifier(R"([{"system":"urn:oid:1.2"}])"), "value must be a string of 1-256");
