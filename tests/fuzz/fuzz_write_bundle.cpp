@@ -2,12 +2,15 @@
 // and, for the entries it accepts, finalizeWrites with an id for every entry (urn:uuid:
 // reference rewriting, patient of each resource). Besides crashes it checks what the
 // parser promises the store: with every written entry given an id, finalizing raises no
-// problem and leaves no Reference.reference to a urn:uuid: unresolved.
+// problem, leaves no Reference.reference to a urn:uuid: unresolved, and every resource it
+// writes is JSON again with every number as sent (no marker of exact_numbers.h left over).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <string>
+
+#include <Poco/JSON/Parser.h>
 
 #include "exchange/fhir/fhir_write.h"
 #include "exchange/handlers/record_api.h"
@@ -31,6 +34,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const FinalResource& resource : finalized.resources) {
     if (resource.json.find("\"reference\":\"urn:uuid:") != std::string::npos) std::abort();
     if (resource.json.find('\0') != std::string::npos) std::abort();
+    if (resource.json.find("\"\\u0001") != std::string::npos) std::abort();  // a marker string left
+    try {
+      Poco::JSON::Parser parser;
+      (void)parser.parse(resource.json);
+    } catch (...) {
+      std::abort();
+    }
   }
   for (std::size_t i = 0; i < request.entries.size(); ++i) (void)batchEntry(request, i);
   return 0;
