@@ -154,6 +154,9 @@ HttpReply RecordWriteApi::handle(const HttpCall& call, const auth::Organization&
       decision.reason == auth::DecisionReason::kOrganizationNotActive) {
     reply = refused(403, "forbidden", "Only this institution's own systems (role local) may write records.",
                     auth::decisionReasonName(decision.reason));
+  } else if (call.bodyUnread) {
+    // The organization became one that may write while its request arrived: its body was not read.
+    reply = refused(503, "transient", "The request could not be read whole; repeat it.", "body_unread");
   } else if (!purpose.valid()) {
     reply = refused(400, "required",
                     "Writes need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code (e.g. HOPERAT).",
@@ -251,6 +254,7 @@ HttpReply RecordWriteApi::bundle(const HttpCall& call, const std::string& baseUr
     return reply;
   }
   for (const auto& p : outcome->entryProblems) slots[p.index].problems.push_back(p);
+  reply.internalError = outcome->internalError;
   for (auto& w : outcome->written) slots[w.index].written = w;
   std::vector<WrittenEntry> changes = std::move(outcome->written);
   reply.deferred = std::move(outcome->pending);  // commits after the audit entry

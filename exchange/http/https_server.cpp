@@ -240,7 +240,15 @@ class GateConnection : public Poco::Net::TCPServerConnection {
                                               : BodyAllowance{};
           // Not from this client: answered without reading a byte of it (the connection closes).
           const bool leaveUnread = allowance.unread;
-          if (leaveUnread) closeAfter = true;
+          if (leaveUnread) {
+            closeAfter = true;
+            call.bodyUnread = true;
+            // A small body sent without waiting for a go-ahead is read away (never parsed), so that
+            // closing does not reset the connection before the refusal arrives.
+            if (!chunked && length <= kMaxDrainedBody && !request.getExpectContinue()) {
+              if (auto drainLimit = watchHead("request body")) request.stream().ignore(length);
+            }
+          }
           const std::size_t endpointLimit = allowance.limit;
           const std::size_t bodyLimit = chunked ? 0 : endpointLimit;
           const std::string& version = request.getVersion();

@@ -47,6 +47,13 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     return out;
   }
   out.organization = mapping.organization->identifier;
+  if (call.bodyUnread && writes_ != nullptr) {
+    // A write whose body the listener left unread (bodyAllowance): refused for the organization's
+    // role before its signature is looked at, whose Content-Digest covers a body nobody read.
+    out.reply = writes_->handle(call, *mapping.organization, publicBaseUrl(baseUrl_, call));
+    if (!out.reply.refusalReason.empty()) counters_.refusals.inc({"request", out.reply.refusalReason});
+    return out;
+  }
   if (signatures_ != nullptr) {
     // A refused signature never reaches a handler.
     RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);

@@ -2,6 +2,7 @@
 // the request's audit entry is committed.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include <pqxx/pqxx>
@@ -46,10 +47,8 @@ class Transaction {
     out.written.resize(request_.entries.size());
     // 0. The locks of every condition's identifier, at once and in order.
     std::set<int> buckets;
-    std::set<std::string> deletedHere;  // Type/id that this request deletes (FHIR applies DELETEs first)
     for (const auto& w : request_.entries) {
       if (w.conditional) buckets.insert(identifierBucket(w.type, w.condition.system, w.condition.value));
-      if (w.method == WriteMethod::kDelete) deletedHere.insert(w.type + "/" + w.id);
     }
     lockIdentifierBuckets(tx_, std::vector<int>(buckets.begin(), buckets.end()));
     // 1. Every entry's id: conditional ones are looked up here, as if the request's DELETEs were done.
@@ -62,10 +61,12 @@ class Transaction {
       if (!w.conditional) {
         written.id = w.method == WriteMethod::kPost ? newResourceId() : w.id;
       } else {
-        std::vector<std::string> found = findByIdentifier(tx_, w.type, w.condition.system, w.condition.value);
-        found.erase(std::remove_if(found.begin(), found.end(),
-                                   [&](const std::string& id) { return deletedHere.count(w.type + "/" + id) != 0; }),
-                    found.end());
+        std::vector<std::string> deletedIds;
+        for (const auto& d : request_.entries) {
+          if (d.method == WriteMethod::kDelete && d.type == w.type) deletedIds.push_back(d.id);
+        }
+        const std::vector<std::string> found =
+            findByIdentifier(tx_, w.type, w.condition.system, w.condition.value, deletedIds);
         if (found.size() > 1) {
           out.refused = refusal(w, 412, "multiple-matches",
                                 "more than one " + w.type + " has that identifier; the condition must match one");
@@ -207,23 +208,22 @@ class Transaction {
   const std::string& requestId_;
 };
 
-// The write's open transaction, on its own connection until it commits or is dropped.
+// The write's open transaction, on its own connection until it commits or is dropped. A connection
+// that broke is not reused: the pool drops a lease's connection that is no longer open. (Nothing
+// here deletes the connection under the transaction, which still refers to it until destroyed.)
 class PgPendingWrite : public DeferredCommit {
  public:
   explicit PgPendingWrite(db::ConnectionPool::Lease lease) : lease_(std::move(lease)), tx_(*lease_) {}
   pqxx::work& tx() { return tx_; }
-  void discard() { lease_.discard(); }
 
   Result<void> commit() override {
     try {
       tx_.commit();
       return {};
     } catch (const pqxx::in_doubt_error& e) {
-      lease_.discard();
       return fail(ErrorCode::kUnavailable, std::string("the write's commit is in doubt: ") + e.what(),
                   "The service is temporarily unavailable.");
     } catch (const pqxx::broken_connection& e) {
-      lease_.discard();
       return fail(ErrorCode::kUnavailable, std::string("lost the database connection while committing a write: ") + e.what(),
                   "The service is temporarily unavailable.");
     } catch (const std::exception& e) {
@@ -238,6 +238,8 @@ class PgPendingWrite : public DeferredCommit {
 
 // A write that met a concurrent one in a lock cycle: nothing of it stands, the client may repeat it.
 const char* const kDeadlock = "The write met a concurrent write of the same resources; nothing was stored. Repeat it.";
+// A value PostgreSQL cannot hold (a number beyond its numeric range, for instance 1e200000).
+const char* const kUnstorable = "A value of the resource cannot be stored (for example a number beyond the store's range).";
 
 }  // namespace
 
@@ -259,20 +261,43 @@ Result<WriteOutcome> PgRecordStore::write(const WriteRequest& request, const std
         return out;  // pending is dropped: rolled back
       }
     } else {
-      // Each entry on its own, behind a savepoint: a refused or failed entry is undone alone.
+      // Every entry's identifier lock first, in ascending order, on the batch's transaction (an
+      // entry's savepoint keeps what it locked until the batch commits).
+      std::set<int> buckets;
+      for (const auto& w : request.entries) {
+        if (w.conditional) buckets.insert(identifierBucket(w.type, w.condition.system, w.condition.value));
+      }
+      lockIdentifierBuckets(pending->tx(), std::vector<int>(buckets.begin(), buckets.end()));
+      // Each entry on its own, behind a savepoint: a refused or failed entry is undone alone (the
+      // savepoint is PostgreSQL's own; after a failed statement only ROLLBACK TO SAVEPOINT is accepted).
+      pqxx::work& tx = pending->tx();
       for (std::size_t i = 0; i < request.entries.size(); ++i) {
         const WriteRequest one = batchEntry(request, i);
+        const int index = one.entries.front().index;
+        tx.exec0("SAVEPOINT batch_entry");
+        std::optional<WriteProblem> problem;
         try {
-          pqxx::subtransaction entry(pending->tx(), "batch_entry");
-          WriteOutcome done = Transaction(entry, one, requestId).run();
+          WriteOutcome done = Transaction(tx, one, requestId).run();
           if (done.refused) {
-            out.entryProblems.push_back(*done.refused);
-            continue;  // entry is aborted: back to the savepoint
+            problem = *done.refused;
+          } else {
+            out.written.push_back(std::move(done.written.front()));
           }
-          entry.commit();
-          out.written.push_back(std::move(done.written.front()));
-        } catch (const pqxx::deadlock_detected& e) {
-          out.entryProblems.push_back(WriteProblem{one.entries.front().index, 503, "transient", kDeadlock});
+        } catch (const pqxx::deadlock_detected&) {
+          problem = WriteProblem{index, 503, "transient", kDeadlock};
+        } catch (const pqxx::data_exception&) {
+          problem = WriteProblem{index, 400, "invalid", kUnstorable};
+        } catch (const pqxx::broken_connection&) {
+          throw;  // the whole batch is lost
+        } catch (const pqxx::sql_error& e) {
+          problem = WriteProblem{index, 500, "exception", "Internal error."};
+          if (out.internalError.empty()) out.internalError = e.what();
+        }
+        if (problem) {
+          out.entryProblems.push_back(*problem);
+          tx.exec0("ROLLBACK TO SAVEPOINT batch_entry");
+        } else {
+          tx.exec0("RELEASE SAVEPOINT batch_entry");
         }
       }
     }
@@ -280,8 +305,9 @@ Result<WriteOutcome> PgRecordStore::write(const WriteRequest& request, const std
     return out;
   } catch (const pqxx::deadlock_detected& e) {
     return fail(ErrorCode::kUnavailable, std::string("write: ") + e.what(), kDeadlock);
+  } catch (const pqxx::data_exception& e) {
+    return fail(ErrorCode::kInvalidInput, std::string("write: ") + e.what(), kUnstorable);
   } catch (const pqxx::broken_connection& e) {
-    if (pending) pending->discard();
     return fail(ErrorCode::kUnavailable, std::string("write: lost the database connection: ") + e.what(),
                 "The service is temporarily unavailable.");
   } catch (const std::exception& e) {

@@ -76,6 +76,7 @@ struct WriteOutcome {
   std::vector<WrittenEntry> written;
   std::optional<WriteProblem> refused;        // transaction or single write: set = nothing is stored
   std::vector<WriteProblem> entryProblems;    // batch: the entries refused, each undone on its own
+  std::string internalError;                  // batch: the first entry's failure of the node, for the log
   // The applied writes, still uncommitted: they become durable with pending->commit() (after the
   // request's audit entry is committed), and are undone when it is destroyed uncommitted. Null when
   // nothing was applied.

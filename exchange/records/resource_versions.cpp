@@ -140,13 +140,15 @@ void lockIdentifierBuckets(pqxx::transaction_base& tx, const std::vector<int>& s
 }
 
 std::vector<std::string> findByIdentifier(pqxx::transaction_base& tx, const std::string& type,
-                                          const std::string& system, const std::string& value) {
+                                          const std::string& system, const std::string& value,
+                                          const std::vector<std::string>& except) {
   std::vector<std::string> ids;
   for (const auto& row : tx.exec_params(
            "SELECT id FROM fhir_resources WHERE resource_type = $1 AND NOT deleted AND "
            "  resource -> 'identifier' @> jsonb_build_array(jsonb_build_object('system', $2::text, 'value', $3::text)) "
-           "ORDER BY id LIMIT 3",
-           type, system, value)) {
+           "  AND NOT (id = ANY($4::text[])) "
+           "ORDER BY id LIMIT 2",
+           type, system, value, db::textArrayLiteral(except))) {
     ids.push_back(row[0].as<std::string>());
   }
   return ids;

@@ -45,11 +45,12 @@ constexpr int kIdentifierBuckets = 256;
 int identifierBucket(const std::string& type, const std::string& system, const std::string& value);
 void lockIdentifierBuckets(pqxx::transaction_base& tx, const std::vector<int>& sortedBuckets);
 
-// The ids of live resources of type with that identifier (at most 3: enough to tell "several" when
-// one of them is deleted by the same transaction).
-// Take the identifier's bucket lock first (lockIdentifierBuckets).
+// The ids of live resources of type with that identifier, other than `except` (those the same
+// transaction deletes), at most 2: enough to tell "several". Take the identifier's bucket lock
+// first (lockIdentifierBuckets).
 std::vector<std::string> findByIdentifier(pqxx::transaction_base& tx, const std::string& type,
-                                          const std::string& system, const std::string& value);
+                                          const std::string& system, const std::string& value,
+                                          const std::vector<std::string>& except);
 
 // Of these patient ids, those that are stored and not deleted (locked FOR SHARE until commit, so
 // that they cannot be deleted under the caller).

@@ -666,3 +666,44 @@ TEST_F(RecordsWrite, NumbersAreStoredExactlyAsSent) {
 
 }  // namespace
 }  // namespace hie::testing
+
+namespace hie::testing {
+namespace {
+
+TEST_F(RecordsWrite, AConditionCountsEveryMatchTheTransactionDoesNotDelete) {
+  start();
+  for (const char* id : {"m-a", "m-b", "m-c", "m-d"}) {
+    ASSERT_EQ(send(hospital, "PUT", std::string("/fhir/Patient/") + id, patient(id, "Same", "MRN-M")).status, 201);
+  }
+  const StoredCounts before = counts();
+  // Two of four deleted: two still match, so the condition is ambiguous.
+  auto r = send(hospital, "POST", "/fhir",
+                bundle("transaction", {entry("DELETE", "Patient/m-a", ""), entry("DELETE", "Patient/m-b", ""),
+                                       entry("PUT", "Patient?identifier=urn:oid:1.2.3%7CMRN-M",
+                                             patient("", "Same", "MRN-M"))}));
+  EXPECT_EQ(r.status, 412) << r.body;
+  EXPECT_EQ(counts(), before);
+}
+
+TEST_F(RecordsWrite, AValueTheStoreCannotHoldIsRefusedForItsEntryOnly) {
+  start();
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Patient/v-1", patient("v-1", "Val")).status, 201);
+  const std::string huge =
+      R"({"resourceType":"Observation","id":"v-obs","status":"final","code":{"text":"x"},)"
+      R"("subject":{"reference":"Patient/v-1"},"valueQuantity":{"value":1e200000}})";
+  const StoredCounts before = counts();
+  auto single = send(hospital, "PUT", "/fhir/Observation/v-obs", huge);
+  EXPECT_EQ(single.status, 400) << single.body;
+  EXPECT_EQ(counts(), before);
+  auto batch = send(hospital, "POST", "/fhir",
+                    bundle("batch", {entry("PUT", "Observation/v-obs", huge),
+                                     entry("PUT", "Observation/v-ok", observation("v-ok", "Patient/v-1"))}));
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  EXPECT_EQ(responseStatuses(batch.body), (std::vector<std::string>{"400 Bad Request", "201 Created"}))
+      << batch.body << f.node()->log();
+  EXPECT_EQ(versionOf("Observation", "v-ok"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM fhir_resources WHERE id = 'v-obs'"), 0);
+}
+
+}  // namespace
+}  // namespace hie::testing

@@ -222,3 +222,50 @@ TEST(RequestId, EchoesPlainIdsOnly) {
 
 }  // namespace
 }  // namespace hie::exchange
+
+#include "exchange/http/signature_stores.h"
+
+namespace hie::exchange {
+namespace {
+
+class NoNonces : public NonceRegistry {
+ public:
+  Result<bool> remember(const std::string&, const std::string&, std::int64_t, std::int64_t) override { return true; }
+};
+class NoArchive : public CertificateArchive {
+ public:
+  Result<void> keep(const std::string&, const std::string&) override { return {}; }
+};
+
+TEST_F(RequestGateTest, AWriteWhoseBodyWasLeftUnreadIsRefusedForTheRoleBeforeItsSignature) {
+  // Signatures required: an unsigned request would be 401. A member's write body is not read
+  // (bodyAllowance), so the gate answers the role's 403 first, never a digest refusal.
+  auth::SignatureSettings settings;
+  settings.requests = auth::SignaturePolicy::kRequire;
+  NoNonces nonces;
+  NoArchive archive;
+  RequestSignatureCheck signatures(settings, nonces, archive, counters);
+  struct NullWriter : RecordWriter {
+    Result<WriteOutcome> write(const WriteRequest&, const std::string&) override {
+      ADD_FAILURE() << "a refused write reached the store";
+      return WriteOutcome{};
+    }
+  } writer;
+  RecordWriteApi writes(writer, records.settings());
+  RequestGate signedGate{directory, metadata, records, auditApi, nullptr, counters, "", nullptr, &signatures, &writes};
+  EXPECT_TRUE(signedGate.bodyAllowance("PUT", "/fhir/Patient/p1", peer({kLakeside})).unread);
+  EXPECT_EQ(signedGate.bodyAllowance("PUT", "/fhir/Patient/p1", peer({kLakeside})).limit, 0u);
+  HttpCall put = call("/fhir/Patient/p1", "PUT");
+  put.bodyUnread = true;
+  put.headers.emplace_back("Content-Digest", "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:");
+  const GateOutcome out = signedGate.handle(put, peer({kLakeside}));
+  EXPECT_EQ(out.reply.status, 403) << out.reply.body;
+  EXPECT_EQ(out.reply.refusalReason, "role_not_allowed");
+  EXPECT_EQ(out.signature.check, "") << "the signature was not looked at";
+  // The same request with its body read is checked for its signature first, as every request is.
+  put.bodyUnread = false;
+  EXPECT_EQ(signedGate.handle(put, peer({kLakeside})).reply.status, 401);
+}
+
+}  // namespace
+}  // namespace hie::exchange
