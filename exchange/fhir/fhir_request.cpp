@@ -14,15 +14,6 @@ namespace {
 
 Error invalid(const std::string& message) { return Error{ErrorCode::kInvalidInput, message, message}; }
 
-bool plainText(const std::string& s, std::size_t max) {
-  if (s.empty() || s.size() > max || !isValidUtf8(s)) return false;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
-
-
 Result<std::string> parsePatientReference(const std::string& text) {
   std::string id = text;
   if (id.compare(0, 8, "Patient/") == 0) id = id.substr(8);
@@ -50,6 +41,14 @@ std::vector<SearchParameterSpec> searchParameters(const std::string& resourceTyp
           count};
 }
 
+
+bool isPlainText(const std::string& s, std::size_t max) {
+  if (s.empty() || s.size() > max || !isValidUtf8(s)) return false;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
 
 bool isValidFhirId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
@@ -107,7 +106,7 @@ Result<FhirRequest> parseFhirRequest(const std::string& path, const HeaderList& 
   for (const auto& [name, value] : params) {
     if (allowed.count(name) == 0) {
       // Echo the name only when it is plain; never reflect arbitrary bytes.
-      const bool plain = plainText(name, 40) && name.find_first_of("<>\"'") == std::string::npos;
+      const bool plain = isPlainText(name, 40) && name.find_first_of("<>\"'") == std::string::npos;
       return tl::make_unexpected(invalid(plain ? "Unsupported search parameter " + name + "."
                                                : "Unsupported search parameter."));
     }
@@ -174,7 +173,7 @@ Result<PatientSelector> parsePatientIdentifier(const std::string& name, const st
   PatientSelector sel;
   sel.system = text.substr(0, bar);
   sel.value = text.substr(bar + 1);
-  if (!plainText(sel.system, 256) || !plainText(sel.value, 256)) {
+  if (!isPlainText(sel.system, 256) || !isPlainText(sel.value, 256)) {
     return tl::make_unexpected(invalid(name + " system and value must be 1-256 printable characters"));
   }
   return sel;

@@ -14,6 +14,10 @@
 
 namespace hie::exchange {
 
+// 1 to max bytes of valid UTF-8 without control characters (C0 or DEL): what a search value,
+// an identifier's system or value may be.
+bool isPlainText(const std::string& s, std::size_t max);
+
 // FHIR id: 1-64 of [A-Za-z0-9.-].
 bool isValidFhirId(const std::string& id);
 

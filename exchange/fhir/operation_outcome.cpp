@@ -63,6 +63,12 @@ HttpReply operationOutcome(int status, const std::string& issueCode, const std::
   return reply;
 }
 
+HttpReply refusal(int status, const std::string& issueCode, const std::string& text, const std::string& reason) {
+  HttpReply reply = operationOutcome(status, issueCode, text);
+  reply.refusalReason = reason;
+  return reply;
+}
+
 HttpReply operationOutcome(const Error& error) {
   HttpReply reply = operationOutcome(httpStatusFor(error.code), issueCodeFor(error.code), error.external);
   reply.refusalReason = errorCodeName(error.code);

@@ -22,6 +22,10 @@ HttpReply operationOutcome(int status, const std::string& issueCode, const std::
 void writeOperationOutcome(JsonWriter& json, const char* severity, const std::string& issueCode,
                            const std::string& text);
 
+// A refusal: the OperationOutcome of operationOutcome() with refusalReason set (for logs,
+// counters and the audit; never sent).
+HttpReply refusal(int status, const std::string& issueCode, const std::string& text, const std::string& reason);
+
 // One issue of an OperationOutcome: expression names the element (FHIRPath, e.g. "Bundle.entry[3]"; "" none).
 struct OutcomeIssue {
   std::string severity = "error";

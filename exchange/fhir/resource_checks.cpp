@@ -7,6 +7,7 @@
 
 #include "common/utf8.h"
 #include "exchange/fhir/exact_numbers.h"
+#include "exchange/fhir/fhir_request.h"
 #include "exchange/fhir/r4_required_elements.h"
 
 namespace hie::exchange {
@@ -216,13 +217,6 @@ std::vector<std::string> identifierProblems(const Object::Ptr& resource, const s
     return out;
   }
   const Array::Ptr ids = list.extract<Array::Ptr>();
-  auto printable = [](const std::string& s) {
-    if (s.empty() || s.size() > 256 || !isValidUtf8(s)) return false;
-    for (unsigned char c : s) {
-      if (c < 0x20 || c == 0x7f) return false;
-    }
-    return true;
-  };
   for (std::size_t k = 0; ids && k < ids->size() && out.size() < kMaxR4Problems; ++k) {
     const std::string at = type + ".identifier[" + std::to_string(k) + "]";
     const Object::Ptr ident = ids->getObject(static_cast<unsigned>(k));
@@ -233,10 +227,10 @@ std::vector<std::string> identifierProblems(const Object::Ptr& resource, const s
     bool hasValue = false, hasSystem = false;
     const std::string value = stringField(ident, "value", hasValue);
     const std::string system = stringField(ident, "system", hasSystem);
-    if (!hasValue || !printable(value)) out.push_back(at + ".value must be a string of 1-256 printable characters");
+    if (!hasValue || !isPlainText(value, 256)) out.push_back(at + ".value must be a string of 1-256 printable characters");
     if (ident->has("system")) {
       const auto colon = system.find(':');
-      const bool uri = hasSystem && printable(system) && system.find(' ') == std::string::npos && colon != std::string::npos &&
+      const bool uri = hasSystem && isPlainText(system, 256) && system.find(' ') == std::string::npos && colon != std::string::npos &&
                        colon > 0 && std::isalpha(static_cast<unsigned char>(system[0]));
       if (!uri) out.push_back(at + ".system must be an absolute URI of at most 256 characters (urn:oid:..., https://...)");
     }

@@ -11,14 +11,8 @@
 namespace hie::exchange {
 namespace {
 
-HttpReply refused(int status, const char* code, const std::string& text, const std::string& reason) {
-  HttpReply reply = operationOutcome(status, code, text);
-  reply.refusalReason = reason;
-  return reply;
-}
-
 // Every refusal for the patient itself reads the same as "no such resource".
-HttpReply notFound(const std::string& reason) { return refused(404, "not-found", "Resource not found.", reason); }
+HttpReply notFound(const std::string& reason) { return refusal(404, "not-found", "Resource not found.", reason); }
 
 }  // namespace
 
@@ -41,7 +35,7 @@ HttpReply RecordApi::handle(const HttpCall& call, const auth::Organization& orga
                             const auth::RegistrySnapshot& registry, const std::string& baseUrl) const {
   if (call.method != "GET" && call.method != "HEAD") {
     // Writes reach RecordWriteApi through the request gate; what is left here is no FHIR interaction.
-    HttpReply reply = refused(405, "not-supported", "This method is not supported here.", "method_not_allowed");
+    HttpReply reply = refusal(405, "not-supported", "This method is not supported here.", "method_not_allowed");
     const bool instance = call.path.find('/', 6) != std::string::npos;
     reply.headers.emplace_back("Allow", instance ? "GET, HEAD, PUT, DELETE" : "GET, HEAD, POST, PUT");
     return reply;
@@ -71,7 +65,7 @@ HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& cal
   const PurposeOfUseHeader purposeHeader = purposeOfUseHeader(call);
   const std::string& purpose = purposeHeader.value;
   if (!purposeHeader.valid()) {
-    return refused(400, "required",
+    return refusal(400, "required",
                    "Patient data requests need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code "
                    "(e.g. TREAT).",
                    purposeHeader.count == 0 ? "missing_purpose" : "invalid_purpose");
@@ -85,7 +79,7 @@ HttpReply RecordApi::handleValid(const FhirRequest& request, const HttpCall& cal
   question.grants = &registry.grantsOf(organization.identifier);
   const auth::AccessDecision forOrg = auth::decideForOrganization(question);
   if (!forOrg.permit) {
-    return refused(403, "forbidden", "This organization is not authorized for that access.",
+    return refusal(403, "forbidden", "This organization is not authorized for that access.",
                    auth::decisionReasonName(forOrg.reason));
   }
   return request.kind == FhirRequest::Kind::kSearch ? search(request, question, registry, baseUrl)
@@ -116,7 +110,7 @@ HttpReply RecordApi::readOne(const Result<std::optional<StoredResource>>& found,
     reply = notFound(auth::decisionReasonName(decision.reason));
   } else if (resource.deleted) {
     // Only a reader who could see the resource learns that it was deleted.
-    reply = refused(410, "deleted", "The resource has been deleted.", "deleted");
+    reply = refusal(410, "deleted", "The resource has been deleted.", "deleted");
     reply.headers.emplace_back("ETag", versionTag(resource.version));
   } else {
     reply.body = resource.json;

@@ -12,12 +12,6 @@
 namespace hie::exchange {
 namespace {
 
-HttpReply refused(int status, const char* code, const std::string& text, const std::string& reason) {
-  HttpReply reply = operationOutcome(status, code, text);
-  reply.refusalReason = reason;
-  return reply;
-}
-
 const char* reasonPhrase(int status) {
   switch (status) {
     case 200: return "200 OK";
@@ -152,20 +146,20 @@ HttpReply RecordWriteApi::handle(const HttpCall& call, const auth::Organization&
   const auth::AccessDecision decision = auth::decideWrite(&organization, purpose.value, settings_.writePurposes);
   if (decision.reason == auth::DecisionReason::kRoleNotAllowed ||
       decision.reason == auth::DecisionReason::kOrganizationNotActive) {
-    reply = refused(403, "forbidden", "Only this institution's own systems (role local) may write records.",
+    reply = refusal(403, "forbidden", "Only this institution's own systems (role local) may write records.",
                     auth::decisionReasonName(decision.reason));
   } else if (call.bodyUnread) {
     // The organization became one that may write while its request arrived: its body was not read.
-    reply = refused(503, "transient", "The request could not be read whole; repeat it.", "body_unread");
+    reply = refusal(503, "transient", "The request could not be read whole; repeat it.", "body_unread");
   } else if (!purpose.valid()) {
-    reply = refused(400, "required",
+    reply = refusal(400, "required",
                     "Writes need one X-Purpose-Of-Use header with an HL7 v3 PurposeOfUse code (e.g. HOPERAT).",
                     purpose.count == 0 ? "missing_purpose" : "invalid_purpose");
   } else if (!decision.permit) {
-    reply = refused(403, "forbidden", "This purpose of use is not accepted for writes on this node.",
+    reply = refusal(403, "forbidden", "This purpose of use is not accepted for writes on this node.",
                     auth::decisionReasonName(decision.reason));
   } else if (call.method != "DELETE" && !isFhirJson(call.headerLines("Content-Type"))) {
-    reply = refused(415, "not-supported",
+    reply = refusal(415, "not-supported",
                     "The body must be FHIR JSON: Content-Type application/fhir+json (charset, if given, UTF-8).",
                     "unsupported_media_type");
   } else {

@@ -39,6 +39,20 @@ std::optional<auth::SignatureEvidence> AuditedReply::sign(const ServedRequest& r
   return signer_->sign(request.localCertSha256, request.call, reply, evidence ? &*evidence : nullptr);
 }
 
+void AuditedReply::replaceWith503(const ServedRequest& request, HttpReply& reply, const std::string& reason,
+                                  const std::string& internal, const AccessFacts& access, std::int64_t micros) const {
+  counters_.refusals.inc({"audit", reason});
+  reply = refusal(503, "transient", "The service is temporarily unavailable.", reason);
+  reply.internalError = internal;
+  reply.headers.emplace_back("Retry-After", "1");
+  reply.access = access;
+  const auto answer = sign(request, reply);
+  audit::AuditEvent replaced =
+      requestEvent(request.call, request.rawPath, request.peer, request.organization, reply, micros);
+  addSignatureEvidence(replaced, request.signature, answer ? &*answer : nullptr);
+  audit_.recordAsync(std::move(replaced));
+}
+
 void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const {
   const HttpCall& call = request.call;
   if (!reply.refusalReason.empty() && request.organization.empty() && call.path.empty()) {
@@ -63,43 +77,23 @@ void AuditedReply::release(const ServedRequest& request, HttpReply& reply) const
   // A write stands only with its entry: committed right after it, or dropped (undone) without it.
   std::shared_ptr<DeferredCommit> deferred = std::move(reply.deferred);
   reply.deferred.reset();
-  if (!committed) deferred.reset();
-  bool written = true;
-  if (committed && deferred) {
+  bool served = static_cast<bool>(committed);
+  if (!committed) {
+    deferred.reset();
+    // The original event was not committed (and never will be); what the caller got is recorded
+    // instead, once the store is back (bounded backlog).
+    replaceWith503(request, reply, "audit_unavailable", committed.error().internal, AccessFacts{}, micros.count());
+  } else if (deferred) {
     if (auto done = deferred->commit(); !done) {
-      written = false;
       // The entry says what the write did, but its commit failed or its outcome is unknown: the
-      // caller gets 503, and a second entry for the request id says so (the first one stays).
-      counters_.refusals.inc({"audit", "write_not_committed"});
-      HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
-      unavailable.refusalReason = "write_not_committed";
-      unavailable.internalError = done.error().internal;
-      unavailable.headers.emplace_back("Retry-After", "1");
-      unavailable.access = reply.access;  // what it tried to write; the commit's outcome is unknown
-      reply = std::move(unavailable);
-      const auto unavailableAnswer = sign(request, reply);
-      audit::AuditEvent replaced =
-          requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count());
-      addSignatureEvidence(replaced, request.signature, unavailableAnswer ? &*unavailableAnswer : nullptr);
-      audit_.recordAsync(std::move(replaced));
+      // caller gets 503, and a second entry for the request id says so (the first one stays), with
+      // what the write tried to change.
+      served = false;
+      const AccessFacts tried = reply.access;
+      replaceWith503(request, reply, "write_not_committed", done.error().internal, tried, micros.count());
     }
   }
-  if (!committed) {
-    counters_.refusals.inc({"audit", "audit_unavailable"});
-    HttpReply unavailable = operationOutcome(503, "transient", "The service is temporarily unavailable.");
-    unavailable.refusalReason = "audit_unavailable";
-    unavailable.internalError = committed.error().internal;
-    unavailable.headers.emplace_back("Retry-After", "1");
-    reply = std::move(unavailable);
-    const auto unavailableAnswer = sign(request, reply);
-    // The original event was not committed (and never will be); what the caller got is
-    // recorded instead, once the store is back (bounded backlog).
-    audit::AuditEvent replaced =
-        requestEvent(call, request.rawPath, request.peer, request.organization, reply, micros.count());
-    addSignatureEvidence(replaced, request.signature, unavailableAnswer ? &*unavailableAnswer : nullptr);
-    audit_.recordAsync(std::move(replaced));
-  }
-  counters_.requests.inc({committed && written ? event.outcome : std::string("error"),
+  counters_.requests.inc({served ? event.outcome : std::string("error"),
                           request.organization.empty() ? std::string("none") : request.organization});
   logRequest(request, event.purpose, reply);
 }

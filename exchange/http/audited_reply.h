@@ -46,6 +46,10 @@ class AuditedReply {
 
  private:
   std::optional<auth::SignatureEvidence> sign(const ServedRequest& request, HttpReply& reply) const;
+  // reply becomes a 503 (refusal reason, Retry-After) whose own entry, with access as its facts, is
+  // queued (AuditSink::recordAsync); counted as an audit refusal.
+  void replaceWith503(const ServedRequest& request, HttpReply& reply, const std::string& reason,
+                      const std::string& internal, const AccessFacts& access, std::int64_t micros) const;
 
   audit::AuditSink& audit_;
   Counters& counters_;

@@ -78,12 +78,6 @@ void writeReply(HTTPResponse& response, const HttpReply& reply, const std::strin
   response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
 }
 
-HttpReply refusal(int status, const char* code, const std::string& text, const char* reason) {
-  HttpReply reply = operationOutcome(status, code, text);
-  reply.refusalReason = reason;
-  return reply;
-}
-
 // What every connection shares.
 struct Shared {
   Poco::Net::HTTPServerParams::Ptr params;

@@ -37,28 +37,29 @@ StoredResource storedFrom(const std::string& type, const std::string& id, const 
 }  // namespace
 
 Result<std::optional<StoredResource>> PgRecordStore::read(const std::string& type, const std::string& id) {
-  return db::withConnection(pool_, "read resource", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
-    // One statement, so no explicit transaction: one round trip instead of three (BEGIN, SELECT, COMMIT).
-    pqxx::nontransaction tx(c);
-    auto rows = tx.exec_params(
-        "SELECT coalesce(patient_id, ''), CASE WHEN deleted THEN '' ELSE resource::text END, version, "
-        "       extract(epoch FROM last_updated)::bigint, deleted "
-        "FROM fhir_resources WHERE resource_type = $1 AND id = $2",
-        type, id);
-    if (rows.empty()) return std::optional<StoredResource>();
-    return std::optional<StoredResource>(storedFrom(type, id, rows[0]));
-  });
+  // A deleted resource keeps its last content in its row; no reader is given it.
+  return readOne("read resource",
+                 "SELECT coalesce(patient_id, ''), CASE WHEN deleted THEN '' ELSE resource::text END, version, "
+                 "       extract(epoch FROM last_updated)::bigint, deleted "
+                 "FROM fhir_resources WHERE resource_type = $1 AND id = $2",
+                 type, id, std::nullopt);
 }
 
 Result<std::optional<StoredResource>> PgRecordStore::readVersion(const std::string& type, const std::string& id,
                                                                  int version) {
-  return db::withConnection(pool_, "read version", [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
+  return readOne("read version",
+                 "SELECT coalesce(patient_id, ''), coalesce(resource::text, ''), version, "
+                 "       extract(epoch FROM last_updated)::bigint, deleted "
+                 "FROM fhir_resource_history WHERE resource_type = $1 AND id = $2 AND version = $3",
+                 type, id, version);
+}
+
+Result<std::optional<StoredResource>> PgRecordStore::readOne(const char* what, const char* sql, const std::string& type,
+                                                             const std::string& id, std::optional<int> version) {
+  return db::withConnection(pool_, what, [&](pqxx::connection& c) -> Result<std::optional<StoredResource>> {
+    // One statement, so no explicit transaction: one round trip instead of three (BEGIN, SELECT, COMMIT).
     pqxx::nontransaction tx(c);
-    auto rows = tx.exec_params(
-        "SELECT coalesce(patient_id, ''), coalesce(resource::text, ''), version, "
-        "       extract(epoch FROM last_updated)::bigint, deleted "
-        "FROM fhir_resource_history WHERE resource_type = $1 AND id = $2 AND version = $3",
-        type, id, version);
+    auto rows = version ? tx.exec_params(sql, type, id, *version) : tx.exec_params(sql, type, id);
     if (rows.empty()) return std::optional<StoredResource>();
     return std::optional<StoredResource>(storedFrom(type, id, rows[0]));
   });

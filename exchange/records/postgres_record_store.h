@@ -31,6 +31,10 @@ class PgRecordStore : public RecordStore, public RecordWriter {
   Result<WriteOutcome> write(const WriteRequest& request, const std::string& requestId) override;
 
  private:
+  // One row of (patient, resource, version, epoch seconds, deleted) by sql($1 type, $2 id[, $3 version]).
+  Result<std::optional<StoredResource>> readOne(const char* what, const char* sql, const std::string& type,
+                                                const std::string& id, std::optional<int> version);
+
   db::ConnectionPool& pool_;
 };
 

@@ -635,12 +635,7 @@ TEST(AuditFailClosed, DatabaseStoppedAndRestartedUnderConcurrentLoad) {
   std::vector<std::thread> clients;
   for (int t = 0; t < kThreads; ++t) {
     clients.emplace_back([&, t] {
-      // PrivateCluster runs pg_ctl through std::system(), which blocks SIGCHLD in its own thread: the
-      // child's SIGCHLD then lands in another thread, where a socket read with a timeout fails (EINTR).
-      sigset_t chld;
-      sigemptyset(&chld);
-      sigaddset(&chld, SIGCHLD);
-      pthread_sigmask(SIG_BLOCK, &chld, nullptr);
+      blockChildSignalsInThisThread();
       for (int i = 0; i < kMaxEach && !stop; ++i) {
         Answer a;
         a.id = "u-" + std::to_string(t) + "-" + std::to_string(i);

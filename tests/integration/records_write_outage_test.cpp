@@ -1,8 +1,6 @@
 // Writes while PostgreSQL stops and starts again under load: every write is answered (201 or the
 // fail-closed 503, never a 500 or a dropped connection), the node recovers without a restart, and
 // no change stands without its audit entry.
-#include <signal.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -50,11 +48,7 @@ TEST(WriteFailClosed, DatabaseStoppedAndRestartedUnderWritesLeavesNoChangeWithou
   std::vector<std::thread> clients;
   for (int t = 0; t < kThreads; ++t) {
     clients.emplace_back([&, t] {
-      // PrivateCluster runs pg_ctl through std::system(), whose SIGCHLD must not land here (see AuditFailClosed).
-      sigset_t chld;
-      sigemptyset(&chld);
-      sigaddset(&chld, SIGCHLD);
-      pthread_sigmask(SIG_BLOCK, &chld, nullptr);
+      blockChildSignalsInThisThread();
       for (int i = 0; i < kMaxEach && !stop; ++i) {
         const std::string id = "o-" + std::to_string(t) + "-" + std::to_string(i);
         const int sentIn = phase.load();

@@ -31,8 +31,8 @@ class MemoryRecordStore : public exchange::RecordStore {
 
   Result<std::optional<exchange::StoredResource>> readVersion(const std::string& type, const std::string& id,
                                                              int version) override {
-    auto current = read(type, id);
-    if (!current || !*current || (*current)->version != version) return current ? decltype(current)() : current;
+    auto current = read(type, id);  // this store keeps only the current version
+    if (current && *current && (*current)->version != version) return std::optional<exchange::StoredResource>();
     return current;
   }
 

@@ -1,5 +1,8 @@
 #include "tests/support/private_cluster.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -71,6 +74,13 @@ void PrivateCluster::start() {
 void PrivateCluster::stop() {
   run(asOwner(std::string(kBin) + "/pg_ctl -D " + dir_ + "/data -m fast -w -t 30 stop"), "pg_ctl stop");
   running_ = false;
+}
+
+void blockChildSignalsInThisThread() {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &chld, nullptr);
 }
 
 }  // namespace hie::testing

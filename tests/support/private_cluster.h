@@ -25,4 +25,9 @@ class PrivateCluster {
   bool running_ = false;
 };
 
+// For a client thread of a test that stops and starts a PrivateCluster: PrivateCluster runs pg_ctl
+// through std::system(), which blocks SIGCHLD in its own thread, so the child's SIGCHLD lands in
+// another thread, where a socket read with a timeout then fails (EINTR). Blocks it in this thread.
+void blockChildSignalsInThisThread();
+
 }  // namespace hie::testing
