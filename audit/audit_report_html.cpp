@@ -178,16 +178,17 @@ void eventTable(std::ostringstream& o, const std::vector<ReportEntry>& rows, std
     o << "<p>None in this period.</p>";
     return;
   }
-  o << "<table><tr><th>time (UTC)</th><th>organization</th><th>patient</th><th>request</th><th>"
-    << (glass ? "purpose" : "reason") << "</th><th>request id</th></tr>";
+  o << "<table><tr><th>time (UTC)</th><th>organization</th><th>patient</th><th>request</th><th>purpose</th><th>"
+    << (glass ? "what happened" : "reason") << "</th><th>request id</th></tr>";
   for (const auto& e : rows) {
     const std::string org = e.organization.empty() ? "(none admitted; certificate " + e.subjectDn + ")"
                                                    : organizationLabel(e.organization, names);
-    std::string reason = glass ? e.purpose + " (" + purposeInWords(e.purpose) + "): overrode the patient's consent"
-                               : e.outcomeReason;
+    const std::string words = purposeInWords(e.purpose);
+    const std::string purpose = words.empty() ? e.purpose : e.purpose + " (" + words + ")";
+    const std::string reason = glass ? "returned data that the patient's consent refused" : e.outcomeReason;
     o << "<tr class=\"" << rowClass << "\"><td>" << esc(e.time) << "</td><td>" << esc(org) << "</td><td>"
-      << esc(e.patient) << "</td><td>" << esc(e.action + " " + e.path) << "</td><td>" << esc(reason) << "</td><td><code>"
-      << esc(e.requestId) << "</code></td></tr>";
+      << esc(e.patient) << "</td><td>" << esc(e.action + " " + e.path) << "</td><td>" << esc(purpose) << "</td><td>"
+      << esc(reason) << "</td><td><code>" << esc(e.requestId) << "</code></td></tr>";
   }
   o << "</table>";
   if (static_cast<std::int64_t>(rows.size()) < total) {
