@@ -25,7 +25,7 @@ namespace hie::app {
 namespace {
 
 const char* const kUsage =
-    "usage: hie-node audit report --html FILE [--from T] [--to T] [--patient ID] [--public-key FILE] "
+    "usage: hie-node audit report --html FILE [--from T] [--to T] [--patient ID [--hipaa]] [--public-key FILE] "
     "[--checkpoint FILE]... [--witnesses K] [--witness-key VKEY]...";
 
 // A patient's accounting lists at most this many disclosures (all are counted).
@@ -60,7 +60,7 @@ Result<bool> writeAtomically(const std::string& path, const std::string& content
 }  // namespace
 
 OptionSpec auditReportOptions() {
-  OptionSpec spec{{"html", "from", "to", "patient"}, {}, {}};
+  OptionSpec spec{{"html", "from", "to", "patient"}, {}, {"hipaa"}};
   addVerifyOptions(spec);
   return spec;
 }
@@ -69,6 +69,7 @@ namespace {
 
 struct ReportRequest {
   std::string file, from, to, patient;
+  bool hipaa = false;
 };
 
 // The options, checked before anything is read or written; kInvalidInput says what is wrong.
@@ -110,6 +111,8 @@ Result<ReportRequest> reportRequest(const ParsedArgs& args) {
     if (r.patient.compare(0, 8, "Patient/") == 0) r.patient = r.patient.substr(8);
     if (!exchange::isValidFhirId(r.patient)) return fail(ErrorCode::kInvalidInput, "--patient must be a FHIR id (or Patient/ID)");
   }
+  r.hipaa = args.has("hipaa");
+  if (r.hipaa && r.patient.empty()) return fail(ErrorCode::kInvalidInput, "--hipaa applies to --patient's accounting");
   return r;
 }
 
@@ -137,6 +140,7 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
   page.from = from;
   page.to = to;
   page.patient = patient;
+  page.hipaa = request->hipaa;
 
   auth::RegistryRepository registry(uri);
   auto organizations = registry.loadAll();
@@ -158,8 +162,10 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
   page.data = builder.finish();
   if (!patient.empty()) {
     // The selection of GET /audit/disclosures (exchange/handlers/audit_api.cpp): successful reads and
-    // searches of this patient's data, all purposes (the page marks those a HIPAA accounting leaves out).
+    // searches of this patient's data, all purposes (the page marks those a HIPAA accounting leaves out),
+    // or with --hipaa the form of ?hipaa=true.
     filter.disclosuresOnly = true;
+    filter.hipaaAccounting = request->hipaa;
     auto disclosed = reader.forEach(filter, [&page](const audit::TrailEntry& e) {
       ++page.disclosuresTotal;
       if (page.disclosures.size() < kDisclosureLimit) {

@@ -126,6 +126,7 @@ struct ReportPage {
   std::string generatedAt, node;
   std::string from, to;  // as given ("" = open)
   std::string patient;   // the FHIR id of --patient, "" for the whole trail
+  bool hipaa = false;    // the accounting in HIPAA's form (no TPO, six years: AuditFilter::hipaaAccounting)
   VerificationSummary verification;
   ReportData data;
   ReportRules rules;

@@ -77,7 +77,7 @@ std::string stackedBars(const std::string& title, const std::vector<std::string>
     maxTotal = std::max(maxTotal, total);
   }
   const double slot = plotW / static_cast<double>(std::max<std::size_t>(buckets.size(), 1));
-  const double bar = slot > 4 ? slot * 0.8 : slot;
+  const double bar = std::min(slot > 4 ? slot * 0.8 : slot, 48.0);
   std::ostringstream o;
   o << "<figure><svg role=\"img\" width=\"" << width << "\" height=\"" << height
     << "\" viewBox=\"0 0 " << width << " " << height << "\" aria-label=\"" << esc(title) << "\"><title>" << esc(title)
@@ -217,6 +217,10 @@ void accounting(std::ostringstream& o, const ReportPage& p) {
        "them, the node wrote a signed entry in its audit trail. These are those entries, oldest first"
     << (p.from.empty() && p.to.empty() ? "" : ", within the period above") << ". Refused requests are listed under "
        "“Denied requests” below (no data was given out for them).</p>";
+  if (p.hipaa) {
+    o << "<p><strong>HIPAA form (45 CFR §164.528):</strong> disclosures for treatment, payment and health care "
+         "operations are left out, and only the last six years count.</p>";
+  }
   if (p.disclosuresTotal == 0) {
     o << "<p><strong>No disclosures of this patient's records are recorded in this period.</strong></p>";
   } else {
@@ -276,8 +280,10 @@ std::string renderReportHtml(const ReportPage& p) {
     std::vector<Series> orgs;
     std::size_t color = 0;
     for (const auto& [org, counts] : d.byOrganization) {
+      // Requests of no admitted organization, and the rest taken together, are grey.
+      const bool grey = org.empty() || org.front() == '(';
       orgs.push_back(Series{org.empty() ? "(no organization)" : organizationLabel(org, names),
-                            kPalette[color++ % (sizeof kPalette / sizeof kPalette[0])], counts});
+                            grey ? "#9e9e9e" : kPalette[color++ % (sizeof kPalette / sizeof kPalette[0])], counts});
     }
     o << "<h3>By organization</h3>" << stackedBars("Requests by organization", d.buckets, orgs);
     std::vector<Series> outcomes;

@@ -154,6 +154,11 @@ TEST_F(AuditReport, PatientAccountingInPlainLanguage) {
   EXPECT_FALSE(contains(dom, "p-cara"));
   EXPECT_FALSE(contains(dom, "p-scan-"));
 
+  // HIPAA's form leaves out treatment, payment and operations: both were for treatment.
+  const std::string hipaa = reportDom({"--patient", "p-ava", "--hipaa"}, "p-ava-hipaa.html");
+  EXPECT_TRUE(contains(hipaa, "HIPAA form (45 CFR §164.528)")) << hipaa;
+  EXPECT_TRUE(contains(hipaa, "No disclosures of this patient's records are recorded in this period."));
+
   const std::string glass = reportDom({"--patient", "Patient/p-cara"}, "p-cara.html");
   EXPECT_TRUE(contains(glass, "This was emergency (break-glass) access")) << glass;
   EXPECT_TRUE(contains(glass, "for emergency treatment."));
@@ -187,6 +192,7 @@ TEST_F(AuditReport, BadOptionsWriteNoFile) {
            {"--from", "2026-03-02", "--to", "2026-03-01"},
            {"--patient", "../etc"},
            {"--witnesses", "many"},
+           {"--hipaa"},
            {"extra"}}) {
     std::vector<std::string> args = {"audit", "report", "--html", file};
     args.insert(args.end(), bad.begin(), bad.end());
