@@ -181,16 +181,18 @@ void ReportBuilder::add(const ReportEntry& e) {
   // Many patients in a short time: the organization's window of the last burstMinutes.
   Recent& r = recent_[e.organization];
   r.window.emplace_back(e.epochSeconds, e.patient);
+  ++r.patients[e.patient];
   const std::int64_t span = static_cast<std::int64_t>(rules_.burstMinutes) * 60;
-  std::size_t drop = 0;
-  while (drop < r.window.size() && r.window[drop].first <= e.epochSeconds - span) ++drop;
-  r.window.erase(r.window.begin(), r.window.begin() + static_cast<std::ptrdiff_t>(drop));
-  if (r.window.front().first <= r.flaggedUntil) return;  // this burst is already reported
-  std::set<std::string> patients;
-  for (const auto& w : r.window) patients.insert(w.second);
-  if (patients.size() < static_cast<std::size_t>(rules_.burstPatients)) return;
+  while (!r.window.empty() && r.window.front().first <= e.epochSeconds - span) {
+    auto it = r.patients.find(r.window.front().second);
+    if (--it->second == 0) r.patients.erase(it);
+    r.window.pop_front();
+  }
+  if (r.window.empty() || r.window.front().first <= r.flaggedUntil) return;  // none, or already reported
+  const std::size_t patients = r.patients.size();
+  if (patients < static_cast<std::size_t>(rules_.burstPatients)) return;
   bursts_.push_back(Finding{"many-patients", e.organization, spokenTime(r.window.front().first),
-                            std::to_string(patients.size()) + " different patients between " +
+                            std::to_string(patients) + " different patients between " +
                                 spokenTime(r.window.front().first) + " and " + spokenTime(e.epochSeconds) + " (" +
                                 plural(static_cast<std::int64_t>(r.window.size()), "request", "requests") + ")"});
   r.flaggedUntil = e.epochSeconds;

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -109,8 +111,9 @@ class ReportBuilder {
   std::map<std::string, std::int64_t> orgTotals_, patientTotals_;
   std::map<std::string, std::map<std::int64_t, std::int64_t>> outcomeHours_;
   struct Recent {
-    std::vector<std::pair<std::int64_t, std::string>> window;  // (time, patient) within burstMinutes
-    std::int64_t flaggedUntil = 0;  // the end of the last reported window
+    std::deque<std::pair<std::int64_t, std::string>> window;  // (time, patient) within burstMinutes
+    std::map<std::string, std::int64_t> patients;              // the window's patients, with their requests
+    std::int64_t flaggedUntil = std::numeric_limits<std::int64_t>::min();  // the end of the last reported window
   };
   std::map<std::string, Recent> recent_;
   std::vector<Finding> bursts_;
