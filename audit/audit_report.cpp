@@ -385,8 +385,9 @@ std::string disclosureSentence(const ReportEntry& e, const std::map<std::string,
   else why = " for a purpose given as \"" + e.purpose + "\"";
   std::string sentence = "On " + spokenTime(e.epochSeconds) + ", " + who + " " + what + why + ".";
   if (e.breakGlass) {
-    sentence += " This was emergency (break-glass) access: your consent refused this organization, and the node let "
-                "the emergency request through because its rules allow that, and recorded it for review.";
+    sentence += " This was emergency (break-glass) access: your consent choices did not allow this organization to "
+                "see these records, and the node let the emergency request through because its rules allow that in an "
+                "emergency, and recorded it for review.";
   }
   return sentence;
 }
