@@ -11,6 +11,8 @@
 
 #include "app/audit_evidence_command.h"
 #include "app/audit_export_command.h"
+#include "app/audit_report_command.h"
+#include "app/audit_verify.h"
 #include "app/command_support.h"
 #include "app/commands.h"
 #include "common/file.h"
@@ -35,7 +37,8 @@ const char* const kAuditUsage =
     "usage: hie-node audit keygen --out FILE | verify [--checkpoint FILE]... [--public-key FILE] [--witnesses K] "
     "[--witness-key VKEY]... | export --format fhir|jsonl|jsonl-v1 [--from T] [--to T] [--cosigned K] | "
     "checkpoint [--origin O] [--cosigned K] [--v1] | consistency --old SIZE [--new SIZE] [--origin O] | keys | "
-    "evidence REQUEST_ID [--out DIR] [--origin O] [--index N]";
+    "evidence REQUEST_ID [--out DIR] [--origin O] [--index N] | "
+    "report --html FILE [--from T] [--to T] [--patient ID [--hipaa]]";
 
 int keygen(const ParsedArgs& args) {
   if (!args.has("out") || !args.positional.empty()) return usageError("usage: hie-node audit keygen --out FILE");
@@ -110,33 +113,41 @@ std::string plural(std::size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-int verify(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
-  if (!args.positional.empty()) return usageError("audit verify takes no arguments");
+}  // namespace
+
+void addVerifyOptions(OptionSpec& spec) {
+  for (const char* name : {"checkpoint", "public-key", "witnesses", "witness-key"}) spec.withValue.insert(name);
+  spec.repeatable.insert("checkpoint");
+  spec.repeatable.insert("witness-key");
+}
+
+Result<audit::VerificationSummary> verifyAuditTrail(const ParsedArgs& args, const ConfigSource& config,
+                                                    const std::string& uri) {
   int required = 0;
   if (args.has("witnesses")) {
     const std::string k = args.value("witnesses");
     if (k.empty() || k.size() > 3 || k.find_first_not_of("0123456789") != std::string::npos || std::stoi(k) > 100) {
-      return usageError("--witnesses must be a number from 0 to 100");
+      return fail(ErrorCode::kInvalidInput, "--witnesses must be a number from 0 to 100");
     }
     required = std::stoi(k);
   }
   std::vector<audit::note::VerifierKey> witnesses;
   for (const auto& text : args.values("witness-key")) {
     auto vkey = audit::parseVerifierKeyOfType(text, audit::note::kCosignatureV1, "--witness-key");
-    if (!vkey) return usageError(vkey.error().internal);
+    if (!vkey) return fail(ErrorCode::kInvalidInput, vkey.error().internal);
     witnesses.push_back(*vkey);
   }
   auto key = verifyKeyFor(args, config);
-  if (!key) return runtimeError(key.error().external);
+  if (!key) return fail(ErrorCode::kUnavailable, key.error().external);
   KeptCheckpoints kept;
   for (const auto& file : args.values("checkpoint")) {
-    if (auto read = readKeptCheckpoint(file, kept); !read) return runtimeError(read.error().internal);
+    if (auto read = readKeptCheckpoint(file, kept); !read) return fail(ErrorCode::kUnavailable, read.error().internal);
   }
   audit::PgAuditLogStore logs(uri);
   if (!args.has("witness-key")) {
     // The witnesses of the peer directory, unless the auditor names the ones they trust.
     auto known = logs.knownWitnessKeys();
-    if (!known) return runtimeError("cannot read the peer directory's witness keys: " + known.error().internal);
+    if (!known) return fail(ErrorCode::kUnavailable, "cannot read the peer directory's witness keys: " + known.error().internal);
     witnesses = std::move(*known);
   }
 
@@ -148,15 +159,15 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
     chains.checkColumns(e, c);
     return true;
   });
-  if (!visited) return runtimeError("cannot read the audit trail: " + visited.error().internal);
+  if (!visited) return fail(ErrorCode::kUnavailable, "cannot read the audit trail: " + visited.error().internal);
   auto stored = store.latestCheckpoints();
-  if (!stored) return runtimeError("cannot read audit checkpoints: " + stored.error().internal);
+  if (!stored) return fail(ErrorCode::kUnavailable, "cannot read audit checkpoints: " + stored.error().internal);
   for (const auto& cp : *stored) chains.checkCheckpoint(cp);
   for (const auto& cp : kept.v1) chains.checkCheckpoint(cp);
 
   // Format v2: every log in the database, this node's (audit.origin) and those of kept checkpoints.
   auto found = logs.origins();
-  if (!found) return runtimeError("cannot read the audit log: " + found.error().internal);
+  if (!found) return fail(ErrorCode::kUnavailable, "cannot read the audit log: " + found.error().internal);
   std::set<std::string> origins(found->begin(), found->end());
   if (auto origin = config.get("audit.origin")) {
     origins.insert(*origin);
@@ -165,14 +176,21 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
   }
   for (const auto& [file, text] : kept.v2) origins.insert(audit::TreeHead::parse(audit::note::parse(text)->text)->origin);
   std::vector<audit::LogVerifier> logVerifiers;
+  std::vector<std::uint64_t> newestStored;
   for (const auto& origin : origins) {
     if (!audit::isValidOrigin(origin)) continue;
     audit::LogVerifier v(origin, audit::note::VerifierKey::of(origin, audit::note::kEd25519, *key), witnesses);
     auto rows = logs.checkpointRows(origin);
-    if (!rows) return runtimeError("cannot read the audit log's checkpoints: " + rows.error().internal);
-    for (const auto& row : *rows) v.storedCheckpoint(row);
+    if (!rows) return fail(ErrorCode::kUnavailable, "cannot read the audit log's checkpoints: " + rows.error().internal);
+    std::uint64_t newest = 0;
+    for (const auto& row : *rows) {
+      v.storedCheckpoint(row);
+      newest = std::max(newest, row.size);
+    }
     auto cosignatures = logs.cosignatureRows(origin);
-    if (!cosignatures) return runtimeError("cannot read the audit log's cosignatures: " + cosignatures.error().internal);
+    if (!cosignatures) {
+      return fail(ErrorCode::kUnavailable, "cannot read the audit log's cosignatures: " + cosignatures.error().internal);
+    }
     for (const auto& row : *cosignatures) v.storedCosignature(row);
     for (const auto& [file, text] : kept.v2) {
       if (audit::TreeHead::parse(audit::note::parse(text)->text)->origin == origin) v.keptCheckpoint(text, file);
@@ -181,53 +199,76 @@ int verify(const ParsedArgs& args, const ConfigSource& config, const std::string
       v.leaf(l.index, l.leaf, l.leafHash, l.subtreeHashes);
       return true;
     });
-    if (!leaves) return runtimeError("cannot read the audit log: " + leaves.error().internal);
+    if (!leaves) return fail(ErrorCode::kUnavailable, "cannot read the audit log: " + leaves.error().internal);
     if (rows->empty() && *leaves == 0 && v.checkpointsChecked() == 0) continue;  // no such log here
     v.finish(required);
     logVerifiers.push_back(std::move(v));
+    newestStored.push_back(newest);
   }
 
   // Every problem, one line each, in the order found: v1 chain by chain, then each log.
-  // Names are printed encoded as entries store text: a tampered row sends no control bytes to the terminal.
-  std::size_t problems = chains.problems().size();
+  // Names are kept encoded as entries store text: a tampered row sends no control bytes to a terminal.
+  audit::VerificationSummary summary;
   std::set<std::string> where;
   for (const auto& p : chains.problems()) {
-    std::cerr << "hie-node: audit: chain " << audit::printableAscii(p.chain) << " entry " << p.seq << ": "
-              << audit::problemKindName(p.kind) << ": " << p.what << "\n";
+    summary.problems.push_back("chain " + audit::printableAscii(p.chain) + " entry " + std::to_string(p.seq) + ": " +
+                               audit::problemKindName(p.kind) + ": " + p.what);
     where.insert("chain " + p.chain);
   }
-  std::uint64_t leavesChecked = 0;
-  std::size_t checkpointsChecked = stored->size() + kept.v1.size();
-  for (const auto& v : logVerifiers) {
-    leavesChecked += v.leavesChecked();
-    checkpointsChecked += v.checkpointsChecked();
+  summary.checkpoints = stored->size() + kept.v1.size();
+  for (std::size_t i = 0; i < logVerifiers.size(); ++i) {
+    const auto& v = logVerifiers[i];
+    summary.leaves += v.leavesChecked();
+    summary.checkpoints += v.checkpointsChecked();
     for (const auto& p : v.problems()) {
-      std::cerr << "hie-node: audit: log " << audit::printableAscii(v.origin()) << " " << p.where << ": "
-                << audit::problemKindName(p.kind) << ": " << p.what << "\n";
+      summary.problems.push_back("log " + audit::printableAscii(v.origin()) + " " + p.where + ": " +
+                                 audit::problemKindName(p.kind) + ": " + p.what);
       where.insert("log " + v.origin());
-      ++problems;
     }
+    audit::VerificationSummary::Log log;
+    log.origin = v.origin();
+    log.leaves = v.leavesChecked();
+    log.newestCheckpoint = newestStored[i];
+    if (auto w = v.newestWitnessed(std::max(1, required))) {
+      log.witnessedSize = w->size;
+      log.witnesses = w->witnesses;
+    }
+    summary.logs.push_back(log);
   }
-  const std::string checked = "checked " + plural(static_cast<std::size_t>(leavesChecked), "leaf", "leaves") + " in " +
-                              plural(logVerifiers.size(), "log", "logs") + " and " +
-                              plural(static_cast<std::size_t>(chains.entriesChecked()), "v1 entry", "v1 entries") +
-                              " in " + plural(chains.chainsSeen(), "chain", "chains") + ", " +
-                              plural(checkpointsChecked, "checkpoint", "checkpoints");
-  if (problems > 0) {
-    std::cerr << "hie-node: audit verification FAILED: " << plural(problems, "problem", "problems") << " in "
-              << plural(where.size(), "log or chain", "logs or chains") << "; " << checked << "\n";
+  summary.placesWithProblems = where.size();
+  summary.v1Entries = chains.entriesChecked();
+  summary.chains = chains.chainsSeen();
+  summary.witnessKeys = witnesses.size();
+  return summary;
+}
+
+namespace {
+
+int verify(const ParsedArgs& args, const ConfigSource& config, const std::string& uri) {
+  if (!args.positional.empty()) return usageError("audit verify takes no arguments");
+  auto summary = verifyAuditTrail(args, config, uri);
+  if (!summary) {
+    return summary.error().code == ErrorCode::kInvalidInput ? usageError(summary.error().internal)
+                                                            : runtimeError(summary.error().internal);
+  }
+  for (const auto& line : summary->problems) std::cerr << "hie-node: audit: " << line << "\n";
+  if (!summary->verified()) {
+    std::cerr << "hie-node: audit verification FAILED: " << plural(summary->problems.size(), "problem", "problems")
+              << " in " << plural(summary->placesWithProblems, "log or chain", "logs or chains") << "; "
+              << summary->checkedText() << "\n";
     return 1;
   }
-  std::cout << "audit trail verified: " << checked << "; leaf hashes, tree, checkpoint signatures"
-            << (witnesses.empty() ? "" : ", cosignatures") << " and v1 hashes, links, signatures and columns intact\n";
-  for (const auto& v : logVerifiers) {
-    if (auto w = v.newestWitnessed(std::max(1, required))) {
-      std::cout << "  log " << v.origin() << ": newest checkpoint cosigned by " << w->witnesses
-                << (w->witnesses == 1 ? " known witness" : " known witnesses") << " covers " << w->size << " of "
-                << v.leavesChecked() << " leaves\n";
+  std::cout << "audit trail verified: " << summary->checkedText() << "; leaf hashes, tree, checkpoint signatures"
+            << (summary->witnessKeys == 0 ? "" : ", cosignatures")
+            << " and v1 hashes, links, signatures and columns intact\n";
+  for (const auto& log : summary->logs) {
+    if (log.witnessedSize > 0) {
+      std::cout << "  log " << log.origin << ": newest checkpoint cosigned by " << log.witnesses
+                << (log.witnesses == 1 ? " known witness" : " known witnesses") << " covers " << log.witnessedSize
+                << " of " << log.leaves << " leaves\n";
     } else {
-      std::cout << "  log " << v.origin() << ": no checkpoint cosigned by a known witness ("
-                << plural(witnesses.size(), "witness key", "witness keys") << " known)\n";
+      std::cout << "  log " << log.origin << ": no checkpoint cosigned by a known witness ("
+                << plural(summary->witnessKeys, "witness key", "witness keys") << " known)\n";
     }
   }
   return 0;
@@ -295,9 +336,8 @@ int runAudit(const Args& argv) {
   if (verb == "keys") return runAuditKeys(Args(argv.begin() + 1, argv.end()));
   OptionSpec spec;
   if (verb == "keygen") spec = OptionSpec{{"out"}, {}, {}};
-  else if (verb == "verify") {
-    spec = OptionSpec{{"checkpoint", "public-key", "witnesses", "witness-key"}, {"checkpoint", "witness-key"}, {}};
-  }
+  else if (verb == "verify") addVerifyOptions(spec);
+  else if (verb == "report") spec = auditReportOptions();
   else if (verb == "export") spec = auditExportOptions();
   else if (verb == "checkpoint") spec = auditCheckpointOptions();
   else if (verb == "consistency") spec = auditConsistencyOptions();
@@ -307,11 +347,15 @@ int runAudit(const Args& argv) {
   if (!args) return usageError(args.error().external);
   if (verb == "keygen") return keygen(*args);
   if (verb == "export" && !args->has("format")) return usageError("audit export needs --format fhir|jsonl|jsonl-v1");
+  if (verb == "report") {
+    if (int bad = checkAuditReportUsage(*args)) return bad;
+  }
   auto config = loadConfigFor(*args);
   if (!config) return runtimeError(config.error().external);
   auto uri = databaseUri(*config);
   if (!uri) return runtimeError(uri.error().external);
   if (verb == "verify") return verify(*args, *config, *uri);
+  if (verb == "report") return runAuditReport(*args, *config, *uri);
   if (verb == "export" && args->value("format") != "fhir") return runAuditExportJsonl(*args, *config, *uri);
   if (verb == "export" && args->has("cosigned")) return usageError("--cosigned applies to --format jsonl");
   if (verb == "export") return exportEntries(*args, *uri);
