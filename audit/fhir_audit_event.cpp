@@ -202,9 +202,10 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   } else if (disclosure) {
     // BALP PrivacyDisclosure.Source: an Export, at least the subtype `disclose`, action R.
     out.set("type", coding(kDcm, "110106", "Export"));
+    // The interaction first, as in every other AuditEvent of the node (slices do not depend on order).
+    subtype->add(coding(kInteraction, m.interaction));
     subtype->add(coding("http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle", "disclose",
                         "Disclose Record Lifecycle Event"));
-    subtype->add(coding(kInteraction, m.interaction));
     out.set("action", "R");
     if (!remote.empty()) profiles->add(std::string(kBalp) + "IHE.BasicAudit.PrivacyDisclosure.Source");
   } else {

@@ -269,7 +269,7 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
        },
        "entity[query].what: 1 present, at most 0 allowed [PatientQuery.fsh:92]"},
       {"disclosure-without-disclose", disclosure,
-       [&](Object::Ptr& e) { e->getArray("subtype")->remove(0); },
+       [&](Object::Ptr& e) { e->getArray("subtype")->remove(1); },
        "subtype[disclosure]: 0 element(s) match the slice, at least 1 required [rules.fsh:5 via Disclose.fsh:100]"},
       {"disclosure-source-not-observer", disclosure,
        [&](Object::Ptr& e) {

@@ -340,8 +340,8 @@ TEST(FhirAuditEvent, ADisclosureIsAnExportAtTheSource) {
   EXPECT_EQ(out->getValue<std::string>("action"), "R");
   auto subtype = out->getArray("subtype");
   ASSERT_EQ(subtype->size(), 2u);
-  EXPECT_EQ(subtype->getObject(0)->getValue<std::string>("code"), "disclose");
-  EXPECT_EQ(subtype->getObject(1)->getValue<std::string>("code"), "read");
+  EXPECT_EQ(subtype->getObject(0)->getValue<std::string>("code"), "read");
+  EXPECT_EQ(subtype->getObject(1)->getValue<std::string>("code"), "disclose");
   EXPECT_EQ(agentCode(out, 0), "110152");  // the recipient: the caller
   EXPECT_EQ(agentCode(out, 1), "110153");  // the source: this node
   EXPECT_EQ(str(out->getArray("agent")->getObject(1)->get("who")), str(out->getObject("source")->get("observer")));
@@ -350,7 +350,7 @@ TEST(FhirAuditEvent, ADisclosureIsAnExportAtTheSource) {
   e.action = "search";
   e.entities = "Patient/p1,Observation/o1";
   auto search = renderObject(e, FhirAuditView::kDisclosure);
-  EXPECT_EQ(search->getArray("subtype")->getObject(1)->getValue<std::string>("code"), "search-type");
+  EXPECT_EQ(search->getArray("subtype")->getObject(0)->getValue<std::string>("code"), "search-type");
   EXPECT_EQ(search->getArray("entity")->getObject(1)->getObject("what")->getValue<std::string>("reference"), "Observation/o1");
   // What is not a disclosure renders as in the trail.
   e.outcome = "denied";
