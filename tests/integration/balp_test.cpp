@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -297,6 +298,14 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
   docs.push_back({"unchanged-read", text(read)});
   docs.push_back({"unchanged-search", text(search)});
   docs.push_back({"unchanged-disclosure", text(disclosure)});
+  // And so do two of the IG's own examples (hand-copied from its FSH: tests/fixtures/balp/README.md).
+  for (const std::string example : {"ex-auditBasicReadServer", "ex-auditBasicQueryGetServer"}) {
+    std::ifstream in(std::string(HIE_SOURCE_DIR) + "/tests/fixtures/balp/examples/" + example + ".json");
+    std::stringstream body;
+    body << in.rdbuf();
+    ASSERT_FALSE(body.str().empty()) << example;
+    docs.push_back({"unchanged-" + example, body.str()});
+  }
   auto r = balpCheck(docs, "negative");
   EXPECT_EQ(r.exitCode, 1) << r.output;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -308,6 +317,7 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
     EXPECT_TRUE(found) << cases[i].label << ": expected a problem with \"" << expected[i] << "\" in\n" << r.output;
   }
   EXPECT_FALSE(contains(r.output, "unchanged-")) << r.output;
+  EXPECT_TRUE(contains(r.output, std::to_string(docs.size()) + " AuditEvents")) << r.output;
 }
 
 }  // namespace
