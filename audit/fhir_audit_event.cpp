@@ -1,10 +1,12 @@
 #include "audit/fhir_audit_event.h"
 
 #include <sstream>
+#include <vector>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "common/base64.h"
 #include "common/poco_json.h"
 
 namespace hie::audit {
@@ -12,6 +14,13 @@ namespace {
 
 using Poco::JSON::Array;
 using Poco::JSON::Object;
+
+constexpr const char* kDcm = "http://dicom.nema.org/resources/ontology/DCM";
+constexpr const char* kEntityType = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+constexpr const char* kObjectRole = "http://terminology.hl7.org/CodeSystem/object-role";
+constexpr const char* kInteraction = "http://hl7.org/fhir/restful-interaction";
+constexpr const char* kResourceTypes = "http://hl7.org/fhir/resource-types";
+constexpr const char* kBalp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
 
 Object::Ptr coding(const std::string& system, const std::string& code, const std::string& display = "") {
   Object::Ptr c = new Object;
@@ -29,41 +38,124 @@ Object::Ptr concept(Object::Ptr c) {
   return cc;
 }
 
-Object::Ptr entity(const std::string& reference, const std::string& roleCode, const std::string& roleDisplay) {
-  Object::Ptr e = new Object;
+Object::Ptr reference(const std::string& ref) {
   Object::Ptr what = new Object;
-  what->set("reference", reference);
-  e->set("what", what);
-  e->set("role", coding("http://terminology.hl7.org/CodeSystem/object-role", roleCode, roleDisplay));
+  what->set("reference", ref);
+  return what;
+}
+
+// The patient as BALP's patient slice has it: type Person (1), role Patient (1).
+Object::Ptr patientEntity(const std::string& patient) {
+  Object::Ptr e = new Object;
+  e->set("what", reference(patient));
+  e->set("type", coding(kEntityType, "1", "Person"));
+  e->set("role", coding(kObjectRole, "1", "Patient"));
   return e;
 }
 
-constexpr const char* kBalp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
+// A resource read, written or returned (role Domain Resource, 4), of the given entity type.
+Object::Ptr resourceEntity(const std::string& ref, Object::Ptr type) {
+  Object::Ptr e = new Object;
+  e->set("what", reference(ref));
+  if (type) e->set("type", type);
+  e->set("role", coding(kObjectRole, "4", "Domain Resource"));
+  return e;
+}
 
-// How an entry's action reads in FHIR: its restful-interaction, AuditEvent.action (C R U D E) and
-// the BALP profiles that describe it (without and with a patient; none for a whole Bundle).
+// The FHIR type of "Type/id[/_history/n]" or "<organization>#Type/id"; "" when it names none.
+std::string resourceTypeOf(const std::string& ref) {
+  const auto hash = ref.rfind('#');
+  const std::string local = hash == std::string::npos ? ref : ref.substr(hash + 1);
+  const std::string type = local.substr(0, local.find('/'));
+  if (type.empty() || type.size() == local.size() || type[0] < 'A' || type[0] > 'Z') return "";
+  for (char c : type) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return "";
+  }
+  return type;
+}
+
+// "192.0.2.7:50412" -> "192.0.2.7", "[2001:db8::7]:50412" -> "2001:db8::7": the IP address of
+// agent.network (type 2); the address with its port stays in the request's details.
+std::string hostOf(const std::string& address) {
+  if (!address.empty() && address[0] == '[') {
+    const auto close = address.find(']');
+    return close == std::string::npos ? address : address.substr(1, close - 1);
+  }
+  const auto colon = address.find(':');
+  return colon != std::string::npos && address.find(':', colon + 1) == std::string::npos ? address.substr(0, colon)
+                                                                                          : address;
+}
+
+Object::Ptr network(const std::string& address, const char* type) {
+  Object::Ptr n = new Object;
+  n->set("address", address);
+  n->set("type", type);
+  return n;
+}
+
+// How an entry's action reads in FHIR: its restful-interaction ("" when the entry says none),
+// AuditEvent.action, BALP's profiles (without and with a patient; none where BALP has none), the
+// agent types those profiles give the client and the server, and whether the profile's data slice
+// needs exactly one resource (read, create, update, delete) or a query entity (searches).
+enum class Shape { kNone, kOneResource, kQuery };
 struct RestMapping {
   const char* interaction;
   const char* action;
   const char* profile;
   const char* patientProfile;
+  Shape shape;
 };
 
 RestMapping restMapping(const std::string& action) {
-  if (action == "read") return {"read", "R", "IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"};
-  if (action == "capabilities") return {"capabilities", "R", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"};
-  if (action == "create") return {"create", "C", "IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate"};
-  if (action == "update") return {"update", "U", "IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate"};
-  if (action == "delete") return {"delete", "D", "IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"};
-  if (action == "transaction") return {"transaction", "E", nullptr, nullptr};
-  if (action == "batch") return {"batch", "E", nullptr, nullptr};
-  // search, query (/exchange), peer-call, audit-query, witness, ...
-  return {"search-type", "E", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"};
+  if (action == "read") return {"read", "R", "IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead", Shape::kOneResource};
+  if (action == "create") return {"create", "C", "IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate", Shape::kOneResource};
+  if (action == "update") return {"update", "U", "IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate", Shape::kOneResource};
+  if (action == "delete") return {"delete", "D", "IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete", Shape::kOneResource};
+  if (action == "search" || action == "query" || action == "audit-query") {
+    return {"search-type", "E", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery", Shape::kQuery};
+  }
+  // A peer call is this node's own search of a peer; the entry does not hold the peer's network
+  // address, which BALP's server agent requires, so it claims no profile.
+  if (action == "peer-call") return {"search-type", "E", nullptr, nullptr, Shape::kNone};
+  if (action == "capabilities") return {"capabilities", "R", nullptr, nullptr, Shape::kNone};
+  if (action == "transaction" || action == "batch") return {action == "batch" ? "batch" : "transaction", "E", nullptr, nullptr, Shape::kNone};
+  if (action == "witness" || action == "witness-submit") return {"operation", "E", nullptr, nullptr, Shape::kNone};
+  return {"", "E", nullptr, nullptr, Shape::kNone};  // `rest`: refused before a handler knew what it was
+}
+
+// BALP's agent types: Read has the client as Destination (110152) and the server as Source
+// (110153), the data flowing to the client; Delete has the client as Application (110150) and the
+// server as Custodian; every other pattern (Query, Create, Update, and the events without a
+// profile) has the client as Source and the server as Destination, as DICOM has a request.
+struct AgentTypes {
+  Object::Ptr client;
+  Object::Ptr server;
+};
+
+AgentTypes agentTypes(const std::string& action) {
+  if (action == "read") return {coding(kDcm, "110152", "Destination Role ID"), coding(kDcm, "110153", "Source Role ID")};
+  if (action == "delete") {
+    return {coding(kDcm, "110150", "Application"),
+            coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "custodian", "Custodian")};
+  }
+  return {coding(kDcm, "110153", "Source Role ID"), coding(kDcm, "110152", "Destination Role ID")};
+}
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream list(text);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
 }
 
 }  // namespace
 
-Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
+Result<std::string> fhirAuditEvent(const TrailEntry& entry) { return fhirAuditEvent(entry, FhirAuditView::kTrail); }
+
+Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) {
   Object::Ptr in;
   try {
     Poco::JSON::Parser parser;
@@ -75,40 +167,67 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
   const std::string eventType = str("eventType");
   const std::string action = str("action");
   const std::string outcome = str("outcome");
+  const std::string patient = str("patient");
   // Both are required in R4 (id by the node's answers, recorded 1..1): no AuditEvent without them.
   if (entry.hash.size() < 32 || str("time").empty()) {
     return fail(ErrorCode::kInvalidInput, "audit entry without hash or time");
   }
+  const bool securityAlert = eventType == "security-alert";
+  const bool success = outcome == "success";
+  const std::string remote = str("remoteAddress");
+  const std::string remoteHost = hostOf(remote);
+  // source.observer is required; every sealed entry names its node, so the fallback is never expected.
+  const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
+  // Only a successful read or search of a patient's data is a disclosure (what /audit/disclosures lists).
+  const bool disclosure = view == FhirAuditView::kDisclosure && !securityAlert && success && !patient.empty() &&
+                          (action == "read" || action == "search");
+  const RestMapping m = restMapping(action);
+  const std::vector<std::string> listed = splitList(str("entities"));
+  // What a profile needs that an entry may lack: the caller's network address (agent[client].network
+  // 1..1), exactly one resource for Read/Create/Update/Delete (entity[data] 1..1), a Patient reference.
+  const bool patientRef = patient.rfind("Patient/", 0) == 0;
+  const bool claimsRest = !securityAlert && !disclosure && success && m.profile != nullptr && !remote.empty() &&
+                          (m.shape != Shape::kOneResource || listed.size() == 1);
 
   Object out;
   out.set("resourceType", "AuditEvent");
-  out.set("id", entry.hash.substr(0, 32));
-  Object::Ptr meta = new Object;
+  out.set("id", entry.hash.substr(0, 32) + (disclosure ? "-disclosure" : ""));
   Array::Ptr profiles = new Array;
   Array::Ptr subtype = new Array;
-  if (eventType == "security-alert") {
-    out.set("type", coding("http://dicom.nema.org/resources/ontology/DCM", "110113", "Security Alert"));
-    subtype->add(coding("http://dicom.nema.org/resources/ontology/DCM", "110126", "Node Authentication"));
+  if (securityAlert) {
+    // DICOM PS3.15 A.5.3.11: Security Alert, its type from CID 403 (Node Authentication), action E.
+    out.set("type", coding(kDcm, "110113", "Security Alert"));
+    subtype->add(coding(kDcm, "110126", "Node Authentication"));
     out.set("action", "E");
+  } else if (disclosure) {
+    // BALP PrivacyDisclosure.Source: an Export, at least the subtype `disclose`, action R.
+    out.set("type", coding(kDcm, "110106", "Export"));
+    // The interaction first, as in every other AuditEvent of the node (slices do not depend on order).
+    subtype->add(coding(kInteraction, m.interaction));
+    subtype->add(coding("http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle", "disclose",
+                        "Disclose Record Lifecycle Event"));
+    out.set("action", "R");
+    if (!remote.empty()) profiles->add(std::string(kBalp) + "IHE.BasicAudit.PrivacyDisclosure.Source");
   } else {
-    out.set("type", coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"));
-    const RestMapping m = restMapping(action);
-    subtype->add(coding("http://hl7.org/fhir/restful-interaction", m.interaction));
+    out.set("type", coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "Restful Operation"));
+    if (*m.interaction != '\0') subtype->add(coding(kInteraction, m.interaction));
     out.set("action", m.action);
-    if (m.profile != nullptr) profiles->add(std::string(kBalp) + m.profile);
-    if (m.patientProfile != nullptr && !str("patient").empty()) profiles->add(std::string(kBalp) + m.patientProfile);
+    if (claimsRest) {
+      profiles->add(std::string(kBalp) + m.profile);
+      if (patientRef) profiles->add(std::string(kBalp) + m.patientProfile);
+    }
   }
-  // FHIR allows no empty array or string: an element without content is left out
-  // (a security alert has no BALP profile, no request id, method or path).
+  // FHIR allows no empty array or string: an element without content is left out.
   if (profiles->size() > 0) {
+    Object::Ptr meta = new Object;
     meta->set("profile", profiles);
     out.set("meta", meta);
   }
-  out.set("subtype", subtype);
+  if (subtype->size() > 0) out.set("subtype", subtype);
   out.set("recorded", str("time"));
   const long long status = in->has("httpStatus") ? in->getValue<long long>("httpStatus") : 0;
   // 0 success; 4 minor failure (refusals, the caller's errors); 8 serious failure (the node's errors).
-  out.set("outcome", outcome == "success" ? "0" : (outcome == "denied" || (status >= 400 && status < 500)) ? "4" : "8");
+  out.set("outcome", success ? "0" : (outcome == "denied" || (status >= 400 && status < 500)) ? "4" : "8");
   if (!str("outcomeReason").empty()) out.set("outcomeDesc", outcome + ": " + str("outcomeReason"));
 
   Array::Ptr purposes = new Array;
@@ -118,11 +237,14 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
   }
   if (purposes->size() > 0) out.set("purposeOfEvent", purposes);
 
-  // source.observer is required; every sealed entry names its node, so the fallback is never expected.
-  const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
+  // agent[0]: the caller (for a disclosure, the recipient; for a security alert, the party that
+  // tried to connect: DICOM's performing process, never the requestor). agent[1]: this node.
+  const AgentTypes types = disclosure ? AgentTypes{coding(kDcm, "110152", "Destination Role ID"),
+                                                   coding(kDcm, "110153", "Source Role ID")}
+                                      : agentTypes(action);
   Array::Ptr agents = new Array;
   Object::Ptr client = new Object;
-  client->set("type", concept(coding("http://dicom.nema.org/resources/ontology/DCM", "110153", "Source Role ID")));
+  client->set("type", concept(types.client));
   Object::Ptr clientWho = new Object;
   Object::Ptr clientId = new Object;
   clientId->set("system", "urn:ietf:rfc:3986");
@@ -130,20 +252,17 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
   clientWho->set("identifier", clientId);
   if (!str("subjectDn").empty()) clientWho->set("display", str("subjectDn"));
   client->set("who", clientWho);
-  client->set("requestor", true);
-  if (!str("remoteAddress").empty()) {
-    Object::Ptr network = new Object;
-    network->set("address", str("remoteAddress"));
-    network->set("type", "2");
-    client->set("network", network);
-  }
+  client->set("requestor", !securityAlert);
+  if (!remoteHost.empty()) client->set("network", network(remoteHost, "2"));  // IP address
   agents->add(client);
   Object::Ptr server = new Object;
-  server->set("type", concept(coding("http://dicom.nema.org/resources/ontology/DCM", "110152", "Destination Role ID")));
+  server->set("type", concept(types.server));
   Object::Ptr serverWho = new Object;
   serverWho->set("display", node);
   server->set("who", serverWho);
   server->set("requestor", false);
+  // The entry names the node (node.id), not the address it listened on: type 1, machine name.
+  server->set("network", network(node, "1"));
   agents->add(server);
   out.set("agent", agents);
 
@@ -157,14 +276,36 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
   out.set("source", source);
 
   Array::Ptr entities = new Array;
-  if (!str("patient").empty()) entities->add(entity(str("patient"), "1", "Patient"));
-  std::stringstream list(str("entities"));
-  std::string item;
-  while (std::getline(list, item, ',')) {
-    if (!item.empty() && item != str("patient")) entities->add(entity(item, "4", "Domain Resource"));
+  if (!patient.empty()) entities->add(patientEntity(patient));
+  if (securityAlert) {
+    // nothing read or written
+  } else if (disclosure || m.shape == Shape::kOneResource) {
+    // What was disclosed, read or written: System Object (2), BALP's data slice.
+    for (const auto& item : listed) {
+      if (disclosure && item == patient) continue;  // the patient entity already names it
+      entities->add(resourceEntity(item, coding(kEntityType, "2", "System Object")));
+    }
+  } else {
+    // A search: the resources on the page returned, typed by their FHIR type (the System Object
+    // type is BALP's query entity), and the query itself: BALP wants the raw request base64 in
+    // `query`; the entry holds the request's method and target without its query string (the
+    // parameters the node acted on are the patient entity and the patientQuery detail).
+    for (const auto& item : listed) {
+      if (item == patient) continue;
+      const std::string type = resourceTypeOf(item);
+      entities->add(resourceEntity(item, type.empty() ? nullptr : coding(kResourceTypes, type)));
+    }
+    if (m.shape == Shape::kQuery && !str("method").empty()) {
+      Object::Ptr query = new Object;
+      query->set("type", coding(kEntityType, "2", "System Object"));
+      query->set("role", coding(kObjectRole, "24", "Query"));
+      query->set("query", base64Encode(str("method") + " " + str("path")));
+      entities->add(query);
+    }
   }
-  // The request: named by its X-Request-Id when it reached HTTP; a refused handshake has none,
-  // and its entity then only carries the details.
+  // The request: named by its X-Request-Id when it reached HTTP. A refused handshake has none:
+  // its entity is DICOM's Alert Subject, the node that tried to connect (Node ID, by IP address),
+  // with the Alert Description.
   Object::Ptr request = new Object;
   if (!str("requestId").empty()) {
     Object::Ptr requestWhat = new Object;
@@ -173,6 +314,16 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
     requestWhat->set("identifier", requestIdent);
     request->set("what", requestWhat);
     request->set("type", coding("https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType", "XrequestId"));
+  } else if (securityAlert) {
+    if (!remoteHost.empty()) {
+      Object::Ptr subjectWhat = new Object;
+      Object::Ptr subjectIdent = new Object;
+      subjectIdent->set("type", concept(coding(kDcm, "110182", "Node ID")));
+      subjectIdent->set("value", remoteHost);
+      subjectWhat->set("identifier", subjectIdent);
+      request->set("what", subjectWhat);
+    }
+    request->set("type", coding(kEntityType, "2", "System Object"));
   }
   Array::Ptr details = new Array;
   auto detail = [&details](const std::string& type, const std::string& value) {
@@ -182,6 +333,7 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
     d->set("valueString", value);
     details->add(d);
   };
+  if (securityAlert) detail("Alert Description", str("outcomeReason").empty() ? outcome : str("outcomeReason"));
   // Where the entry is: a v1 chain and its seq, or a v2 log (its origin) and the leaf index.
   const bool chain = entry.format == TrailEntry::Format::kChain;
   detail(chain ? "chain" : "origin", entry.log);
@@ -189,7 +341,8 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry) {
   detail("hash", entry.hash);
   detail("method", str("method"));
   detail("path", str("path"));
-  detail("httpStatus", std::to_string(in->has("httpStatus") ? in->getValue<long long>("httpStatus") : 0));
+  detail("httpStatus", std::to_string(status));
+  detail("remoteAddress", remote);
   detail("patientQuery", str("patientQuery"));
   detail("causedBy", str("causedBy"));
   detail("certSha256", str("certSha256"));

@@ -132,7 +132,8 @@ HttpReply AuditApi::handle(const HttpCall& call, const auth::Organization& organ
   // No match: no entry element (FHIR allows no empty array).
   if (!page->entries.empty()) json.key("entry").beginArray();
   for (const auto& entry : page->entries) {
-    auto event = audit::fhirAuditEvent(entry);
+    // The accounting of disclosures shows each as BALP's PrivacyDisclosure.Source (an Export).
+    auto event = audit::fhirAuditEvent(entry, disclosures ? audit::FhirAuditView::kDisclosure : audit::FhirAuditView::kTrail);
     if (event) {
       // Rendered by audit/ from the signed entry (Poco's parser and writer).
       json.beginObject().key("resource").rawValue(*event);

@@ -39,6 +39,7 @@ AuditEvent event() {
   e.breakGlass = true;
   e.httpStatus = 200;
   e.requestId = "req-1";
+  e.remoteAddress = "192.0.2.7:50412";
   return e;
 }
 
@@ -168,8 +169,9 @@ Rendered render(const AuditEvent& e) {
 const std::string kBalp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
 
 // Writes of the FHIR write API (role local): create, update and delete are C, U and D with BALP's
-// Create/Update/Delete (and their Patient profiles when a patient is named); a transaction or batch
-// Bundle is E with its own restful-interaction and no BALP profile (BALP has none for a Bundle).
+// Create/Update/Delete (and their Patient profiles when a patient is named) when one version was
+// written (BALP's data slice is 1..1); a transaction or batch Bundle is E with its own
+// restful-interaction and no BALP profile (BALP has none for a Bundle).
 TEST(FhirAuditEvent, WritesMapToTheirInteractionActionAndBalpProfile) {
   struct Case {
     const char* action;
@@ -196,35 +198,204 @@ TEST(FhirAuditEvent, WritesMapToTheirInteractionActionAndBalpProfile) {
     e.breakGlass = false;
     e.httpStatus = std::string(c.action) == "create" ? 201 : 200;
     e.patient = "Patient/p1";
-    e.entities = "Patient/p1/_history/2,Observation/o1/_history/1";
-    e.resultCount = 2;
+    e.entities = "Observation/o1/_history/1";
+    e.resultCount = 1;
     Rendered with = render(e);
     EXPECT_EQ(with.interaction, c.interaction) << c.action;
     EXPECT_EQ(with.action, c.code) << c.action;
     EXPECT_EQ(with.profiles, c.withPatient) << c.action;
     EXPECT_EQ(with.hasMeta, !c.withPatient.empty()) << c.action;
-    // The patient first (role Patient), then every version written.
-    EXPECT_EQ(with.references, (std::vector<std::string>{"Patient/p1", "Patient/p1/_history/2", "Observation/o1/_history/1"}))
-        << c.action;
+    // The patient first (role Patient), then the version written.
+    EXPECT_EQ(with.references, (std::vector<std::string>{"Patient/p1", "Observation/o1/_history/1"})) << c.action;
     e.patient.clear();
     Rendered without = render(e);
     EXPECT_EQ(without.profiles, c.withoutPatient) << c.action;
     EXPECT_EQ(without.action, c.code) << c.action;
+    // Two versions written do not fit BALP's one data entity: no profile, the same shape otherwise.
+    e.patient = "Patient/p1";
+    e.entities = "Patient/p1/_history/2,Observation/o1/_history/1";
+    e.resultCount = 2;
+    Rendered two = render(e);
+    EXPECT_FALSE(two.hasMeta) << c.action;
+    EXPECT_EQ(two.action, c.code) << c.action;
+    EXPECT_EQ(two.references, (std::vector<std::string>{"Patient/p1", "Patient/p1/_history/2", "Observation/o1/_history/1"}))
+        << c.action;
   }
 }
 
-TEST(FhirAuditEvent, ReadsAndSearchesKeepTheirMapping) {
+TEST(FhirAuditEvent, ReadsAndSearchesClaimBalpOnlyWhenTheySucceeded) {
   AuditEvent e = event();
   Rendered read = render(e);
   EXPECT_EQ(read.interaction, "read");
   EXPECT_EQ(read.action, "R");
   EXPECT_EQ(read.profiles, (std::vector<std::string>{kBalp + "IHE.BasicAudit.Read", kBalp + "IHE.BasicAudit.PatientRead"}));
+  // The patient, and the resource read as BALP's data entity (here the same Patient).
+  EXPECT_EQ(read.references, (std::vector<std::string>{"Patient/p1", "Patient/p1"}));
+  for (const std::string action : {"search", "query", "audit-query"}) {
+    e.action = action;
+    Rendered search = render(e);
+    EXPECT_EQ(search.interaction, "search-type") << action;
+    EXPECT_EQ(search.action, "E") << action;
+    EXPECT_EQ(search.profiles,
+              (std::vector<std::string>{kBalp + "IHE.BasicAudit.Query", kBalp + "IHE.BasicAudit.PatientQuery"}))
+        << action;
+  }
+  // BALP's RESTful profiles fix outcome 0: a refusal or an error follows the same pattern and claims none.
+  e = event();
+  e.outcome = "denied";
+  e.outcomeReason = "no_grant";
+  e.httpStatus = 403;
+  e.entities.clear();
+  EXPECT_FALSE(render(e).hasMeta);
   e.action = "search";
-  Rendered search = render(e);
-  EXPECT_EQ(search.interaction, "search-type");
-  EXPECT_EQ(search.action, "E");
-  EXPECT_EQ(search.profiles,
-            (std::vector<std::string>{kBalp + "IHE.BasicAudit.Query", kBalp + "IHE.BasicAudit.PatientQuery"}));
+  EXPECT_FALSE(render(e).hasMeta);
+  // Without the caller's address BALP's client agent (network 1..1) cannot be filled: no claim.
+  e = event();
+  e.remoteAddress.clear();
+  EXPECT_FALSE(render(e).hasMeta);
+  // Actions BALP has no pattern for.
+  for (const std::string action : {"capabilities", "peer-call", "witness", "witness-submit"}) {
+    e = event();
+    e.action = action;
+    EXPECT_FALSE(render(e).hasMeta) << action;
+  }
+}
+
+Object::Ptr renderObject(const AuditEvent& e, FhirAuditView view = FhirAuditView::kTrail) {
+  auto text = fhirAuditEvent(TrailEntry::fromLeaf("hie-node/node-a/audit", 5, canonicalJson(leafObject(e, "node-a", 5))), view);
+  EXPECT_TRUE(text) << text.error().internal;
+  return text ? parse(*text) : Object::Ptr(new Object);
+}
+
+std::string str(const Poco::Dynamic::Var& v) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(v, out);
+  return out.str();
+}
+
+std::string agentCode(const Object::Ptr& event, std::size_t i) {
+  return event->getArray("agent")->getObject(i)->getObject("type")->getArray("coding")->getObject(0)->getValue<std::string>("code");
+}
+
+// BALP's agent types: Read has the client as Destination and the server as Source (the data flows
+// to the client), Query/Create/Update the reverse, Delete the client as Application and the server
+// as Custodian. Both agents carry a network address: the caller's IP, the node's name.
+TEST(FhirAuditEvent, AgentsFollowTheRolesOfEachBalpPattern) {
+  AuditEvent e = event();
+  auto read = renderObject(e);
+  EXPECT_EQ(agentCode(read, 0), "110152");
+  EXPECT_EQ(agentCode(read, 1), "110153");
+  auto client = read->getArray("agent")->getObject(0);
+  EXPECT_EQ(str(client->get("network")), R"({"address":"192.0.2.7","type":"2"})");
+  EXPECT_TRUE(client->getValue<bool>("requestor"));
+  EXPECT_EQ(str(read->getArray("agent")->getObject(1)->get("network")), R"({"address":"node-a","type":"1"})");
+  e.action = "search";
+  auto search = renderObject(e);
+  EXPECT_EQ(agentCode(search, 0), "110153");
+  EXPECT_EQ(agentCode(search, 1), "110152");
+  e.action = "delete";
+  auto del = renderObject(e);
+  EXPECT_EQ(agentCode(del, 0), "110150");
+  EXPECT_EQ(agentCode(del, 1), "custodian");
+  // An IPv6 caller: the address without brackets and port; the whole of it is a detail.
+  e.remoteAddress = "[2001:db8::7]:50412";
+  auto v6 = renderObject(e);
+  EXPECT_EQ(v6->getArray("agent")->getObject(0)->getObject("network")->getValue<std::string>("address"), "2001:db8::7");
+  EXPECT_EQ(details(v6)["remoteAddress"], "[2001:db8::7]:50412");
+}
+
+// A search: the resources returned typed by their FHIR type, and BALP's query entity (System Object,
+// role Query) holding the request as the entry has it, base64, with no what and no detail.
+TEST(FhirAuditEvent, ASearchHasBalpsQueryEntity) {
+  AuditEvent e = event();
+  e.action = "search";
+  e.path = "/fhir/Observation";
+  e.resourceType = "Observation";
+  e.entities = "Observation/o1,Observation/o2";
+  auto out = renderObject(e);
+  auto entities = out->getArray("entity");
+  ASSERT_EQ(entities->size(), 5u);
+  EXPECT_EQ(str(entities->getObject(0)->get("type")), R"({"code":"1","display":"Person","system":"http://terminology.hl7.org/CodeSystem/audit-entity-type"})");
+  EXPECT_EQ(str(entities->getObject(1)->get("type")), R"({"code":"Observation","system":"http://hl7.org/fhir/resource-types"})");
+  auto query = entities->getObject(3);
+  EXPECT_EQ(query->getObject("role")->getValue<std::string>("code"), "24");
+  EXPECT_EQ(query->getObject("type")->getValue<std::string>("code"), "2");
+  EXPECT_EQ(query->getValue<std::string>("query"), "R0VUIC9maGlyL09ic2VydmF0aW9u");  // base64("GET /fhir/Observation")
+  EXPECT_FALSE(query->has("what"));
+  EXPECT_FALSE(query->has("detail"));
+  EXPECT_EQ(entities->getObject(4)->getObject("type")->getValue<std::string>("code"), "XrequestId");
+}
+
+// /audit/disclosures: a successful read or search of a patient's data as BALP's
+// PrivacyDisclosure.Source: an Export by this node (agent Source, the same as source.observer) to
+// the caller (agent Destination), subtype disclose and the interaction, its own id.
+TEST(FhirAuditEvent, ADisclosureIsAnExportAtTheSource) {
+  AuditEvent e = event();
+  auto trail = renderObject(e);
+  auto out = renderObject(e, FhirAuditView::kDisclosure);
+  EXPECT_EQ(out->getValue<std::string>("id"), trail->getValue<std::string>("id") + "-disclosure");
+  EXPECT_EQ(str(out->getObject("meta")->get("profile")),
+            R"(["https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PrivacyDisclosure.Source"])");
+  EXPECT_EQ(out->getObject("type")->getValue<std::string>("code"), "110106");
+  EXPECT_EQ(out->getValue<std::string>("action"), "R");
+  auto subtype = out->getArray("subtype");
+  ASSERT_EQ(subtype->size(), 2u);
+  EXPECT_EQ(subtype->getObject(0)->getValue<std::string>("code"), "read");
+  EXPECT_EQ(subtype->getObject(1)->getValue<std::string>("code"), "disclose");
+  EXPECT_EQ(agentCode(out, 0), "110152");  // the recipient: the caller
+  EXPECT_EQ(agentCode(out, 1), "110153");  // the source: this node
+  EXPECT_EQ(str(out->getArray("agent")->getObject(1)->get("who")), str(out->getObject("source")->get("observer")));
+  // The patient, then what was disclosed (the Patient itself is not repeated), then the request.
+  EXPECT_EQ(out->getArray("entity")->size(), 2u);
+  e.action = "search";
+  e.entities = "Patient/p1,Observation/o1";
+  auto search = renderObject(e, FhirAuditView::kDisclosure);
+  EXPECT_EQ(search->getArray("subtype")->getObject(0)->getValue<std::string>("code"), "search-type");
+  EXPECT_EQ(search->getArray("entity")->getObject(1)->getObject("what")->getValue<std::string>("reference"), "Observation/o1");
+  // What is not a disclosure renders as in the trail.
+  e.outcome = "denied";
+  e.outcomeReason = "no_grant";
+  EXPECT_EQ(str(renderObject(e, FhirAuditView::kDisclosure)), str(renderObject(e)));
+}
+
+// A refused handshake: DICOM PS3.15 A.5.3.11 (BALP has no profile for it): Security Alert, Node
+// Authentication, action E; the party that tried is a performing participant (not the requestor),
+// the node reports; the Alert Subject is that party's node (by IP address) with the Alert Description.
+TEST(FhirAuditEvent, ARefusedHandshakeIsADicomSecurityAlert) {
+  AuditEvent e;
+  e.time = "2026-11-26T10:00:00.123Z";
+  e.eventType = "security-alert";
+  e.action = "node-authentication";
+  e.outcome = "denied";
+  e.outcomeReason = "certificate_untrusted: unable to get local issuer certificate";
+  e.remoteAddress = "192.0.2.9:40000";
+  e.subjectDn = "CN=intruder";
+  auto out = renderObject(e);
+  EXPECT_FALSE(out->has("meta"));
+  EXPECT_EQ(out->getObject("type")->getValue<std::string>("code"), "110113");
+  EXPECT_EQ(out->getArray("subtype")->getObject(0)->getValue<std::string>("code"), "110126");
+  EXPECT_EQ(out->getValue<std::string>("action"), "E");
+  EXPECT_EQ(out->getValue<std::string>("outcome"), "4");
+  EXPECT_FALSE(out->getArray("agent")->getObject(0)->getValue<bool>("requestor"));
+  EXPECT_FALSE(out->getArray("agent")->getObject(1)->getValue<bool>("requestor"));
+  auto entities = out->getArray("entity");
+  ASSERT_EQ(entities->size(), 1u);
+  EXPECT_EQ(str(entities->getObject(0)->getObject("what")),
+            R"({"identifier":{"type":{"coding":[{"code":"110182","display":"Node ID","system":"http://dicom.nema.org/resources/ontology/DCM"}]},"value":"192.0.2.9"}})");
+  EXPECT_EQ(details(out)["Alert Description"], "certificate_untrusted: unable to get local issuer certificate");
+  // Never shown as a disclosure.
+  EXPECT_EQ(str(renderObject(e, FhirAuditView::kDisclosure)), str(out));
+}
+
+// The same entry renders to the same bytes, every time.
+TEST(FhirAuditEvent, TheRenderingIsDeterministic) {
+  const TrailEntry entry = TrailEntry::fromLeaf("o", 9, canonicalJson(leafObject(event(), "node-a", 9)));
+  for (auto view : {FhirAuditView::kTrail, FhirAuditView::kDisclosure}) {
+    auto a = fhirAuditEvent(entry, view), b = fhirAuditEvent(entry, view);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(*a, *b);
+  }
+  EXPECT_EQ(*fhirAuditEvent(entry), *fhirAuditEvent(entry, FhirAuditView::kTrail));
 }
 
 }  // namespace
