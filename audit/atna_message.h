@@ -38,9 +38,9 @@ struct SyslogOrigin {
 
 // The RFC 5424 message: "<85>1 TIME HOSTNAME hie-node PROCID MSGID
 // [hie-audit@32473 origin=".." index="N" leafHash=".." format=".."] BODY", TIME the entry's own
-// time (the leaf's "time", RFC 3339 UTC), facility 10 (security/authorization), severity 5 (notice).
-// kInvalidInput when the entry has no valid time.
-Result<std::string> syslogMessage(const TrailEntry& entry, AtnaFormat format, const SyslogOrigin& origin,
+// time (the leaf's "time", RFC 3339 UTC; "-" when the text has none), facility 10
+// (security/authorization), severity 5 (notice).
+std::string syslogMessage(const TrailEntry& entry, AtnaFormat format, const SyslogOrigin& origin,
                                   const std::string& body);
 
 // RFC 5425 octet-counting frame: "<decimal length of message> SP message".
