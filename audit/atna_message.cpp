@@ -174,7 +174,7 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
   const std::string organization = str("organization").empty() ? std::string("unidentified") : str("organization");
 
-  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AuditMessage>";
+  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><AuditMessage>";  // one line: syslog receivers split at LF
   x += "<EventIdentification" + attr("EventActionCode", ev.actionCode) + attr("EventDateTime", str("time")) +
        attr("EventOutcomeIndicator", outcomeCode) + ">";
   x += coded("EventID", ev.eventId, kDcm, ev.eventText);
