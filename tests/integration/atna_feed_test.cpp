@@ -303,6 +303,39 @@ TEST_F(AtnaFeedTest, EveryEntryArrivesAcrossRepositoryOutageAndNodeRestart) {
             committedSize(f.db.uri()));
 }
 
+TEST_F(AtnaFeedTest, TwoProcessesOnOneDatabaseNeverSendTheSameEntryTwice) {
+  const Credential repoCert = repositoryCert(f.pki);
+  Rsyslog repo(repoDir.path(), f.pki.chainPem(repoCert), repoCert.keyPem(), f.pki.root.certPem());
+  ASSERT_TRUE(repo.start()) << repo.output();
+  configureFeed(repo.port());
+  f.config["atna.batchSize"] = "5";  // many small batches: the two feeds take turns on the cursor
+  f.writeConfig();
+  f.migrate();
+  f.addOrg(kLakeside, "Lakeside Clinic");
+  NodeProcess& first = f.start();
+  NodeProcess second({"serve", "--config", f.configPath}, {}, f.dir.path() + "/second.log");
+  ASSERT_TRUE(second.waitUntilListening()) << second.log();
+  std::atomic<bool> loading{true};
+  auto load = [&](int port) {
+    while (loading) tlsGet(port, f.pki.root, f.as(member), "/fhir/metadata");
+  };
+  std::thread a(load, first.port()), b(load, second.port());
+  const bool grown = waitFor([&] { return committedSize(f.db.uri()) > 300; }, std::chrono::seconds(60));
+  loading = false;
+  a.join();
+  b.join();
+  ASSERT_TRUE(grown);
+  ASSERT_TRUE(waitFor([&] { return allReceived(repo, f.db.uri()); }, std::chrono::seconds(60)))
+      << first.log() << second.log();
+  EXPECT_GT(first.counter("hie_atna_messages_sent_total"), 0u);
+  EXPECT_GT(second.counter("hie_atna_messages_sent_total"), 0u);
+  std::set<long long> seen;
+  for (const auto& r : parseReceived(repo.received())) {
+    EXPECT_TRUE(seen.insert(r.index).second) << "sent twice: " << r.line;
+  }
+  second.stop();
+}
+
 TEST_F(AtnaFeedTest, ARepositoryWithAForeignCertificateGetsNothing) {
   const TestPki foreign = TestPki::create();
   const Credential repoCert = repositoryCert(foreign);
