@@ -377,7 +377,7 @@ const std::vector<ConfigKey>& keyTable() {
         c.atna.timeout = milliseconds(v.number);
       }),
       integer("atna.retryMax", 30, 1, 3600).landsIn([](NodeConfig& c, const Value& v) { c.atna.retryMax = seconds(v.number); }),
-      integer("atna.maxMessageBytes", 65536, 2048, 16777216).landsIn([](NodeConfig& c, const Value& v) {
+      integer("atna.maxMessageBytes", 262144, 2048, 16777216).landsIn([](NodeConfig& c, const Value& v) {
         c.atna.maxMessageBytes = v.number;
       }),
       // Read by `migrate` alone (ownerDatabaseUri), not by serve.

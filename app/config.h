@@ -87,7 +87,7 @@ struct NodeConfig {
     int batchSize = 100;
     std::chrono::milliseconds timeout{5000};
     std::chrono::seconds retryMax{30};
-    int maxMessageBytes = 65536;
+    int maxMessageBytes = 262144;
   } atna;
 };
 

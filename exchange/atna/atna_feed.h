@@ -65,7 +65,7 @@ struct AtnaFeedOptions {
   audit::AtnaFormat format = audit::AtnaFormat::kDicom;
   audit::SyslogOrigin syslogOrigin;
   std::size_t batchSize = 100;
-  std::size_t maxMessageBytes = 65536;  // larger messages are sent whole, logged and counted
+  std::size_t maxMessageBytes = 262144;  // larger messages are sent whole, logged and counted
   std::chrono::milliseconds idlePoll{500};
   std::chrono::milliseconds retryMin{500};
   std::chrono::milliseconds retryMax{30000};
