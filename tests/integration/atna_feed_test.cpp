@@ -356,6 +356,18 @@ TEST_F(AtnaFeedTest, ARepositoryWithAForeignCertificateGetsNothing) {
   EXPECT_TRUE(contains(node.log(), "certificate")) << node.log();
 }
 
+TEST_F(AtnaFeedTest, ServeRefusesATrustBundleWithoutACertificate) {
+  writeFile(f.dir.path(), "not-a-bundle.pem", "no certificate here\n");
+  configureFeed(6514);
+  f.config["atna.trustBundle"] = "not-a-bundle.pem";
+  f.writeConfig();
+  f.migrate();
+  auto r = runNode({"serve", "--config", f.configPath}, {}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exitCode, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "atna.trustBundle " + f.dir.path() + "/not-a-bundle.pem holds no readable PEM certificate"))
+      << r.output;
+}
+
 TEST_F(AtnaFeedTest, FhirFormatSendsTheAuditEventJson) {
   const Credential repoCert = repositoryCert(f.pki);
   Rsyslog repo(repoDir.path(), f.pki.chainPem(repoCert), repoCert.keyPem(), f.pki.root.certPem());
