@@ -356,6 +356,25 @@ TEST_F(AtnaFeedTest, ARepositoryWithAForeignCertificateGetsNothing) {
   EXPECT_TRUE(contains(node.log(), "certificate")) << node.log();
 }
 
+TEST_F(AtnaFeedTest, ARepositoryWithoutTheConfiguredNameGetsNothing) {
+  const Credential repoCert = repositoryCert(f.pki);  // localhost and 127.0.0.1, from the network's CA
+  Rsyslog repo(repoDir.path(), f.pki.chainPem(repoCert), repoCert.keyPem(), f.pki.root.certPem());
+  ASSERT_TRUE(repo.start()) << repo.output();
+  configureFeed(repo.port());
+  f.config["atna.serverName"] = "audit.example.org";
+  f.writeConfig();
+  f.migrate();
+  f.addOrg(kLakeside, "Lakeside Clinic");
+  NodeProcess& node = f.start();
+  for (int i = 0; i < 3; ++i) request();
+  EXPECT_TRUE(waitFor([&] { return node.counter("hie_atna_failures_total{kind=\"transport\"}") >= 2; },
+                      std::chrono::seconds(20)))
+      << node.metrics();
+  EXPECT_EQ(node.counter("hie_atna_messages_sent_total"), 0u);
+  EXPECT_EQ(repo.received(), "");
+  EXPECT_TRUE(contains(node.log(), "hostname mismatch")) << node.log();
+}
+
 TEST_F(AtnaFeedTest, ServeRefusesATrustBundleWithoutACertificate) {
   writeFile(f.dir.path(), "not-a-bundle.pem", "no certificate here\n");
   configureFeed(6514);
