@@ -2,7 +2,7 @@
 // stream driver (imtcp, RFC 5425, StreamDriver.Mode 1, AuthMode x509/certvalid: the node must
 // present a client certificate of the test PKI), writing every message whole to a file.
 // - every committed entry arrives, named by origin and index in its structured data;
-// - rsyslog stopped under load: the backlog gauge grows; the node restarts meanwhile; rsyslog
+// - rsyslog killed (SIGKILL) under load: the backlog gauge grows; the node restarts meanwhile; rsyslog
 //   restarts; every entry arrives, and an entry received twice is the same message (same id);
 // - a repository whose certificate comes from a foreign CA gets nothing;
 // - atna.format = fhir sends the FHIR AuditEvent JSON.
@@ -111,9 +111,10 @@ class Rsyslog {
     return listening;
   }
 
-  void stop() {
+  // SIGTERM (default) or SIGKILL: the repository dies without a word to its clients.
+  void stop(int sig = SIGTERM) {
     if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
+    ::kill(pid_, sig);
     int status = 0;
     if (!waitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(10))) {
       ::kill(pid_, SIGKILL);
@@ -242,7 +243,8 @@ TEST_F(AtnaFeedTest, EveryEntryArrivesAcrossRepositoryOutageAndNodeRestart) {
       << "committed " << committedSize(f.db.uri()) << "\n" << repo.received() << "\n" << node.log() << repo.output();
   EXPECT_TRUE(waitFor([&] { return backlogGauge(node) == 0; }, std::chrono::seconds(10))) << node.metrics();
 
-  // The repository goes away under load: requests keep being answered, and the backlog grows.
+  // The repository dies under load (SIGKILL, mid-batch as it may be): requests keep being answered,
+  // and the backlog grows.
   std::atomic<bool> loading{true};
   std::atomic<int> answered{0};
   const int nodePort = node.port();
@@ -252,7 +254,7 @@ TEST_F(AtnaFeedTest, EveryEntryArrivesAcrossRepositoryOutageAndNodeRestart) {
       if (r.status == 200) ++answered;
     }
   });
-  repo.stop();
+  repo.stop(SIGKILL);
   const int before = answered.load();
   ASSERT_TRUE(waitFor([&] { return answered.load() > before + 50; }, std::chrono::seconds(30)));
   EXPECT_TRUE(waitFor([&] { return backlogGauge(node) > 20; }, std::chrono::seconds(20))) << node.metrics();
