@@ -21,6 +21,7 @@ void AtnaFeed::stop() {
     stop_ = true;
   }
   wake_.notify_all();
+  if (thread_.joinable()) transport_.cancel();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -58,6 +58,8 @@ class SyslogTransport {
  public:
   virtual ~SyslogTransport() = default;
   virtual Result<void> deliver(const std::vector<std::string>& frames) = 0;
+  // Cuts a delivery under way (it fails at once) and every later one; from any thread.
+  virtual void cancel() {}
 };
 
 struct AtnaFeedOptions {
@@ -86,7 +88,7 @@ class AtnaFeed {
   AtnaFeed& operator=(const AtnaFeed&) = delete;
 
   void start();
-  // Wakes and joins the thread; a delivery under way finishes within the transport's timeouts.
+  // Wakes and joins the thread; a delivery under way is cut (transport cancel()), unconfirmed.
   void stop();
 
   // Every origin until nothing committed is left or a batch fails (the thread's body; tests call it).

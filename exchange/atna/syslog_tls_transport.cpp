@@ -143,6 +143,19 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
 
   auto socket = connectTo(options_.host, options_.port, options_.timeout);
   if (!socket) return tl::make_unexpected(socket.error());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cancelled_) return tl::make_unexpected(transportError("cancelled: the node is stopping"));
+    activeFd_ = socket->fd();
+  }
+  // Forgets the socket before it is closed, so that cancel() never touches a reused descriptor.
+  struct Forget {
+    SyslogTlsTransport* self;
+    ~Forget() {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      self->activeFd_ = -1;
+    }
+  } forget{this};
   SSL_set_fd(ssl.get(), socket->fd());
   errno = 0;
   if (const int rc = SSL_connect(ssl.get()); rc != 1) {
@@ -168,6 +181,12 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
     if (code == SSL_ERROR_ZERO_RETURN) return {};
     return tl::make_unexpected(transportError(sslFailure("waiting for the audit repository to close", ssl.get(), n)));
   }
+}
+
+void SyslogTlsTransport::cancel() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cancelled_ = true;
+  if (activeFd_ >= 0) ::shutdown(activeFd_, SHUT_RDWR);  // blocked reads and writes return at once
 }
 
 }  // namespace hie::exchange

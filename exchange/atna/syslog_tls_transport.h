@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "auth/tls/tls_material.h"
@@ -32,6 +33,7 @@ class SyslogTlsTransport : public SyslogTransport {
   static Result<std::unique_ptr<SyslogTlsTransport>> create(SyslogTlsOptions options, MaterialSource material);
 
   Result<void> deliver(const std::vector<std::string>& frames) override;
+  void cancel() override;
 
  private:
   SyslogTlsTransport(SyslogTlsOptions options, MaterialSource material, ossl::UniquePtr<X509_STORE> anchors);
@@ -39,6 +41,9 @@ class SyslogTlsTransport : public SyslogTransport {
   SyslogTlsOptions options_;
   MaterialSource material_;
   ossl::UniquePtr<X509_STORE> anchors_;
+  std::mutex mutex_;  // guards activeFd_ and cancelled_
+  int activeFd_ = -1;  // the socket of the delivery under way
+  bool cancelled_ = false;
 };
 
 }  // namespace hie::exchange

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -375,6 +376,33 @@ TEST_F(AtnaFeedTest, ARepositoryWithoutTheConfiguredNameGetsNothing) {
   EXPECT_EQ(node.counter("hie_atna_messages_sent_total"), 0u);
   EXPECT_EQ(repo.received(), "");
   EXPECT_TRUE(contains(node.log(), "hostname mismatch")) << node.log();
+}
+
+TEST_F(AtnaFeedTest, TheNodeStopsAtOnceWhileTheRepositoryHangsMidHandshake) {
+  // A repository that takes the TCP connection (the kernel does) and never says a word.
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+  configureFeed(ntohs(a.sin_port));
+  f.config["atna.timeout"] = "60000";
+  f.writeConfig();
+  f.migrate();
+  f.addOrg(kLakeside, "Lakeside Clinic");
+  NodeProcess& node = f.start();
+  request();
+  // The feed is inside its handshake (a connection is queued on the silent socket) when the node stops.
+  EXPECT_TRUE(waitFor([&] {
+    pollfd p{silent, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1;
+  }, std::chrono::seconds(10)));
+  EXPECT_EQ(node.stop(std::chrono::seconds(10)), 0) << node.log();  // -1 would be SIGKILL after 10 s
+  EXPECT_TRUE(contains(node.log(), "stopped")) << node.log();
+  ::close(silent);
 }
 
 TEST_F(AtnaFeedTest, ServeRefusesATrustBundleWithoutACertificate) {
