@@ -211,6 +211,27 @@ Result<void> checkWitnessName(const Value& v, const NodeConfig&) {
   return {};
 }
 
+Result<void> checkAtnaFormat(const Value& v, const NodeConfig&) {
+  if (v.text != "dicom" && v.text != "fhir") {
+    return refuse("configuration key 'atna.format' must be dicom or fhir, not '" + v.text + "'");
+  }
+  return {};
+}
+
+// A host name or IP address: no spaces, no scheme, no port (atna.port says it).
+Result<void> checkAtnaHostName(const char* key, const std::string& host) {
+  const bool ipv6 = host.find(':') != std::string::npos &&
+                    host.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
+  if (host.size() > 253 ||
+      (!ipv6 && host.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)) {
+    return refuse(std::string("configuration key '") + key + "' must be a host name or IP address (without scheme or port), not '" +
+                  host + "'");
+  }
+  return {};
+}
+Result<void> checkAtnaHost(const Value& v, const NodeConfig&) { return checkAtnaHostName("atna.host", v.text); }
+Result<void> checkAtnaServerName(const Value& v, const NodeConfig&) { return checkAtnaHostName("atna.serverName", v.text); }
+
 Result<void> checkPolicy(const char* key, const std::string& value) {
   if (!auth::parseSignaturePolicy(value)) {
     return refuse(std::string("configuration key '") + key + "' must be require, verify-if-present or off, not '" +
@@ -339,6 +360,25 @@ const std::vector<ConfigKey>& keyTable() {
       }),
       integer("signatures.clockSkew", 30, 0, 300).landsIn([](NodeConfig& c, const Value& v) {
         c.signatures.clockSkew = seconds(v.number);
+      }),
+      // The ATNA feed (docs/operations.md, "ATNA feed"): off unless atna.host is set.
+      text("atna.host").checkedBy(checkAtnaHost).landsIn([](NodeConfig& c, const Value& v) { c.atna.host = v.text; }),
+      integer("atna.port", 6514, 1, 65535).landsIn([](NodeConfig& c, const Value& v) { c.atna.port = v.number; }),
+      text("atna.serverName").documentedDefault("atna.host").checkedBy(checkAtnaServerName).landsIn(
+          [](NodeConfig& c, const Value& v) { c.atna.serverName = v.text; }),
+      path("atna.trustBundle").documentedDefault("tls.trustBundle").landsIn([](NodeConfig& c, const Value& v) {
+        c.atna.trustBundle = v.text;
+      }),
+      text("atna.format").defaultsTo("dicom").checkedBy(checkAtnaFormat).landsIn([](NodeConfig& c, const Value& v) {
+        c.atna.format = v.text;
+      }),
+      integer("atna.batchSize", 100, 1, 10000).landsIn([](NodeConfig& c, const Value& v) { c.atna.batchSize = v.number; }),
+      integer("atna.timeout", 5000, 100, 60000).landsIn([](NodeConfig& c, const Value& v) {
+        c.atna.timeout = milliseconds(v.number);
+      }),
+      integer("atna.retryMax", 30, 1, 3600).landsIn([](NodeConfig& c, const Value& v) { c.atna.retryMax = seconds(v.number); }),
+      integer("atna.maxMessageBytes", 262144, 2048, 16777216).landsIn([](NodeConfig& c, const Value& v) {
+        c.atna.maxMessageBytes = v.number;
       }),
       // Read by `migrate` alone (ownerDatabaseUri), not by serve.
       text("db.ownerUri").documentedDefault("db.uri"),
@@ -570,6 +610,8 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   if (c.auditOrigin.empty()) c.auditOrigin = audit::defaultLogOrigin(c.nodeId);
   c.exchange.resourceTypes = c.records.resourceTypes;
   if (c.witnessName.empty()) c.witnessName = "hie-node/" + c.nodeId + "/witness";
+  if (c.atna.serverName.empty()) c.atna.serverName = c.atna.host;
+  if (c.atna.trustBundle.empty()) c.atna.trustBundle = c.tls.trustBundle;
   return c;
 }
 

@@ -77,6 +77,18 @@ struct NodeConfig {
   std::string witnessSigningKey;  // witness.signingKey; "" = this node is no witness
   std::string witnessName;        // witness.name; default hie-node/<node.id>/witness
   auth::SignatureSettings signatures;  // signatures.*
+  // The ATNA feed (docs/operations.md, "ATNA feed"): off when host is empty.
+  struct Atna {
+    std::string host;         // atna.host
+    int port = 6514;          // atna.port
+    std::string serverName;   // atna.serverName; default host
+    std::string trustBundle;  // atna.trustBundle; default tls.trustBundle
+    std::string format = "dicom";  // atna.format: dicom | fhir
+    int batchSize = 100;
+    std::chrono::milliseconds timeout{5000};
+    std::chrono::seconds retryMax{30};
+    int maxMessageBytes = 262144;
+  } atna;
 };
 
 // This node's log origin (and log key name): for now always defaultLogOrigin(node.id).

@@ -4,6 +4,7 @@
 #include <limits>
 #include <ctime>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <Poco/Net/PrivateKeyPassphraseHandler.h>
 #include <Poco/Net/RejectCertificateHandler.h>
@@ -41,6 +42,9 @@
 #include "exchange/http/reply_signer.h"
 #include "exchange/http/request_signature_check.h"
 #include "exchange/http/request_gate.h"
+#include "exchange/atna/atna_feed.h"
+#include "exchange/atna/pg_atna_cursors.h"
+#include "exchange/atna/syslog_tls_transport.h"
 #include "exchange/peers/peer_client.h"
 #include "exchange/peers/witness_submitter.h"
 #include "exchange/records/postgres_record_store.h"
@@ -88,7 +92,7 @@ std::string gauge(const std::string& name, const std::string& help, const std::s
 
 exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, const audit::AuditWriter& writer,
                                     const auth::TlsMaterialStore& tls, const auth::TlsFiles& files,
-                                    const std::atomic<bool>& draining) {
+                                    const std::atomic<bool>& draining, const exchange::AtnaFeed* atna) {
   exchange::AdminSources sources;
   sources.readiness = [&registry, &writer, &tls, files, &draining] {
     const auto material = tls.current()->material;
@@ -109,7 +113,7 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
     r.ready = r.problems.empty();
     return r;
   };
-  sources.gauges = [&registry, &writer, &tls] {
+  sources.gauges = [&registry, &writer, &tls, atna] {
     const auto material = tls.current()->material;
     const std::int64_t nodeNotAfter = auth::certificateNotAfter(material->leaf.get());
     std::vector<std::pair<std::string, std::int64_t>> anchors;
@@ -138,6 +142,12 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
                   std::to_string(crl.nextUpdate) + "\n";
       }
       out += gauge("hie_crl_next_update_timestamp_seconds", "nextUpdate of each configured CRL.", series);
+    }
+    if (atna != nullptr) {
+      // -1 until the feed first measured it (the database unreachable since the start).
+      out += gauge("hie_atna_backlog_entries",
+                   "Committed audit entries not yet delivered to the ATNA audit record repository.",
+                   "hie_atna_backlog_entries " + std::to_string(atna->backlog()) + "\n");
     }
     return out;
   };
@@ -254,12 +264,35 @@ int runServe(const Args& argv) {
   exchange::WitnessSubmitter submitter(witnessedLog, registry, peerClient, auditWriter, counters,
                                        exchange::WitnessSubmitterOptions{logOrigin(*config), config->organization,
                                                                          config->witnessInterval, config->witnessTimeout});
+  // The ATNA feed (atna.host set): committed audit entries to the audit record repository (ITI-20).
+  std::unique_ptr<exchange::PgAtnaCursors> atnaCursors;
+  std::unique_ptr<exchange::SyslogTlsTransport> atnaTransport;
+  std::unique_ptr<exchange::AtnaFeed> atnaFeed;
+  if (!config->atna.host.empty()) {
+    auto transport = exchange::SyslogTlsTransport::create(
+        exchange::SyslogTlsOptions{config->atna.host, static_cast<std::uint16_t>(config->atna.port),
+                                   config->atna.serverName, config->atna.trustBundle, config->atna.timeout},
+        [&tls] { return tls->current()->material; });
+    if (!transport) return runtimeError(transport.error().external);
+    atnaTransport = std::move(*transport);
+    atnaCursors = std::make_unique<exchange::PgAtnaCursors>(config->dbUri);
+    exchange::AtnaFeedOptions options;
+    options.repository = config->atna.host + ":" + std::to_string(config->atna.port);
+    audit::parseAtnaFormat(config->atna.format, options.format);
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') options.syslogOrigin.hostname = host;
+    options.syslogOrigin.procId = std::to_string(getpid());
+    options.batchSize = static_cast<std::size_t>(config->atna.batchSize);
+    options.maxMessageBytes = static_cast<std::size_t>(config->atna.maxMessageBytes);
+    options.retryMax = config->atna.retryMax;
+    atnaFeed = std::make_unique<exchange::AtnaFeed>(*atnaCursors, *atnaTransport, counters, options);
+  }
   exchange::HttpsServer server(*context, config->listener, recheck, gate, auditWriter, counters,
                                config->signatures.sign ? &replySigner : nullptr);
 
   std::atomic<bool> draining{false};
   exchange::AdminServer admin(config->adminHost, config->adminPort, counters,
-                              adminSources(registry, auditWriter, *tls, config->tls, draining));
+                              adminSources(registry, auditWriter, *tls, config->tls, draining, atnaFeed.get()));
   auto adminPort = admin.start();
   if (!adminPort) return runtimeError(adminPort.error().internal);
   spdlog::info("admin listening on http://{}:{} (/healthz /readyz /metrics)", config->adminHost, *adminPort);
@@ -271,6 +304,11 @@ int runServe(const Args& argv) {
   auto port = server.start();
   if (!port) return runtimeError(port.error().internal);
   submitter.start();  // asks the peers with a witness key to cosign this node's checkpoints
+  if (atnaFeed) {
+    atnaFeed->start();
+    spdlog::info("atna: feeding the audit log to {}:{} ({}, server name {})", config->atna.host, config->atna.port,
+                 config->atna.format, config->atna.serverName);
+  }
   if (witnessApi) spdlog::info("witness for the log keys of the peer directory, cosigning as {}", config->witnessName);
   spdlog::info(
       "listening on https://{}:{} node={} organization={} crl={} break_glass={} audit_log={} signatures.requests={} "
@@ -326,6 +364,7 @@ int runServe(const Args& argv) {
   server.stop(5);
   peerClient.stop();  // outbound calls still in flight are cut; its workers are joined
   submitter.stop();   // its call under way was just cut; its audit entries are queued before the writer stops
+  if (atnaFeed) atnaFeed->stop();  // what it has not delivered stays behind its cursor for the next start
   admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();

@@ -73,6 +73,13 @@ struct Counters : CounterRegistry {
                                   "Witnesses whose state contradicts this node's log, by peer and reason.",
                                   {"peer", "reason"}};
 
+  // The ATNA feed (atna.host set): audit entries sent to the audit record repository.
+  Counter atnaMessagesSent{*this, "hie_atna_messages_sent_total",
+                           "Audit entries delivered to the ATNA audit record repository (again after a failed batch)."};
+  LabeledCounter<1> atnaFailures{*this, "hie_atna_failures_total",
+                                 "ATNA feed failures, by kind (transport, database, render).", {"kind"}};
+  Counter atnaOversize{*this, "hie_atna_oversize_messages_total", "ATNA messages larger than atna.maxMessageBytes."};
+
   // OCSP (tls.ocsp on).
   Counter ocspAnswersGood{*this, "hie_ocsp_answers_good_total", "OCSP answers that said good."};
   Counter ocspAnswersRevoked{*this, "hie_ocsp_answers_revoked_total", "OCSP answers that said revoked."};

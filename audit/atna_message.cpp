@@ -1,0 +1,277 @@
+#include "audit/atna_message.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include "audit/fhir_audit_event.h"
+#include "common/base64.h"
+
+namespace hie::audit {
+namespace {
+
+using Poco::JSON::Object;
+
+constexpr const char* kDcm = "DCM";
+constexpr const char* kRfc3881 = "RFC-3881";
+constexpr const char* kActReason = "2.16.840.1.113883.5.8";  // HL7 v3 ActReason (PurposeOfUse)
+constexpr const char* kRestful = "http://hl7.org/fhir/restful-interaction";
+constexpr const char* kBalpEntityType = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType";
+
+std::string attr(const char* name, const std::string& value) { return std::string(" ") + name + "=\"" + xmlText(value) + "\""; }
+
+// A CodedValueType element of the DICOM schema.
+std::string coded(const char* element, const std::string& code, const char* system, const std::string& text) {
+  return std::string("<") + element + attr("csd-code", code) + attr("codeSystemName", system) +
+         (text.empty() ? "" : attr("originalText", text)) + "/>";
+}
+
+// What an entry's action is in DICOM: EventID, EventActionCode and the restful interaction (EventTypeCode).
+struct DicomEvent {
+  const char* eventId;
+  const char* eventText;
+  const char* actionCode;
+  const char* interaction;
+};
+
+DicomEvent dicomEvent(const std::string& eventType, const std::string& action) {
+  if (eventType == "security-alert") return {"110113", "Security Alert", "E", nullptr};
+  if (action == "read") return {"110110", "Patient Record", "R", "read"};
+  if (action == "create") return {"110110", "Patient Record", "C", "create"};
+  if (action == "update") return {"110110", "Patient Record", "U", "update"};
+  if (action == "delete") return {"110110", "Patient Record", "D", "delete"};
+  if (action == "transaction") return {"110110", "Patient Record", "E", "transaction"};
+  if (action == "batch") return {"110110", "Patient Record", "E", "batch"};
+  if (action == "capabilities") return {"110112", "Query", "E", "capabilities"};
+  return {"110112", "Query", "E", "search-type"};  // search, query, audit-query, peer-call, witness, rest
+}
+
+// The address part of "192.0.2.7:50412" or "[2001:db8::7]:50412".
+std::string hostOf(const std::string& address) {
+  if (!address.empty() && address[0] == '[') {
+    const auto close = address.find(']');
+    return close == std::string::npos ? address : address.substr(1, close - 1);
+  }
+  const auto colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+bool printable(char c) { return c > 0x20 && c < 0x7F; }
+
+std::string headerField(const std::string& value, std::size_t max) {
+  if (value.empty()) return "-";
+  std::string out = value.substr(0, max);
+  for (char& c : out) {
+    if (!printable(c)) c = '-';
+  }
+  return out;
+}
+
+// RFC 3339 as RFC 5424 TIMESTAMP wants it: YYYY-MM-DDThh:mm:ss[.frac]Z, checked character by character.
+bool isSyslogTime(const std::string& t) {
+  const std::string shape = "dddd-dd-ddTdd:dd:dd";
+  if (t.size() < shape.size() + 1 || t.size() > 32 || t.back() != 'Z') return false;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != shape[i]) return false;
+  }
+  std::size_t i = shape.size();
+  if (t[i] == '.') {
+    std::size_t digits = 0;
+    for (++i; i + 1 < t.size(); ++i, ++digits) {
+      if (!(t[i] >= '0' && t[i] <= '9')) return false;
+    }
+    return digits >= 1 && digits <= 6;
+  }
+  return i + 1 == t.size();
+}
+
+}  // namespace
+
+bool parseAtnaFormat(const std::string& text, AtnaFormat& out) {
+  if (text == "dicom") {
+    out = AtnaFormat::kDicom;
+    return true;
+  }
+  if (text == "fhir") {
+    out = AtnaFormat::kFhir;
+    return true;
+  }
+  return false;
+}
+
+const char* atnaFormatName(AtnaFormat format) { return format == AtnaFormat::kDicom ? "dicom" : "fhir"; }
+
+const char* atnaMsgId(AtnaFormat format) { return format == AtnaFormat::kDicom ? "IHE+RFC-3881" : "IHE+FHIR"; }
+
+std::string xmlText(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+          char hex[4];
+          std::snprintf(hex, sizeof hex, "%%%02X", c);
+          out += hex;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out;
+}
+
+std::string sdParamValue(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '"' || c == '\\' || c == ']') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string octetCountedFrame(const std::string& message) { return std::to_string(message.size()) + " " + message; }
+
+Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
+  Object::Ptr in;
+  try {
+    Poco::JSON::Parser parser;
+    in = parser.parse(entry.text).extract<Object::Ptr>();
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInvalidInput, std::string("not an audit entry: ") + e.what());
+  }
+  if (in.isNull()) return fail(ErrorCode::kInvalidInput, "not an audit entry: not a JSON object");
+  auto str = [&in](const char* key) {
+    try {
+      return in->has(key) ? in->getValue<std::string>(key) : std::string();
+    } catch (const std::exception&) {
+      return std::string();
+    }
+  };
+  auto number = [&in](const char* key) -> long long {
+    try {
+      return in->has(key) ? in->getValue<long long>(key) : 0;
+    } catch (const std::exception&) {
+      return 0;
+    }
+  };
+  if (str("time").empty()) return fail(ErrorCode::kInvalidInput, "audit entry without time");
+  const std::string outcome = str("outcome");
+  const long long status = number("httpStatus");
+  // As the FHIR rendering: 0 success; 4 minor failure (refusals, the caller's errors); 8 serious failure.
+  const char* outcomeCode =
+      outcome == "success" ? "0" : (outcome == "denied" || (status >= 400 && status < 500)) ? "4" : "8";
+  const DicomEvent ev = dicomEvent(str("eventType"), str("action"));
+  const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
+  const std::string organization = str("organization").empty() ? std::string("unidentified") : str("organization");
+
+  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><AuditMessage>";  // one line: syslog receivers split at LF
+  x += "<EventIdentification" + attr("EventActionCode", ev.actionCode) + attr("EventDateTime", str("time")) +
+       attr("EventOutcomeIndicator", outcomeCode) + ">";
+  x += coded("EventID", ev.eventId, kDcm, ev.eventText);
+  if (ev.interaction == nullptr) {
+    x += coded("EventTypeCode", "110126", kDcm, "Node Authentication");
+  } else {
+    x += coded("EventTypeCode", ev.interaction, kRestful, ev.interaction);
+  }
+  if (!str("outcomeReason").empty()) x += "<EventOutcomeDescription>" + xmlText(outcome + ": " + str("outcomeReason")) + "</EventOutcomeDescription>";
+  if (!str("purpose").empty()) x += coded("PurposeOfUse", str("purpose"), kActReason, str("purpose"));
+  if (in->has("breakGlass")) {
+    bool breakGlass = false;
+    try {
+      breakGlass = in->getValue<bool>("breakGlass");
+    } catch (const std::exception&) {
+    }
+    if (breakGlass) x += coded("PurposeOfUse", "BTG", kActReason, "break the glass");
+  }
+  x += "</EventIdentification>";
+
+  // The requestor: the organization the client certificate mapped to (or none), at its network address.
+  x += "<ActiveParticipant" + attr("UserID", organization) + attr("UserIsRequestor", "true");
+  if (!str("subjectDn").empty()) x += attr("UserName", str("subjectDn"));
+  if (!str("remoteAddress").empty()) {
+    x += attr("NetworkAccessPointID", hostOf(str("remoteAddress"))) + attr("NetworkAccessPointTypeCode", "2");
+  }
+  x += ">" + coded("RoleIDCode", "110153", kDcm, "Source Role ID") + "</ActiveParticipant>";
+  // This node: the destination of the request.
+  x += "<ActiveParticipant" + attr("UserID", node) + attr("UserIsRequestor", "false") + ">" +
+       coded("RoleIDCode", "110152", kDcm, "Destination Role ID") + "</ActiveParticipant>";
+
+  x += "<AuditSourceIdentification" + attr("AuditEnterpriseSiteID", entry.log) + attr("AuditSourceID", node) + ">" +
+       coded("AuditSourceTypeCode", "4", kDcm, "Application Server") + "</AuditSourceIdentification>";
+
+  if (!str("patient").empty()) {
+    x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", str("patient")) +
+         attr("ParticipantObjectTypeCode", "1") + attr("ParticipantObjectTypeCodeRole", "1") + ">" +
+         coded("ParticipantObjectIDTypeCode", "2", kRfc3881, "Patient Number") + "</ParticipantObjectIdentification>";
+  }
+  std::stringstream list(str("entities"));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    if (item.empty() || item == str("patient")) continue;
+    x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", item) +
+         attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "4") + ">" +
+         coded("ParticipantObjectIDTypeCode", "12", kRfc3881, "URI") + "</ParticipantObjectIdentification>";
+  }
+  // The request itself, named by its X-Request-Id; its details name the leaf (origin, index, hash).
+  x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", str("requestId").empty() ? "-" : str("requestId")) +
+       attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "3") + ">" +
+       coded("ParticipantObjectIDTypeCode", "XrequestId", kBalpEntityType, "X-Request-Id");
+  if (!str("patientQuery").empty()) x += "<ParticipantObjectQuery>" + base64Encode(str("patientQuery")) + "</ParticipantObjectQuery>";
+  auto detail = [&x](const char* type, const std::string& value) {
+    if (value.empty()) return;
+    x += std::string("<ParticipantObjectDetail") + attr("type", type) + attr("value", base64Encode(value)) + "/>";
+  };
+  const bool chain = entry.format == TrailEntry::Format::kChain;
+  detail(chain ? "chain" : "origin", entry.log);
+  detail(chain ? "seq" : "index", std::to_string(entry.position));
+  detail("hash", entry.hash);
+  detail("action", str("action"));
+  detail("method", str("method"));
+  detail("path", str("path"));
+  detail("httpStatus", std::to_string(status));
+  detail("resultCount", std::to_string(number("resultCount")));
+  detail("causedBy", str("causedBy"));
+  detail("peerOrganization", str("peerOrganization"));
+  detail("certSha256", str("certSha256"));
+  detail("signatureCheck", str("signatureCheck"));
+  x += "</ParticipantObjectIdentification>";
+  x += "</AuditMessage>";
+  return x;
+}
+
+Result<std::string> atnaBody(const TrailEntry& entry, AtnaFormat format) {
+  return format == AtnaFormat::kDicom ? dicomAuditMessage(entry) : fhirAuditEvent(entry);
+}
+
+std::string syslogMessage(const TrailEntry& entry, AtnaFormat format, const SyslogOrigin& origin,
+                                  const std::string& body) {
+  std::string time;
+  try {
+    Poco::JSON::Parser parser;
+    Object::Ptr in = parser.parse(entry.text).extract<Object::Ptr>();
+    if (!in.isNull() && in->has("time")) time = in->getValue<std::string>("time");
+  } catch (const std::exception&) {
+    time.clear();
+  }
+  if (!isSyslogTime(time)) time = "-";  // NILVALUE: the receiver stamps it
+  const bool chain = entry.format == TrailEntry::Format::kChain;
+  std::string m = "<85>1 " + time + " " + headerField(origin.hostname, 255) + " hie-node " +
+                  headerField(origin.procId, 128) + " " + atnaMsgId(format) + " ";
+  m += std::string("[hie-audit@32473 ") + (chain ? "chain" : "origin") + "=\"" + sdParamValue(entry.log) + "\" " +
+       (chain ? "seq" : "index") + "=\"" + std::to_string(entry.position) + "\" leafHash=\"" +
+       sdParamValue(entry.hash) + "\" format=\"" + atnaFormatName(format) + "\"]";
+  m += " " + body;
+  return m;
+}
+
+}  // namespace hie::audit
