@@ -154,7 +154,13 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
   filter.to = to;
   if (!patient.empty()) filter.patient = "Patient/" + patient;
   audit::ReportBuilder builder(page.rules);
-  auto read = reader.forEach(filter, [&builder](const audit::TrailEntry& e) {
+  // Only what verification covered: a row stored after it, or one no signature covers, is counted
+  // apart and left out, so that the page shows nothing it did not verify.
+  auto read = reader.forEach(filter, [&builder, &page](const audit::TrailEntry& e) {
+    if (!page.verification.covers(e)) {
+      ++page.unverified;
+      return true;
+    }
     builder.add(e);
     return true;
   });
@@ -167,6 +173,7 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
     filter.disclosuresOnly = true;
     filter.hipaaAccounting = request->hipaa;
     auto disclosed = reader.forEach(filter, [&page](const audit::TrailEntry& e) {
+      if (!page.verification.covers(e)) return true;  // counted in page.unverified above
       ++page.disclosuresTotal;
       if (page.disclosures.size() < kDisclosureLimit) {
         if (auto entry = audit::reportEntry(e)) page.disclosures.push_back(*entry);

@@ -147,6 +147,16 @@ std::string VerificationSummary::checkedText() const {
          plural(static_cast<std::int64_t>(checkpoints), "checkpoint", "checkpoints");
 }
 
+bool VerificationSummary::covers(const TrailEntry& entry) const {
+  if (entry.position < 0) return false;
+  if (entry.format == TrailEntry::Format::kLog) {
+    auto at = verifiedLeaves.find(entry.log);
+    return at != verifiedLeaves.end() && static_cast<std::uint64_t>(entry.position) < at->second;
+  }
+  auto at = verifiedSeqs.find(entry.log);
+  return at != verifiedSeqs.end() && entry.position <= at->second;
+}
+
 ReportBuilder::ReportBuilder(ReportRules rules) : rules_(rules) {}
 
 void ReportBuilder::add(const TrailEntry& entry) {

@@ -39,6 +39,7 @@ struct VerificationSummary {
     std::string origin;
     std::uint64_t leaves = 0;
     std::uint64_t newestCheckpoint = 0;  // size of the newest stored checkpoint; 0: none
+    std::uint64_t signedLeaves = 0;      // leaves 0..signedLeaves-1 match a checkpoint signed with the log's key
     std::uint64_t witnessedSize = 0;     // newest checkpoint cosigned by known witnesses (0: none)
     std::size_t witnesses = 0;           // how many cosigned it
   };
@@ -48,7 +49,14 @@ struct VerificationSummary {
   std::int64_t v1Entries = 0;
   std::size_t chains = 0, checkpoints = 0, witnessKeys = 0;
   std::vector<Log> logs;
+  // What the checks covered, for the report to show nothing else: per log origin, how many leaves
+  // (from index 0) a verified signed checkpoint covers; per v1 chain, the highest seq checked.
+  std::map<std::string, std::uint64_t> verifiedLeaves;
+  std::map<std::string, std::int64_t> verifiedSeqs;
   bool verified() const { return problems.empty(); }
+  // True when the checks covered entry: a leaf below its log's verifiedLeaves, a v1 entry at or below
+  // its chain's verifiedSeqs. Rows stored after the checks, unsigned or in no verified log are not.
+  bool covers(const TrailEntry& entry) const;
   // "checked 3 leaves in 1 log and 0 v1 entries in 0 chains, 2 checkpoints"
   std::string checkedText() const;
 };
@@ -136,6 +144,9 @@ struct ReportPage {
   std::map<std::string, std::string> organizationNames;  // identifier -> registry name
   std::vector<ReportEntry> disclosures;  // with patient: the /audit/disclosures selection, capped
   std::int64_t disclosuresTotal = 0;
+  // Entries in the trail the verification did not cover (stored after it ran, unsigned, or in a log
+  // that failed): left out of every count and list (VerificationSummary::covers).
+  std::int64_t unverified = 0;
 };
 
 // The whole page: one HTML document, inline CSS and SVG, no script, no external reference.

@@ -29,6 +29,7 @@ tr.denied td{background:#ffebee}tr.glass td{background:#fff3e0}
 .legend span{display:inline-block;margin-right:1.2em}.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
 .finding{background:#fff8e1;border-left:4px solid #f9a825;padding:.4em .8em;margin:.4em 0}
 .note{color:#555;font-size:.92em}
+.warn{background:#fff4e5;border-left:4px solid #e65100;padding:.4em .7em}
 code{font-size:.92em;word-break:break-all}
 li.disclosure{margin:.5em 0}
 .tag{font-size:.8em;background:#eceff1;border-radius:3px;padding:0 .3em;color:#37474f}
@@ -134,7 +135,16 @@ std::string stackedBars(const std::string& title, const std::vector<std::string>
   return o.str();
 }
 
-void verification(std::ostringstream& o, const VerificationSummary& v) {
+// Rows the checks did not cover are left out of the page; it says how many.
+void unverifiedNote(std::ostringstream& o, std::int64_t unverified) {
+  if (unverified == 0) return;
+  o << "<p class=\"warn\"><strong>" << unverified << (unverified == 1 ? " entry" : " entries")
+    << " of the selected trail " << (unverified == 1 ? "was" : "were")
+    << " not covered by this verification</strong> (stored after it ran, not signed, or in a log that is not "
+       "verified) and " << (unverified == 1 ? "is" : "are") << " left out of every count and list below.</p>";
+}
+
+void verification(std::ostringstream& o, const VerificationSummary& v, std::int64_t unverified) {
   if (!v.verified()) {
     o << "<section class=\"verdict failed\" id=\"verification\"><h2>AUDIT TRAIL VERIFICATION FAILED</h2><p><strong>"
       << v.problems.size() << (v.problems.size() == 1 ? " problem" : " problems") << " in " << v.placesWithProblems
@@ -145,12 +155,22 @@ void verification(std::ostringstream& o, const VerificationSummary& v) {
     const std::size_t shown = std::min<std::size_t>(v.problems.size(), 100);
     for (std::size_t i = 0; i < shown; ++i) o << "<li><code>" << esc(v.problems[i]) << "</code></li>";
     if (shown < v.problems.size()) o << "<li>… and " << (v.problems.size() - shown) << " more</li>";
-    o << "</ul></section>";
+    o << "</ul>";
+    unverifiedNote(o, unverified);
+    o << "</section>";
     return;
   }
-  o << "<section class=\"verdict ok\" id=\"verification\"><h2>Audit trail verified</h2><p>" << esc(v.checkedText())
-    << ": leaf hashes, tree, checkpoint signatures" << (v.witnessKeys > 0 ? ", cosignatures" : "")
-    << " and v1 hashes, links, signatures and columns intact.</p><ul>";
+  o << "<section class=\"verdict ok\" id=\"verification\"><h2>Audit trail verified</h2><p>" << esc(v.checkedText());
+  if (v.checkpoints == 0 && v.v1Entries == 0) {
+    o << ": the trail is empty; nothing is signed yet.</p><ul>";
+  } else {
+    o << ": " << (v.leaves > 0 || v.checkpoints > 0 ? "leaf hashes, tree, checkpoint signatures" : "")
+      << (v.witnessKeys > 0 && v.checkpoints > 0 ? ", cosignatures" : "")
+      << (v.v1Entries > 0 ? std::string(v.leaves > 0 || v.checkpoints > 0 ? " and " : "") +
+                                "v1 hashes, links, signatures and columns"
+                          : "")
+      << " intact.</p><ul>";
+  }
   for (const auto& log : v.logs) {
     o << "<li>log <code>" << esc(log.origin) << "</code>: " << log.leaves << " leaves; ";
     if (log.newestCheckpoint > 0) {
@@ -169,7 +189,9 @@ void verification(std::ostringstream& o, const VerificationSummary& v) {
     o << "</li>";
   }
   if (v.chains > 0) o << "<li>v1 chains: " << v.v1Entries << " entries in " << v.chains << " chains</li>";
-  o << "</ul></section>";
+  o << "</ul>";
+  unverifiedNote(o, unverified);
+  o << "</section>";
 }
 
 void eventTable(std::ostringstream& o, const std::vector<ReportEntry>& rows, std::int64_t total, const char* rowClass,
@@ -261,7 +283,7 @@ std::string renderReportHtml(const ReportPage& p) {
     << (d.requests == 1 ? " request" : " requests") << (p.patient.empty() ? "" : " concerning this patient");
   if (!d.first.empty()) o << ", " << esc(d.first) << " to " << esc(d.last);
   o << "</p>";
-  verification(o, p.verification);
+  verification(o, p.verification, p.unverified);
   if (d.unreadable > 0) {
     o << "<section class=\"verdict failed\"><p><strong>" << d.unreadable
       << " entries could not be read</strong> and are not counted below: ";

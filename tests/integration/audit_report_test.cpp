@@ -8,6 +8,9 @@
 #include <regex>
 #include <sstream>
 
+#include <pqxx/pqxx>
+
+#include "audit/signing_key.h"
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -182,6 +185,69 @@ TEST_F(AuditReport, TamperedTrailIsReportedFirstAndLoudly) {
   EXPECT_LT(failed, dom.find("Requests over time"));
   EXPECT_TRUE(contains(dom, "hash-mismatch"));
   EXPECT_FALSE(contains(dom, "Audit trail verified"));
+}
+
+// Rows the node's runtime role can insert but nobody signed: a leaf in a new origin with no checkpoint,
+// a leaf under a name that is no origin, and a leaf past the node's newest checkpoint. Verification
+// reports each, and the report neither counts nor lists them (review of the report, item 1).
+TEST_F(AuditReport, UnsignedRowsFailVerificationAndAreNotReported) {
+  f.node()->stop();
+  // A copy of Lakeside's read of p-ava, made to look like a marketing read by another organization.
+  const std::string forged =
+      "regexp_replace(replace(replace(leaf, '" + kLakeside + "', 'urn:oid:6.6.6'), '\"purpose\":\"TREAT\"', "
+      "'\"purpose\":\"HMARKT\"'), '\"index\":[0-9]+', '\"index\":IDX')";
+  const std::string source =
+      " FROM audit_log_leaves WHERE audit_leaf_text(leaf, 'patient') = 'Patient/p-ava' AND "
+      "audit_leaf_text(leaf, 'action') = 'read' AND audit_leaf_text(leaf, 'outcome') = 'success' LIMIT 1";
+  auto leafAt = [&](const std::string& index) {
+    const std::string text = std::regex_replace(forged, std::regex("IDX"), index);
+    return text + ", sha256('\\x00'::bytea || convert_to(" + text + ", 'UTF8'))";
+  };
+  {
+    pqxx::connection app(f.db.uri());  // hie_app, the node's runtime role
+    pqxx::work tx(app);
+    tx.exec("INSERT INTO audit_log_leaves (origin, idx, leaf, leaf_hash, subtree_hashes) SELECT 'evil.example/log', 0, " +
+            leafAt("0") + ", ''::bytea" + source);
+    tx.exec("INSERT INTO audit_log_leaves (origin, idx, leaf, leaf_hash, subtree_hashes) SELECT 'bad origin', 0, " +
+            leafAt("0") + ", ''::bytea" + source);
+    const std::string next = tx.exec1("SELECT (max(idx) + 1)::text FROM audit_log_leaves WHERE "
+                                      "origin = (SELECT origin FROM audit_log_checkpoints LIMIT 1)")[0]
+                                 .as<std::string>();
+    tx.exec("INSERT INTO audit_log_leaves (origin, idx, leaf, leaf_hash, subtree_hashes) SELECT "
+            "(SELECT origin FROM audit_log_checkpoints LIMIT 1), " + next + ", " + leafAt(next) + ", ''::bytea" + source);
+    tx.commit();
+  }
+  auto v = f.cli({"audit", "verify"});
+  EXPECT_EQ(v.exitCode, 1) << v.output;
+  EXPECT_TRUE(contains(v.output, "log evil.example/log leaf 0: unsigned-leaves: leaf 0 is covered by no checkpoint"))
+      << v.output;
+  EXPECT_TRUE(contains(v.output, "log bad origin: invalid-origin")) << v.output;
+  EXPECT_TRUE(std::regex_search(v.output, std::regex("leaf \\d+: unsigned-leaves"))) << v.output;
+  EXPECT_TRUE(contains(v.output, "verification FAILED")) << v.output;
+
+  const std::string dom = reportDom({"--patient", "p-ava"}, "unsigned.html", 1);
+  ASSERT_TRUE(contains(dom, "AUDIT TRAIL VERIFICATION FAILED")) << dom.substr(0, 4000);
+  EXPECT_FALSE(contains(dom, "Audit trail verified"));
+  EXPECT_TRUE(contains(dom, "unsigned-leaves"));
+  EXPECT_TRUE(contains(dom, "invalid-origin"));
+  // The forged reads are neither listed nor counted: the two real disclosures remain.
+  EXPECT_FALSE(contains(dom, "6.6.6")) << dom;
+  EXPECT_FALSE(contains(dom, "marketing")) << dom;
+  EXPECT_TRUE(contains(dom, "2 disclosures.")) << dom;
+  EXPECT_TRUE(contains(dom, "3 entries of the selected trail were not covered by this verification")) << dom;
+}
+
+// The same rows with the wrong --public-key: the log's real checkpoints fail, and a log of leaves
+// without any checkpoint no longer passes as "nothing to check".
+TEST_F(AuditReport, AWrongPublicKeyNeverVerifies) {
+  f.node()->stop();
+  auto other = audit::SigningKey::generate();
+  ASSERT_TRUE(other);
+  const std::string pub = writeFile(out.path(), "other.pub", other->publicPem());
+  auto v = f.cli({"audit", "verify", "--public-key", pub});
+  EXPECT_EQ(v.exitCode, 1) << v.output;
+  EXPECT_TRUE(contains(v.output, "bad-checkpoint-signature")) << v.output;
+  EXPECT_TRUE(contains(v.output, "unsigned-leaves")) << v.output;
 }
 
 TEST_F(AuditReport, BadOptionsWriteNoFile) {
