@@ -167,6 +167,16 @@ TEST_F(AuditReport, PatientAccountingInPlainLanguage) {
   EXPECT_TRUE(contains(glass, "for emergency treatment."));
 }
 
+// A search that found nothing disclosed nothing (docs/api.md): not in the patient's accounting.
+TEST_F(AuditReport, ASearchThatFoundNothingIsNoDisclosure) {
+  EXPECT_EQ(get(lakeside, "/fhir/Observation?patient=p-scan-3").status, 200);  // p-scan-3 has no Observations
+  const std::string dom = reportDom({"--patient", "p-scan-3"}, "p-scan-3.html");
+  EXPECT_TRUE(contains(dom, "1 disclosure.")) << dom;  // the read of the scan
+  EXPECT_TRUE(contains(dom, "read your patient record")) << dom;
+  EXPECT_FALSE(contains(dom, "received 0 records")) << dom;
+  EXPECT_FALSE(contains(dom, "searched your Observation records")) << dom;
+}
+
 TEST_F(AuditReport, PeriodSelectsEntries) {
   const std::string dom = reportDom({"--from", "2001-01-01", "--to", "2001-12-31"}, "empty.html");
   EXPECT_TRUE(contains(dom, "Audit trail verified"));
