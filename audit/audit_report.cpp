@@ -198,14 +198,34 @@ void ReportBuilder::add(const ReportEntry& e) {
     if (--it->second == 0) r.patients.erase(it);
     r.window.pop_front();
   }
-  if (r.window.empty() || r.window.front().first <= r.flaggedUntil) return;  // none, or already reported
   const std::size_t patients = r.patients.size();
-  if (patients < static_cast<std::size_t>(rules_.burstPatients)) return;
-  bursts_.push_back(Finding{"many-patients", e.organization, spokenTime(r.window.front().first),
-                            std::to_string(patients) + " different patients between " +
-                                spokenTime(r.window.front().first) + " and " + spokenTime(e.epochSeconds) + " (" +
-                                plural(static_cast<std::int64_t>(r.window.size()), "request", "requests") + ")"});
-  r.flaggedUntil = e.epochSeconds;
+  if (r.window.empty() || patients < static_cast<std::size_t>(rules_.burstPatients)) {
+    if (r.open) {  // the burst is over: this request is not part of it
+      bursts_.push_back(burstFinding(e.organization, *r.open));
+      r.open.reset();
+    }
+    return;
+  }
+  if (!r.open) {
+    // The burst starts with the window that reached the threshold: all its requests are part of it.
+    Burst b;
+    b.start = r.window.front().first;
+    b.requests = static_cast<std::int64_t>(r.window.size()) - 1;  // this request is counted below
+    for (const auto& [patient, _] : r.patients) b.patients.insert(patient);
+    r.open = std::move(b);
+  }
+  r.open->end = e.epochSeconds;
+  r.open->peak = std::max(r.open->peak, patients);
+  ++r.open->requests;
+  r.open->patients.insert(e.patient);
+}
+
+Finding ReportBuilder::burstFinding(const std::string& organization, const Burst& b) const {
+  return Finding{"many-patients", organization, spokenTime(b.start),
+                 std::to_string(b.patients.size()) + " different patients between " + spokenTime(b.start) + " and " +
+                     spokenTime(b.end) + " (at most " + std::to_string(b.peak) + " within " +
+                     std::to_string(rules_.burstMinutes) + " minutes; " +
+                     plural(b.requests, "request", "requests") + ")"};
 }
 
 ReportData ReportBuilder::finish() const {
@@ -313,6 +333,9 @@ ReportData ReportBuilder::finish() const {
                                      ":00 UTC, had " + std::to_string(*busiest) + " of its " + std::to_string(total)});
   }
   d.findings.insert(d.findings.end(), bursts_.begin(), bursts_.end());
+  for (const auto& [org, r] : recent_) {
+    if (r.open) d.findings.push_back(burstFinding(org, *r.open));  // still under way at the period's end
+  }
   return d;
 }
 

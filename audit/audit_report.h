@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,9 @@ struct ReportRules {
   int unusualHourPercent = 10;
   int unusualHourMinimum = 50;
   // Many patients: an organization's requests concern at least burstPatients different patients
-  // within burstMinutes minutes.
+  // within burstMinutes minutes. One finding per burst: from the first window that reaches the
+  // threshold until the window falls below it, with its different patients in all, the most in one
+  // window and its requests; a later crossing is a new burst.
   int burstPatients = 20;
   int burstMinutes = 10;
   std::size_t listLimit = 200;  // denied, break-glass and disclosure rows listed (all are counted)
@@ -118,11 +121,20 @@ class ReportBuilder {
   std::map<std::string, std::map<std::int64_t, std::int64_t>> orgHours_;  // org -> epoch hour -> count
   std::map<std::string, std::int64_t> orgTotals_, patientTotals_;
   std::map<std::string, std::map<std::int64_t, std::int64_t>> outcomeHours_;
+  // A burst: from the moment an organization's window first holds burstPatients different
+  // patients until it holds fewer again; reported once, with its whole extent.
+  struct Burst {
+    std::int64_t start = 0, end = 0;  // the first request of the window that crossed; the last request
+    std::size_t peak = 0;              // the most different patients in one window
+    std::int64_t requests = 0;
+    std::set<std::string> patients;    // every patient of the burst (only while it lasts)
+  };
   struct Recent {
     std::deque<std::pair<std::int64_t, std::string>> window;  // (time, patient) within burstMinutes
     std::map<std::string, std::int64_t> patients;              // the window's patients, with their requests
-    std::int64_t flaggedUntil = std::numeric_limits<std::int64_t>::min();  // the end of the last reported window
+    std::optional<Burst> open;                                 // the burst under way
   };
+  Finding burstFinding(const std::string& organization, const Burst& b) const;
   std::map<std::string, Recent> recent_;
   std::vector<Finding> bursts_;
 };

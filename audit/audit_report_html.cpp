@@ -230,7 +230,9 @@ void rules(std::ostringstream& o, const ReportRules& r) {
        "organizations with at least "
     << r.unusualHourMinimum << " requests in the period.</li>"
     << "<li><strong>many-patients</strong>: an organization's requests concern at least " << r.burstPatients
-    << " different patients within " << r.burstMinutes << " minutes.</li></ul>";
+    << " different patients within " << r.burstMinutes
+    << " minutes; one finding per burst, from the first such window until the organization's window holds fewer "
+       "again, with all its different patients.</li></ul>";
 }
 
 void accounting(std::ostringstream& o, const ReportPage& p) {

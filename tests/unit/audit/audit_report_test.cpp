@@ -202,7 +202,7 @@ TEST(AuditReport, UnusualHoursOfAnOrganization) {
   EXPECT_TRUE(of(build(specs, rules), "unusual-hours").empty());
 }
 
-TEST(AuditReport, ManyPatientsInTenMinutesReportedOnce) {
+TEST(AuditReport, ManyPatientsInTenMinutesReportedOnceWithItsRealSize) {
   std::vector<Spec> specs;
   for (int i = 0; i < 25; ++i) {
     Spec s;
@@ -213,7 +213,66 @@ TEST(AuditReport, ManyPatientsInTenMinutesReportedOnce) {
   auto d = build(specs);
   auto bursts = of(d, "many-patients");
   ASSERT_EQ(bursts.size(), 1u);
-  EXPECT_NE(bursts[0].detail.find("20 different patients"), std::string::npos) << bursts[0].detail;
+  EXPECT_EQ(bursts[0].when, "2 Dec 2026 at 14:00 UTC");
+  EXPECT_EQ(bursts[0].detail,
+            "25 different patients between 2 Dec 2026 at 14:00 UTC and 2 Dec 2026 at 14:04 UTC (at most 25 within 10 "
+            "minutes; 25 requests)");
+}
+
+// 40 patients in one minute: one burst of 40, not "20 different patients".
+TEST(AuditReport, ABurstIsReportedWithAllItsPatients) {
+  std::vector<Spec> specs;
+  for (int i = 0; i < 40; ++i) {
+    Spec s;
+    s.time = at(2, 14, 0, i);
+    s.patient = "Patient/p-" + std::to_string(i);
+    specs.push_back(s);
+  }
+  auto bursts = of(build(specs), "many-patients");
+  ASSERT_EQ(bursts.size(), 1u);
+  EXPECT_EQ(bursts[0].detail.rfind("40 different patients between", 0), 0u) << bursts[0].detail;
+  EXPECT_NE(bursts[0].detail.find("at most 40 within 10 minutes; 40 requests"), std::string::npos) << bursts[0].detail;
+}
+
+// Two bursts of 20 other patients each, the second once the first has left the window: two findings.
+// Two bursts within one window are one burst of 40 (the window never falls below the threshold).
+TEST(AuditReport, ASecondBurstIsReportedToo) {
+  std::vector<Spec> apart, close;
+  for (int i = 0; i < 40; ++i) {
+    Spec s;
+    s.patient = "Patient/p-" + std::to_string(i);
+    s.time = i < 20 ? at(2, 14, 0, i) : at(2, 14, 30, i - 20);
+    apart.push_back(s);
+    s.time = i < 20 ? at(2, 14, 0, i) : at(2, 14, 9, i - 20);
+    close.push_back(s);
+  }
+  auto two = of(build(apart), "many-patients");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].when, "2 Dec 2026 at 14:00 UTC");
+  EXPECT_EQ(two[0].detail.rfind("20 different patients between", 0), 0u) << two[0].detail;
+  EXPECT_EQ(two[1].when, "2 Dec 2026 at 14:30 UTC");
+  EXPECT_EQ(two[1].detail.rfind("20 different patients between", 0), 0u) << two[1].detail;
+  auto one = of(build(close), "many-patients");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].detail.rfind("40 different patients between 2 Dec 2026 at 14:00 UTC and 2 Dec 2026 at 14:09 UTC", 0),
+            0u)
+      << one[0].detail;
+}
+
+// One continuous scan, a new patient every 10 seconds for an hour: one finding for the whole scan.
+TEST(AuditReport, ALongScanIsOneBurst) {
+  std::vector<Spec> specs;
+  for (int i = 0; i < 360; ++i) {
+    Spec s;
+    s.time = at(2, 14 + i / 360, i % 360 / 6, i % 6 * 10);
+    s.patient = "Patient/p-" + std::to_string(i);
+    specs.push_back(s);
+  }
+  auto bursts = of(build(specs), "many-patients");
+  ASSERT_EQ(bursts.size(), 1u);
+  EXPECT_EQ(bursts[0].detail,
+            "360 different patients between 2 Dec 2026 at 14:00 UTC and 2 Dec 2026 at 14:59 UTC (at most 60 within 10 "
+            "minutes; 360 requests)");
 }
 
 TEST(AuditReport, ManyRequestsForFewPatientsOrSpreadOutAreNoBurst) {
