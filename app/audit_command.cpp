@@ -28,6 +28,8 @@
 #include "audit/signing_key.h"
 #include "auth/tls/tls_material.h"
 #include "common/json_writer.h"
+#include "db/connection.h"
+#include "db/migrations.h"
 #include "exchange/fhir/operation_outcome.h"
 
 namespace hie::app {
@@ -142,6 +144,14 @@ Result<audit::VerificationSummary> verifyAuditTrail(const ParsedArgs& args, cons
   KeptCheckpoints kept;
   for (const auto& file : args.values("checkpoint")) {
     if (auto read = readKeptCheckpoint(file, kept); !read) return fail(ErrorCode::kUnavailable, read.error().internal);
+  }
+  // The database first, so that a stopped or unmigrated one is named as such rather than as the
+  // first table that could not be read.
+  {
+    auto conn = db::connect(uri);
+    if (!conn) return fail(ErrorCode::kUnavailable, "the database is unreachable: " + conn.error().internal);
+    auto schema = db::checkSchema(**conn, db::embeddedMigrations());
+    if (!schema) return fail(ErrorCode::kUnavailable, schema.error().internal);
   }
   audit::PgAuditLogStore logs(uri);
   if (!args.has("witness-key")) {

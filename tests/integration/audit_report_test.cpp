@@ -281,6 +281,9 @@ TEST_F(AuditReport, BadOptionsWriteNoFile) {
   EXPECT_TRUE(contains(missing.output, "--html FILE")) << missing.output;
   auto noDir = f.cli({"audit", "report", "--html", out.path() + "/no/such/dir/r.html"});
   EXPECT_EQ(noDir.exitCode, 1) << noDir.output;
+  // Said before any verification or read runs.
+  EXPECT_TRUE(contains(noDir.output, "the directory " + out.path() + "/no/such/dir does not exist")) << noDir.output;
+  EXPECT_FALSE(contains(noDir.output, "verif")) << noDir.output;
   auto dir = f.cli({"audit", "report", "--html", out.path()});
   EXPECT_EQ(dir.exitCode, 2) << dir.output;
 }
