@@ -277,11 +277,12 @@ ReportData ReportBuilder::finish() const {
   for (const auto& [org, hours] : orgHours_) {
     for (const auto& [_, n] : hours) volumes[org] += n;
   }
+  volumes.erase("");  // requests of no organization are always a series of their own
   const auto drawn = topOf(volumes, kChartSeries);
   std::set<std::string> shown;
   for (const auto& [org, _] : drawn) shown.insert(org);
   for (const auto& [org, hours] : orgHours_) {
-    const std::string label = shown.count(org) == 0 ? kOtherOrganizations : org.empty() ? kNoOrganization : org;
+    const std::string label = org.empty() ? kNoOrganization : shown.count(org) == 0 ? kOtherOrganizations : org;
     series(hours, d.byOrganization[label]);
   }
   d.topPatients = topOf(patientTotals_, rules_.top);

@@ -304,10 +304,14 @@ std::string renderReportHtml(const ReportPage& p) {
     std::vector<Series> orgs;
     std::size_t color = 0;
     for (const auto& [org, counts] : d.byOrganization) {
-      // Requests of no admitted organization, and the rest taken together, are grey.
-      const bool grey = org.empty() || org.front() == '(';
+      // Requests of no admitted organization are light grey, the rest taken together dark grey.
+      const bool none = org.empty() || org == "(no organization)";
+      const bool others = !none && org.front() == '(';
       orgs.push_back(Series{org.empty() ? "(no organization)" : organizationLabel(org, names),
-                            grey ? "#9e9e9e" : kPalette[color++ % (sizeof kPalette / sizeof kPalette[0])], counts});
+                            none     ? "#bdbdbd"
+                            : others ? "#616161"
+                                     : kPalette[color++ % (sizeof kPalette / sizeof kPalette[0])],
+                            counts});
     }
     o << "<h3>By organization</h3>" << stackedBars("Requests by organization", d.buckets, orgs);
     std::vector<Series> outcomes;

@@ -126,6 +126,54 @@ TEST(AuditReport, LongerPeriodsCountByDay) {
   EXPECT_EQ(d.buckets.back(), "2026-12-10");
 }
 
+TEST(AuditReport, PeriodsBeyondThirteenMonthsCountByMonth) {
+  Spec a, b, c;
+  a.time = "2025-01-15T09:00:00.000Z";
+  b.time = "2025-06-30T23:59:59.999Z";
+  c.time = "2026-03-01T00:00:00.000Z";
+  auto d = build({a, b, c});
+  EXPECT_FALSE(d.hourly);
+  ASSERT_EQ(d.buckets.size(), 15u);
+  EXPECT_EQ(d.buckets.front(), "2025-01");
+  EXPECT_EQ(d.buckets[5], "2025-06");
+  EXPECT_EQ(d.buckets.back(), "2026-03");
+  const auto& success = d.byOutcome.at("success");
+  EXPECT_EQ(success[0], 1);
+  EXPECT_EQ(success[5], 1);
+  EXPECT_EQ(success[14], 1);
+  EXPECT_EQ(success[1] + success[6] + success[13], 0);
+}
+
+// The eight busiest organizations are drawn one by one, the rest together, in a grey of their own
+// (not the one of requests with no organization).
+TEST(AuditReport, TheQuietestOrganizationsAreChartedTogether) {
+  std::vector<Spec> specs;
+  for (int org = 0; org < 10; ++org) {
+    for (int n = 0; n <= 10 - org; ++n) {  // org 0 busiest, org 9 quietest
+      Spec s;
+      s.time = at(2, 9, org, n);
+      s.organization = "urn:oid:1.2." + std::to_string(org);
+      specs.push_back(s);
+    }
+  }
+  Spec none;
+  none.time = at(2, 10);
+  none.organization = "";
+  specs.push_back(none);
+  auto d = build(specs);
+  EXPECT_EQ(d.byOrganization.size(), 10u);  // 8 drawn, (other organizations), (no organization)
+  ASSERT_EQ(d.byOrganization.count("(other organizations)"), 1u);
+  EXPECT_EQ(d.byOrganization.at("(other organizations)")[0], 3 + 2);  // orgs 8 and 9
+  EXPECT_EQ(d.byOrganization.count("urn:oid:1.2.8"), 0u);
+  EXPECT_EQ(d.byOrganization.count("urn:oid:1.2.7"), 1u);
+  ReportPage p;
+  p.data = d;
+  const std::string html = renderReportHtml(p);
+  EXPECT_NE(html.find("(other organizations): 5</title>"), std::string::npos);
+  EXPECT_NE(html.find("fill=\"#616161\"><title>2026-12-02 09:00: (other organizations)"), std::string::npos) << html;
+  EXPECT_NE(html.find("fill=\"#bdbdbd\"><title>2026-12-02 10:00: (no organization)"), std::string::npos) << html;
+}
+
 TEST(AuditReport, UnreadableEntriesAreCountedAndNamed) {
   ReportBuilder b;
   b.add(TrailEntry::fromLeaf("example.org/log", 3, "{broken"));
