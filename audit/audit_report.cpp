@@ -293,17 +293,17 @@ ReportData ReportBuilder::finish() const {
     if (org.empty()) continue;
     std::map<std::int64_t, std::int64_t> perDay;
     for (const auto& [hour, n] : hours) perDay[floorDiv(hour, 24)] += n;
+    // Only days with requests make the history: weekends and holidays without any would otherwise make
+    // the median 0 and flag the next ordinary working day.
     std::vector<std::int64_t> previous;
-    for (std::int64_t day = perDay.begin()->first; day <= lastDay; ++day) {
-      const auto it = perDay.find(day);
-      const std::int64_t n = it == perDay.end() ? 0 : it->second;
+    for (const auto& [day, n] : perDay) {
       if (previous.size() >= static_cast<std::size_t>(rules_.jumpHistoryDays) && n >= rules_.jumpMinimum) {
         const std::int64_t m = median(previous);
         if (n > rules_.jumpFactor * m) {
           d.findings.push_back(Finding{"volume-jump", org, dayText(day),
                                        plural(n, "request", "requests") + " on " + dayText(day) + ", more than " +
                                            std::to_string(rules_.jumpFactor) + " times the median of its " +
-                                           std::to_string(previous.size()) + " previous days (" +
+                                           std::to_string(previous.size()) + " previous days with requests (" +
                                            std::to_string(m) + ")"});
         }
       }

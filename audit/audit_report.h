@@ -65,8 +65,8 @@ struct VerificationSummary {
 // The rules of the unusual patterns, with their thresholds (printed in the page).
 struct ReportRules {
   // Volume jump: an organization's requests on one UTC day exceed jumpFactor times the median of
-  // its previous days in the period (from its first active day; days without requests count as
-  // 0), it has at least jumpHistoryDays previous days, and the day has at least jumpMinimum.
+  // its previous days with requests in the period (days without any, such as weekends, are left
+  // out), it has at least jumpHistoryDays such days, and the day has at least jumpMinimum.
   int jumpFactor = 3;
   int jumpMinimum = 20;
   int jumpHistoryDays = 3;

@@ -207,7 +207,8 @@ void eventTable(std::ostringstream& o, const std::vector<ReportEntry>& rows, std
                                                    : organizationLabel(e.organization, names);
     const std::string words = purposeInWords(e.purpose);
     const std::string purpose = words.empty() ? e.purpose : e.purpose + " (" + words + ")";
-    const std::string reason = glass ? "returned data that the patient's consent refused" : e.outcomeReason;
+    const std::string reason =
+        glass ? "returned data although the patient's consent choices did not allow this organization" : e.outcomeReason;
     o << "<tr class=\"" << rowClass << "\"><td>" << esc(e.time) << "</td><td>" << esc(org) << "</td><td>"
       << esc(e.patient) << "</td><td>" << esc(e.action + " " + e.path) << "</td><td>" << esc(purpose) << "</td><td>"
       << esc(reason) << "</td><td><code>" << esc(e.requestId) << "</code></td></tr>";
@@ -221,9 +222,9 @@ void eventTable(std::ostringstream& o, const std::vector<ReportEntry>& rows, std
 void rules(std::ostringstream& o, const ReportRules& r) {
   o << "<p>Each pattern has a fixed rule; a finding is a reason to look, not proof of misuse.</p><ul id=\"rules\">"
     << "<li><strong>volume-jump</strong>: an organization's requests on one UTC day exceed " << r.jumpFactor
-    << " times the median of its previous days in the period (from its first day with a request; days without "
-       "requests count as 0), with at least "
-    << r.jumpHistoryDays << " previous days and at least " << r.jumpMinimum << " requests that day.</li>"
+    << " times the median of its previous days with requests in the period (days without any, such as weekends, "
+       "are left out), with at least "
+    << r.jumpHistoryDays << " such days and at least " << r.jumpMinimum << " requests that day.</li>"
     << "<li><strong>unusual-hours</strong>: requests in an hour of the day (UTC) in which the organization made fewer "
        "than "
     << r.unusualHourPercent << "% as many requests as in its busiest hour of the day over the period; judged for "
@@ -235,10 +236,17 @@ void rules(std::ostringstream& o, const ReportRules& r) {
        "again, with all its different patients.</li></ul>";
 }
 
+// A --from/--to as the instant it selects (UTC, inclusive), with the text given when that differs.
+std::string periodBound(const std::string& given, TimeBound kind) {
+  auto bound = auditTimeBound(given, kind);
+  if (!bound) return esc(given);
+  return esc(*bound) + (*bound == given ? "" : " (given as " + esc(given) + ")");
+}
+
 void accounting(std::ostringstream& o, const ReportPage& p) {
   o << "<section id=\"accounting\"><h2>Accounting of disclosures for patient " << esc(p.patient) << "</h2>"
-    << "<p>Every time another organization read or searched this patient's records through this node and received "
-       "them, the node wrote a signed entry in its audit trail. These are those entries, oldest first"
+    << "<p>Every time an organization (this node's own systems included) read or searched this patient's records "
+       "through this node and received them, the node wrote a signed entry in its audit trail. These are those entries, oldest first"
     << (p.from.empty() && p.to.empty() ? "" : ", within the period above") << ". Refused requests are listed under "
        "“Denied requests” below (no data was given out for them).</p>";
   if (p.hipaa) {
@@ -280,8 +288,8 @@ std::string renderReportHtml(const ReportPage& p) {
     << "</title><style>" << kStyle << "</style></head><body>";
   o << "<h1>Audit report" << (p.patient.empty() ? "" : ": patient " + esc(p.patient)) << "</h1><p class=\"meta\">"
     << "Node <code>" << esc(p.node) << "</code> · generated " << esc(p.generatedAt) << " · period "
-    << (p.from.empty() ? "from the first entry" : "from " + esc(p.from)) << " "
-    << (p.to.empty() ? "to the last entry" : "to " + esc(p.to)) << " (UTC) · " << d.requests
+    << (p.from.empty() ? "from the first entry" : "from " + periodBound(p.from, TimeBound::kFrom)) << " "
+    << (p.to.empty() ? "to the last entry" : "to " + periodBound(p.to, TimeBound::kTo)) << " · " << d.requests
     << (d.requests == 1 ? " request" : " requests") << (p.patient.empty() ? "" : " concerning this patient");
   if (!d.first.empty()) o << ", " << esc(d.first) << " to " << esc(d.last);
   o << "</p>";
@@ -331,7 +339,8 @@ std::string renderReportHtml(const ReportPage& p) {
   o << "<section id=\"denied\"><h2>Denied requests (" << d.deniedTotal << ")</h2>";
   eventTable(o, d.denied, d.deniedTotal, "denied", names, false);
   o << "</section><section id=\"break-glass\"><h2>Break-glass access (" << d.breakGlassTotal << ")</h2>"
-    << "<p class=\"note\">Emergency requests (ETREAT) that returned data of a patient whose consent refused it, "
+    << "<p class=\"note\">Emergency requests (ETREAT) that returned data of a patient whose consent choices did not allow "
+       "the organization, "
        "because the node allows break-glass (policy.breakGlass).</p>";
   eventTable(o, d.breakGlass, d.breakGlassTotal, "glass", names, true);
   o << "</section>";

@@ -218,6 +218,9 @@ TEST_F(AuditReport, PeriodSelectsEntries) {
   const std::string day = reportDom({"--patient", "p-ava", "--from", readTime, "--to", readTime.substr(0, 10)}, "day.html");
   EXPECT_TRUE(contains(day, "disclosure")) << day;
   EXPECT_FALSE(contains(day, "No disclosures")) << day;
+  // The page states the bounds as the instants they select.
+  EXPECT_TRUE(contains(day, "to " + readTime.substr(0, 10) + "T23:59:59.999Z (given as " + readTime.substr(0, 10) + ")"))
+      << day;
 }
 
 TEST_F(AuditReport, TamperedTrailIsReportedFirstAndLoudly) {

@@ -226,6 +226,30 @@ TEST(AuditReport, NoVolumeJumpAtThreeTimesOrBelowTheMinimum) {
   EXPECT_TRUE(of(build(fresh), "volume-jump").empty());
 }
 
+// Friday 30, a weekend without requests, Monday 30: the weekend is no history, Monday no jump.
+TEST(AuditReport, NoVolumeJumpAfterDaysWithoutRequests) {
+  std::vector<Spec> specs;
+  for (int day : {1, 2, 3, 4, 7}) {  // 2026-12-04 is a Friday
+    for (int i = 0; i < 30; ++i) {
+      Spec s;
+      s.time = at(day, 9, i);
+      specs.push_back(s);
+    }
+  }
+  EXPECT_TRUE(of(build(specs), "volume-jump").empty());
+  // A real jump after a weekend still is one: 100 on Monday.
+  for (int i = 30; i < 100; ++i) {
+    Spec s;
+    s.time = at(7, 10, i % 60, i / 60);
+    specs.push_back(s);
+  }
+  auto jumps = of(build(specs), "volume-jump");
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].when, "2026-12-07");
+  EXPECT_NE(jumps[0].detail.find("median of its 4 previous days with requests (30)"), std::string::npos)
+      << jumps[0].detail;
+}
+
 TEST(AuditReport, UnusualHoursOfAnOrganization) {
   std::vector<Spec> specs;
   for (int day = 1; day <= 5; ++day) {
