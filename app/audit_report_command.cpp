@@ -128,6 +128,17 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
   if (!request) return usageError(request.error().internal);
   const std::string &file = request->file, &from = request->from, &to = request->to, &patient = request->patient;
 
+  // The output's directory before the long work: a report that cannot be written is said at once.
+  const std::string::size_type slash = file.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : file.substr(0, slash);
+  struct stat dirStat {};
+  if (::stat(dir.c_str(), &dirStat) != 0 || !S_ISDIR(dirStat.st_mode)) {
+    return runtimeError("cannot write the report: the directory " + dir + " does not exist");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return runtimeError("cannot write the report: the directory " + dir + " is not writable: " + std::strerror(errno));
+  }
+
   auto verification = verifyAuditTrail(args, config, uri);
   if (!verification) {
     return verification.error().code == ErrorCode::kInvalidInput ? usageError(verification.error().internal)
@@ -154,7 +165,13 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
   filter.to = to;
   if (!patient.empty()) filter.patient = "Patient/" + patient;
   audit::ReportBuilder builder(page.rules);
-  auto read = reader.forEach(filter, [&builder](const audit::TrailEntry& e) {
+  // Only what verification covered: a row stored after it, or one no signature covers, is counted
+  // apart and left out, so that the page shows nothing it did not verify.
+  auto read = reader.forEach(filter, [&builder, &page](const audit::TrailEntry& e) {
+    if (!page.verification.covers(e)) {
+      ++page.unverified;
+      return true;
+    }
     builder.add(e);
     return true;
   });
@@ -167,6 +184,7 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
     filter.disclosuresOnly = true;
     filter.hipaaAccounting = request->hipaa;
     auto disclosed = reader.forEach(filter, [&page](const audit::TrailEntry& e) {
+      if (!page.verification.covers(e)) return true;  // counted in page.unverified above
       ++page.disclosuresTotal;
       if (page.disclosures.size() < kDisclosureLimit) {
         if (auto entry = audit::reportEntry(e)) page.disclosures.push_back(*entry);
@@ -186,7 +204,7 @@ int runAuditReport(const ParsedArgs& args, const ConfigSource& config, const std
     return 1;
   }
   std::cerr << "wrote the audit report to " << file << ": " << page.data.requests << " requests, "
-            << page.data.findings.size() << " unusual patterns"
+            << page.data.findings.size() << (page.data.findings.size() == 1 ? " unusual pattern" : " unusual patterns")
             << (patient.empty() ? "" : ", " + std::to_string(page.disclosuresTotal) + " disclosures of patient " + patient)
             << "; audit trail verified\n";
   return 0;

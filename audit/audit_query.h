@@ -20,7 +20,7 @@ struct AuditFilter {
   std::string organization;  // agent organization identifier
   std::string patient;       // Patient/ID
   std::string outcome;       // success | denied | error
-  bool disclosuresOnly = false;  // successful reads and searches of patient data
+  bool disclosuresOnly = false;  // successful reads and searches of patient data that returned some (entities)
   bool hipaaAccounting = false;  // with disclosuresOnly: HIPAA 164.528 (no TPO, six years)
   int count = 50;
   long long offset = 0;

@@ -147,6 +147,16 @@ std::string VerificationSummary::checkedText() const {
          plural(static_cast<std::int64_t>(checkpoints), "checkpoint", "checkpoints");
 }
 
+bool VerificationSummary::covers(const TrailEntry& entry) const {
+  if (entry.position < 0) return false;
+  if (entry.format == TrailEntry::Format::kLog) {
+    auto at = verifiedLeaves.find(entry.log);
+    return at != verifiedLeaves.end() && static_cast<std::uint64_t>(entry.position) < at->second;
+  }
+  auto at = verifiedSeqs.find(entry.log);
+  return at != verifiedSeqs.end() && entry.position <= at->second;
+}
+
 ReportBuilder::ReportBuilder(ReportRules rules) : rules_(rules) {}
 
 void ReportBuilder::add(const TrailEntry& entry) {
@@ -188,14 +198,34 @@ void ReportBuilder::add(const ReportEntry& e) {
     if (--it->second == 0) r.patients.erase(it);
     r.window.pop_front();
   }
-  if (r.window.empty() || r.window.front().first <= r.flaggedUntil) return;  // none, or already reported
   const std::size_t patients = r.patients.size();
-  if (patients < static_cast<std::size_t>(rules_.burstPatients)) return;
-  bursts_.push_back(Finding{"many-patients", e.organization, spokenTime(r.window.front().first),
-                            std::to_string(patients) + " different patients between " +
-                                spokenTime(r.window.front().first) + " and " + spokenTime(e.epochSeconds) + " (" +
-                                plural(static_cast<std::int64_t>(r.window.size()), "request", "requests") + ")"});
-  r.flaggedUntil = e.epochSeconds;
+  if (r.window.empty() || patients < static_cast<std::size_t>(rules_.burstPatients)) {
+    if (r.open) {  // the burst is over: this request is not part of it
+      bursts_.push_back(burstFinding(e.organization, *r.open));
+      r.open.reset();
+    }
+    return;
+  }
+  if (!r.open) {
+    // The burst starts with the window that reached the threshold: all its requests are part of it.
+    Burst b;
+    b.start = r.window.front().first;
+    b.requests = static_cast<std::int64_t>(r.window.size()) - 1;  // this request is counted below
+    for (const auto& [patient, _] : r.patients) b.patients.insert(patient);
+    r.open = std::move(b);
+  }
+  r.open->end = e.epochSeconds;
+  r.open->peak = std::max(r.open->peak, patients);
+  ++r.open->requests;
+  r.open->patients.insert(e.patient);
+}
+
+Finding ReportBuilder::burstFinding(const std::string& organization, const Burst& b) const {
+  return Finding{"many-patients", organization, spokenTime(b.start),
+                 std::to_string(b.patients.size()) + " different patients between " + spokenTime(b.start) + " and " +
+                     spokenTime(b.end) + " (at most " + std::to_string(b.peak) + " within " +
+                     std::to_string(rules_.burstMinutes) + " minutes; " +
+                     plural(b.requests, "request", "requests") + ")"};
 }
 
 ReportData ReportBuilder::finish() const {
@@ -247,11 +277,12 @@ ReportData ReportBuilder::finish() const {
   for (const auto& [org, hours] : orgHours_) {
     for (const auto& [_, n] : hours) volumes[org] += n;
   }
+  volumes.erase("");  // requests of no organization are always a series of their own
   const auto drawn = topOf(volumes, kChartSeries);
   std::set<std::string> shown;
   for (const auto& [org, _] : drawn) shown.insert(org);
   for (const auto& [org, hours] : orgHours_) {
-    const std::string label = shown.count(org) == 0 ? kOtherOrganizations : org.empty() ? kNoOrganization : org;
+    const std::string label = org.empty() ? kNoOrganization : shown.count(org) == 0 ? kOtherOrganizations : org;
     series(hours, d.byOrganization[label]);
   }
   d.topPatients = topOf(patientTotals_, rules_.top);
@@ -262,17 +293,17 @@ ReportData ReportBuilder::finish() const {
     if (org.empty()) continue;
     std::map<std::int64_t, std::int64_t> perDay;
     for (const auto& [hour, n] : hours) perDay[floorDiv(hour, 24)] += n;
+    // Only days with requests make the history: weekends and holidays without any would otherwise make
+    // the median 0 and flag the next ordinary working day.
     std::vector<std::int64_t> previous;
-    for (std::int64_t day = perDay.begin()->first; day <= lastDay; ++day) {
-      const auto it = perDay.find(day);
-      const std::int64_t n = it == perDay.end() ? 0 : it->second;
+    for (const auto& [day, n] : perDay) {
       if (previous.size() >= static_cast<std::size_t>(rules_.jumpHistoryDays) && n >= rules_.jumpMinimum) {
         const std::int64_t m = median(previous);
         if (n > rules_.jumpFactor * m) {
           d.findings.push_back(Finding{"volume-jump", org, dayText(day),
                                        plural(n, "request", "requests") + " on " + dayText(day) + ", more than " +
                                            std::to_string(rules_.jumpFactor) + " times the median of its " +
-                                           std::to_string(previous.size()) + " previous days (" +
+                                           std::to_string(previous.size()) + " previous days with requests (" +
                                            std::to_string(m) + ")"});
         }
       }
@@ -303,6 +334,9 @@ ReportData ReportBuilder::finish() const {
                                      ":00 UTC, had " + std::to_string(*busiest) + " of its " + std::to_string(total)});
   }
   d.findings.insert(d.findings.end(), bursts_.begin(), bursts_.end());
+  for (const auto& [org, r] : recent_) {
+    if (r.open) d.findings.push_back(burstFinding(org, *r.open));  // still under way at the period's end
+  }
   return d;
 }
 

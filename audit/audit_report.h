@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct VerificationSummary {
     std::string origin;
     std::uint64_t leaves = 0;
     std::uint64_t newestCheckpoint = 0;  // size of the newest stored checkpoint; 0: none
+    std::uint64_t signedLeaves = 0;      // leaves 0..signedLeaves-1 match a checkpoint signed with the log's key
     std::uint64_t witnessedSize = 0;     // newest checkpoint cosigned by known witnesses (0: none)
     std::size_t witnesses = 0;           // how many cosigned it
   };
@@ -48,7 +50,14 @@ struct VerificationSummary {
   std::int64_t v1Entries = 0;
   std::size_t chains = 0, checkpoints = 0, witnessKeys = 0;
   std::vector<Log> logs;
+  // What the checks covered, for the report to show nothing else: per log origin, how many leaves
+  // (from index 0) a verified signed checkpoint covers; per v1 chain, the highest seq checked.
+  std::map<std::string, std::uint64_t> verifiedLeaves;
+  std::map<std::string, std::int64_t> verifiedSeqs;
   bool verified() const { return problems.empty(); }
+  // True when the checks covered entry: a leaf below its log's verifiedLeaves, a v1 entry at or below
+  // its chain's verifiedSeqs. Rows stored after the checks, unsigned or in no verified log are not.
+  bool covers(const TrailEntry& entry) const;
   // "checked 3 leaves in 1 log and 0 v1 entries in 0 chains, 2 checkpoints"
   std::string checkedText() const;
 };
@@ -56,8 +65,8 @@ struct VerificationSummary {
 // The rules of the unusual patterns, with their thresholds (printed in the page).
 struct ReportRules {
   // Volume jump: an organization's requests on one UTC day exceed jumpFactor times the median of
-  // its previous days in the period (from its first active day; days without requests count as
-  // 0), it has at least jumpHistoryDays previous days, and the day has at least jumpMinimum.
+  // its previous days with requests in the period (days without any, such as weekends, are left
+  // out), it has at least jumpHistoryDays such days, and the day has at least jumpMinimum.
   int jumpFactor = 3;
   int jumpMinimum = 20;
   int jumpHistoryDays = 3;
@@ -67,7 +76,9 @@ struct ReportRules {
   int unusualHourPercent = 10;
   int unusualHourMinimum = 50;
   // Many patients: an organization's requests concern at least burstPatients different patients
-  // within burstMinutes minutes.
+  // within burstMinutes minutes. One finding per burst: from the first window that reaches the
+  // threshold until the window falls below it, with its different patients in all, the most in one
+  // window and its requests; a later crossing is a new burst.
   int burstPatients = 20;
   int burstMinutes = 10;
   std::size_t listLimit = 200;  // denied, break-glass and disclosure rows listed (all are counted)
@@ -110,11 +121,20 @@ class ReportBuilder {
   std::map<std::string, std::map<std::int64_t, std::int64_t>> orgHours_;  // org -> epoch hour -> count
   std::map<std::string, std::int64_t> orgTotals_, patientTotals_;
   std::map<std::string, std::map<std::int64_t, std::int64_t>> outcomeHours_;
+  // A burst: from the moment an organization's window first holds burstPatients different
+  // patients until it holds fewer again; reported once, with its whole extent.
+  struct Burst {
+    std::int64_t start = 0, end = 0;  // the first request of the window that crossed; the last request
+    std::size_t peak = 0;              // the most different patients in one window
+    std::int64_t requests = 0;
+    std::set<std::string> patients;    // every patient of the burst (only while it lasts)
+  };
   struct Recent {
     std::deque<std::pair<std::int64_t, std::string>> window;  // (time, patient) within burstMinutes
     std::map<std::string, std::int64_t> patients;              // the window's patients, with their requests
-    std::int64_t flaggedUntil = std::numeric_limits<std::int64_t>::min();  // the end of the last reported window
+    std::optional<Burst> open;                                 // the burst under way
   };
+  Finding burstFinding(const std::string& organization, const Burst& b) const;
   std::map<std::string, Recent> recent_;
   std::vector<Finding> bursts_;
 };
@@ -136,6 +156,9 @@ struct ReportPage {
   std::map<std::string, std::string> organizationNames;  // identifier -> registry name
   std::vector<ReportEntry> disclosures;  // with patient: the /audit/disclosures selection, capped
   std::int64_t disclosuresTotal = 0;
+  // Entries in the trail the verification did not cover (stored after it ran, unsigned, or in a log
+  // that failed): left out of every count and list (VerificationSummary::covers).
+  std::int64_t unverified = 0;
 };
 
 // The whole page: one HTML document, inline CSS and SVG, no script, no external reference.

@@ -29,6 +29,7 @@ tr.denied td{background:#ffebee}tr.glass td{background:#fff3e0}
 .legend span{display:inline-block;margin-right:1.2em}.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
 .finding{background:#fff8e1;border-left:4px solid #f9a825;padding:.4em .8em;margin:.4em 0}
 .note{color:#555;font-size:.92em}
+.warn{background:#fff4e5;border-left:4px solid #e65100;padding:.4em .7em}
 code{font-size:.92em;word-break:break-all}
 li.disclosure{margin:.5em 0}
 .tag{font-size:.8em;background:#eceff1;border-radius:3px;padding:0 .3em;color:#37474f}
@@ -134,7 +135,16 @@ std::string stackedBars(const std::string& title, const std::vector<std::string>
   return o.str();
 }
 
-void verification(std::ostringstream& o, const VerificationSummary& v) {
+// Rows the checks did not cover are left out of the page; it says how many.
+void unverifiedNote(std::ostringstream& o, std::int64_t unverified) {
+  if (unverified == 0) return;
+  o << "<p class=\"warn\"><strong>" << unverified << (unverified == 1 ? " entry" : " entries")
+    << " of the selected trail " << (unverified == 1 ? "was" : "were")
+    << " not covered by this verification</strong> (stored after it ran, not signed, or in a log that is not "
+       "verified) and " << (unverified == 1 ? "is" : "are") << " left out of every count and list below.</p>";
+}
+
+void verification(std::ostringstream& o, const VerificationSummary& v, std::int64_t unverified) {
   if (!v.verified()) {
     o << "<section class=\"verdict failed\" id=\"verification\"><h2>AUDIT TRAIL VERIFICATION FAILED</h2><p><strong>"
       << v.problems.size() << (v.problems.size() == 1 ? " problem" : " problems") << " in " << v.placesWithProblems
@@ -145,12 +155,22 @@ void verification(std::ostringstream& o, const VerificationSummary& v) {
     const std::size_t shown = std::min<std::size_t>(v.problems.size(), 100);
     for (std::size_t i = 0; i < shown; ++i) o << "<li><code>" << esc(v.problems[i]) << "</code></li>";
     if (shown < v.problems.size()) o << "<li>… and " << (v.problems.size() - shown) << " more</li>";
-    o << "</ul></section>";
+    o << "</ul>";
+    unverifiedNote(o, unverified);
+    o << "</section>";
     return;
   }
-  o << "<section class=\"verdict ok\" id=\"verification\"><h2>Audit trail verified</h2><p>" << esc(v.checkedText())
-    << ": leaf hashes, tree, checkpoint signatures" << (v.witnessKeys > 0 ? ", cosignatures" : "")
-    << " and v1 hashes, links, signatures and columns intact.</p><ul>";
+  o << "<section class=\"verdict ok\" id=\"verification\"><h2>Audit trail verified</h2><p>" << esc(v.checkedText());
+  if (v.checkpoints == 0 && v.v1Entries == 0) {
+    o << ": the trail is empty; nothing is signed yet.</p><ul>";
+  } else {
+    o << ": " << (v.leaves > 0 || v.checkpoints > 0 ? "leaf hashes, tree, checkpoint signatures" : "")
+      << (v.witnessKeys > 0 && v.checkpoints > 0 ? ", cosignatures" : "")
+      << (v.v1Entries > 0 ? std::string(v.leaves > 0 || v.checkpoints > 0 ? " and " : "") +
+                                "v1 hashes, links, signatures and columns"
+                          : "")
+      << " intact.</p><ul>";
+  }
   for (const auto& log : v.logs) {
     o << "<li>log <code>" << esc(log.origin) << "</code>: " << log.leaves << " leaves; ";
     if (log.newestCheckpoint > 0) {
@@ -169,7 +189,9 @@ void verification(std::ostringstream& o, const VerificationSummary& v) {
     o << "</li>";
   }
   if (v.chains > 0) o << "<li>v1 chains: " << v.v1Entries << " entries in " << v.chains << " chains</li>";
-  o << "</ul></section>";
+  o << "</ul>";
+  unverifiedNote(o, unverified);
+  o << "</section>";
 }
 
 void eventTable(std::ostringstream& o, const std::vector<ReportEntry>& rows, std::int64_t total, const char* rowClass,
@@ -185,7 +207,8 @@ void eventTable(std::ostringstream& o, const std::vector<ReportEntry>& rows, std
                                                    : organizationLabel(e.organization, names);
     const std::string words = purposeInWords(e.purpose);
     const std::string purpose = words.empty() ? e.purpose : e.purpose + " (" + words + ")";
-    const std::string reason = glass ? "returned data that the patient's consent refused" : e.outcomeReason;
+    const std::string reason =
+        glass ? "returned data although the patient's consent choices did not allow this organization" : e.outcomeReason;
     o << "<tr class=\"" << rowClass << "\"><td>" << esc(e.time) << "</td><td>" << esc(org) << "</td><td>"
       << esc(e.patient) << "</td><td>" << esc(e.action + " " + e.path) << "</td><td>" << esc(purpose) << "</td><td>"
       << esc(reason) << "</td><td><code>" << esc(e.requestId) << "</code></td></tr>";
@@ -199,22 +222,31 @@ void eventTable(std::ostringstream& o, const std::vector<ReportEntry>& rows, std
 void rules(std::ostringstream& o, const ReportRules& r) {
   o << "<p>Each pattern has a fixed rule; a finding is a reason to look, not proof of misuse.</p><ul id=\"rules\">"
     << "<li><strong>volume-jump</strong>: an organization's requests on one UTC day exceed " << r.jumpFactor
-    << " times the median of its previous days in the period (from its first day with a request; days without "
-       "requests count as 0), with at least "
-    << r.jumpHistoryDays << " previous days and at least " << r.jumpMinimum << " requests that day.</li>"
+    << " times the median of its previous days with requests in the period (days without any, such as weekends, "
+       "are left out), with at least "
+    << r.jumpHistoryDays << " such days and at least " << r.jumpMinimum << " requests that day.</li>"
     << "<li><strong>unusual-hours</strong>: requests in an hour of the day (UTC) in which the organization made fewer "
        "than "
     << r.unusualHourPercent << "% as many requests as in its busiest hour of the day over the period; judged for "
        "organizations with at least "
     << r.unusualHourMinimum << " requests in the period.</li>"
     << "<li><strong>many-patients</strong>: an organization's requests concern at least " << r.burstPatients
-    << " different patients within " << r.burstMinutes << " minutes.</li></ul>";
+    << " different patients within " << r.burstMinutes
+    << " minutes; one finding per burst, from the first such window until the organization's window holds fewer "
+       "again, with all its different patients.</li></ul>";
+}
+
+// A --from/--to as the instant it selects (UTC, inclusive), with the text given when that differs.
+std::string periodBound(const std::string& given, TimeBound kind) {
+  auto bound = auditTimeBound(given, kind);
+  if (!bound) return esc(given);
+  return esc(*bound) + (*bound == given ? "" : " (given as " + esc(given) + ")");
 }
 
 void accounting(std::ostringstream& o, const ReportPage& p) {
   o << "<section id=\"accounting\"><h2>Accounting of disclosures for patient " << esc(p.patient) << "</h2>"
-    << "<p>Every time another organization read or searched this patient's records through this node and received "
-       "them, the node wrote a signed entry in its audit trail. These are those entries, oldest first"
+    << "<p>Every time an organization (this node's own systems included) read or searched this patient's records "
+       "through this node and received them, the node wrote a signed entry in its audit trail. These are those entries, oldest first"
     << (p.from.empty() && p.to.empty() ? "" : ", within the period above") << ". Refused requests are listed under "
        "“Denied requests” below (no data was given out for them).</p>";
   if (p.hipaa) {
@@ -256,12 +288,12 @@ std::string renderReportHtml(const ReportPage& p) {
     << "</title><style>" << kStyle << "</style></head><body>";
   o << "<h1>Audit report" << (p.patient.empty() ? "" : ": patient " + esc(p.patient)) << "</h1><p class=\"meta\">"
     << "Node <code>" << esc(p.node) << "</code> · generated " << esc(p.generatedAt) << " · period "
-    << (p.from.empty() ? "from the first entry" : "from " + esc(p.from)) << " "
-    << (p.to.empty() ? "to the last entry" : "to " + esc(p.to)) << " (UTC) · " << d.requests
+    << (p.from.empty() ? "from the first entry" : "from " + periodBound(p.from, TimeBound::kFrom)) << " "
+    << (p.to.empty() ? "to the last entry" : "to " + periodBound(p.to, TimeBound::kTo)) << " · " << d.requests
     << (d.requests == 1 ? " request" : " requests") << (p.patient.empty() ? "" : " concerning this patient");
   if (!d.first.empty()) o << ", " << esc(d.first) << " to " << esc(d.last);
   o << "</p>";
-  verification(o, p.verification);
+  verification(o, p.verification, p.unverified);
   if (d.unreadable > 0) {
     o << "<section class=\"verdict failed\"><p><strong>" << d.unreadable
       << " entries could not be read</strong> and are not counted below: ";
@@ -280,10 +312,14 @@ std::string renderReportHtml(const ReportPage& p) {
     std::vector<Series> orgs;
     std::size_t color = 0;
     for (const auto& [org, counts] : d.byOrganization) {
-      // Requests of no admitted organization, and the rest taken together, are grey.
-      const bool grey = org.empty() || org.front() == '(';
+      // Requests of no admitted organization are light grey, the rest taken together dark grey.
+      const bool none = org.empty() || org == "(no organization)";
+      const bool others = !none && org.front() == '(';
       orgs.push_back(Series{org.empty() ? "(no organization)" : organizationLabel(org, names),
-                            grey ? "#9e9e9e" : kPalette[color++ % (sizeof kPalette / sizeof kPalette[0])], counts});
+                            none     ? "#bdbdbd"
+                            : others ? "#616161"
+                                     : kPalette[color++ % (sizeof kPalette / sizeof kPalette[0])],
+                            counts});
     }
     o << "<h3>By organization</h3>" << stackedBars("Requests by organization", d.buckets, orgs);
     std::vector<Series> outcomes;
@@ -303,7 +339,8 @@ std::string renderReportHtml(const ReportPage& p) {
   o << "<section id=\"denied\"><h2>Denied requests (" << d.deniedTotal << ")</h2>";
   eventTable(o, d.denied, d.deniedTotal, "denied", names, false);
   o << "</section><section id=\"break-glass\"><h2>Break-glass access (" << d.breakGlassTotal << ")</h2>"
-    << "<p class=\"note\">Emergency requests (ETREAT) that returned data of a patient whose consent refused it, "
+    << "<p class=\"note\">Emergency requests (ETREAT) that returned data of a patient whose consent choices did not allow "
+       "the organization, "
        "because the node allows break-glass (policy.breakGlass).</p>";
   eventTable(o, d.breakGlass, d.breakGlassTotal, "glass", names, true);
   o << "</section>";

@@ -147,11 +147,33 @@ void LogVerifier::finish(int requiredWitnesses) {
                                       std::to_string(frontier_.size()) + " (truncated)"});
     }
   }
+  // The writer commits leaves and the checkpoint over them in one transaction, so leaves past every
+  // signed checkpoint were stored by something else (a crash cannot leave them). A checkpoint that
+  // did not match is reported above; leaves up to it are not reported twice.
+  std::uint64_t covered = 0;
+  for (const auto& [size, e] : expected_) {
+    if (size <= frontier_.size()) covered = std::max(covered, size);
+  }
+  if (frontier_.size() > covered) {
+    problems_.push_back(Problem{"leaf " + std::to_string(covered), Kind::kUnsigned,
+                                range(covered, frontier_.size() - 1) +
+                                    " covered by no checkpoint signed with the log's key: the node stores leaves "
+                                    "and their checkpoint in one transaction, so these were added by something else "
+                                    "(unsigned)"});
+  }
   if (requiredWitnesses > 0 && !newestWitnessed(static_cast<std::size_t>(requiredWitnesses))) {
     problems_.push_back(Problem{"log", Kind::kUnwitnessed,
                                 "no checkpoint that matches the stored tree carries valid cosignatures of " +
                                     std::to_string(requiredWitnesses) + " known witnesses"});
   }
+}
+
+std::uint64_t LogVerifier::signedLeaves() const {
+  std::uint64_t best = 0;
+  for (const auto& [size, e] : expected_) {
+    if (e.matched && size <= frontier_.size()) best = std::max(best, size);
+  }
+  return best;
 }
 
 std::optional<LogVerifier::Witnessed> LogVerifier::newestWitnessed(std::size_t atLeast) const {
@@ -175,6 +197,8 @@ const char* problemKindName(LogVerifier::Kind kind) {
     case LogVerifier::Kind::kCheckpointRow: return "checkpoint-row-altered";
     case LogVerifier::Kind::kBadCosignature: return "bad-cosignature";
     case LogVerifier::Kind::kUnwitnessed: return "unwitnessed";
+    case LogVerifier::Kind::kUnsigned: return "unsigned-leaves";
+    case LogVerifier::Kind::kInvalidOrigin: return "invalid-origin";
   }
   return "unknown";
 }

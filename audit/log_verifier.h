@@ -57,6 +57,8 @@ class LogVerifier {
     kCheckpointRow,      // a checkpoint row's columns differ from its signed note
     kBadCosignature,     // a known witness's cosignature does not verify, or its row is altered
     kUnwitnessed,        // no checkpoint carries the required cosignatures
+    kUnsigned,           // leaves beyond every checkpoint signed with the log's key (stored, never signed)
+    kInvalidOrigin,      // rows under a name that is no valid log origin: never verified (audit verify)
   };
   struct Problem {
     std::string where;  // "leaf 7", "checkpoint 12", "checkpoint 12 (kept FILE)"
@@ -66,6 +68,10 @@ class LogVerifier {
   const std::vector<Problem>& problems() const { return problems_; }
   std::uint64_t leavesChecked() const { return checked_; }
   std::size_t checkpointsChecked() const { return checkpointsChecked_; }
+  // How many leaves, from index 0, the verified tree and its signed checkpoints vouch for: the
+  // largest size at which a checkpoint whose log signature verified matched the stored leaves (0
+  // when none did). Leaves at or past it are not signed.
+  std::uint64_t signedLeaves() const;
   // The newest checkpoint whose root matched with the most distinct valid known cosignatures.
   struct Witnessed {
     std::uint64_t size = 0;
@@ -98,7 +104,8 @@ class LogVerifier {
 };
 
 // "gap", "misplaced", "hash-mismatch", "node-mismatch", "rewritten", "truncated",
-// "bad-checkpoint-signature", "checkpoint-row-altered", "bad-cosignature", "unwitnessed".
+// "bad-checkpoint-signature", "checkpoint-row-altered", "bad-cosignature", "unwitnessed", "unsigned-leaves",
+// "invalid-origin".
 const char* problemKindName(LogVerifier::Kind kind);
 
 }  // namespace hie::audit

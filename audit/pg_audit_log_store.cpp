@@ -330,6 +330,47 @@ Result<std::vector<CosignatureRow>> PgAuditLogStore::cosignatureRows(const std::
   });
 }
 
+Result<std::uint64_t> PgAuditLogStore::readLog(
+    const std::string& origin,
+    const std::function<void(const std::vector<CheckpointRow>&, const std::vector<CosignatureRow>&)>& before,
+    const std::function<bool(const StoredLeaf&)>& visit) {
+  return session_->run("read audit log", [&](pqxx::connection& c) -> Result<std::uint64_t> {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    std::vector<CheckpointRow> checkpoints;
+    for (const auto& row : tx.exec_params("SELECT tree_size, encode(root_hash, 'hex'), note FROM audit_log_checkpoints "
+                                          "WHERE origin = $1 ORDER BY tree_size",
+                                          origin)) {
+      checkpoints.push_back(CheckpointRow{static_cast<std::uint64_t>(row[0].as<long long>()),
+                                          fromHex(row[1].as<std::string>()), row[2].as<std::string>()});
+    }
+    std::vector<CosignatureRow> cosignatures;
+    for (const auto& row : tx.exec_params("SELECT tree_size, witness, line FROM audit_log_cosignatures "
+                                          "WHERE origin = $1 ORDER BY tree_size, witness",
+                                          origin)) {
+      cosignatures.push_back(CosignatureRow{static_cast<std::uint64_t>(row[0].as<long long>()),
+                                            row[1].as<std::string>(), row[2].as<std::string>()});
+    }
+    before(checkpoints, cosignatures);
+    std::uint64_t n = 0;
+    long long after = -1;
+    while (true) {
+      auto rows = tx.exec_params(
+          "SELECT idx, leaf, encode(leaf_hash, 'hex'), encode(subtree_hashes, 'hex') FROM audit_log_leaves "
+          "WHERE origin = $1 AND idx > $2 ORDER BY idx LIMIT 5000",
+          origin, after);
+      if (rows.empty()) break;
+      for (const auto& row : rows) {
+        StoredLeaf l{static_cast<std::uint64_t>(row[0].as<long long>()), row[1].as<std::string>(),
+                     fromHex(row[2].as<std::string>()), fromHex(row[3].as<std::string>())};
+        after = static_cast<long long>(l.index);
+        ++n;
+        if (!visit(l)) return n;
+      }
+    }
+    return n;
+  });
+}
+
 Result<std::vector<note::VerifierKey>> PgAuditLogStore::knownWitnessKeys() {
   return session_->run("read witness keys", [&](pqxx::connection& c) -> Result<std::vector<note::VerifierKey>> {
     pqxx::read_transaction tx(c);

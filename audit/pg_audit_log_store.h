@@ -71,6 +71,14 @@ class PgAuditLogStore : public AuditLogStore {
   // Every stored checkpoint row of origin, ascending size, and every stored cosignature row.
   Result<std::vector<CheckpointRow>> checkpointRows(const std::string& origin);
   Result<std::vector<CosignatureRow>> cosignatureRows(const std::string& origin);
+  // One log as of one snapshot (a repeatable-read transaction), for verification: its checkpoint
+  // rows (ascending size) and cosignature rows given to before, then every leaf in index order to
+  // visit (pages of 5000). A log growing meanwhile is seen as it was: its leaves and their
+  // checkpoints together. Returns how many leaves were visited.
+  Result<std::uint64_t> readLog(
+      const std::string& origin,
+      const std::function<void(const std::vector<CheckpointRow>&, const std::vector<CosignatureRow>&)>& before,
+      const std::function<bool(const StoredLeaf&)>& visit);
 
   // The witness verifier keys registered in the peer directory (peers.witness_key); a malformed one is an error.
   Result<std::vector<note::VerifierKey>> knownWitnessKeys();

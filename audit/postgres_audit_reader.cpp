@@ -15,7 +15,8 @@ namespace {
 // branch with a WHERE clause of its own would not be flattened, and its indexes could then neither
 // filter nor order. Each filter is a parameter, the same in every statement below: $1 from, $2 to
 // (both normalized by auditTimeBound, "" = open), $3 organization, $4 patient, $5 outcome ("" = any),
-// $6 disclosures only, $7 HIPAA accounting, $8 the TPO purposes. With the parameters known, the
+// $6 disclosures only (successful reads and searches of a patient that returned something: the signed
+// `entities` lists what was returned, empty for a search that found nothing), $7 HIPAA accounting, $8 the TPO purposes. With the parameters known, the
 // planner folds away the filters not given.
 const std::string& trail() {
   auto field = [](const char* key) { return std::string("audit_leaf_text(m.text, '") + key + "')"; };
@@ -28,7 +29,7 @@ const std::string& trail() {
       " AND ($4 = '' OR " + field("patient") + " = $4)"
       " AND ($5 = '' OR " + field("outcome") + " = $5)"
       " AND (NOT $6 OR (" + field("eventType") + " = 'rest' AND " + field("action") + " IN ('read', 'search') AND " +
-      field("outcome") + " = 'success' AND " + field("patient") + " <> ''))"
+      field("outcome") + " = 'success' AND " + field("patient") + " <> '' AND " + field("entities") + " <> ''))"
       // Entry times are RFC 3339 UTC with milliseconds: six years ago in that form compares as text.
       " AND (NOT $7 OR (NOT (" + field("purpose") + " = ANY($8::text[])) AND " + field("time") +
       " >= to_char(now() AT TIME ZONE 'UTC' - interval '6 years', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')))";

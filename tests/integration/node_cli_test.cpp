@@ -2,6 +2,8 @@
 // organization registry commands, and startup refusals.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <pqxx/pqxx>
 
 #include "tests/support/node_fixture.h"
@@ -46,6 +48,29 @@ TEST_F(NodeCli, ServeRefusesASchemaAheadOfTheBinary) {
   auto r = runNode({"serve", "--config", f.configPath});
   EXPECT_EQ(r.exitCode, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "newer than this binary")) << r.output;
+}
+
+// audit verify and audit report say what is wrong with the database, not which table they failed on.
+TEST_F(NodeCli, AuditVerifyAndReportNameAnUnmigratedOrUnreachableDatabase) {
+  const std::string report = f.dir.path() + "/report.html";
+  for (const auto& args : std::vector<std::vector<std::string>>{{"audit", "verify"},
+                                                                {"audit", "report", "--html", report}}) {
+    auto r = f.cli(args);
+    EXPECT_EQ(r.exitCode, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "run `hie-node migrate`")) << r.output;
+    EXPECT_FALSE(contains(r.output, "relation")) << r.output;
+  }
+  EXPECT_FALSE(std::ifstream(report).good());
+  f.config["db.uri"] = "postgresql://hie_app@127.0.0.1:1/hie?connect_timeout=5";
+  f.writeConfig();
+  for (const auto& args : std::vector<std::vector<std::string>>{{"audit", "verify"},
+                                                                {"audit", "report", "--html", report}}) {
+    auto r = f.cli(args);
+    EXPECT_EQ(r.exitCode, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "the database is unreachable")) << r.output;
+    EXPECT_FALSE(contains(r.output, "witness keys")) << r.output;
+  }
+  EXPECT_FALSE(std::ifstream(report).good());
 }
 
 TEST_F(NodeCli, MigrateRefusesAnEditedMigration) {

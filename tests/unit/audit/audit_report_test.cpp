@@ -126,6 +126,54 @@ TEST(AuditReport, LongerPeriodsCountByDay) {
   EXPECT_EQ(d.buckets.back(), "2026-12-10");
 }
 
+TEST(AuditReport, PeriodsBeyondThirteenMonthsCountByMonth) {
+  Spec a, b, c;
+  a.time = "2025-01-15T09:00:00.000Z";
+  b.time = "2025-06-30T23:59:59.999Z";
+  c.time = "2026-03-01T00:00:00.000Z";
+  auto d = build({a, b, c});
+  EXPECT_FALSE(d.hourly);
+  ASSERT_EQ(d.buckets.size(), 15u);
+  EXPECT_EQ(d.buckets.front(), "2025-01");
+  EXPECT_EQ(d.buckets[5], "2025-06");
+  EXPECT_EQ(d.buckets.back(), "2026-03");
+  const auto& success = d.byOutcome.at("success");
+  EXPECT_EQ(success[0], 1);
+  EXPECT_EQ(success[5], 1);
+  EXPECT_EQ(success[14], 1);
+  EXPECT_EQ(success[1] + success[6] + success[13], 0);
+}
+
+// The eight busiest organizations are drawn one by one, the rest together, in a grey of their own
+// (not the one of requests with no organization).
+TEST(AuditReport, TheQuietestOrganizationsAreChartedTogether) {
+  std::vector<Spec> specs;
+  for (int org = 0; org < 10; ++org) {
+    for (int n = 0; n <= 10 - org; ++n) {  // org 0 busiest, org 9 quietest
+      Spec s;
+      s.time = at(2, 9, org, n);
+      s.organization = "urn:oid:1.2." + std::to_string(org);
+      specs.push_back(s);
+    }
+  }
+  Spec none;
+  none.time = at(2, 10);
+  none.organization = "";
+  specs.push_back(none);
+  auto d = build(specs);
+  EXPECT_EQ(d.byOrganization.size(), 10u);  // 8 drawn, (other organizations), (no organization)
+  ASSERT_EQ(d.byOrganization.count("(other organizations)"), 1u);
+  EXPECT_EQ(d.byOrganization.at("(other organizations)")[0], 3 + 2);  // orgs 8 and 9
+  EXPECT_EQ(d.byOrganization.count("urn:oid:1.2.8"), 0u);
+  EXPECT_EQ(d.byOrganization.count("urn:oid:1.2.7"), 1u);
+  ReportPage p;
+  p.data = d;
+  const std::string html = renderReportHtml(p);
+  EXPECT_NE(html.find("(other organizations): 5</title>"), std::string::npos);
+  EXPECT_NE(html.find("fill=\"#616161\"><title>2026-12-02 09:00: (other organizations)"), std::string::npos) << html;
+  EXPECT_NE(html.find("fill=\"#bdbdbd\"><title>2026-12-02 10:00: (no organization)"), std::string::npos) << html;
+}
+
 TEST(AuditReport, UnreadableEntriesAreCountedAndNamed) {
   ReportBuilder b;
   b.add(TrailEntry::fromLeaf("example.org/log", 3, "{broken"));
@@ -178,6 +226,30 @@ TEST(AuditReport, NoVolumeJumpAtThreeTimesOrBelowTheMinimum) {
   EXPECT_TRUE(of(build(fresh), "volume-jump").empty());
 }
 
+// Friday 30, a weekend without requests, Monday 30: the weekend is no history, Monday no jump.
+TEST(AuditReport, NoVolumeJumpAfterDaysWithoutRequests) {
+  std::vector<Spec> specs;
+  for (int day : {1, 2, 3, 4, 7}) {  // 2026-12-04 is a Friday
+    for (int i = 0; i < 30; ++i) {
+      Spec s;
+      s.time = at(day, 9, i);
+      specs.push_back(s);
+    }
+  }
+  EXPECT_TRUE(of(build(specs), "volume-jump").empty());
+  // A real jump after a weekend still is one: 100 on Monday.
+  for (int i = 30; i < 100; ++i) {
+    Spec s;
+    s.time = at(7, 10, i % 60, i / 60);
+    specs.push_back(s);
+  }
+  auto jumps = of(build(specs), "volume-jump");
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].when, "2026-12-07");
+  EXPECT_NE(jumps[0].detail.find("median of its 4 previous days with requests (30)"), std::string::npos)
+      << jumps[0].detail;
+}
+
 TEST(AuditReport, UnusualHoursOfAnOrganization) {
   std::vector<Spec> specs;
   for (int day = 1; day <= 5; ++day) {
@@ -202,7 +274,7 @@ TEST(AuditReport, UnusualHoursOfAnOrganization) {
   EXPECT_TRUE(of(build(specs, rules), "unusual-hours").empty());
 }
 
-TEST(AuditReport, ManyPatientsInTenMinutesReportedOnce) {
+TEST(AuditReport, ManyPatientsInTenMinutesReportedOnceWithItsRealSize) {
   std::vector<Spec> specs;
   for (int i = 0; i < 25; ++i) {
     Spec s;
@@ -213,7 +285,66 @@ TEST(AuditReport, ManyPatientsInTenMinutesReportedOnce) {
   auto d = build(specs);
   auto bursts = of(d, "many-patients");
   ASSERT_EQ(bursts.size(), 1u);
-  EXPECT_NE(bursts[0].detail.find("20 different patients"), std::string::npos) << bursts[0].detail;
+  EXPECT_EQ(bursts[0].when, "2 Dec 2026 at 14:00 UTC");
+  EXPECT_EQ(bursts[0].detail,
+            "25 different patients between 2 Dec 2026 at 14:00 UTC and 2 Dec 2026 at 14:04 UTC (at most 25 within 10 "
+            "minutes; 25 requests)");
+}
+
+// 40 patients in one minute: one burst of 40, not "20 different patients".
+TEST(AuditReport, ABurstIsReportedWithAllItsPatients) {
+  std::vector<Spec> specs;
+  for (int i = 0; i < 40; ++i) {
+    Spec s;
+    s.time = at(2, 14, 0, i);
+    s.patient = "Patient/p-" + std::to_string(i);
+    specs.push_back(s);
+  }
+  auto bursts = of(build(specs), "many-patients");
+  ASSERT_EQ(bursts.size(), 1u);
+  EXPECT_EQ(bursts[0].detail.rfind("40 different patients between", 0), 0u) << bursts[0].detail;
+  EXPECT_NE(bursts[0].detail.find("at most 40 within 10 minutes; 40 requests"), std::string::npos) << bursts[0].detail;
+}
+
+// Two bursts of 20 other patients each, the second once the first has left the window: two findings.
+// Two bursts within one window are one burst of 40 (the window never falls below the threshold).
+TEST(AuditReport, ASecondBurstIsReportedToo) {
+  std::vector<Spec> apart, close;
+  for (int i = 0; i < 40; ++i) {
+    Spec s;
+    s.patient = "Patient/p-" + std::to_string(i);
+    s.time = i < 20 ? at(2, 14, 0, i) : at(2, 14, 30, i - 20);
+    apart.push_back(s);
+    s.time = i < 20 ? at(2, 14, 0, i) : at(2, 14, 9, i - 20);
+    close.push_back(s);
+  }
+  auto two = of(build(apart), "many-patients");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].when, "2 Dec 2026 at 14:00 UTC");
+  EXPECT_EQ(two[0].detail.rfind("20 different patients between", 0), 0u) << two[0].detail;
+  EXPECT_EQ(two[1].when, "2 Dec 2026 at 14:30 UTC");
+  EXPECT_EQ(two[1].detail.rfind("20 different patients between", 0), 0u) << two[1].detail;
+  auto one = of(build(close), "many-patients");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].detail.rfind("40 different patients between 2 Dec 2026 at 14:00 UTC and 2 Dec 2026 at 14:09 UTC", 0),
+            0u)
+      << one[0].detail;
+}
+
+// One continuous scan, a new patient every 10 seconds for an hour: one finding for the whole scan.
+TEST(AuditReport, ALongScanIsOneBurst) {
+  std::vector<Spec> specs;
+  for (int i = 0; i < 360; ++i) {
+    Spec s;
+    s.time = at(2, 14 + i / 360, i % 360 / 6, i % 6 * 10);
+    s.patient = "Patient/p-" + std::to_string(i);
+    specs.push_back(s);
+  }
+  auto bursts = of(build(specs), "many-patients");
+  ASSERT_EQ(bursts.size(), 1u);
+  EXPECT_EQ(bursts[0].detail,
+            "360 different patients between 2 Dec 2026 at 14:00 UTC and 2 Dec 2026 at 14:59 UTC (at most 60 within 10 "
+            "minutes; 360 requests)");
 }
 
 TEST(AuditReport, ManyRequestsForFewPatientsOrSpreadOutAreNoBurst) {
