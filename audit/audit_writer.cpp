@@ -82,15 +82,12 @@ Result<bool> AuditWriter::resync() {
   frontier_ = std::move(head->frontier);
   const TreeHead current{origin_, size, root};
   if (size > 0 && (!head->latest || head->latest->head.size < size)) {
-    // Leaves stored without a checkpoint (only by something else than this writer, which commits
-    // both together): report them and cover them, so that what is stored is signed.
-    auto cp = signTreeHead(current, key_);
-    if (!cp) return tl::make_unexpected(cp.error());
-    auto stored = store_->append(origin_, {}, *cp, options_.commitTimeout);
-    if (!stored && stored.error().code != ErrorCode::kConflict) return stored;
-    spdlog::warn("audit log {}: {} leaves were stored without a checkpoint; signed one over them", origin_,
-                 size - (head->latest ? head->latest->head.size : 0));
-    counters_.auditCheckpointsCompleted.inc();
+    // Leaves that no checkpoint covers: this writer never stores any (it commits leaves and their
+    // checkpoint in one transaction, and head() reads one snapshot), so something else inserted
+    // them. Signing over them would vouch for what this node never wrote: fail closed instead.
+    const std::uint64_t covered = head->latest ? head->latest->head.size : 0;
+    return refuse("it holds " + std::to_string(size - covered) + " leaves past its newest signed checkpoint (of " +
+                  std::to_string(covered) + " leaves) that this node did not write");
   }
   trusted_ = current;
   resync_ = false;

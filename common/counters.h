@@ -51,8 +51,6 @@ struct Counters : CounterRegistry {
   Counter auditCheckpoints{*this, "hie_audit_checkpoints_total", "Checkpoints signed and stored."};
   Counter auditSequencingConflicts{*this, "hie_audit_sequencing_conflicts_total",
                                    "Batches retried because another writer appended to the log first."};
-  Counter auditCheckpointsCompleted{*this, "hie_audit_checkpoints_completed_total",
-                                    "Checkpoints signed at start over leaves stored without one."};
   Counter auditCommitFailures{*this, "hie_audit_commit_failures_total", "Failed group commits."};
   Counter auditCommitsConfirmedAfterError{*this, "hie_audit_commits_confirmed_after_error_total",
                                           "Group commits that reported an error but were found stored."};

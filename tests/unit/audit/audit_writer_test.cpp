@@ -200,9 +200,10 @@ TEST_F(AuditWriterTest, ATruncatedLogIsRefused) {
   EXPECT_NE(started.error().internal.find("truncated"), std::string::npos) << started.error().internal;
 }
 
-TEST_F(AuditWriterTest, LeavesStoredWithoutACheckpointAreCoveredAtStart) {
+// Leaves no checkpoint covers were stored by something else (this writer commits leaves and their
+// checkpoint together): the writer refuses the log rather than sign over them, and stores nothing.
+TEST_F(AuditWriterTest, LeavesStoredWithoutACheckpointAreRefusedNotSigned) {
   {
-    // Two leaves stored, no checkpoint (not something this writer does: it commits both together).
     merkle::Frontier f;
     for (int i = 0; i < 2; ++i) {
       LogLeaf l;
@@ -213,12 +214,44 @@ TEST_F(AuditWriterTest, LeavesStoredWithoutACheckpointAreCoveredAtStart) {
       store->leaves.push_back(l);
     }
   }
+  auto started = start();
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().internal.find("2 leaves past its newest signed checkpoint (of 0 leaves)"), std::string::npos)
+      << started.error().internal;
+  EXPECT_TRUE(store->storedCheckpoints().empty());
+}
+
+// The same past a checkpoint the writer signed: the leaves it wrote stay covered, the inserted one is refused.
+TEST_F(AuditWriterTest, ALeafInsertedPastTheNewestCheckpointIsRefusedAtStart) {
   ASSERT_TRUE(start());
-  EXPECT_EQ(counters.auditCheckpointsCompleted.value(), 1u);
-  ASSERT_EQ(store->storedCheckpoints().size(), 1u);
-  EXPECT_EQ(store->storedCheckpoints()[0].head.size, 2u);
-  ASSERT_TRUE(writer->record(event("r3")));
-  expectVerifiableLog();
+  ASSERT_TRUE(writer->recordAll({event("r1"), event("r2")}));
+  writer->stop();
+  writer.reset();
+  auto fake = std::make_unique<FakeAuditLogStore>();
+  auto shared = fake->state();
+  std::size_t checkpoints = 0;
+  {
+    std::lock_guard<std::mutex> lock(shared->mutex);
+    shared->leaves = store->storedLeaves();
+    shared->checkpoints = store->storedCheckpoints();
+    checkpoints = shared->checkpoints.size();
+    // Someone with the database appends a leaf (and its hashes) but cannot sign a checkpoint over it.
+    merkle::MemoryHashSource source(shared->leafHashes());
+    auto frontier = *merkle::Frontier::load(shared->leaves.size(), source);
+    LogLeaf l;
+    l.index = shared->leaves.size();
+    l.leaf = "{\"forged\":true}";
+    l.hash = merkle::leafHash(l.leaf);
+    l.completed = frontier.append(l.hash);
+    shared->leaves.push_back(l);
+  }
+  fakeStore = std::move(fake);
+  store = shared;
+  auto again = start();
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().internal.find("1 leaves past its newest signed checkpoint (of 2 leaves)"), std::string::npos)
+      << again.error().internal;
+  EXPECT_EQ(shared->storedCheckpoints().size(), checkpoints);
 }
 
 TEST_F(AuditWriterTest, AWaiterThatTimesOutCancelsItsQueuedEntrySoItIsNeverStored) {
