@@ -44,10 +44,34 @@ Object::Ptr reference(const std::string& ref) {
   return what;
 }
 
-// The patient as BALP's patient slice has it: type Person (1), role Patient (1).
-Object::Ptr patientEntity(const std::string& patient) {
+// "SYSTEM|VALUE" split at its first '|'; false unless both parts are present.
+bool splitIdentifier(const std::string& identifier, std::string& system, std::string& value) {
+  const auto bar = identifier.find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == identifier.size()) return false;
+  system = identifier.substr(0, bar);
+  value = identifier.substr(bar + 1);
+  return true;
+}
+
+// The patient as BALP's patient slice has it: type Person (1), role Patient (1). `what` is the
+// Patient reference when the entry names one, with the identifier searched for when there was one;
+// a search by identifier that found no patient (and every /exchange query: the peers' patients
+// have no id here) names the patient by that identifier alone, a typed logical reference
+// (`{type: Patient, identifier}`), as BALP's PatientQuery asks for a search "by a Patient id or
+// identifier".
+Object::Ptr patientEntity(const std::string& patient, const std::string& patientQuery) {
   Object::Ptr e = new Object;
-  e->set("what", reference(patient));
+  Object::Ptr what = new Object;
+  if (!patient.empty()) what->set("reference", patient);
+  std::string system, value;
+  if (splitIdentifier(patientQuery, system, value)) {
+    if (patient.empty()) what->set("type", "Patient");
+    Object::Ptr identifier = new Object;
+    identifier->set("system", system);
+    identifier->set("value", value);
+    what->set("identifier", identifier);
+  }
+  e->set("what", what);
   e->set("type", coding(kEntityType, "1", "Person"));
   e->set("role", coding(kObjectRole, "1", "Patient"));
   return e;
@@ -184,8 +208,12 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   const RestMapping m = restMapping(action);
   const std::vector<std::string> listed = splitList(str("entities"));
   // What a profile needs that an entry may lack: the caller's network address (agent[client].network
-  // 1..1), exactly one resource for Read/Create/Update/Delete (entity[data] 1..1), a Patient reference.
-  const bool patientRef = patient.rfind("Patient/", 0) == 0;
+  // 1..1), exactly one resource for Read/Create/Update/Delete (entity[data] 1..1), and for the
+  // Patient* profiles the patient: a Patient reference, or for a search by identifier (a local one
+  // that found no patient, every /exchange query) that identifier.
+  std::string identSystem, identValue;
+  const bool patientByIdentifier = patient.empty() && splitIdentifier(str("patientQuery"), identSystem, identValue);
+  const bool patientNamed = patient.rfind("Patient/", 0) == 0 || (m.shape == Shape::kQuery && patientByIdentifier);
   const bool claimsRest = !securityAlert && !disclosure && success && m.profile != nullptr && !remote.empty() &&
                           (m.shape != Shape::kOneResource || listed.size() == 1);
 
@@ -214,7 +242,7 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
     out.set("action", m.action);
     if (claimsRest) {
       profiles->add(std::string(kBalp) + m.profile);
-      if (patientRef) profiles->add(std::string(kBalp) + m.patientProfile);
+      if (patientNamed) profiles->add(std::string(kBalp) + m.patientProfile);
     }
   }
   // FHIR allows no empty array or string: an element without content is left out.
@@ -276,7 +304,7 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   out.set("source", source);
 
   Array::Ptr entities = new Array;
-  if (!patient.empty()) entities->add(patientEntity(patient));
+  if (!patient.empty() || patientByIdentifier) entities->add(patientEntity(patient, str("patientQuery")));
   if (securityAlert) {
     // nothing read or written
   } else if (disclosure || m.shape == Shape::kOneResource) {

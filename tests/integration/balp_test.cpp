@@ -30,6 +30,7 @@ using Poco::JSON::Object;
 
 const std::string kBalp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
 const std::string kIdent = "urn:oid:2.16.840.1.113883.3.7000.1%7CNET-1001";
+const std::string kNobody = "urn:oid:2.16.840.1.113883.3.7000.1%7CNOBODY-1";
 
 Object::Ptr parse(const std::string& text) {
   Poco::JSON::Parser parser;
@@ -70,7 +71,11 @@ std::string patientOf(const Object::Ptr& e) {
   for (std::size_t i = 0; i < entities->size(); ++i) {
     auto role = entities->getObject(i)->getObject("role");
     if (role && role->getValue<std::string>("code") == "1") {
-      return entities->getObject(i)->getObject("what")->getValue<std::string>("reference");
+      auto what = entities->getObject(i)->getObject("what");
+      if (what->has("reference")) return what->getValue<std::string>("reference");
+      // A patient searched for by identifier and not known here: "SYSTEM|VALUE".
+      auto identifier = what->getObject("identifier");
+      return identifier->getValue<std::string>("system") + "|" + identifier->getValue<std::string>("value");
     }
   }
   return "";
@@ -112,6 +117,7 @@ class Balp : public RecordsWriteFixture {
     ASSERT_EQ(read(lakeside, "/fhir/Patient/p-ava").status, 200);
     ASSERT_EQ(read(lakeside, "/fhir/Observation?patient=p-ava").status, 200);
     ASSERT_EQ(read(lakeside, "/fhir/Patient?identifier=" + kIdent).status, 200);
+    ASSERT_EQ(read(lakeside, "/fhir/Patient?identifier=" + kNobody).status, 200);  // found nobody
     ASSERT_EQ(read(lakeside, "/fhir/Patient/p-ava", "HPAYMT").status, 403);
     ASSERT_EQ(read(lakeside, "/fhir/Patient/nobody").status, 404);
     ASSERT_EQ(send(hospital, "PUT", "/fhir/Patient/w-1", R"({"resourceType":"Patient","id":"w-1","name":[{"family":"Balp"}]})").status, 201);
@@ -174,7 +180,7 @@ TEST_F(Balp, EveryAuditEventFollowsTheBalpProfilesItClaims) {
   };
   only("rest read 0 patient", P{"IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"});
   only("rest search-type 0 patient", P{"IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"});
-  only("rest search-type 0", P{"IHE.BasicAudit.Query"});  // the exchange (peers know the identifier only), an audit read
+  only("rest search-type 0", P{"IHE.BasicAudit.Query"});  // an audit read of no patient
   only("rest create 0 patient", P{"IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate"});
   only("rest update 0 patient", P{"IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate"});
   only("rest delete 0 patient", P{"IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"});
@@ -189,6 +195,18 @@ TEST_F(Balp, EveryAuditEventFollowsTheBalpProfilesItClaims) {
     }
   }
   EXPECT_GE(failures, 1u) << trail.body;
+  // A search by patient identifier is a PatientQuery whether or not the patient is known here:
+  // the /exchange query (peers know the identifier only) and the local search that found nobody
+  // name the patient by the identifier searched for.
+  std::set<std::string> byIdentifier;
+  for (const auto& e : events(trail.body)) {
+    if (patientOf(e) == "urn:oid:2.16.840.1.113883.3.7000.1|NET-1001" ||
+        patientOf(e) == "urn:oid:2.16.840.1.113883.3.7000.1|NOBODY-1") {
+      EXPECT_EQ(profiles(e), (P{"IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"})) << text(e);
+      byIdentifier.insert(patientOf(e));
+    }
+  }
+  EXPECT_EQ(byIdentifier.size(), 2u) << trail.body;
   only("110113 110126 4", P{});      // DICOM Security Alert: no BALP profile
 
   // The accounting of disclosures: every one a PrivacyDisclosure.Source, the read and the searches of p-ava.

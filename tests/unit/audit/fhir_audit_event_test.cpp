@@ -326,6 +326,46 @@ TEST(FhirAuditEvent, ASearchHasBalpsQueryEntity) {
   EXPECT_EQ(entities->getObject(4)->getObject("type")->getValue<std::string>("code"), "XrequestId");
 }
 
+// BALP's PatientQuery is for a search naming its patient "by a Patient id or identifier": an
+// /exchange query (the peers' patients have no id here) and a local search by identifier that
+// found nobody name the patient by the identifier searched for, a typed logical reference, and
+// claim PatientQuery; a search that found the patient names it by reference and identifier.
+TEST(FhirAuditEvent, ASearchByPatientIdentifierIsAPatientQuery) {
+  AuditEvent e = event();
+  e.action = "query";
+  e.method = "GET";
+  e.path = "/exchange/Patient";
+  e.patient.clear();
+  e.patientQuery = "urn:oid:2.16.840.1.113883.3.7000.1|NET-1001";
+  e.entities = "urn:oid:1.3#Patient/x";
+  auto out = renderObject(e);
+  EXPECT_EQ(str(out->getObject("meta")->get("profile")),
+            R"(["https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query","https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery"])");
+  auto patient = out->getArray("entity")->getObject(0);
+  EXPECT_EQ(str(patient->get("what")),
+            R"({"identifier":{"system":"urn:oid:2.16.840.1.113883.3.7000.1","value":"NET-1001"},"type":"Patient"})");
+  EXPECT_EQ(patient->getObject("type")->getValue<std::string>("code"), "1");
+  EXPECT_EQ(patient->getObject("role")->getValue<std::string>("code"), "1");
+  // A local search by identifier that matched nothing: the same.
+  e.action = "search";
+  e.path = "/fhir/Patient";
+  e.entities.clear();
+  auto none = renderObject(e);
+  EXPECT_EQ(str(none->getObject("meta")->get("profile")), str(out->getObject("meta")->get("profile")));
+  EXPECT_EQ(str(none->getArray("entity")->getObject(0)->get("what")), str(patient->get("what")));
+  // One that found the patient: the reference, and the identifier it was found by.
+  e.patient = "Patient/p1";
+  e.entities = "Patient/p1";
+  auto found = renderObject(e);
+  EXPECT_EQ(str(found->getArray("entity")->getObject(0)->get("what")),
+            R"({"identifier":{"system":"urn:oid:2.16.840.1.113883.3.7000.1","value":"NET-1001"},"reference":"Patient/p1"})");
+  // A malformed identifier names no patient: Query only.
+  e.patient.clear();
+  e.patientQuery = "NET-1001";
+  EXPECT_EQ(str(renderObject(e)->getObject("meta")->get("profile")),
+            R"(["https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query"])");
+}
+
 // /audit/disclosures: a successful read or search of a patient's data as BALP's
 // PrivacyDisclosure.Source: an Export by this node (agent Source, the same as source.observer) to
 // the caller (agent Destination), subtype disclose and the interaction, its own id.
