@@ -165,6 +165,41 @@ AgentTypes agentTypes(const std::string& action) {
   return {coding(kDcm, "110153", "Source Role ID"), coding(kDcm, "110152", "Destination Role ID")};
 }
 
+// A query-string value percent-encoded (RFC 3986): unreserved characters and ':' '/' '@' are kept,
+// every other byte becomes %XX ('|' -> %7C).
+std::string queryValue(const std::string& value) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+        c == '_' || c == '~' || c == ':' || c == '/' || c == '@') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The search as far as the signed entry holds it: its method and path (stored without the query
+// string), and the one search parameter the node records, the patient: the identifier searched for
+// (`identifier` on /fhir/Patient, `patient.identifier` elsewhere, as the node's search API and
+// /exchange name it) or the patient's id (`_id` on /fhir/Patient, `patient` elsewhere, as for
+// /audit/…). Other parameters (_count, paging) are not in the entry and are not made up.
+std::string reconstructedSearch(const std::string& method, const std::string& path, const std::string& patient,
+                                const std::string& patientQuery) {
+  std::string out = method + " " + path;
+  const bool patientType = path == "/fhir/Patient";
+  if (!patientQuery.empty()) {
+    out += std::string("?") + (patientType ? "identifier" : "patient.identifier") + "=" + queryValue(patientQuery);
+  } else if (patient.rfind("Patient/", 0) == 0 && patient.size() > 8) {
+    out += std::string("?") + (patientType ? "_id" : "patient") + "=" + queryValue(patient.substr(8));
+  }
+  return out;
+}
+
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream list(text);
@@ -316,8 +351,9 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   } else {
     // A search: the resources on the page returned, typed by their FHIR type (the System Object
     // type is BALP's query entity), and the query itself: BALP wants the raw request base64 in
-    // `query`; the entry holds the request's method and target without its query string (the
-    // parameters the node acted on are the patient entity and the patientQuery detail).
+    // `query`. The signed entry holds the method, the target without its query string, and the
+    // patient parameter (id or identifier), so `query` is that request rebuilt from them
+    // (reconstructedSearch) and `description` the same, readable; the leaf format stays as signed.
     for (const auto& item : listed) {
       if (item == patient) continue;
       const std::string type = resourceTypeOf(item);
@@ -327,7 +363,9 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
       Object::Ptr query = new Object;
       query->set("type", coding(kEntityType, "2", "System Object"));
       query->set("role", coding(kObjectRole, "24", "Query"));
-      query->set("query", base64Encode(str("method") + " " + str("path")));
+      const std::string search = reconstructedSearch(str("method"), str("path"), patient, str("patientQuery"));
+      query->set("description", search);
+      query->set("query", base64Encode(search));
       entities->add(query);
     }
   }

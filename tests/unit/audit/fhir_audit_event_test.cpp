@@ -305,7 +305,8 @@ TEST(FhirAuditEvent, AgentsFollowTheRolesOfEachBalpPattern) {
 }
 
 // A search: the resources returned typed by their FHIR type, and BALP's query entity (System Object,
-// role Query) holding the request as the entry has it, base64, with no what and no detail.
+// role Query) holding the request as far as the signed entry has it (method, path and the patient
+// parameter), base64 in `query` and readable in `description`, with no what and no detail.
 TEST(FhirAuditEvent, ASearchHasBalpsQueryEntity) {
   AuditEvent e = event();
   e.action = "search";
@@ -320,10 +321,42 @@ TEST(FhirAuditEvent, ASearchHasBalpsQueryEntity) {
   auto query = entities->getObject(3);
   EXPECT_EQ(query->getObject("role")->getValue<std::string>("code"), "24");
   EXPECT_EQ(query->getObject("type")->getValue<std::string>("code"), "2");
-  EXPECT_EQ(query->getValue<std::string>("query"), "R0VUIC9maGlyL09ic2VydmF0aW9u");  // base64("GET /fhir/Observation")
+  EXPECT_EQ(query->getValue<std::string>("description"), "GET /fhir/Observation?patient=p1");
+  EXPECT_EQ(query->getValue<std::string>("query"), "R0VUIC9maGlyL09ic2VydmF0aW9uP3BhdGllbnQ9cDE=");
   EXPECT_FALSE(query->has("what"));
   EXPECT_FALSE(query->has("detail"));
   EXPECT_EQ(entities->getObject(4)->getObject("type")->getValue<std::string>("code"), "XrequestId");
+  auto queryOf = [](const Object::Ptr& out) {
+    auto list = out->getArray("entity");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      auto role = list->getObject(i)->getObject("role");
+      if (role && role->getValue<std::string>("code") == "24") return list->getObject(i);
+    }
+    return Object::Ptr(new Object);
+  };
+  // By identifier, percent-encoded as a query value: `patient.identifier` on /exchange and other types,
+  // `identifier` on Patient; by id on Patient: `_id`.
+  e.action = "query";
+  e.path = "/exchange/Patient";
+  e.patient.clear();
+  e.patientQuery = "urn:oid:2.16.840.1.113883.3.7000.1|NET-1001";
+  auto exchange = queryOf(renderObject(e));
+  EXPECT_EQ(exchange->getValue<std::string>("description"),
+            "GET /exchange/Patient?patient.identifier=urn:oid:2.16.840.1.113883.3.7000.1%7CNET-1001");
+  EXPECT_EQ(exchange->getValue<std::string>("query"),
+            "R0VUIC9leGNoYW5nZS9QYXRpZW50P3BhdGllbnQuaWRlbnRpZmllcj11cm46b2lkOjIuMTYuODQwLjEuMTEzODgzLjMuNzAwMC4xJTdDTkVULTEwMDE=");
+  e.action = "search";
+  e.path = "/fhir/Patient";
+  EXPECT_EQ(queryOf(renderObject(e))->getValue<std::string>("description"),
+            "GET /fhir/Patient?identifier=urn:oid:2.16.840.1.113883.3.7000.1%7CNET-1001");
+  e.patientQuery.clear();
+  e.patient = "Patient/p1";
+  EXPECT_EQ(queryOf(renderObject(e))->getValue<std::string>("description"), "GET /fhir/Patient?_id=p1");
+  // No patient parameter (an audit read of the whole trail): the method and path only.
+  e.action = "audit-query";
+  e.path = "/audit/AuditEvent";
+  e.patient.clear();
+  EXPECT_EQ(queryOf(renderObject(e))->getValue<std::string>("description"), "GET /audit/AuditEvent");
 }
 
 // BALP's PatientQuery is for a search naming its patient "by a Patient id or identifier": an
