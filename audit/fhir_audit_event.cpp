@@ -138,8 +138,10 @@ RestMapping restMapping(const std::string& action) {
   if (action == "search" || action == "query" || action == "audit-query") {
     return {"search-type", "E", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery", Shape::kQuery};
   }
-  // A peer call is this node's own search of a peer; the entry does not hold the peer's network
-  // address, which BALP's server agent requires, so it claims no profile.
+  // A peer call is this node's own search of a peer, on behalf of an organization. A profile is
+  // claimed only when the entry holds the remote party's network address as the TCP connection
+  // gave it (the caller's remoteAddress); for a peer call the remote party is the peer, the server,
+  // whose address the entry does not hold: no profile.
   if (action == "peer-call") return {"search-type", "E", nullptr, nullptr, Shape::kNone};
   if (action == "capabilities") return {"capabilities", "R", nullptr, nullptr, Shape::kNone};
   if (action == "transaction" || action == "batch") return {action == "batch" ? "batch" : "transaction", "E", nullptr, nullptr, Shape::kNone};
@@ -150,13 +152,16 @@ RestMapping restMapping(const std::string& action) {
 // BALP's agent types: Read has the client as Destination (110152) and the server as Source
 // (110153), the data flowing to the client; Delete has the client as Application (110150) and the
 // server as Custodian; every other pattern (Query, Create, Update, and the events without a
-// profile) has the client as Source and the server as Destination, as DICOM has a request.
+// profile) has the client as Source and the server as Destination, as DICOM has a request. A peer
+// call: the organization on whose behalf the node called is the requestor, with no transfer role;
+// this node sends the query (Source) and the peer, a third agent, receives it (Destination).
 struct AgentTypes {
-  Object::Ptr client;
+  Object::Ptr client;  // null: no type
   Object::Ptr server;
 };
 
 AgentTypes agentTypes(const std::string& action) {
+  if (action == "peer-call") return {nullptr, coding(kDcm, "110153", "Source Role ID")};
   if (action == "read") return {coding(kDcm, "110152", "Destination Role ID"), coding(kDcm, "110153", "Source Role ID")};
   if (action == "delete") {
     return {coding(kDcm, "110150", "Application"),
@@ -302,12 +307,13 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
 
   // agent[0]: the caller (for a disclosure, the recipient; for a security alert, the party that
   // tried to connect: DICOM's performing process, never the requestor). agent[1]: this node.
+  // agent[2], for a peer call only: the peer called.
   const AgentTypes types = disclosure ? AgentTypes{coding(kDcm, "110152", "Destination Role ID"),
                                                    coding(kDcm, "110153", "Source Role ID")}
                                       : agentTypes(action);
   Array::Ptr agents = new Array;
   Object::Ptr client = new Object;
-  client->set("type", concept(types.client));
+  if (types.client) client->set("type", concept(types.client));
   Object::Ptr clientWho = new Object;
   Object::Ptr clientId = new Object;
   clientId->set("system", "urn:ietf:rfc:3986");
@@ -324,9 +330,31 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   serverWho->set("display", node);
   server->set("who", serverWho);
   server->set("requestor", false);
-  // The entry names the node (node.id), not the address it listened on: type 1, machine name.
+  // BALP wants the server's network address "as known by TCP connection information"; the signed
+  // entry does not record the address or host name the request arrived on, and reading
+  // server.baseUrl from the configuration here would make the rendering depend on more than the
+  // signed entry. So this node is named by its node.id, type 1 (a name, not an address), the one
+  // identity of the server the entry signs. The remote party's network is always its address from
+  // the TCP connection, or absent (and then no profile is claimed).
   server->set("network", network(node, "1"));
   agents->add(server);
+  if (action == "peer-call" && !securityAlert) {
+    // The peer called: its organization; the entry does not hold its address (no network).
+    Object::Ptr peer = new Object;
+    peer->set("type", concept(coding(kDcm, "110152", "Destination Role ID")));
+    Object::Ptr peerWho = new Object;
+    if (str("peerOrganization").empty()) {
+      peerWho->set("display", "unidentified");
+    } else {
+      Object::Ptr peerId = new Object;
+      peerId->set("system", "urn:ietf:rfc:3986");
+      peerId->set("value", str("peerOrganization"));
+      peerWho->set("identifier", peerId);
+    }
+    peer->set("who", peerWho);
+    peer->set("requestor", false);
+    agents->add(peer);
+  }
   out.set("agent", agents);
 
   Object::Ptr source = new Object;

@@ -279,7 +279,8 @@ std::string agentCode(const Object::Ptr& event, std::size_t i) {
 
 // BALP's agent types: Read has the client as Destination and the server as Source (the data flows
 // to the client), Query/Create/Update the reverse, Delete the client as Application and the server
-// as Custodian. Both agents carry a network address: the caller's IP, the node's name.
+// as Custodian. Both agents carry a network: the caller's IP address from the TCP connection, and
+// this node's node.id as a name (type 1): the signed entry holds no address of the node.
 TEST(FhirAuditEvent, AgentsFollowTheRolesOfEachBalpPattern) {
   AuditEvent e = event();
   auto read = renderObject(e);
@@ -302,6 +303,26 @@ TEST(FhirAuditEvent, AgentsFollowTheRolesOfEachBalpPattern) {
   auto v6 = renderObject(e);
   EXPECT_EQ(v6->getArray("agent")->getObject(0)->getObject("network")->getValue<std::string>("address"), "2001:db8::7");
   EXPECT_EQ(details(v6)["remoteAddress"], "[2001:db8::7]:50412");
+  // A peer call: the organization on whose behalf (requestor, no transfer role, no address: it
+  // did not connect), this node sending the query, the peer receiving it, with no address (the
+  // entry holds none, which is why a peer call claims no profile).
+  e = event();
+  e.action = "peer-call";
+  e.remoteAddress.clear();
+  e.peerOrganization = "urn:oid:1.3";
+  auto peer = renderObject(e);
+  EXPECT_FALSE(peer->has("meta"));
+  auto agents = peer->getArray("agent");
+  ASSERT_EQ(agents->size(), 3u);
+  EXPECT_FALSE(agents->getObject(0)->has("type"));
+  EXPECT_TRUE(agents->getObject(0)->getValue<bool>("requestor"));
+  EXPECT_FALSE(agents->getObject(0)->has("network"));
+  EXPECT_EQ(agentCode(peer, 1), "110153");
+  EXPECT_EQ(str(agents->getObject(1)->get("network")), R"({"address":"node-a","type":"1"})");
+  EXPECT_EQ(agentCode(peer, 2), "110152");
+  EXPECT_EQ(str(agents->getObject(2)->get("who")), R"({"identifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.3"}})");
+  EXPECT_FALSE(agents->getObject(2)->getValue<bool>("requestor"));
+  EXPECT_FALSE(agents->getObject(2)->has("network"));
 }
 
 // A search: the resources returned typed by their FHIR type, and BALP's query entity (System Object,
