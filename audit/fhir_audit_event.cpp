@@ -77,10 +77,26 @@ Object::Ptr patientEntity(const std::string& patient, const std::string& patient
   return e;
 }
 
-// A resource read, written or returned (role Domain Resource, 4), of the given entity type.
+// A resource read, written or returned (role Domain Resource, 4), of the given entity type. A
+// resource an /exchange peer returned ("<organization>#Type/id" in the entry) is not this node's:
+// a '#' in a reference would name a contained resource, so it is a logical reference, the
+// resource's type and {system: the peer's organization, value: "Type/id"}.
 Object::Ptr resourceEntity(const std::string& ref, Object::Ptr type) {
   Object::Ptr e = new Object;
-  e->set("what", reference(ref));
+  const auto hash = ref.find('#');
+  if (hash == std::string::npos) {
+    e->set("what", reference(ref));
+  } else {
+    Object::Ptr what = new Object;
+    const std::string local = ref.substr(hash + 1);
+    const std::string resourceType = local.substr(0, local.find('/'));
+    if (!resourceType.empty() && resourceType.size() < local.size()) what->set("type", resourceType);
+    Object::Ptr identifier = new Object;
+    if (hash > 0) identifier->set("system", ref.substr(0, hash));
+    identifier->set("value", local);
+    what->set("identifier", identifier);
+    e->set("what", what);
+  }
   if (type) e->set("type", type);
   e->set("role", coding(kObjectRole, "4", "Domain Resource"));
   return e;

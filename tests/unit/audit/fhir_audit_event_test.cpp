@@ -400,6 +400,12 @@ TEST(FhirAuditEvent, ASearchByPatientIdentifierIsAPatientQuery) {
             R"({"identifier":{"system":"urn:oid:2.16.840.1.113883.3.7000.1","value":"NET-1001"},"type":"Patient"})");
   EXPECT_EQ(patient->getObject("type")->getValue<std::string>("code"), "1");
   EXPECT_EQ(patient->getObject("role")->getValue<std::string>("code"), "1");
+  // What the peer returned: not a reference with '#' (a contained resource), but the resource's type
+  // and its "Type/id" as an identifier of the peer's organization.
+  auto returned = out->getArray("entity")->getObject(1);
+  EXPECT_EQ(str(returned->get("what")), R"({"identifier":{"system":"urn:oid:1.3","value":"Patient/x"},"type":"Patient"})");
+  EXPECT_EQ(str(returned->get("type")), R"({"code":"Patient","system":"http://hl7.org/fhir/resource-types"})");
+  EXPECT_EQ(returned->getObject("role")->getValue<std::string>("code"), "4");
   // A local search by identifier that matched nothing: the same.
   e.action = "search";
   e.path = "/fhir/Patient";
