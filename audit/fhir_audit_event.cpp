@@ -261,7 +261,19 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   // Only a successful read or search of a patient's data is a disclosure (what /audit/disclosures lists).
   const bool disclosure = view == FhirAuditView::kDisclosure && !securityAlert && success && !patient.empty() &&
                           (action == "read" || action == "search");
-  const RestMapping m = restMapping(action);
+  RestMapping m = restMapping(action);
+  if (action == "read" && str("path").find("/_history/") != std::string::npos) {
+    m.interaction = "vread";  // a read of one version (FHIR's vread; in BALP's AllReadVS)
+  }
+  if (action == "create" && str("method") == "PUT") {
+    // A PUT that created its resource: FHIR's interaction is `update` ("update an existing
+    // resource by its id, or create it if it is new"; `create` is the POST), and what happened to
+    // the data is a creation (action C). BALP's Create fixes the subtype `create` and its Update
+    // the action U, so neither fits: no profile.
+    m.interaction = "update";
+    m.profile = nullptr;
+    m.patientProfile = nullptr;
+  }
   const std::vector<std::string> listed = splitList(str("entities"));
   // What a profile needs that an entry may lack: the caller's network address (agent[client].network
   // 1..1), exactly one resource for Read/Create/Update/Delete (entity[data] 1..1), and for the

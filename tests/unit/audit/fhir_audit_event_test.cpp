@@ -223,6 +223,34 @@ TEST(FhirAuditEvent, WritesMapToTheirInteractionActionAndBalpProfile) {
   }
 }
 
+// FHIR's interactions, not only the entry's action: a read of one version is a vread (in BALP's
+// AllReadVS: still Read); a PUT that created its resource is the interaction update with action C
+// (a creation), which neither BALP's Create (subtype create) nor its Update (action U) fits.
+TEST(FhirAuditEvent, AVersionReadIsAVreadAndAPutThatCreatesIsAnUpdateThatCreated) {
+  AuditEvent e = event();
+  e.path = "/fhir/Patient/p1/_history/2";
+  e.entities = "Patient/p1/_history/2";
+  Rendered vread = render(e);
+  EXPECT_EQ(vread.interaction, "vread");
+  EXPECT_EQ(vread.action, "R");
+  EXPECT_EQ(vread.profiles, (std::vector<std::string>{kBalp + "IHE.BasicAudit.Read", kBalp + "IHE.BasicAudit.PatientRead"}));
+  e = event();
+  e.action = "create";
+  e.method = "PUT";
+  e.httpStatus = 201;
+  e.entities = "Patient/p1/_history/1";
+  Rendered put = render(e);
+  EXPECT_EQ(put.interaction, "update");
+  EXPECT_EQ(put.action, "C");
+  EXPECT_FALSE(put.hasMeta);
+  EXPECT_EQ(put.references, (std::vector<std::string>{"Patient/p1", "Patient/p1/_history/1"}));
+  // A POST is FHIR's create.
+  e.method = "POST";
+  Rendered post = render(e);
+  EXPECT_EQ(post.interaction, "create");
+  EXPECT_EQ(post.profiles, (std::vector<std::string>{kBalp + "IHE.BasicAudit.Create", kBalp + "IHE.BasicAudit.PatientCreate"}));
+}
+
 TEST(FhirAuditEvent, ReadsAndSearchesClaimBalpOnlyWhenTheySucceeded) {
   AuditEvent e = event();
   Rendered read = render(e);
