@@ -60,10 +60,11 @@ std::set<std::string> profiles(const Object::Ptr& event) {
   return out;
 }
 
-// What identifies an event's kind: its type code, its restful-interaction (or first subtype) and outcome.
+// What identifies an event's kind: its type code, its restful-interaction (or first subtype), action and outcome.
 std::string kind(const Object::Ptr& e) {
   std::string sub = e->has("subtype") ? e->getArray("subtype")->getObject(0)->getValue<std::string>("code") : "-";
-  return e->getObject("type")->getValue<std::string>("code") + " " + sub + " " + e->getValue<std::string>("outcome");
+  return e->getObject("type")->getValue<std::string>("code") + " " + sub + " " + e->getValue<std::string>("action") +
+         " " + e->getValue<std::string>("outcome");
 }
 
 std::string patientOf(const Object::Ptr& e) {
@@ -115,6 +116,7 @@ class Balp : public RecordsWriteFixture {
   void makeEveryKindOfEvent() {
     ASSERT_EQ(read(lakeside, "/fhir/metadata").status, 200);
     ASSERT_EQ(read(lakeside, "/fhir/Patient/p-ava").status, 200);
+    ASSERT_EQ(read(lakeside, "/fhir/Patient/p-ava/_history/1").status, 200);  // a vread
     ASSERT_EQ(read(lakeside, "/fhir/Observation?patient=p-ava").status, 200);
     ASSERT_EQ(read(lakeside, "/fhir/Patient?identifier=" + kIdent).status, 200);
     ASSERT_EQ(read(lakeside, "/fhir/Patient?identifier=" + kNobody).status, 200);  // found nobody
@@ -127,6 +129,11 @@ class Balp : public RecordsWriteFixture {
                   .status,
               201);
     ASSERT_EQ(send(hospital, "DELETE", "/fhir/Observation/w-obs", "").status, 200);
+    // A create by POST (FHIR's create; the PUTs that created above are FHIR's update).
+    ASSERT_EQ(send(hospital, "POST", "/fhir/Observation",
+                   R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/w-1"}})")
+                  .status,
+              201);
     ASSERT_EQ(send(hospital, "POST", "/fhir",
                    R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","id":"w-2","name":[{"family":"Tx"}]},"request":{"method":"PUT","url":"Patient/w-2"}}]})")
                   .status,
@@ -178,18 +185,21 @@ TEST_F(Balp, EveryAuditEventFollowsTheBalpProfilesItClaims) {
     ASSERT_EQ(claims.count(k), 1u) << "no event of kind " << k << " in " << trail.body;
     EXPECT_EQ(claims[k], std::set<P>{p}) << k;
   };
-  only("rest read 0 patient", P{"IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"});
-  only("rest search-type 0 patient", P{"IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"});
-  only("rest search-type 0", P{"IHE.BasicAudit.Query"});  // an audit read of no patient
-  only("rest create 0 patient", P{"IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate"});
-  only("rest update 0 patient", P{"IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate"});
-  only("rest delete 0 patient", P{"IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"});
-  only("rest transaction 0 patient", P{});  // BALP has no pattern for a Bundle
-  only("rest capabilities 0", P{});
+  only("rest read R 0 patient", P{"IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"});
+  only("rest vread R 0 patient", P{"IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"});
+  only("rest search-type E 0 patient", P{"IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"});
+  only("rest search-type E 0", P{"IHE.BasicAudit.Query"});  // an audit read of no patient
+  only("rest create C 0 patient", P{"IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate"});  // POST
+  // A PUT that created: FHIR's update with action C, which neither BALP Create nor Update fits.
+  only("rest update C 0 patient", P{});
+  only("rest update U 0 patient", P{"IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate"});
+  only("rest delete D 0 patient", P{"IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"});
+  only("rest transaction E 0 patient", P{});  // BALP has no pattern for a Bundle
+  only("rest capabilities R 0", P{});
   // Refusals and errors (403, 404): BALP's RESTful profiles fix outcome 0, so they claim none.
   std::size_t failures = 0;
   for (const auto& [k, seen] : claims) {
-    if (k.rfind("rest read 4", 0) == 0 || k.rfind("rest read 8", 0) == 0) {
+    if (k.rfind("rest read R 4", 0) == 0 || k.rfind("rest read R 8", 0) == 0) {
       failures++;
       EXPECT_EQ(seen, std::set<P>{P{}}) << k;
     }
@@ -207,7 +217,7 @@ TEST_F(Balp, EveryAuditEventFollowsTheBalpProfilesItClaims) {
     }
   }
   EXPECT_EQ(byIdentifier.size(), 2u) << trail.body;
-  only("110113 110126 4", P{});      // DICOM Security Alert: no BALP profile
+  only("110113 110126 E 4", P{});      // DICOM Security Alert: no BALP profile
 
   // The accounting of disclosures: every one a PrivacyDisclosure.Source, the read and the searches of p-ava.
   auto listed = events(disclosures.body);
