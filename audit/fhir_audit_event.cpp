@@ -258,9 +258,11 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   const std::string remoteHost = hostOf(remote);
   // source.observer is required; every sealed entry names its node, so the fallback is never expected.
   const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
-  // Only a successful read or search of a patient's data is a disclosure (what /audit/disclosures lists).
-  const bool disclosure = view == FhirAuditView::kDisclosure && !securityAlert && success && !patient.empty() &&
-                          (action == "read" || action == "search");
+  // Only a successful read or search of a patient's data is a disclosure (what /audit/disclosures
+  // lists), and, as for the RESTful Patient* profiles, only of a patient named by a Patient
+  // reference (PrivacyDisclosure.Source: entity[patient].what only Reference(Patient)).
+  const bool disclosure = view == FhirAuditView::kDisclosure && !securityAlert && success &&
+                          patient.rfind("Patient/", 0) == 0 && (action == "read" || action == "search");
   RestMapping m = restMapping(action);
   if (action == "read" && str("path").find("/_history/") != std::string::npos) {
     m.interaction = "vread";  // a read of one version (FHIR's vread; in BALP's AllReadVS)

@@ -480,6 +480,11 @@ TEST(FhirAuditEvent, ADisclosureIsAnExportAtTheSource) {
   auto search = renderObject(e, FhirAuditView::kDisclosure);
   EXPECT_EQ(search->getArray("subtype")->getObject(0)->getValue<std::string>("code"), "search-type");
   EXPECT_EQ(search->getArray("entity")->getObject(1)->getObject("what")->getValue<std::string>("reference"), "Observation/o1");
+  // A patient not named by a Patient reference (never written today) is no PrivacyDisclosure.Source,
+  // whose patient entity is a Reference(Patient), and renders as in the trail.
+  e.patient = "Group/g1";
+  EXPECT_EQ(str(renderObject(e, FhirAuditView::kDisclosure)), str(renderObject(e)));
+  e.patient = "Patient/p1";
   // What is not a disclosure renders as in the trail.
   e.outcome = "denied";
   e.outcomeReason = "no_grant";
