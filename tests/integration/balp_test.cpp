@@ -346,6 +346,39 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
   }
   EXPECT_FALSE(contains(r.output, "unchanged-")) << r.output;
   EXPECT_TRUE(contains(r.output, std::to_string(docs.size()) + " AuditEvents")) << r.output;
+
+  // A rule the checker does not read stops it (exit 2), never passes: the IG's FSH with one caret
+  // rule changed, each checked against the unchanged read (whose profiles PatientRead.fsh defines).
+  const std::string readFile = f.dir.path() + "/negative/unchanged-read.json";
+  std::ifstream fshIn(std::string(HIE_SOURCE_DIR) + "/tests/fixtures/balp/fsh/PatientRead.fsh");
+  std::stringstream fshText;
+  fshText << fshIn.rdbuf();
+  const std::string original = fshText.str();
+  struct Unread {
+    std::string label, from, to;
+  };
+  const std::vector<Unread> unread = {
+      {"closed-slicing", "* agent ^slicing.rules = #open", "* agent ^slicing.rules = #closed"},
+      {"ordered-slicing", "* agent ^slicing.rules = #open", "* agent ^slicing.ordered = true"},
+      {"second-discriminator", "* agent ^slicing.rules = #open", "* agent ^slicing.discriminator[1].type = #value"},
+      {"unknown-caret", "* agent ^slicing.rules = #open", "* agent ^mustSupport = true"},
+  };
+  for (const auto& u : unread) {
+    const auto at = original.find(u.from);
+    ASSERT_NE(at, std::string::npos) << u.from;
+    const std::string dir = f.dir.path() + "/fsh-" + u.label;
+    std::filesystem::create_directories(dir);
+    for (const auto& file : std::filesystem::directory_iterator(std::string(HIE_SOURCE_DIR) + "/tests/fixtures/balp/fsh")) {
+      std::filesystem::copy_file(file.path(), dir + "/" + file.path().filename().string());
+    }
+    std::ofstream(dir + "/PatientRead.fsh", std::ios::trunc) << original.substr(0, at) << u.to << original.substr(at + u.from.size());
+    auto stopped = runFhirTool("balp-check.js", {"--fsh", dir, readFile});
+    EXPECT_EQ(stopped.exitCode, 2) << u.label << ": " << stopped.output;
+    EXPECT_TRUE(contains(stopped.output, "a caret rule the checker does not read: " + u.to.substr(2))) << u.label << ": " << stopped.output;
+  }
+  // The same file with the IG's own FSH passes.
+  auto passes = runFhirTool("balp-check.js", {readFile});
+  EXPECT_EQ(passes.exitCode, 0) << passes.output;
 }
 
 }  // namespace
