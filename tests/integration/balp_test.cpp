@@ -247,6 +247,25 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
   ASSERT_TRUE(read && search) << text(trail.empty() ? Object::Ptr(new Object) : trail[0]);
   ASSERT_FALSE(disclosed.empty());
   disclosure = disclosed[0];
+  // Writes (a PUT that creates, which claims nothing, then an update, a create by POST, a delete)
+  // and an /exchange query by identifier.
+  const std::string obs = R"({"resourceType":"Observation","id":"n-obs","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/p-ava"}})";
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Observation/n-obs", obs).status, 201);
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Observation/n-obs", obs).status, 200);
+  ASSERT_EQ(send(hospital, "POST", "/fhir/Observation",
+                 R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/p-ava"}})")
+                .status,
+            201);
+  ASSERT_EQ(send(hospital, "DELETE", "/fhir/Observation/n-obs", "").status, 200);
+  ASSERT_EQ(flat(f.get(hospital, "/exchange/Patient?patient.identifier=" + kIdent, {"X-Purpose-Of-Use: TREAT"})).status, 200);
+  Object::Ptr create, update, del, exchange;
+  for (const auto& e : events(f.get(auditor, "/audit/AuditEvent?_count=100").body)) {
+    if (profiles(e).count("IHE.BasicAudit.PatientCreate")) create = e;
+    if (profiles(e).count("IHE.BasicAudit.PatientUpdate")) update = e;
+    if (profiles(e).count("IHE.BasicAudit.PatientDelete")) del = e;
+    if (profiles(e).count("IHE.BasicAudit.PatientQuery") && contains(text(e), "exchange")) exchange = e;
+  }
+  ASSERT_TRUE(create && update && del && exchange);
 
   // Each case: a copy of a real event, changed; the problem the checker must name.
   struct Case {
@@ -310,6 +329,50 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
       {"disclosure-wrong-type", disclosure,
        [&](Object::Ptr& e) { e->getObject("type")->set("code", "110107"); },
        "type: {\"code\":\"110107\""},
+      // Delete: the client is BALP's Application (110150), not Source; the server is the custodian.
+      {"delete-client-as-source", del,
+       [&](Object::Ptr& e) {
+         e->getArray("agent")->getObject(agentOfType(e, "110150"))->getObject("type")->getArray("coding")->getObject(0)->set("code", "110153");
+       },
+       "IHE.BasicAudit.Delete: agent[client]: 0 element(s) match the slice, at least 1 required [PatientDelete.fsh:"},
+      {"delete-server-not-custodian", del,
+       [&](Object::Ptr& e) {
+         auto coding = e->getArray("agent")->getObject(agentOfType(e, "custodian"))->getObject("type")->getArray("coding")->getObject(0);
+         coding->set("system", "http://dicom.nema.org/resources/ontology/DCM");
+         coding->set("code", "110152");
+       },
+       "IHE.BasicAudit.Delete: agent[server]: 0 element(s) match the slice, at least 1 required [PatientDelete.fsh:"},
+      // BALP's data entity is exactly one resource: why a write of several versions claims nothing.
+      {"create-two-data-entities", create,
+       [&](Object::Ptr& e) {
+         auto list = e->getArray("entity");
+         list->add(parse(text(list->getObject(entityWhere(e, "\"Domain Resource\"")))));
+       },
+       "IHE.BasicAudit.Create: entity[data]: 2 element(s) match the slice, at most 1 allowed [PatientCreate.fsh:"},
+      {"update-wrong-action", update, [&](Object::Ptr& e) { e->set("action", "C"); },
+       "IHE.BasicAudit.Update: action: \"C\" is not #U [PatientUpdate.fsh:"},
+      // A search whose client has Read's direction (Destination, 110152): the mapping easiest to get
+      // backwards. (Swapping both agents' types is invisible to the profile: its agent slices are
+      // told apart by type alone, and both swapped agents have what the other slice requires.)
+      {"query-with-read-directions", search,
+       [&](Object::Ptr& e) {
+         e->getArray("agent")->getObject(agentOfType(e, "110153"))->getObject("type")->getArray("coding")->getObject(0)->set("code", "110152");
+       },
+       "IHE.BasicAudit.Query: agent[client]: 0 element(s) match the slice, at least 1 required [PatientQuery.fsh:"},
+      {"patientquery-without-patient", search,
+       [&](Object::Ptr& e) { e->getArray("entity")->remove(static_cast<unsigned>(entityWhere(e, "\"Person\""))); },
+       "IHE.BasicAudit.PatientQuery: entity[patient]: 0 element(s) match the slice, at least 1 required [PatientQuery.fsh:"},
+      {"exchange-without-patient", exchange,
+       [&](Object::Ptr& e) { e->getArray("entity")->remove(static_cast<unsigned>(entityWhere(e, "\"Person\""))); },
+       "IHE.BasicAudit.PatientQuery: entity[patient]: 0 element(s) match the slice, at least 1 required [PatientQuery.fsh:"},
+      // A claim under a mistyped canonical is a problem, not "no claim".
+      {"wrong-canonical", read,
+       [&](Object::Ptr& e) {
+         Array::Ptr list = new Array;
+         list->add("http://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Read");
+         e->getObject("meta")->set("profile", list);
+       },
+       "http://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Read: not under BALP's canonical"},
       {"unknown-profile", read,
        [&](Object::Ptr& e) { e->getObject("meta")->getArray("profile")->add(kBalp + "IHE.BasicAudit.NoSuchThing"); },
        "IHE.BasicAudit.NoSuchThing: no such BALP profile"},
@@ -326,8 +389,13 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
   docs.push_back({"unchanged-read", text(read)});
   docs.push_back({"unchanged-search", text(search)});
   docs.push_back({"unchanged-disclosure", text(disclosure)});
-  // And so do two of the IG's own examples (hand-copied from its FSH: tests/fixtures/balp/README.md).
-  for (const std::string example : {"ex-auditBasicReadServer", "ex-auditBasicQueryGetServer"}) {
+  docs.push_back({"unchanged-create", text(create)});
+  docs.push_back({"unchanged-update", text(update)});
+  docs.push_back({"unchanged-delete", text(del)});
+  docs.push_back({"unchanged-exchange", text(exchange)});
+  // And so do three of the IG's own examples (hand-copied from its FSH: tests/fixtures/balp/README.md).
+  for (const std::string example :
+       {"ex-auditBasicReadServer", "ex-auditBasicQueryGetServer", "ex-auditPrivacyDisclosure-source"}) {
     std::ifstream in(std::string(HIE_SOURCE_DIR) + "/tests/fixtures/balp/examples/" + example + ".json");
     std::stringstream body;
     body << in.rdbuf();
