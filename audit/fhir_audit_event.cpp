@@ -338,24 +338,34 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   // agent[0]: the caller (for a disclosure, the recipient; for a security alert, the party that
   // tried to connect: DICOM's performing process, never the requestor). agent[1]: this node.
   // agent[2], for a peer call only: the peer called.
-  const AgentTypes types = disclosure ? AgentTypes{coding(kDcm, "110152", "Destination Role ID"),
-                                                   coding(kDcm, "110153", "Source Role ID")}
-                                      : agentTypes(action);
+  // A security alert's agents have no type: DICOM A.5.3.11 has a reporting process (this node) and
+  // performing participants (the party that tried), no data-transfer roles.
+  const AgentTypes types = securityAlert ? AgentTypes{nullptr, nullptr}
+                           : disclosure  ? AgentTypes{coding(kDcm, "110152", "Destination Role ID"),
+                                                      coding(kDcm, "110153", "Source Role ID")}
+                                         : agentTypes(action);
   Array::Ptr agents = new Array;
   Object::Ptr client = new Object;
   if (types.client) client->set("type", concept(types.client));
   Object::Ptr clientWho = new Object;
-  Object::Ptr clientId = new Object;
-  clientId->set("system", "urn:ietf:rfc:3986");
-  clientId->set("value", str("organization").empty() ? "unidentified" : str("organization"));
-  clientWho->set("identifier", clientId);
-  if (!str("subjectDn").empty()) clientWho->set("display", str("subjectDn"));
+  if (!str("organization").empty()) {
+    Object::Ptr clientId = new Object;
+    clientId->set("system", "urn:ietf:rfc:3986");
+    clientId->set("value", str("organization"));
+    clientWho->set("identifier", clientId);
+  }
+  // No organization admitted: no identifier ("unidentified" is no URI), only a display.
+  if (!str("subjectDn").empty()) {
+    clientWho->set("display", str("subjectDn"));
+  } else if (str("organization").empty()) {
+    clientWho->set("display", "unidentified");
+  }
   client->set("who", clientWho);
   client->set("requestor", !securityAlert);
   if (!remoteHost.empty()) client->set("network", network(remoteHost, "2"));  // IP address
   agents->add(client);
   Object::Ptr server = new Object;
-  server->set("type", concept(types.server));
+  if (types.server) server->set("type", concept(types.server));
   Object::Ptr serverWho = new Object;
   serverWho->set("display", node);
   server->set("who", serverWho);

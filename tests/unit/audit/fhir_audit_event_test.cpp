@@ -511,6 +511,14 @@ TEST(FhirAuditEvent, ARefusedHandshakeIsADicomSecurityAlert) {
   EXPECT_EQ(out->getValue<std::string>("outcome"), "4");
   EXPECT_FALSE(out->getArray("agent")->getObject(0)->getValue<bool>("requestor"));
   EXPECT_FALSE(out->getArray("agent")->getObject(1)->getValue<bool>("requestor"));
+  // No data-transfer role types (DICOM's alert has a reporting process and performing participants);
+  // no organization was admitted: the party is named by its certificate subject, with no identifier.
+  EXPECT_FALSE(out->getArray("agent")->getObject(0)->has("type"));
+  EXPECT_FALSE(out->getArray("agent")->getObject(1)->has("type"));
+  EXPECT_EQ(str(out->getArray("agent")->getObject(0)->get("who")), R"({"display":"CN=intruder"})");
+  e.subjectDn.clear();
+  EXPECT_EQ(str(renderObject(e)->getArray("agent")->getObject(0)->get("who")), R"({"display":"unidentified"})");
+  e.subjectDn = "CN=intruder";
   auto entities = out->getArray("entity");
   ASSERT_EQ(entities->size(), 1u);
   EXPECT_EQ(str(entities->getObject(0)->getObject("what")),
