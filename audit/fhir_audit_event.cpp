@@ -44,19 +44,59 @@ Object::Ptr reference(const std::string& ref) {
   return what;
 }
 
-// The patient as BALP's patient slice has it: type Person (1), role Patient (1).
-Object::Ptr patientEntity(const std::string& patient) {
+// "SYSTEM|VALUE" split at its first '|'; false unless both parts are present.
+bool splitIdentifier(const std::string& identifier, std::string& system, std::string& value) {
+  const auto bar = identifier.find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == identifier.size()) return false;
+  system = identifier.substr(0, bar);
+  value = identifier.substr(bar + 1);
+  return true;
+}
+
+// The patient as BALP's patient slice has it: type Person (1), role Patient (1). `what` is the
+// Patient reference when the entry names one, with the identifier searched for when there was one;
+// a search by identifier that found no patient (and every /exchange query: the peers' patients
+// have no id here) names the patient by that identifier alone, a typed logical reference
+// (`{type: Patient, identifier}`), as BALP's PatientQuery asks for a search "by a Patient id or
+// identifier".
+Object::Ptr patientEntity(const std::string& patient, const std::string& patientQuery) {
   Object::Ptr e = new Object;
-  e->set("what", reference(patient));
+  Object::Ptr what = new Object;
+  if (!patient.empty()) what->set("reference", patient);
+  std::string system, value;
+  if (splitIdentifier(patientQuery, system, value)) {
+    if (patient.empty()) what->set("type", "Patient");
+    Object::Ptr identifier = new Object;
+    identifier->set("system", system);
+    identifier->set("value", value);
+    what->set("identifier", identifier);
+  }
+  e->set("what", what);
   e->set("type", coding(kEntityType, "1", "Person"));
   e->set("role", coding(kObjectRole, "1", "Patient"));
   return e;
 }
 
-// A resource read, written or returned (role Domain Resource, 4), of the given entity type.
+// A resource read, written or returned (role Domain Resource, 4), of the given entity type. A
+// resource an /exchange peer returned ("<organization>#Type/id" in the entry) is not this node's:
+// a '#' in a reference would name a contained resource, so it is a logical reference, the
+// resource's type and {system: the peer's organization, value: "Type/id"}.
 Object::Ptr resourceEntity(const std::string& ref, Object::Ptr type) {
   Object::Ptr e = new Object;
-  e->set("what", reference(ref));
+  const auto hash = ref.find('#');
+  if (hash == std::string::npos) {
+    e->set("what", reference(ref));
+  } else {
+    Object::Ptr what = new Object;
+    const std::string local = ref.substr(hash + 1);
+    const std::string resourceType = local.substr(0, local.find('/'));
+    if (!resourceType.empty() && resourceType.size() < local.size()) what->set("type", resourceType);
+    Object::Ptr identifier = new Object;
+    if (hash > 0) identifier->set("system", ref.substr(0, hash));
+    identifier->set("value", local);
+    what->set("identifier", identifier);
+    e->set("what", what);
+  }
   if (type) e->set("type", type);
   e->set("role", coding(kObjectRole, "4", "Domain Resource"));
   return e;
@@ -114,8 +154,10 @@ RestMapping restMapping(const std::string& action) {
   if (action == "search" || action == "query" || action == "audit-query") {
     return {"search-type", "E", "IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery", Shape::kQuery};
   }
-  // A peer call is this node's own search of a peer; the entry does not hold the peer's network
-  // address, which BALP's server agent requires, so it claims no profile.
+  // A peer call is this node's own search of a peer, on behalf of an organization. A profile is
+  // claimed only when the entry holds the remote party's network address as the TCP connection
+  // gave it (the caller's remoteAddress); for a peer call the remote party is the peer, the server,
+  // whose address the entry does not hold: no profile.
   if (action == "peer-call") return {"search-type", "E", nullptr, nullptr, Shape::kNone};
   if (action == "capabilities") return {"capabilities", "R", nullptr, nullptr, Shape::kNone};
   if (action == "transaction" || action == "batch") return {action == "batch" ? "batch" : "transaction", "E", nullptr, nullptr, Shape::kNone};
@@ -126,19 +168,57 @@ RestMapping restMapping(const std::string& action) {
 // BALP's agent types: Read has the client as Destination (110152) and the server as Source
 // (110153), the data flowing to the client; Delete has the client as Application (110150) and the
 // server as Custodian; every other pattern (Query, Create, Update, and the events without a
-// profile) has the client as Source and the server as Destination, as DICOM has a request.
+// profile) has the client as Source and the server as Destination, as DICOM has a request. A peer
+// call: the organization on whose behalf the node called is the requestor, with no transfer role;
+// this node sends the query (Source) and the peer, a third agent, receives it (Destination).
 struct AgentTypes {
-  Object::Ptr client;
+  Object::Ptr client;  // null: no type
   Object::Ptr server;
 };
 
 AgentTypes agentTypes(const std::string& action) {
+  if (action == "peer-call") return {nullptr, coding(kDcm, "110153", "Source Role ID")};
   if (action == "read") return {coding(kDcm, "110152", "Destination Role ID"), coding(kDcm, "110153", "Source Role ID")};
   if (action == "delete") {
     return {coding(kDcm, "110150", "Application"),
             coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "custodian", "Custodian")};
   }
   return {coding(kDcm, "110153", "Source Role ID"), coding(kDcm, "110152", "Destination Role ID")};
+}
+
+// A query-string value percent-encoded (RFC 3986): unreserved characters and ':' '/' '@' are kept,
+// every other byte becomes %XX ('|' -> %7C).
+std::string queryValue(const std::string& value) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+        c == '_' || c == '~' || c == ':' || c == '/' || c == '@') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The search as far as the signed entry holds it: its method and path (stored without the query
+// string), and the one search parameter the node records, the patient: the identifier searched for
+// (`identifier` on /fhir/Patient, `patient.identifier` elsewhere, as the node's search API and
+// /exchange name it) or the patient's id (`_id` on /fhir/Patient, `patient` elsewhere, as for
+// /audit/…). Other parameters (_count, paging) are not in the entry and are not made up.
+std::string reconstructedSearch(const std::string& method, const std::string& path, const std::string& patient,
+                                const std::string& patientQuery) {
+  std::string out = method + " " + path;
+  const bool patientType = path == "/fhir/Patient";
+  if (!patientQuery.empty()) {
+    out += std::string("?") + (patientType ? "identifier" : "patient.identifier") + "=" + queryValue(patientQuery);
+  } else if (patient.rfind("Patient/", 0) == 0 && patient.size() > 8) {
+    out += std::string("?") + (patientType ? "_id" : "patient") + "=" + queryValue(patient.substr(8));
+  }
+  return out;
 }
 
 std::vector<std::string> splitList(const std::string& text) {
@@ -178,14 +258,32 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   const std::string remoteHost = hostOf(remote);
   // source.observer is required; every sealed entry names its node, so the fallback is never expected.
   const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
-  // Only a successful read or search of a patient's data is a disclosure (what /audit/disclosures lists).
-  const bool disclosure = view == FhirAuditView::kDisclosure && !securityAlert && success && !patient.empty() &&
-                          (action == "read" || action == "search");
-  const RestMapping m = restMapping(action);
+  // Only a successful read or search of a patient's data is a disclosure (what /audit/disclosures
+  // lists), and, as for the RESTful Patient* profiles, only of a patient named by a Patient
+  // reference (PrivacyDisclosure.Source: entity[patient].what only Reference(Patient)).
+  const bool disclosure = view == FhirAuditView::kDisclosure && !securityAlert && success &&
+                          patient.rfind("Patient/", 0) == 0 && (action == "read" || action == "search");
+  RestMapping m = restMapping(action);
+  if (action == "read" && str("path").find("/_history/") != std::string::npos) {
+    m.interaction = "vread";  // a read of one version (FHIR's vread; in BALP's AllReadVS)
+  }
+  if (action == "create" && str("method") == "PUT") {
+    // A PUT that created its resource: FHIR's interaction is `update` ("update an existing
+    // resource by its id, or create it if it is new"; `create` is the POST), and what happened to
+    // the data is a creation (action C). BALP's Create fixes the subtype `create` and its Update
+    // the action U, so neither fits: no profile.
+    m.interaction = "update";
+    m.profile = nullptr;
+    m.patientProfile = nullptr;
+  }
   const std::vector<std::string> listed = splitList(str("entities"));
   // What a profile needs that an entry may lack: the caller's network address (agent[client].network
-  // 1..1), exactly one resource for Read/Create/Update/Delete (entity[data] 1..1), a Patient reference.
-  const bool patientRef = patient.rfind("Patient/", 0) == 0;
+  // 1..1), exactly one resource for Read/Create/Update/Delete (entity[data] 1..1), and for the
+  // Patient* profiles the patient: a Patient reference, or for a search by identifier (a local one
+  // that found no patient, every /exchange query) that identifier.
+  std::string identSystem, identValue;
+  const bool patientByIdentifier = patient.empty() && splitIdentifier(str("patientQuery"), identSystem, identValue);
+  const bool patientNamed = patient.rfind("Patient/", 0) == 0 || (m.shape == Shape::kQuery && patientByIdentifier);
   const bool claimsRest = !securityAlert && !disclosure && success && m.profile != nullptr && !remote.empty() &&
                           (m.shape != Shape::kOneResource || listed.size() == 1);
 
@@ -214,7 +312,7 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
     out.set("action", m.action);
     if (claimsRest) {
       profiles->add(std::string(kBalp) + m.profile);
-      if (patientRef) profiles->add(std::string(kBalp) + m.patientProfile);
+      if (patientNamed) profiles->add(std::string(kBalp) + m.patientProfile);
     }
   }
   // FHIR allows no empty array or string: an element without content is left out.
@@ -239,31 +337,64 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
 
   // agent[0]: the caller (for a disclosure, the recipient; for a security alert, the party that
   // tried to connect: DICOM's performing process, never the requestor). agent[1]: this node.
-  const AgentTypes types = disclosure ? AgentTypes{coding(kDcm, "110152", "Destination Role ID"),
-                                                   coding(kDcm, "110153", "Source Role ID")}
-                                      : agentTypes(action);
+  // agent[2], for a peer call only: the peer called.
+  // A security alert's agents have no type: DICOM A.5.3.11 has a reporting process (this node) and
+  // performing participants (the party that tried), no data-transfer roles.
+  const AgentTypes types = securityAlert ? AgentTypes{nullptr, nullptr}
+                           : disclosure  ? AgentTypes{coding(kDcm, "110152", "Destination Role ID"),
+                                                      coding(kDcm, "110153", "Source Role ID")}
+                                         : agentTypes(action);
   Array::Ptr agents = new Array;
   Object::Ptr client = new Object;
-  client->set("type", concept(types.client));
+  if (types.client) client->set("type", concept(types.client));
   Object::Ptr clientWho = new Object;
-  Object::Ptr clientId = new Object;
-  clientId->set("system", "urn:ietf:rfc:3986");
-  clientId->set("value", str("organization").empty() ? "unidentified" : str("organization"));
-  clientWho->set("identifier", clientId);
-  if (!str("subjectDn").empty()) clientWho->set("display", str("subjectDn"));
+  if (!str("organization").empty()) {
+    Object::Ptr clientId = new Object;
+    clientId->set("system", "urn:ietf:rfc:3986");
+    clientId->set("value", str("organization"));
+    clientWho->set("identifier", clientId);
+  }
+  // No organization admitted: no identifier ("unidentified" is no URI), only a display.
+  if (!str("subjectDn").empty()) {
+    clientWho->set("display", str("subjectDn"));
+  } else if (str("organization").empty()) {
+    clientWho->set("display", "unidentified");
+  }
   client->set("who", clientWho);
   client->set("requestor", !securityAlert);
   if (!remoteHost.empty()) client->set("network", network(remoteHost, "2"));  // IP address
   agents->add(client);
   Object::Ptr server = new Object;
-  server->set("type", concept(types.server));
+  if (types.server) server->set("type", concept(types.server));
   Object::Ptr serverWho = new Object;
   serverWho->set("display", node);
   server->set("who", serverWho);
   server->set("requestor", false);
-  // The entry names the node (node.id), not the address it listened on: type 1, machine name.
+  // BALP wants the server's network address "as known by TCP connection information"; the signed
+  // entry does not record the address or host name the request arrived on, and reading
+  // server.baseUrl from the configuration here would make the rendering depend on more than the
+  // signed entry. So this node is named by its node.id, type 1 (a name, not an address), the one
+  // identity of the server the entry signs. The remote party's network is always its address from
+  // the TCP connection, or absent (and then no profile is claimed).
   server->set("network", network(node, "1"));
   agents->add(server);
+  if (action == "peer-call" && !securityAlert) {
+    // The peer called: its organization; the entry does not hold its address (no network).
+    Object::Ptr peer = new Object;
+    peer->set("type", concept(coding(kDcm, "110152", "Destination Role ID")));
+    Object::Ptr peerWho = new Object;
+    if (str("peerOrganization").empty()) {
+      peerWho->set("display", "unidentified");
+    } else {
+      Object::Ptr peerId = new Object;
+      peerId->set("system", "urn:ietf:rfc:3986");
+      peerId->set("value", str("peerOrganization"));
+      peerWho->set("identifier", peerId);
+    }
+    peer->set("who", peerWho);
+    peer->set("requestor", false);
+    agents->add(peer);
+  }
   out.set("agent", agents);
 
   Object::Ptr source = new Object;
@@ -276,7 +407,7 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   out.set("source", source);
 
   Array::Ptr entities = new Array;
-  if (!patient.empty()) entities->add(patientEntity(patient));
+  if (!patient.empty() || patientByIdentifier) entities->add(patientEntity(patient, str("patientQuery")));
   if (securityAlert) {
     // nothing read or written
   } else if (disclosure || m.shape == Shape::kOneResource) {
@@ -288,8 +419,9 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   } else {
     // A search: the resources on the page returned, typed by their FHIR type (the System Object
     // type is BALP's query entity), and the query itself: BALP wants the raw request base64 in
-    // `query`; the entry holds the request's method and target without its query string (the
-    // parameters the node acted on are the patient entity and the patientQuery detail).
+    // `query`. The signed entry holds the method, the target without its query string, and the
+    // patient parameter (id or identifier), so `query` is that request rebuilt from them
+    // (reconstructedSearch) and `description` the same, readable; the leaf format stays as signed.
     for (const auto& item : listed) {
       if (item == patient) continue;
       const std::string type = resourceTypeOf(item);
@@ -299,7 +431,9 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
       Object::Ptr query = new Object;
       query->set("type", coding(kEntityType, "2", "System Object"));
       query->set("role", coding(kObjectRole, "24", "Query"));
-      query->set("query", base64Encode(str("method") + " " + str("path")));
+      const std::string search = reconstructedSearch(str("method"), str("path"), patient, str("patientQuery"));
+      query->set("description", search);
+      query->set("query", base64Encode(search));
       entities->add(query);
     }
   }

@@ -30,6 +30,7 @@ using Poco::JSON::Object;
 
 const std::string kBalp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
 const std::string kIdent = "urn:oid:2.16.840.1.113883.3.7000.1%7CNET-1001";
+const std::string kNobody = "urn:oid:2.16.840.1.113883.3.7000.1%7CNOBODY-1";
 
 Object::Ptr parse(const std::string& text) {
   Poco::JSON::Parser parser;
@@ -59,10 +60,11 @@ std::set<std::string> profiles(const Object::Ptr& event) {
   return out;
 }
 
-// What identifies an event's kind: its type code, its restful-interaction (or first subtype) and outcome.
+// What identifies an event's kind: its type code, its restful-interaction (or first subtype), action and outcome.
 std::string kind(const Object::Ptr& e) {
   std::string sub = e->has("subtype") ? e->getArray("subtype")->getObject(0)->getValue<std::string>("code") : "-";
-  return e->getObject("type")->getValue<std::string>("code") + " " + sub + " " + e->getValue<std::string>("outcome");
+  return e->getObject("type")->getValue<std::string>("code") + " " + sub + " " + e->getValue<std::string>("action") +
+         " " + e->getValue<std::string>("outcome");
 }
 
 std::string patientOf(const Object::Ptr& e) {
@@ -70,7 +72,11 @@ std::string patientOf(const Object::Ptr& e) {
   for (std::size_t i = 0; i < entities->size(); ++i) {
     auto role = entities->getObject(i)->getObject("role");
     if (role && role->getValue<std::string>("code") == "1") {
-      return entities->getObject(i)->getObject("what")->getValue<std::string>("reference");
+      auto what = entities->getObject(i)->getObject("what");
+      if (what->has("reference")) return what->getValue<std::string>("reference");
+      // A patient searched for by identifier and not known here: "SYSTEM|VALUE".
+      auto identifier = what->getObject("identifier");
+      return identifier->getValue<std::string>("system") + "|" + identifier->getValue<std::string>("value");
     }
   }
   return "";
@@ -110,8 +116,10 @@ class Balp : public RecordsWriteFixture {
   void makeEveryKindOfEvent() {
     ASSERT_EQ(read(lakeside, "/fhir/metadata").status, 200);
     ASSERT_EQ(read(lakeside, "/fhir/Patient/p-ava").status, 200);
+    ASSERT_EQ(read(lakeside, "/fhir/Patient/p-ava/_history/1").status, 200);  // a vread
     ASSERT_EQ(read(lakeside, "/fhir/Observation?patient=p-ava").status, 200);
     ASSERT_EQ(read(lakeside, "/fhir/Patient?identifier=" + kIdent).status, 200);
+    ASSERT_EQ(read(lakeside, "/fhir/Patient?identifier=" + kNobody).status, 200);  // found nobody
     ASSERT_EQ(read(lakeside, "/fhir/Patient/p-ava", "HPAYMT").status, 403);
     ASSERT_EQ(read(lakeside, "/fhir/Patient/nobody").status, 404);
     ASSERT_EQ(send(hospital, "PUT", "/fhir/Patient/w-1", R"({"resourceType":"Patient","id":"w-1","name":[{"family":"Balp"}]})").status, 201);
@@ -121,6 +129,11 @@ class Balp : public RecordsWriteFixture {
                   .status,
               201);
     ASSERT_EQ(send(hospital, "DELETE", "/fhir/Observation/w-obs", "").status, 200);
+    // A create by POST (FHIR's create; the PUTs that created above are FHIR's update).
+    ASSERT_EQ(send(hospital, "POST", "/fhir/Observation",
+                   R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/w-1"}})")
+                  .status,
+              201);
     ASSERT_EQ(send(hospital, "POST", "/fhir",
                    R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","id":"w-2","name":[{"family":"Tx"}]},"request":{"method":"PUT","url":"Patient/w-2"}}]})")
                   .status,
@@ -172,24 +185,39 @@ TEST_F(Balp, EveryAuditEventFollowsTheBalpProfilesItClaims) {
     ASSERT_EQ(claims.count(k), 1u) << "no event of kind " << k << " in " << trail.body;
     EXPECT_EQ(claims[k], std::set<P>{p}) << k;
   };
-  only("rest read 0 patient", P{"IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"});
-  only("rest search-type 0 patient", P{"IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"});
-  only("rest search-type 0", P{"IHE.BasicAudit.Query"});  // the exchange (peers know the identifier only), an audit read
-  only("rest create 0 patient", P{"IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate"});
-  only("rest update 0 patient", P{"IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate"});
-  only("rest delete 0 patient", P{"IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"});
-  only("rest transaction 0 patient", P{});  // BALP has no pattern for a Bundle
-  only("rest capabilities 0", P{});
+  only("rest read R 0 patient", P{"IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"});
+  only("rest vread R 0 patient", P{"IHE.BasicAudit.Read", "IHE.BasicAudit.PatientRead"});
+  only("rest search-type E 0 patient", P{"IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"});
+  only("rest search-type E 0", P{"IHE.BasicAudit.Query"});  // an audit read of no patient
+  only("rest create C 0 patient", P{"IHE.BasicAudit.Create", "IHE.BasicAudit.PatientCreate"});  // POST
+  // A PUT that created: FHIR's update with action C, which neither BALP Create nor Update fits.
+  only("rest update C 0 patient", P{});
+  only("rest update U 0 patient", P{"IHE.BasicAudit.Update", "IHE.BasicAudit.PatientUpdate"});
+  only("rest delete D 0 patient", P{"IHE.BasicAudit.Delete", "IHE.BasicAudit.PatientDelete"});
+  only("rest transaction E 0 patient", P{});  // BALP has no pattern for a Bundle
+  only("rest capabilities R 0", P{});
   // Refusals and errors (403, 404): BALP's RESTful profiles fix outcome 0, so they claim none.
   std::size_t failures = 0;
   for (const auto& [k, seen] : claims) {
-    if (k.rfind("rest read 4", 0) == 0 || k.rfind("rest read 8", 0) == 0) {
+    if (k.rfind("rest read R 4", 0) == 0 || k.rfind("rest read R 8", 0) == 0) {
       failures++;
       EXPECT_EQ(seen, std::set<P>{P{}}) << k;
     }
   }
   EXPECT_GE(failures, 1u) << trail.body;
-  only("110113 110126 4", P{});      // DICOM Security Alert: no BALP profile
+  // A search by patient identifier is a PatientQuery whether or not the patient is known here:
+  // the /exchange query (peers know the identifier only) and the local search that found nobody
+  // name the patient by the identifier searched for.
+  std::set<std::string> byIdentifier;
+  for (const auto& e : events(trail.body)) {
+    if (patientOf(e) == "urn:oid:2.16.840.1.113883.3.7000.1|NET-1001" ||
+        patientOf(e) == "urn:oid:2.16.840.1.113883.3.7000.1|NOBODY-1") {
+      EXPECT_EQ(profiles(e), (P{"IHE.BasicAudit.Query", "IHE.BasicAudit.PatientQuery"})) << text(e);
+      byIdentifier.insert(patientOf(e));
+    }
+  }
+  EXPECT_EQ(byIdentifier.size(), 2u) << trail.body;
+  only("110113 110126 E 4", P{});      // DICOM Security Alert: no BALP profile
 
   // The accounting of disclosures: every one a PrivacyDisclosure.Source, the read and the searches of p-ava.
   auto listed = events(disclosures.body);
@@ -219,6 +247,25 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
   ASSERT_TRUE(read && search) << text(trail.empty() ? Object::Ptr(new Object) : trail[0]);
   ASSERT_FALSE(disclosed.empty());
   disclosure = disclosed[0];
+  // Writes (a PUT that creates, which claims nothing, then an update, a create by POST, a delete)
+  // and an /exchange query by identifier.
+  const std::string obs = R"({"resourceType":"Observation","id":"n-obs","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/p-ava"}})";
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Observation/n-obs", obs).status, 201);
+  ASSERT_EQ(send(hospital, "PUT", "/fhir/Observation/n-obs", obs).status, 200);
+  ASSERT_EQ(send(hospital, "POST", "/fhir/Observation",
+                 R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/p-ava"}})")
+                .status,
+            201);
+  ASSERT_EQ(send(hospital, "DELETE", "/fhir/Observation/n-obs", "").status, 200);
+  ASSERT_EQ(flat(f.get(hospital, "/exchange/Patient?patient.identifier=" + kIdent, {"X-Purpose-Of-Use: TREAT"})).status, 200);
+  Object::Ptr create, update, del, exchange;
+  for (const auto& e : events(f.get(auditor, "/audit/AuditEvent?_count=100").body)) {
+    if (profiles(e).count("IHE.BasicAudit.PatientCreate")) create = e;
+    if (profiles(e).count("IHE.BasicAudit.PatientUpdate")) update = e;
+    if (profiles(e).count("IHE.BasicAudit.PatientDelete")) del = e;
+    if (profiles(e).count("IHE.BasicAudit.PatientQuery") && contains(text(e), "exchange")) exchange = e;
+  }
+  ASSERT_TRUE(create && update && del && exchange);
 
   // Each case: a copy of a real event, changed; the problem the checker must name.
   struct Case {
@@ -282,6 +329,50 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
       {"disclosure-wrong-type", disclosure,
        [&](Object::Ptr& e) { e->getObject("type")->set("code", "110107"); },
        "type: {\"code\":\"110107\""},
+      // Delete: the client is BALP's Application (110150), not Source; the server is the custodian.
+      {"delete-client-as-source", del,
+       [&](Object::Ptr& e) {
+         e->getArray("agent")->getObject(agentOfType(e, "110150"))->getObject("type")->getArray("coding")->getObject(0)->set("code", "110153");
+       },
+       "IHE.BasicAudit.Delete: agent[client]: 0 element(s) match the slice, at least 1 required [PatientDelete.fsh:"},
+      {"delete-server-not-custodian", del,
+       [&](Object::Ptr& e) {
+         auto coding = e->getArray("agent")->getObject(agentOfType(e, "custodian"))->getObject("type")->getArray("coding")->getObject(0);
+         coding->set("system", "http://dicom.nema.org/resources/ontology/DCM");
+         coding->set("code", "110152");
+       },
+       "IHE.BasicAudit.Delete: agent[server]: 0 element(s) match the slice, at least 1 required [PatientDelete.fsh:"},
+      // BALP's data entity is exactly one resource: why a write of several versions claims nothing.
+      {"create-two-data-entities", create,
+       [&](Object::Ptr& e) {
+         auto list = e->getArray("entity");
+         list->add(parse(text(list->getObject(entityWhere(e, "\"Domain Resource\"")))));
+       },
+       "IHE.BasicAudit.Create: entity[data]: 2 element(s) match the slice, at most 1 allowed [PatientCreate.fsh:"},
+      {"update-wrong-action", update, [&](Object::Ptr& e) { e->set("action", "C"); },
+       "IHE.BasicAudit.Update: action: \"C\" is not #U [PatientUpdate.fsh:"},
+      // A search whose client has Read's direction (Destination, 110152): the mapping easiest to get
+      // backwards. (Swapping both agents' types is invisible to the profile: its agent slices are
+      // told apart by type alone, and both swapped agents have what the other slice requires.)
+      {"query-with-read-directions", search,
+       [&](Object::Ptr& e) {
+         e->getArray("agent")->getObject(agentOfType(e, "110153"))->getObject("type")->getArray("coding")->getObject(0)->set("code", "110152");
+       },
+       "IHE.BasicAudit.Query: agent[client]: 0 element(s) match the slice, at least 1 required [PatientQuery.fsh:"},
+      {"patientquery-without-patient", search,
+       [&](Object::Ptr& e) { e->getArray("entity")->remove(static_cast<unsigned>(entityWhere(e, "\"Person\""))); },
+       "IHE.BasicAudit.PatientQuery: entity[patient]: 0 element(s) match the slice, at least 1 required [PatientQuery.fsh:"},
+      {"exchange-without-patient", exchange,
+       [&](Object::Ptr& e) { e->getArray("entity")->remove(static_cast<unsigned>(entityWhere(e, "\"Person\""))); },
+       "IHE.BasicAudit.PatientQuery: entity[patient]: 0 element(s) match the slice, at least 1 required [PatientQuery.fsh:"},
+      // A claim under a mistyped canonical is a problem, not "no claim".
+      {"wrong-canonical", read,
+       [&](Object::Ptr& e) {
+         Array::Ptr list = new Array;
+         list->add("http://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Read");
+         e->getObject("meta")->set("profile", list);
+       },
+       "http://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Read: not under BALP's canonical"},
       {"unknown-profile", read,
        [&](Object::Ptr& e) { e->getObject("meta")->getArray("profile")->add(kBalp + "IHE.BasicAudit.NoSuchThing"); },
        "IHE.BasicAudit.NoSuchThing: no such BALP profile"},
@@ -298,8 +389,13 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
   docs.push_back({"unchanged-read", text(read)});
   docs.push_back({"unchanged-search", text(search)});
   docs.push_back({"unchanged-disclosure", text(disclosure)});
-  // And so do two of the IG's own examples (hand-copied from its FSH: tests/fixtures/balp/README.md).
-  for (const std::string example : {"ex-auditBasicReadServer", "ex-auditBasicQueryGetServer"}) {
+  docs.push_back({"unchanged-create", text(create)});
+  docs.push_back({"unchanged-update", text(update)});
+  docs.push_back({"unchanged-delete", text(del)});
+  docs.push_back({"unchanged-exchange", text(exchange)});
+  // And so do three of the IG's own examples (hand-copied from its FSH: tests/fixtures/balp/README.md).
+  for (const std::string example :
+       {"ex-auditBasicReadServer", "ex-auditBasicQueryGetServer", "ex-auditPrivacyDisclosure-source"}) {
     std::ifstream in(std::string(HIE_SOURCE_DIR) + "/tests/fixtures/balp/examples/" + example + ".json");
     std::stringstream body;
     body << in.rdbuf();
@@ -318,6 +414,39 @@ TEST_F(Balp, TheCheckerReportsWhatBreaksAProfile) {
   }
   EXPECT_FALSE(contains(r.output, "unchanged-")) << r.output;
   EXPECT_TRUE(contains(r.output, std::to_string(docs.size()) + " AuditEvents")) << r.output;
+
+  // A rule the checker does not read stops it (exit 2), never passes: the IG's FSH with one caret
+  // rule changed, each checked against the unchanged read (whose profiles PatientRead.fsh defines).
+  const std::string readFile = f.dir.path() + "/negative/unchanged-read.json";
+  std::ifstream fshIn(std::string(HIE_SOURCE_DIR) + "/tests/fixtures/balp/fsh/PatientRead.fsh");
+  std::stringstream fshText;
+  fshText << fshIn.rdbuf();
+  const std::string original = fshText.str();
+  struct Unread {
+    std::string label, from, to;
+  };
+  const std::vector<Unread> unread = {
+      {"closed-slicing", "* agent ^slicing.rules = #open", "* agent ^slicing.rules = #closed"},
+      {"ordered-slicing", "* agent ^slicing.rules = #open", "* agent ^slicing.ordered = true"},
+      {"second-discriminator", "* agent ^slicing.rules = #open", "* agent ^slicing.discriminator[1].type = #value"},
+      {"unknown-caret", "* agent ^slicing.rules = #open", "* agent ^mustSupport = true"},
+  };
+  for (const auto& u : unread) {
+    const auto at = original.find(u.from);
+    ASSERT_NE(at, std::string::npos) << u.from;
+    const std::string dir = f.dir.path() + "/fsh-" + u.label;
+    std::filesystem::create_directories(dir);
+    for (const auto& file : std::filesystem::directory_iterator(std::string(HIE_SOURCE_DIR) + "/tests/fixtures/balp/fsh")) {
+      std::filesystem::copy_file(file.path(), dir + "/" + file.path().filename().string());
+    }
+    std::ofstream(dir + "/PatientRead.fsh", std::ios::trunc) << original.substr(0, at) << u.to << original.substr(at + u.from.size());
+    auto stopped = runFhirTool("balp-check.js", {"--fsh", dir, readFile});
+    EXPECT_EQ(stopped.exitCode, 2) << u.label << ": " << stopped.output;
+    EXPECT_TRUE(contains(stopped.output, "a caret rule the checker does not read: " + u.to.substr(2))) << u.label << ": " << stopped.output;
+  }
+  // The same file with the IG's own FSH passes.
+  auto passes = runFhirTool("balp-check.js", {readFile});
+  EXPECT_EQ(passes.exitCode, 0) << passes.output;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <csignal>
 #include <map>
 #include <mutex>
@@ -119,6 +120,17 @@ TEST_F(Exchange, MergesGrantedResultsAndReportsRefusals) {
         {{"exchange-answer", r.body}, {"audit-export-peer-calls", exported.output.substr(open, close - open + 1)}},
         a.dir.path());
     EXPECT_EQ(valid.exitCode, 0) << valid.output;
+    // The query follows BALP's PatientQuery (the patient named by the identifier searched for), and
+    // what B returned is a logical reference of B's organization, never "<organization>#Type/id"
+    // (a '#' would name a contained resource).
+    const std::string events = exported.output.substr(open, close - open + 1);
+    const std::string file = a.dir.path() + "/exchange-audit-events.json";
+    std::ofstream(file, std::ios::trunc) << events;
+    auto balp = runFhirTool("balp-check.js", {file});
+    EXPECT_EQ(balp.exitCode, 0) << balp.output;
+    EXPECT_TRUE(contains(events, "IHE.BasicAudit.PatientQuery")) << events;
+    EXPECT_TRUE(contains(events, R"({"identifier":{"system":")" + kOrgB + R"(","value":"Observation/)")) << events;
+    EXPECT_FALSE(contains(events, kOrgB + "#")) << events;
   }
 
   // Both sides audited the cross-node request, matched by the request id.

@@ -2,8 +2,10 @@
 // Checks AuditEvents against the IHE Basic Audit Log Patterns (BALP) profiles
 // they claim in meta.profile, reading the profiles' own FSH source (the IG's
 // input/fsh files, kept unchanged in tests/fixtures/balp/fsh; README there says
-// which version). The FHIR R4 base rules are validate-fhir.js's job; this checks
-// what the profiles add:
+// which version). The FHIR R4 base rules are validate-fhir.js's job: this is not
+// a validator by itself (an AuditEvent without `type`, which R4 requires, passes
+// here); run both, as tests/integration/balp_test.cpp does. This checks what the
+// profiles add:
 //   - cardinalities (`* path 1..`, `* path 0..0`, `* agent 2..`), inside slices too;
 //   - fixed and pattern values (`* action = #R`, `* type = DCM#110106`,
 //     `* agent[user].requestor = true`): a code equals, a Coding has the system and
@@ -19,7 +21,11 @@
 //
 // usage: node tests/tools/balp-check.js [--fsh DIR] FILE...
 //   FILE: an AuditEvent or a Bundle of them (JSON). Every meta.profile under
-//   https://profiles.ihe.net/ITI/BALP/ must be one the FSH defines.
+//   https://profiles.ihe.net/ITI/BALP/ must be one the FSH defines; one naming
+//   /ITI/BALP/ under another prefix (http://, a host typo) is a problem.
+//   Caret rules read: ^slicing.discriminator.type/path, ^slicing.rules = #open,
+//   and documentation (^short, ^definition, ^comment, ^requirements,
+//   ^experimental, ^caseSensitive, ^slicing.description); any other stops it.
 //   --list-rules PROFILE-ID prints the rules read for a profile (with file:line).
 // Prints one line per problem ("FILE: entry N (id): PROFILE: problem [file:line]")
 // and a summary; exit 0 when every claim holds, 1 when any does not, 2 when it
@@ -184,7 +190,15 @@ function parseRule(text, fsh, where) {
   const body = text.replace(/^\*\s*/, '');
   let m = /^(\S+)\s+\^slicing\.discriminator\.(type|path)\s*=\s*(.+)$/.exec(body);
   if (m) return [{ kind: 'slicing', path: m[1], field: m[2], value: m[3].replace(/^[#"]|"$/g, ''), where }];
-  if (/^(\S+\s+)?\^/.test(body)) return null;  // other metadata (^short, ^slicing.rules, ^experimental)
+  if (/^(\S+\s+)?\^/.test(body)) {
+    // Other caret rules: documentation, which no instance can break, and the open slicing every
+    // check here assumes. Anything else (closed or ordered slicing, a second discriminator
+    // `^slicing.discriminator[1]`, any caret not listed) could change what an instance must be:
+    // it stops the checker (exit 2) rather than being skipped.
+    if (/^(\S+\s+)?\^(short|definition|comment|requirements|experimental|caseSensitive|slicing\.description)\s*=/.test(body)) return null;
+    if (/^\S+\s+\^slicing\.rules\s*=\s*#open$/.test(body)) return null;
+    throw new Error(`${where}: a caret rule the checker does not read: ${body}`);
+  }
   m = /^(\S+)\s+contains\s+(.+)$/.exec(body);
   if (m) {
     return m[2].split(/\s+and\s+/).map((part) => {
@@ -425,7 +439,15 @@ function main() {
       if (!res || res.resourceType !== 'AuditEvent') return;
       events++;
       for (const url of asArray((res.meta || {}).profile)) {
-        if (!url.startsWith(`${CANONICAL}/`)) continue;
+        if (!url.startsWith(`${CANONICAL}/`)) {
+          // A BALP claim under a mistyped canonical (http://, another host) is a problem, not "no claim".
+          if (url.includes('/ITI/BALP/')) {
+            claims++;
+            process.stdout.write(`${file}: entry ${n} (${res.id}): ${url}: not under BALP's canonical ${CANONICAL}/\n`);
+            bad++;
+          }
+          continue;
+        }
         claims++;
         const id = url.slice(`${CANONICAL}/StructureDefinition/`.length);
         let problems;

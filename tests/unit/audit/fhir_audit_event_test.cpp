@@ -223,6 +223,34 @@ TEST(FhirAuditEvent, WritesMapToTheirInteractionActionAndBalpProfile) {
   }
 }
 
+// FHIR's interactions, not only the entry's action: a read of one version is a vread (in BALP's
+// AllReadVS: still Read); a PUT that created its resource is the interaction update with action C
+// (a creation), which neither BALP's Create (subtype create) nor its Update (action U) fits.
+TEST(FhirAuditEvent, AVersionReadIsAVreadAndAPutThatCreatesIsAnUpdateThatCreated) {
+  AuditEvent e = event();
+  e.path = "/fhir/Patient/p1/_history/2";
+  e.entities = "Patient/p1/_history/2";
+  Rendered vread = render(e);
+  EXPECT_EQ(vread.interaction, "vread");
+  EXPECT_EQ(vread.action, "R");
+  EXPECT_EQ(vread.profiles, (std::vector<std::string>{kBalp + "IHE.BasicAudit.Read", kBalp + "IHE.BasicAudit.PatientRead"}));
+  e = event();
+  e.action = "create";
+  e.method = "PUT";
+  e.httpStatus = 201;
+  e.entities = "Patient/p1/_history/1";
+  Rendered put = render(e);
+  EXPECT_EQ(put.interaction, "update");
+  EXPECT_EQ(put.action, "C");
+  EXPECT_FALSE(put.hasMeta);
+  EXPECT_EQ(put.references, (std::vector<std::string>{"Patient/p1", "Patient/p1/_history/1"}));
+  // A POST is FHIR's create.
+  e.method = "POST";
+  Rendered post = render(e);
+  EXPECT_EQ(post.interaction, "create");
+  EXPECT_EQ(post.profiles, (std::vector<std::string>{kBalp + "IHE.BasicAudit.Create", kBalp + "IHE.BasicAudit.PatientCreate"}));
+}
+
 TEST(FhirAuditEvent, ReadsAndSearchesClaimBalpOnlyWhenTheySucceeded) {
   AuditEvent e = event();
   Rendered read = render(e);
@@ -279,7 +307,8 @@ std::string agentCode(const Object::Ptr& event, std::size_t i) {
 
 // BALP's agent types: Read has the client as Destination and the server as Source (the data flows
 // to the client), Query/Create/Update the reverse, Delete the client as Application and the server
-// as Custodian. Both agents carry a network address: the caller's IP, the node's name.
+// as Custodian. Both agents carry a network: the caller's IP address from the TCP connection, and
+// this node's node.id as a name (type 1): the signed entry holds no address of the node.
 TEST(FhirAuditEvent, AgentsFollowTheRolesOfEachBalpPattern) {
   AuditEvent e = event();
   auto read = renderObject(e);
@@ -302,10 +331,31 @@ TEST(FhirAuditEvent, AgentsFollowTheRolesOfEachBalpPattern) {
   auto v6 = renderObject(e);
   EXPECT_EQ(v6->getArray("agent")->getObject(0)->getObject("network")->getValue<std::string>("address"), "2001:db8::7");
   EXPECT_EQ(details(v6)["remoteAddress"], "[2001:db8::7]:50412");
+  // A peer call: the organization on whose behalf (requestor, no transfer role, no address: it
+  // did not connect), this node sending the query, the peer receiving it, with no address (the
+  // entry holds none, which is why a peer call claims no profile).
+  e = event();
+  e.action = "peer-call";
+  e.remoteAddress.clear();
+  e.peerOrganization = "urn:oid:1.3";
+  auto peer = renderObject(e);
+  EXPECT_FALSE(peer->has("meta"));
+  auto agents = peer->getArray("agent");
+  ASSERT_EQ(agents->size(), 3u);
+  EXPECT_FALSE(agents->getObject(0)->has("type"));
+  EXPECT_TRUE(agents->getObject(0)->getValue<bool>("requestor"));
+  EXPECT_FALSE(agents->getObject(0)->has("network"));
+  EXPECT_EQ(agentCode(peer, 1), "110153");
+  EXPECT_EQ(str(agents->getObject(1)->get("network")), R"({"address":"node-a","type":"1"})");
+  EXPECT_EQ(agentCode(peer, 2), "110152");
+  EXPECT_EQ(str(agents->getObject(2)->get("who")), R"({"identifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.3"}})");
+  EXPECT_FALSE(agents->getObject(2)->getValue<bool>("requestor"));
+  EXPECT_FALSE(agents->getObject(2)->has("network"));
 }
 
 // A search: the resources returned typed by their FHIR type, and BALP's query entity (System Object,
-// role Query) holding the request as the entry has it, base64, with no what and no detail.
+// role Query) holding the request as far as the signed entry has it (method, path and the patient
+// parameter), base64 in `query` and readable in `description`, with no what and no detail.
 TEST(FhirAuditEvent, ASearchHasBalpsQueryEntity) {
   AuditEvent e = event();
   e.action = "search";
@@ -320,10 +370,88 @@ TEST(FhirAuditEvent, ASearchHasBalpsQueryEntity) {
   auto query = entities->getObject(3);
   EXPECT_EQ(query->getObject("role")->getValue<std::string>("code"), "24");
   EXPECT_EQ(query->getObject("type")->getValue<std::string>("code"), "2");
-  EXPECT_EQ(query->getValue<std::string>("query"), "R0VUIC9maGlyL09ic2VydmF0aW9u");  // base64("GET /fhir/Observation")
+  EXPECT_EQ(query->getValue<std::string>("description"), "GET /fhir/Observation?patient=p1");
+  EXPECT_EQ(query->getValue<std::string>("query"), "R0VUIC9maGlyL09ic2VydmF0aW9uP3BhdGllbnQ9cDE=");
   EXPECT_FALSE(query->has("what"));
   EXPECT_FALSE(query->has("detail"));
   EXPECT_EQ(entities->getObject(4)->getObject("type")->getValue<std::string>("code"), "XrequestId");
+  auto queryOf = [](const Object::Ptr& out) {
+    auto list = out->getArray("entity");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      auto role = list->getObject(i)->getObject("role");
+      if (role && role->getValue<std::string>("code") == "24") return list->getObject(i);
+    }
+    return Object::Ptr(new Object);
+  };
+  // By identifier, percent-encoded as a query value: `patient.identifier` on /exchange and other types,
+  // `identifier` on Patient; by id on Patient: `_id`.
+  e.action = "query";
+  e.path = "/exchange/Patient";
+  e.patient.clear();
+  e.patientQuery = "urn:oid:2.16.840.1.113883.3.7000.1|NET-1001";
+  auto exchange = queryOf(renderObject(e));
+  EXPECT_EQ(exchange->getValue<std::string>("description"),
+            "GET /exchange/Patient?patient.identifier=urn:oid:2.16.840.1.113883.3.7000.1%7CNET-1001");
+  EXPECT_EQ(exchange->getValue<std::string>("query"),
+            "R0VUIC9leGNoYW5nZS9QYXRpZW50P3BhdGllbnQuaWRlbnRpZmllcj11cm46b2lkOjIuMTYuODQwLjEuMTEzODgzLjMuNzAwMC4xJTdDTkVULTEwMDE=");
+  e.action = "search";
+  e.path = "/fhir/Patient";
+  EXPECT_EQ(queryOf(renderObject(e))->getValue<std::string>("description"),
+            "GET /fhir/Patient?identifier=urn:oid:2.16.840.1.113883.3.7000.1%7CNET-1001");
+  e.patientQuery.clear();
+  e.patient = "Patient/p1";
+  EXPECT_EQ(queryOf(renderObject(e))->getValue<std::string>("description"), "GET /fhir/Patient?_id=p1");
+  // No patient parameter (an audit read of the whole trail): the method and path only.
+  e.action = "audit-query";
+  e.path = "/audit/AuditEvent";
+  e.patient.clear();
+  EXPECT_EQ(queryOf(renderObject(e))->getValue<std::string>("description"), "GET /audit/AuditEvent");
+}
+
+// BALP's PatientQuery is for a search naming its patient "by a Patient id or identifier": an
+// /exchange query (the peers' patients have no id here) and a local search by identifier that
+// found nobody name the patient by the identifier searched for, a typed logical reference, and
+// claim PatientQuery; a search that found the patient names it by reference and identifier.
+TEST(FhirAuditEvent, ASearchByPatientIdentifierIsAPatientQuery) {
+  AuditEvent e = event();
+  e.action = "query";
+  e.method = "GET";
+  e.path = "/exchange/Patient";
+  e.patient.clear();
+  e.patientQuery = "urn:oid:2.16.840.1.113883.3.7000.1|NET-1001";
+  e.entities = "urn:oid:1.3#Patient/x";
+  auto out = renderObject(e);
+  EXPECT_EQ(str(out->getObject("meta")->get("profile")),
+            R"(["https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query","https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientQuery"])");
+  auto patient = out->getArray("entity")->getObject(0);
+  EXPECT_EQ(str(patient->get("what")),
+            R"({"identifier":{"system":"urn:oid:2.16.840.1.113883.3.7000.1","value":"NET-1001"},"type":"Patient"})");
+  EXPECT_EQ(patient->getObject("type")->getValue<std::string>("code"), "1");
+  EXPECT_EQ(patient->getObject("role")->getValue<std::string>("code"), "1");
+  // What the peer returned: not a reference with '#' (a contained resource), but the resource's type
+  // and its "Type/id" as an identifier of the peer's organization.
+  auto returned = out->getArray("entity")->getObject(1);
+  EXPECT_EQ(str(returned->get("what")), R"({"identifier":{"system":"urn:oid:1.3","value":"Patient/x"},"type":"Patient"})");
+  EXPECT_EQ(str(returned->get("type")), R"({"code":"Patient","system":"http://hl7.org/fhir/resource-types"})");
+  EXPECT_EQ(returned->getObject("role")->getValue<std::string>("code"), "4");
+  // A local search by identifier that matched nothing: the same.
+  e.action = "search";
+  e.path = "/fhir/Patient";
+  e.entities.clear();
+  auto none = renderObject(e);
+  EXPECT_EQ(str(none->getObject("meta")->get("profile")), str(out->getObject("meta")->get("profile")));
+  EXPECT_EQ(str(none->getArray("entity")->getObject(0)->get("what")), str(patient->get("what")));
+  // One that found the patient: the reference, and the identifier it was found by.
+  e.patient = "Patient/p1";
+  e.entities = "Patient/p1";
+  auto found = renderObject(e);
+  EXPECT_EQ(str(found->getArray("entity")->getObject(0)->get("what")),
+            R"({"identifier":{"system":"urn:oid:2.16.840.1.113883.3.7000.1","value":"NET-1001"},"reference":"Patient/p1"})");
+  // A malformed identifier names no patient: Query only.
+  e.patient.clear();
+  e.patientQuery = "NET-1001";
+  EXPECT_EQ(str(renderObject(e)->getObject("meta")->get("profile")),
+            R"(["https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query"])");
 }
 
 // /audit/disclosures: a successful read or search of a patient's data as BALP's
@@ -352,6 +480,11 @@ TEST(FhirAuditEvent, ADisclosureIsAnExportAtTheSource) {
   auto search = renderObject(e, FhirAuditView::kDisclosure);
   EXPECT_EQ(search->getArray("subtype")->getObject(0)->getValue<std::string>("code"), "search-type");
   EXPECT_EQ(search->getArray("entity")->getObject(1)->getObject("what")->getValue<std::string>("reference"), "Observation/o1");
+  // A patient not named by a Patient reference (never written today) is no PrivacyDisclosure.Source,
+  // whose patient entity is a Reference(Patient), and renders as in the trail.
+  e.patient = "Group/g1";
+  EXPECT_EQ(str(renderObject(e, FhirAuditView::kDisclosure)), str(renderObject(e)));
+  e.patient = "Patient/p1";
   // What is not a disclosure renders as in the trail.
   e.outcome = "denied";
   e.outcomeReason = "no_grant";
@@ -378,6 +511,14 @@ TEST(FhirAuditEvent, ARefusedHandshakeIsADicomSecurityAlert) {
   EXPECT_EQ(out->getValue<std::string>("outcome"), "4");
   EXPECT_FALSE(out->getArray("agent")->getObject(0)->getValue<bool>("requestor"));
   EXPECT_FALSE(out->getArray("agent")->getObject(1)->getValue<bool>("requestor"));
+  // No data-transfer role types (DICOM's alert has a reporting process and performing participants);
+  // no organization was admitted: the party is named by its certificate subject, with no identifier.
+  EXPECT_FALSE(out->getArray("agent")->getObject(0)->has("type"));
+  EXPECT_FALSE(out->getArray("agent")->getObject(1)->has("type"));
+  EXPECT_EQ(str(out->getArray("agent")->getObject(0)->get("who")), R"({"display":"CN=intruder"})");
+  e.subjectDn.clear();
+  EXPECT_EQ(str(renderObject(e)->getArray("agent")->getObject(0)->get("who")), R"({"display":"unidentified"})");
+  e.subjectDn = "CN=intruder";
   auto entities = out->getArray("entity");
   ASSERT_EQ(entities->size(), 1u);
   EXPECT_EQ(str(entities->getObject(0)->getObject("what")),
