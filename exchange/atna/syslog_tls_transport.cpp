@@ -115,7 +115,6 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
   ossl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) return tl::make_unexpected(transportError("SSL_CTX_new: " + ossl::drainErrors()));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (SSL_CTX_use_certificate(ctx.get(), material->leaf.get()) != 1 ||
       SSL_CTX_use_PrivateKey(ctx.get(), material->key.get()) != 1) {
     return tl::make_unexpected(transportError("the node's certificate: " + ossl::drainErrors()));
@@ -178,6 +177,8 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
     const int n = SSL_read(ssl.get(), buf, sizeof buf);
     if (n > 0) continue;  // a repository says nothing in RFC 5425; ignore what it sends
     const int code = SSL_get_error(ssl.get(), n);
+    // Only the repository's close_notify confirms: a bare TCP close (a crashed repository, or anyone
+    // on the path sending a FIN) is an unexpected EOF, a failure, and the batch is sent again.
     if (code == SSL_ERROR_ZERO_RETURN) return {};
     return tl::make_unexpected(transportError(sslFailure("waiting for the audit repository to close", ssl.get(), n)));
   }

@@ -3,7 +3,8 @@
 // the repository's chain verified against atna.trustBundle and its name (atna.serverName: a DNS
 // name, or an IP address matched against the certificate's IP addresses) checked inside OpenSSL's
 // verification; anything else fails closed. A batch counts as delivered when, after its last frame
-// and this side's close_notify, the repository closed the connection cleanly: it read every frame.
+// and this side's close_notify, the repository closed the connection cleanly (its close_notify; a
+// bare TCP close is a failure): it read every frame.
 #pragma once
 
 #include <chrono>

@@ -1,15 +1,26 @@
 // The ATNA feed's loop over fakes: batches in index order with the cursor moved only past what
 // the transport confirmed, a failed batch sent again whole, a cursor held by another process
-// skipped, the backlog measured, and stop() prompt during a backoff.
+// skipped, the backlog measured, and stop() prompt during a backoff. Then the real TLS transport
+// against small repositories written here: only the repository's close_notify confirms a batch.
 #include "exchange/atna/atna_feed.h"
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <openssl/ssl.h>
+
 #include "audit/canonical_form.h"
+#include "exchange/atna/syslog_tls_transport.h"
+#include "tests/support/loopback_listener.h"
+#include "tests/support/test_pki.h"
 
 namespace hie::exchange {
 namespace {
@@ -164,6 +175,136 @@ TEST(AtnaFeed, TheThreadCatchesUpAfterAnOutageMeasuresTheBacklogAndStopsDuringAB
   again.stop();
   EXPECT_EQ(again.backlog(), 0);
   EXPECT_EQ(store.cursors["log-a"], 9u);
+}
+
+// An audit record repository over TLS (certificate for 127.0.0.1 from the test PKI): takes one
+// connection at a time, reads every byte until the client's close_notify, then either answers
+// with its own close_notify (clean) or closes the TCP connection without one (as a repository
+// that crashed after reading, or a FIN from anyone on the path, would).
+class TlsRepository {
+ public:
+  TlsRepository(const testing::Credential& server, const testing::Credential& intermediate)
+      : ctx_(SSL_CTX_new(TLS_server_method())) {
+    SSL_CTX_use_certificate(ctx_.get(), server.cert());
+    SSL_CTX_use_PrivateKey(ctx_.get(), server.key());
+    SSL_CTX_add1_chain_cert(ctx_.get(), intermediate.cert());
+    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+    const auto listener = testing::listenOnLoopback(16, "tls repository:");
+    fd_ = listener.fd;
+    port_ = listener.port;
+    thread_ = std::thread([this] { run(); });
+  }
+  ~TlsRepository() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+  std::atomic<bool> cleanClose{true};
+  std::atomic<int> connectionsRead{0};  // connections read to the client's close_notify
+  std::string received() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return received_;
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      ossl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
+      SSL_set_fd(ssl.get(), fd);
+      if (SSL_accept(ssl.get()) == 1) {
+        std::string got;
+        char buf[4096];
+        int n;
+        while ((n = SSL_read(ssl.get(), buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+        const bool all = SSL_get_error(ssl.get(), n) == SSL_ERROR_ZERO_RETURN;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          received_ += got;
+        }
+        if (all) ++connectionsRead;
+        if (cleanClose) SSL_shutdown(ssl.get());
+      }
+      ::close(fd);
+    }
+  }
+  ossl::UniquePtr<SSL_CTX> ctx_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::string received_;
+  std::thread thread_;
+};
+
+class AtnaTransport : public ::testing::Test {
+ protected:
+  AtnaTransport() : pki(testing::TestPki::create()) {
+    testing::CertSpec spec;
+    spec.commonName = "audit-repository";
+    spec.sanIps = {"127.0.0.1"};
+    spec.extendedKeyUsage = {"serverAuth"};
+    repoCert = pki.leaf(spec);
+    testing::CertSpec node;
+    node.commonName = "node-a";
+    node.extendedKeyUsage = {"clientAuth"};
+    nodeCert = pki.leaf(node);
+    auto m = std::make_shared<auth::TlsMaterial>();
+    X509_up_ref(nodeCert.cert());
+    m->leaf.reset(nodeCert.cert());
+    EVP_PKEY_up_ref(nodeCert.key());
+    m->key.reset(nodeCert.key());
+    material = m;
+    bundle = testing::writeFile(dir.path(), "anchors.pem", pki.root.certPem());
+  }
+
+  std::unique_ptr<SyslogTlsTransport> transport(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto t = SyslogTlsTransport::create(SyslogTlsOptions{"127.0.0.1", static_cast<std::uint16_t>(port), "", bundle, timeout},
+                                        [this] { return material; });
+    EXPECT_TRUE(t) << t.error().internal;
+    return std::move(*t);
+  }
+
+  testing::TempDir dir;
+  testing::TestPki pki;
+  testing::Credential repoCert;
+  testing::Credential nodeCert;
+  std::shared_ptr<const auth::TlsMaterial> material;
+  std::string bundle;
+};
+
+TEST_F(AtnaTransport, ACloseWithoutCloseNotifyIsNotADeliveryAndTheCursorStays) {
+  TlsRepository crashing(repoCert, pki.intermediate);
+  crashing.cleanClose = false;
+  FakeStore store;
+  store.committed = {{"log-a", 3}};
+  auto tls = transport(crashing.port());
+  Counters counters;
+  AtnaFeed feed(store, *tls, counters, options());
+  AtnaRound round = feed.runRound();
+  // The repository read every frame (up to the node's close_notify), then closed without its own.
+  EXPECT_EQ(crashing.connectionsRead.load(), 1);
+  EXPECT_NE(crashing.received().find("index=\"2\""), std::string::npos) << crashing.received();
+  EXPECT_TRUE(round.failed);
+  EXPECT_EQ(round.sent, 0u);
+  EXPECT_EQ(store.cursors["log-a"], 0u);
+  EXPECT_EQ(counters.atnaFailures.value({"transport"}), 1u);
+  EXPECT_EQ(counters.atnaMessagesSent.value(), 0u);
+
+  // A repository that closes cleanly gets the same entries, and the cursor moves past them.
+  TlsRepository good(repoCert, pki.intermediate);
+  auto tls2 = transport(good.port());
+  AtnaFeed again(store, *tls2, counters, options());
+  round = again.runRound();
+  EXPECT_FALSE(round.failed);
+  EXPECT_EQ(round.sent, 3u);
+  EXPECT_EQ(store.cursors["log-a"], 3u);
+  for (const char* index : {"index=\"0\"", "index=\"1\"", "index=\"2\""}) {
+    EXPECT_NE(good.received().find(index), std::string::npos) << good.received();
+  }
 }
 
 }  // namespace
