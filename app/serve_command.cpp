@@ -361,10 +361,12 @@ int runServe(const Args& argv) {
     spdlog::info("TLS material reloaded ({}): new handshakes use it", reloadAsked ? "SIGHUP" : "files changed");
   }
   draining = true;  // /readyz answers 503 from here on
+  // First, so that a connect or delivery to the repository under way is cut before the waits below;
+  // what it has not delivered stays behind its cursor for the next start.
+  if (atnaFeed) atnaFeed->stop();
   server.stop(5);
   peerClient.stop();  // outbound calls still in flight are cut; its workers are joined
   submitter.stop();   // its call under way was just cut; its audit entries are queued before the writer stops
-  if (atnaFeed) atnaFeed->stop();  // what it has not delivered stays behind its cursor for the next start
   admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -43,7 +44,15 @@ bool isIpAddress(const std::string& name) {
   return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
-Result<Socket> connectTo(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+Error cancelledError() { return transportError("cancelled: the node is stopping"); }
+
+bool signalled(int wakeFd) {
+  pollfd p{wakeFd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+// wakeFd (readable once cancel() ran) cuts the wait for a connection at once.
+Result<Socket> connectTo(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout, int wakeFd) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -53,14 +62,16 @@ Result<Socket> connectTo(const std::string& host, std::uint16_t port, std::chron
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> list(found, freeaddrinfo);
   std::string last = "no address";
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    if (signalled(wakeFd)) return tl::make_unexpected(cancelledError());
     Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
     if (s.fd() < 0) continue;
     const int flags = fcntl(s.fd(), F_GETFL, 0);
     fcntl(s.fd(), F_SETFL, flags | O_NONBLOCK);
     int r = ::connect(s.fd(), a->ai_addr, a->ai_addrlen);
     if (r != 0 && errno == EINPROGRESS) {
-      pollfd p{s.fd(), POLLOUT, 0};
-      r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+      pollfd p[2] = {{s.fd(), POLLOUT, 0}, {wakeFd, POLLIN, 0}};
+      r = ::poll(p, 2, static_cast<int>(timeout.count()));
+      if (r > 0 && p[1].revents != 0) return tl::make_unexpected(cancelledError());
       if (r == 0) {
         last = "connect timed out";
         continue;
@@ -107,7 +118,12 @@ Result<std::unique_ptr<SyslogTlsTransport>> SyslogTlsTransport::create(SyslogTls
 }
 
 SyslogTlsTransport::SyslogTlsTransport(SyslogTlsOptions options, MaterialSource material, ossl::UniquePtr<X509_STORE> anchors)
-    : options_(std::move(options)), material_(std::move(material)), anchors_(std::move(anchors)) {}
+    : options_(std::move(options)), material_(std::move(material)), anchors_(std::move(anchors)),
+      wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+SyslogTlsTransport::~SyslogTlsTransport() {
+  if (wakeFd_ >= 0) ::close(wakeFd_);
+}
 
 Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames) {
   ERR_clear_error();
@@ -140,11 +156,15 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
     }
   }
 
-  auto socket = connectTo(options_.host, options_.port, options_.timeout);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cancelled_) return tl::make_unexpected(cancelledError());
+  }
+  auto socket = connectTo(options_.host, options_.port, options_.timeout, wakeFd_);
   if (!socket) return tl::make_unexpected(socket.error());
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (cancelled_) return tl::make_unexpected(transportError("cancelled: the node is stopping"));
+    if (cancelled_) return tl::make_unexpected(cancelledError());
     activeFd_ = socket->fd();
   }
   // Forgets the socket before it is closed, so that cancel() never touches a reused descriptor.
@@ -187,6 +207,10 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
 void SyslogTlsTransport::cancel() {
   std::lock_guard<std::mutex> lock(mutex_);
   cancelled_ = true;
+  const std::uint64_t one = 1;
+  if (wakeFd_ >= 0) {
+    [[maybe_unused]] const ssize_t n = ::write(wakeFd_, &one, sizeof one);  // a connect under way returns at once
+  }
   if (activeFd_ >= 0) ::shutdown(activeFd_, SHUT_RDWR);  // blocked reads and writes return at once
 }
 

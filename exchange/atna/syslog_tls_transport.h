@@ -33,7 +33,12 @@ class SyslogTlsTransport : public SyslogTransport {
   // kInvalidInput when the trust bundle holds no certificate or cannot be read.
   static Result<std::unique_ptr<SyslogTlsTransport>> create(SyslogTlsOptions options, MaterialSource material);
 
+  ~SyslogTlsTransport() override;
+  SyslogTlsTransport(const SyslogTlsTransport&) = delete;
+  SyslogTlsTransport& operator=(const SyslogTlsTransport&) = delete;
+
   Result<void> deliver(const std::vector<std::string>& frames) override;
+  // Cuts the connect (wakes its poll), handshake, write or close wait under way, and every later delivery.
   void cancel() override;
 
  private:
@@ -45,6 +50,7 @@ class SyslogTlsTransport : public SyslogTransport {
   std::mutex mutex_;  // guards activeFd_ and cancelled_
   int activeFd_ = -1;  // the socket of the delivery under way
   bool cancelled_ = false;
+  int wakeFd_ = -1;  // an eventfd, readable once cancel() ran: wakes a connect's poll
 };
 
 }  // namespace hie::exchange

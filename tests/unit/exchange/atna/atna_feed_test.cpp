@@ -6,10 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -305,6 +310,78 @@ TEST_F(AtnaTransport, ACloseWithoutCloseNotifyIsNotADeliveryAndTheCursorStays) {
   for (const char* index : {"index=\"0\"", "index=\"1\"", "index=\"2\""}) {
     EXPECT_NE(good.received().find(index), std::string::npos) << good.received();
   }
+}
+
+// Sockets on this host still sending their SYN to 127.0.0.1:port (state SYN_SENT in /proc/net/tcp).
+int synSentTo(int port) {
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  char remote[32];
+  std::snprintf(remote, sizeof remote, "0100007F:%04X", port);
+  int n = 0;
+  while (std::getline(tcp, line)) {
+    if (line.find(std::string(" ") + remote + " 02 ") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+template <class F>
+bool within(std::chrono::seconds limit, F condition) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+TEST_F(AtnaTransport, CancelCutsAConnectThatIsNotAnswered) {
+  // A repository that never accepts, its accept queue full: the kernel drops further SYNs, as a
+  // firewall dropping packets would, and a connect waits for its whole timeout.
+  const auto listener = testing::listenOnLoopback(0, "full backlog:");
+  std::vector<int> fillers;
+  bool full = false;
+  for (int i = 0; i < 64 && !full; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(listener.port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 500) == 0) {
+      full = true;  // this one's SYN was dropped
+      ::close(fd);
+    } else {
+      fillers.push_back(fd);
+    }
+  }
+  ASSERT_TRUE(full);
+  ASSERT_TRUE(within(std::chrono::seconds(10), [&] { return synSentTo(listener.port) == 0; }));
+  auto tls = transport(listener.port, std::chrono::seconds(120));
+  std::atomic<bool> done{false};
+  Result<void> result;
+  std::thread sender([&] {
+    result = tls->deliver({"3 abc"});
+    done = true;
+  });
+  // The transport is waiting for its connection when the node stops.
+  EXPECT_TRUE(within(std::chrono::seconds(10), [&] { return synSentTo(listener.port) == 1; }));
+  EXPECT_FALSE(done.load());
+  tls->cancel();
+  // Well within the 120 s connect timeout (a generous bound, not a timing measurement).
+  const bool returned = within(std::chrono::seconds(30), [&] { return done.load(); });
+  EXPECT_TRUE(returned);
+  if (!returned) ::shutdown(listener.fd, SHUT_RDWR);
+  sender.join();
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().internal.find("cancelled"), std::string::npos) << result.error().internal;
+  // Later deliveries fail at once.
+  auto again = tls->deliver({"3 abc"});
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().internal.find("cancelled"), std::string::npos) << again.error().internal;
+  for (int fd : fillers) ::close(fd);
+  ::close(listener.fd);
 }
 
 }  // namespace
