@@ -144,10 +144,13 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
       out += gauge("hie_crl_next_update_timestamp_seconds", "nextUpdate of each configured CRL.", series);
     }
     if (atna != nullptr) {
-      // -1 until the feed first measured it (the database unreachable since the start).
+      // -1 until the feed's first successful measurement (just started, or the database unreachable since).
       out += gauge("hie_atna_backlog_entries",
                    "Committed audit entries not yet delivered to the ATNA audit record repository.",
                    "hie_atna_backlog_entries " + std::to_string(atna->backlog()) + "\n");
+      out += gauge("hie_atna_backlog_measured_timestamp_seconds",
+                   "When hie_atna_backlog_entries was last measured (0: not yet).",
+                   "hie_atna_backlog_measured_timestamp_seconds " + std::to_string(atna->backlogMeasuredAt()) + "\n");
     }
     return out;
   };

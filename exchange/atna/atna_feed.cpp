@@ -31,12 +31,16 @@ bool AtnaFeed::waitFor(std::chrono::milliseconds d) {
 }
 
 void AtnaFeed::measureBacklog() {
+  lastMeasured_ = std::chrono::steady_clock::now();
   auto backlog = store_.backlog(options_.repository);
-  if (backlog) backlog_ = static_cast<std::int64_t>(*backlog);
+  if (!backlog) return;  // the value stays, and its timestamp ages
+  backlog_ = static_cast<std::int64_t>(*backlog);
+  backlogMeasuredAt_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void AtnaFeed::run() {
   std::chrono::milliseconds retry = options_.retryMin;
+  measureBacklog();  // before the first batch, which can take a connect timeout
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -119,6 +123,8 @@ AtnaRound AtnaFeed::runRound() {
         return round;
       }
       round.sent += batch->delivered;
+      // A catch-up can last long (a new repository gets the whole history): the gauge follows it.
+      if (std::chrono::steady_clock::now() - lastMeasured_ >= options_.idlePoll) measureBacklog();
       if (failed) {
         round.failed = true;
         return round;

@@ -68,7 +68,7 @@ struct AtnaFeedOptions {
   audit::SyslogOrigin syslogOrigin;
   std::size_t batchSize = 100;
   std::size_t maxMessageBytes = 262144;  // larger messages are sent whole, logged and counted
-  std::chrono::milliseconds idlePoll{500};
+  std::chrono::milliseconds idlePoll{500};  // also the interval of backlog measurements during a catch-up
   std::chrono::milliseconds retryMin{500};
   std::chrono::milliseconds retryMax{30000};
 };
@@ -93,8 +93,13 @@ class AtnaFeed {
 
   // Every origin until nothing committed is left or a batch fails (the thread's body; tests call it).
   AtnaRound runRound();
-  // Entries committed but not yet delivered, as last measured; -1 before the first measurement.
+  // Entries committed but not yet delivered, as last measured: when the thread starts, after a
+  // batch (at most every idlePoll, so also during a long catch-up) and while it waits to retry.
+  // -1 until the first measurement succeeded (just started, or the database unreachable since).
   std::int64_t backlog() const { return backlog_.load(); }
+  // When backlog() was last measured (seconds since the epoch; 0: never): its age shows a stale
+  // value, e.g. while the database is unreachable.
+  std::int64_t backlogMeasuredAt() const { return backlogMeasuredAt_.load(); }
 
  private:
   void run();
@@ -107,6 +112,8 @@ class AtnaFeed {
   Counters& counters_;
   AtnaFeedOptions options_;
   std::atomic<std::int64_t> backlog_{-1};
+  std::atomic<std::int64_t> backlogMeasuredAt_{0};
+  std::chrono::steady_clock::time_point lastMeasured_{};  // the feed's thread only
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

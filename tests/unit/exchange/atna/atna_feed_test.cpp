@@ -182,6 +182,40 @@ TEST(AtnaFeed, TheThreadCatchesUpAfterAnOutageMeasuresTheBacklogAndStopsDuringAB
   EXPECT_EQ(store.cursors["log-a"], 9u);
 }
 
+class RecordingTransport : public SyslogTransport {
+ public:
+  std::function<void()> onDeliver;
+  Result<void> deliver(const std::vector<std::string>&) override {
+    onDeliver();
+    return {};
+  }
+};
+
+TEST(AtnaFeed, TheBacklogIsMeasuredBetweenBatchesOfALongCatchUp) {
+  FakeStore store;
+  store.committed = {{"log-a", 20}};
+  RecordingTransport transport;
+  Counters counters;
+  AtnaFeedOptions o = options();
+  o.idlePoll = std::chrono::milliseconds(0);  // measure after every batch
+  AtnaFeed feed(store, transport, counters, o);
+  std::vector<std::int64_t> seen;
+  transport.onDeliver = [&] { seen.push_back(feed.backlog()); };
+  EXPECT_EQ(feed.backlogMeasuredAt(), 0);
+  const AtnaRound round = feed.runRound();  // one round: 5 batches of 4
+  EXPECT_EQ(round.sent, 20u);
+  // Not measured before the first batch here (the thread measures when it starts), then after each.
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{-1, 16, 12, 8, 4}));
+  EXPECT_EQ(feed.backlog(), 0);
+  EXPECT_GT(feed.backlogMeasuredAt(), 1700000000);
+  // The database down: the value stays, its timestamp does not move.
+  store.down = true;
+  const auto at = feed.backlogMeasuredAt();
+  EXPECT_TRUE(feed.runRound().failed);
+  EXPECT_EQ(feed.backlog(), 0);
+  EXPECT_EQ(feed.backlogMeasuredAt(), at);
+}
+
 // An audit record repository over TLS (certificate for 127.0.0.1 from the test PKI): takes one
 // connection at a time, reads every byte until the client's close_notify, then either answers
 // with its own close_notify (clean) or closes the TCP connection without one (as a repository
