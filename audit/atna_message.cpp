@@ -28,24 +28,65 @@ std::string coded(const char* element, const std::string& code, const char* syst
          (text.empty() ? "" : attr("originalText", text)) + "/>";
 }
 
-// What an entry's action is in DICOM: EventID, EventActionCode and the restful interaction (EventTypeCode).
+// What an entry's action is in DICOM: EventID, EventActionCode and the EventTypeCode (the restful
+// interaction, from the system FHIR uses; none when the entry says none). Kept consistent with
+// restMapping() in fhir_audit_event.cpp (same action codes and interactions; the unit test
+// compares both renderings of every action):
+// - reads and writes of records: 110110 Patient Record (DICOM allows C, R, U, D);
+// - searches: 110112 Query (E); reading this node's audit trail: 110101 Audit Log Used (R);
+// - a refused handshake: 110113 Security Alert (E) of type 110126 Node Authentication;
+// - what DICOM has no event for (capabilities, transaction, batch, witness, and a request refused
+//   before a handler knew what it was): the FHIR type `rest` (Restful Operation), as the FHIR
+//   rendering has it.
 struct DicomEvent {
   const char* eventId;
+  const char* eventSystem;
   const char* eventText;
   const char* actionCode;
-  const char* interaction;
+  const char* interaction;  // nullptr: no EventTypeCode
 };
 
+constexpr const char* kAuditEventType = "http://terminology.hl7.org/CodeSystem/audit-event-type";
+
 DicomEvent dicomEvent(const std::string& eventType, const std::string& action) {
-  if (eventType == "security-alert") return {"110113", "Security Alert", "E", nullptr};
-  if (action == "read") return {"110110", "Patient Record", "R", "read"};
-  if (action == "create") return {"110110", "Patient Record", "C", "create"};
-  if (action == "update") return {"110110", "Patient Record", "U", "update"};
-  if (action == "delete") return {"110110", "Patient Record", "D", "delete"};
-  if (action == "transaction") return {"110110", "Patient Record", "E", "transaction"};
-  if (action == "batch") return {"110110", "Patient Record", "E", "batch"};
-  if (action == "capabilities") return {"110112", "Query", "E", "capabilities"};
-  return {"110112", "Query", "E", "search-type"};  // search, query, audit-query, peer-call, witness, rest
+  if (eventType == "security-alert") return {"110113", kDcm, "Security Alert", "E", nullptr};
+  if (action == "read") return {"110110", kDcm, "Patient Record", "R", "read"};
+  if (action == "create") return {"110110", kDcm, "Patient Record", "C", "create"};
+  if (action == "update") return {"110110", kDcm, "Patient Record", "U", "update"};
+  if (action == "delete") return {"110110", kDcm, "Patient Record", "D", "delete"};
+  if (action == "search" || action == "query" || action == "peer-call") return {"110112", kDcm, "Query", "E", "search-type"};
+  if (action == "audit-query") return {"110101", kDcm, "Audit Log Used", "R", "search-type"};
+  if (action == "capabilities") return {"rest", kAuditEventType, "Restful Operation", "R", "capabilities"};
+  if (action == "transaction" || action == "batch") {
+    return {"rest", kAuditEventType, "Restful Operation", "E", action == "batch" ? "batch" : "transaction"};
+  }
+  if (action == "witness" || action == "witness-submit") return {"rest", kAuditEventType, "Restful Operation", "E", "operation"};
+  return {"rest", kAuditEventType, "Restful Operation", "E", nullptr};  // `rest`: refused before a handler knew what it was
+}
+
+// The RoleIDCode of the caller and of this node, as agentTypes() in fhir_audit_event.cpp: a read
+// has the caller as Destination (the data flows to it) and the node as Source; a delete has the
+// caller as Application and the node as Custodian; every other event the caller as Source and the
+// node as Destination, as DICOM has a request.
+struct Role {
+  const char* code;
+  const char* system;
+  const char* text;
+};
+struct Roles {
+  Role client;
+  Role server;
+};
+
+Roles dicomRoles(const std::string& action) {
+  const Role source{"110153", kDcm, "Source Role ID"};
+  const Role destination{"110152", kDcm, "Destination Role ID"};
+  if (action == "read") return {destination, source};
+  if (action == "delete") {
+    return {{"110150", kDcm, "Application"},
+            {"custodian", "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "Custodian"}};
+  }
+  return {source, destination};
 }
 
 // The address part of "192.0.2.7:50412" or "[2001:db8::7]:50412".
@@ -177,10 +218,11 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><AuditMessage>";  // one line: syslog receivers split at LF
   x += "<EventIdentification" + attr("EventActionCode", ev.actionCode) + attr("EventDateTime", str("time")) +
        attr("EventOutcomeIndicator", outcomeCode) + ">";
-  x += coded("EventID", ev.eventId, kDcm, ev.eventText);
-  if (ev.interaction == nullptr) {
+  const bool securityAlert = str("eventType") == "security-alert";
+  x += coded("EventID", ev.eventId, ev.eventSystem, ev.eventText);
+  if (securityAlert) {
     x += coded("EventTypeCode", "110126", kDcm, "Node Authentication");
-  } else {
+  } else if (ev.interaction != nullptr) {
     x += coded("EventTypeCode", ev.interaction, kRestful, ev.interaction);
   }
   if (!str("outcomeReason").empty()) x += "<EventOutcomeDescription>" + xmlText(outcome + ": " + str("outcomeReason")) + "</EventOutcomeDescription>";
@@ -195,16 +237,20 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   }
   x += "</EventIdentification>";
 
-  // The requestor: the organization the client certificate mapped to (or none), at its network address.
-  x += "<ActiveParticipant" + attr("UserID", organization) + attr("UserIsRequestor", "true");
+  // The caller: the organization the client certificate mapped to (or none), at its network address;
+  // the requestor, except in a security alert (the party that tried to connect is DICOM's
+  // performing process there, as in the FHIR rendering).
+  const Roles roles = dicomRoles(str("action"));
+  x += "<ActiveParticipant" + attr("UserID", organization) + attr("UserIsRequestor", securityAlert ? "false" : "true");
   if (!str("subjectDn").empty()) x += attr("UserName", str("subjectDn"));
   if (!str("remoteAddress").empty()) {
     x += attr("NetworkAccessPointID", hostOf(str("remoteAddress"))) + attr("NetworkAccessPointTypeCode", "2");
   }
-  x += ">" + coded("RoleIDCode", "110153", kDcm, "Source Role ID") + "</ActiveParticipant>";
-  // This node: the destination of the request.
-  x += "<ActiveParticipant" + attr("UserID", node) + attr("UserIsRequestor", "false") + ">" +
-       coded("RoleIDCode", "110152", kDcm, "Destination Role ID") + "</ActiveParticipant>";
+  x += ">" + coded("RoleIDCode", roles.client.code, roles.client.system, roles.client.text) + "</ActiveParticipant>";
+  // This node, named by node.id (a machine name: access point type 1, as in the FHIR rendering).
+  x += "<ActiveParticipant" + attr("UserID", node) + attr("UserIsRequestor", "false") +
+       attr("NetworkAccessPointID", node) + attr("NetworkAccessPointTypeCode", "1") + ">" +
+       coded("RoleIDCode", roles.server.code, roles.server.system, roles.server.text) + "</ActiveParticipant>";
 
   x += "<AuditSourceIdentification" + attr("AuditEnterpriseSiteID", entry.log) + attr("AuditSourceID", node) + ">" +
        coded("AuditSourceTypeCode", "4", kDcm, "Application Server") + "</AuditSourceIdentification>";
@@ -223,9 +269,18 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
          coded("ParticipantObjectIDTypeCode", "12", kRfc3881, "URI") + "</ParticipantObjectIdentification>";
   }
   // The request itself, named by its X-Request-Id; its details name the leaf (origin, index, hash).
-  x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", str("requestId").empty() ? "-" : str("requestId")) +
-       attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "3") + ">" +
-       coded("ParticipantObjectIDTypeCode", "XrequestId", kBalpEntityType, "X-Request-Id");
+  // A refused handshake has no request: its object is DICOM's Alert Subject, the node that tried
+  // to connect (Node ID, by IP address; role 13 Security Resource), as in the FHIR rendering.
+  const std::string remoteHost = hostOf(str("remoteAddress"));
+  if (str("requestId").empty() && securityAlert && !remoteHost.empty()) {
+    x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", remoteHost) +
+         attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "13") + ">" +
+         coded("ParticipantObjectIDTypeCode", "110182", kDcm, "Node ID");
+  } else {
+    x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", str("requestId").empty() ? "-" : str("requestId")) +
+         attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "3") + ">" +
+         coded("ParticipantObjectIDTypeCode", "XrequestId", kBalpEntityType, "X-Request-Id");
+  }
   if (!str("patientQuery").empty()) x += "<ParticipantObjectQuery>" + base64Encode(str("patientQuery")) + "</ParticipantObjectQuery>";
   auto detail = [&x](const char* type, const std::string& value) {
     if (value.empty()) return;
@@ -238,8 +293,9 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   detail("action", str("action"));
   detail("method", str("method"));
   detail("path", str("path"));
-  detail("httpStatus", std::to_string(status));
-  detail("resultCount", std::to_string(number("resultCount")));
+  // Only what the entry says: a refused handshake got no HTTP answer (status 0) and returned nothing.
+  if (status > 0) detail("httpStatus", std::to_string(status));
+  if (!securityAlert && in->has("resultCount")) detail("resultCount", std::to_string(number("resultCount")));
   detail("causedBy", str("causedBy"));
   detail("peerOrganization", str("peerOrganization"));
   detail("certSha256", str("certSha256"));
