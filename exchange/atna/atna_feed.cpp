@@ -123,6 +123,12 @@ AtnaRound AtnaFeed::runRound() {
         return round;
       }
       round.sent += batch->delivered;
+      if (batch->gap && gapsReported_.insert({origin, batch->missingIndex}).second) {
+        counters_.atnaFailures.inc({"gap"});
+        spdlog::error("atna: leaf #{} of {} is committed (below a signed checkpoint) but not stored: the feed of this "
+                      "log to {} stops before it; run `hie-node audit verify`",
+                      batch->missingIndex, origin, options_.repository);
+      }
       // A catch-up can last long (a new repository gets the whole history): the gauge follows it.
       if (std::chrono::steady_clock::now() - lastMeasured_ >= options_.idlePoll) measureBacklog();
       if (failed) {

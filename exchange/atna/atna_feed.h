@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +42,10 @@ class AtnaCursorStore {
     bool held = false;        // false: another sender holds this cursor now; nothing was read
     std::size_t read = 0;     // leaves handed to deliver
     std::size_t delivered = 0;
+    // A committed leaf below the newest checkpoint is not stored (tampering, or a bad restore):
+    // the batch stops before it, and the log cannot go past it.
+    bool gap = false;
+    std::uint64_t missingIndex = 0;
   };
   // The origins that have signed checkpoints.
   virtual Result<std::vector<std::string>> origins() = 0;
@@ -117,6 +122,7 @@ class AtnaFeed {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
+  std::set<std::pair<std::string, std::uint64_t>> gapsReported_;  // (origin, missing index): logged once
   std::thread thread_;
 };
 

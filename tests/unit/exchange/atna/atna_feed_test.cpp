@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,7 @@ class FakeStore : public AtnaCursorStore {
  public:
   std::map<std::string, std::uint64_t> committed;  // origin -> size
   std::map<std::string, std::uint64_t> cursors;    // origin -> next index
+  std::set<std::uint64_t> missing;                 // leaves below the checkpoint that are not stored
   bool heldElsewhere = false;
   bool down = false;
 
@@ -61,6 +63,11 @@ class FakeStore : public AtnaCursorStore {
     b.held = true;
     std::vector<FeedLeaf> leaves;
     for (std::uint64_t i = cursors[origin]; i < committed[origin] && leaves.size() < limit; ++i) {
+      if (missing.count(i) != 0) {
+        b.gap = true;
+        b.missingIndex = i;
+        break;
+      }
       leaves.push_back(FeedLeaf{i, leafAt(i)});
     }
     b.read = leaves.size();
@@ -180,6 +187,24 @@ TEST(AtnaFeed, TheThreadCatchesUpAfterAnOutageMeasuresTheBacklogAndStopsDuringAB
   again.stop();
   EXPECT_EQ(again.backlog(), 0);
   EXPECT_EQ(store.cursors["log-a"], 9u);
+}
+
+TEST(AtnaFeed, AGapStopsItsLogLoudlyAndTheOthersGoOn) {
+  FakeStore store;
+  store.committed = {{"log-a", 10}, {"log-b", 3}};
+  store.missing = {6};
+  FakeTransport transport;
+  Counters counters;
+  AtnaFeed feed(store, transport, counters, options());
+  AtnaRound round = feed.runRound();
+  EXPECT_EQ(store.cursors["log-a"], 6u);  // up to the missing leaf, never past it
+  EXPECT_EQ(store.cursors["log-b"], 3u);
+  EXPECT_EQ(round.sent, 9u);
+  EXPECT_EQ(counters.atnaFailures.value({"gap"}), 1u);
+  round = feed.runRound();
+  EXPECT_EQ(round.sent, 0u);
+  EXPECT_EQ(counters.atnaFailures.value({"gap"}), 1u);  // reported once
+  EXPECT_EQ(*store.backlog(""), 4u);
 }
 
 class RecordingTransport : public SyslogTransport {
