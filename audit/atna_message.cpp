@@ -157,8 +157,15 @@ std::string xmlText(const std::string& value) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
+      // As character references: raw in an attribute, XML would turn them into spaces (and an LF
+      // would break the message's one line).
+      case '\t': out += "&#9;"; break;
+      case '\n': out += "&#10;"; break;
+      case '\r': out += "&#13;"; break;
       default:
-        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+        // Other control bytes are not XML 1.0 characters, and bytes above 0x7E may not be UTF-8:
+        // %XX, as the entry stores them (which already writes a literal % as %25).
+        if (c < 0x20 || c >= 0x7F) {
           char hex[4];
           std::snprintf(hex, sizeof hex, "%%%02X", c);
           out += hex;

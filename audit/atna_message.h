@@ -49,8 +49,9 @@ std::string octetCountedFrame(const std::string& message);
 // An RFC 5424 PARAM-VALUE: '"', '\' and ']' escaped with '\'.
 std::string sdParamValue(const std::string& value);
 
-// Text for XML 1.0 character data and attribute values: & < > " ' as entities; a byte below
-// 0x20 other than TAB/LF/CR, and 0x7F, written as %XX (XML 1.0 cannot hold them).
+// Text for XML 1.0 character data and attribute values: & < > " ' as entities; TAB, LF, CR as
+// character references (so attribute normalisation keeps them and the text stays one line); any
+// other byte below 0x20 or above 0x7E as %XX (not XML 1.0 characters, or maybe not UTF-8).
 std::string xmlText(const std::string& value);
 
 }  // namespace hie::audit

@@ -404,7 +404,17 @@ TEST(AtnaMessage, HostileStringsStayValidXml) {
   EXPECT_EQ(details(p)["path"], "/fhir/Patient/]]><x>\"'&");
   EXPECT_EQ(p.all("ParticipantObjectIdentification").back()->getAttribute("ParticipantObjectID"), "a<b>&\"'");
   // Control characters never reach the XML raw.
-  EXPECT_EQ(xmlText(std::string("a\x01" "b\x7f\tc", 6)), "a%01b%7F\tc");
+  EXPECT_EQ(xmlText(std::string("a\x01" "b\x7f\tc", 6)), "a%01b%7F&#9;c");
+  // TAB, LF, CR survive attribute-value normalisation as references, and the message stays one line;
+  // bytes above 0x7E (only in a tampered leaf) never reach a document declared UTF-8 raw.
+  EXPECT_EQ(xmlText("a\tb\nc\rd\xc3\xa9\xff"), "a&#9;b&#10;c&#13;d%C3%A9%FF");
+  std::string tampered = leafEntry(event()).text;  // a leaf the node did not write
+  tampered.replace(tampered.find("\"req-1\""), 7, "\"r\\n1\\t\\u00e9\"");
+  auto xml3 = dicomAuditMessage(TrailEntry::fromLeaf("hie-node/node-a/audit", 41, tampered));
+  ASSERT_TRUE(xml3);
+  EXPECT_EQ(xml3->find('\n'), std::string::npos);
+  Parsed p3 = parseXml(*xml3);
+  EXPECT_EQ(p3.all("ParticipantObjectIdentification").back()->getAttribute("ParticipantObjectID"), "r\n1\t%C3%A9");
 }
 
 TEST(AtnaMessage, SyslogMessageNamesTheLeafInItsStructuredData) {
