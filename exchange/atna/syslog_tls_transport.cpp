@@ -106,6 +106,10 @@ std::string sslFailure(const char* what, SSL* ssl, int rc) {
 
 }  // namespace
 
+std::chrono::milliseconds deliveryBudget(std::chrono::milliseconds timeout, std::size_t bytes) {
+  return timeout * 3 + timeout * static_cast<std::int64_t>(bytes / (1024 * 1024));
+}
+
 Result<std::unique_ptr<SyslogTlsTransport>> SyslogTlsTransport::create(SyslogTlsOptions options, MaterialSource material) {
   ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
   if (!store || X509_STORE_load_file(store.get(), options.trustBundle.c_str()) != 1) {
@@ -127,6 +131,13 @@ SyslogTlsTransport::~SyslogTlsTransport() {
 
 Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames) {
   ERR_clear_error();
+  // One deadline for the whole delivery: atna.timeout bounds each connect, read or write, but a
+  // repository that reads slowly, or keeps talking before it closes, would restart it forever, while
+  // the feed's database transaction stays open. 3 timeouts, plus one per MiB of the batch.
+  std::size_t bytes = 0;
+  for (const auto& frame : frames) bytes += frame.size();
+  const std::chrono::milliseconds budget = deliveryBudget(options_.timeout, bytes);
+  const auto deadline = std::chrono::steady_clock::now() + budget;
   const auto material = material_();
   ossl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) return tl::make_unexpected(transportError("SSL_CTX_new: " + ossl::drainErrors()));
@@ -180,19 +191,43 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
   if (const int rc = SSL_connect(ssl.get()); rc != 1) {
     return tl::make_unexpected(transportError(sslFailure("TLS handshake with the audit repository", ssl.get(), rc)));
   }
+  if (std::chrono::steady_clock::now() > deadline) return tl::make_unexpected(transportError("the audit repository took too long to connect"));
+  // The frames, gathered into writes of up to 64 KiB (never the whole batch copied at once).
+  const auto pastDeadline = [&] { return std::chrono::steady_clock::now() > deadline; };
+  const auto tooSlow = [&] {
+    return tl::make_unexpected(transportError("the audit repository took longer than " + std::to_string(budget.count()) +
+                                              " ms for the batch (" + std::to_string(bytes) + " bytes)"));
+  };
   std::string out;
-  for (const auto& frame : frames) out += frame;
-  std::size_t written = 0;
-  while (written < out.size()) {
-    errno = 0;
-    const int n = SSL_write(ssl.get(), out.data() + written, static_cast<int>(std::min<std::size_t>(out.size() - written, 1 << 20)));
-    if (n <= 0) return tl::make_unexpected(transportError(sslFailure("writing to the audit repository", ssl.get(), n)));
-    written += static_cast<std::size_t>(n);
+  const auto flush = [&](const char* data, std::size_t size) -> Result<void> {
+    std::size_t written = 0;
+    while (written < size) {
+      if (pastDeadline()) return tooSlow();
+      errno = 0;
+      const int n = SSL_write(ssl.get(), data + written, static_cast<int>(std::min<std::size_t>(size - written, 1 << 20)));
+      if (n <= 0) return tl::make_unexpected(transportError(sslFailure("writing to the audit repository", ssl.get(), n)));
+      written += static_cast<std::size_t>(n);
+    }
+    return {};
+  };
+  constexpr std::size_t kWriteSize = 64 * 1024;
+  for (const auto& frame : frames) {
+    if (out.size() + frame.size() > kWriteSize && !out.empty()) {
+      if (auto r = flush(out.data(), out.size()); !r) return r;
+      out.clear();
+    }
+    if (frame.size() >= kWriteSize) {
+      if (auto r = flush(frame.data(), frame.size()); !r) return r;
+    } else {
+      out += frame;
+    }
   }
+  if (auto r = flush(out.data(), out.size()); !r) return r;
   // Confirmation: our close_notify, then the repository closes its side after reading everything.
   SSL_shutdown(ssl.get());
   char buf[512];
   while (true) {
+    if (pastDeadline()) return tooSlow();
     errno = 0;
     const int n = SSL_read(ssl.get(), buf, sizeof buf);
     if (n > 0) continue;  // a repository says nothing in RFC 5425; ignore what it sends

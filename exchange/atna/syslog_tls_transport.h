@@ -24,8 +24,12 @@ struct SyslogTlsOptions {
   std::uint16_t port = 6514;
   std::string serverName;   // the name the repository's certificate must carry; "" = host
   std::string trustBundle;  // PEM trust anchors for the repository's certificate
-  std::chrono::milliseconds timeout{5000};  // connect, and each read or write
+  std::chrono::milliseconds timeout{5000};  // connect, and each read or write; the whole delivery: deliveryBudget()
 };
+
+// The most one delivery may take, from its start to the repository's close: 3 × timeout, plus one
+// timeout per MiB of the batch (docs/operations.md "ATNA feed").
+std::chrono::milliseconds deliveryBudget(std::chrono::milliseconds timeout, std::size_t bytes);
 
 class SyslogTlsTransport : public SyslogTransport {
  public:

@@ -266,6 +266,7 @@ class TlsRepository {
   }
   int port() const { return port_; }
   std::atomic<bool> cleanClose{true};
+  std::atomic<bool> chatty{false};
   std::atomic<int> connectionsRead{0};  // connections read to the client's close_notify
   std::string received() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -290,6 +291,8 @@ class TlsRepository {
           received_ += got;
         }
         if (all) ++connectionsRead;
+        // Chatty: keeps writing, a byte every 20 ms, and never closes (until the client goes away).
+        while (chatty && !stop_ && SSL_write(ssl.get(), "x", 1) == 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (cleanClose) SSL_shutdown(ssl.get());
       }
       ::close(fd);
@@ -369,6 +372,43 @@ TEST_F(AtnaTransport, ACloseWithoutCloseNotifyIsNotADeliveryAndTheCursorStays) {
   for (const char* index : {"index=\"0\"", "index=\"1\"", "index=\"2\""}) {
     EXPECT_NE(good.received().find(index), std::string::npos) << good.received();
   }
+}
+
+TEST_F(AtnaTransport, ARepositoryThatNeverClosesIsCutAtTheDeliveryDeadline) {
+  // Every read returns within atna.timeout (the repository keeps talking), so only the delivery's
+  // own deadline ends it: 3 x 300 ms here.
+  TlsRepository chatty(repoCert, pki.intermediate);
+  chatty.chatty = true;
+  auto tls = transport(chatty.port(), std::chrono::milliseconds(300));
+  EXPECT_EQ(deliveryBudget(std::chrono::milliseconds(300), 100), std::chrono::milliseconds(900));
+  EXPECT_EQ(deliveryBudget(std::chrono::milliseconds(300), 5 * 1024 * 1024 + 1), std::chrono::milliseconds(2400));
+  std::atomic<bool> done{false};
+  Result<void> result;
+  std::thread sender([&] {
+    result = tls->deliver({"3 abc", "3 def"});
+    done = true;
+  });
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // generous: not a timing check
+  while (!done && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!done) tls->cancel();
+  sender.join();
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().internal.find("took longer than 900 ms"), std::string::npos) << result.error().internal;
+  EXPECT_EQ(chatty.received(), "3 abc3 def");
+}
+
+TEST_F(AtnaTransport, FramesOfAnySizeArriveWholeAndInOrder) {
+  TlsRepository repo(repoCert, pki.intermediate);
+  auto tls = transport(repo.port());
+  std::vector<std::string> frames;
+  std::string expected;
+  for (std::size_t size : {10u, 70000u, 60000u, 5u, 65536u, 200000u, 1u}) {
+    frames.push_back(std::string(size, static_cast<char>('a' + frames.size())));
+    expected += frames.back();
+  }
+  auto r = tls->deliver(frames);
+  ASSERT_TRUE(r) << r.error().internal;
+  EXPECT_TRUE(repo.received() == expected) << repo.received().size() << " bytes of " << expected.size();
 }
 
 // Sockets on this host still sending their SYN to 127.0.0.1:port (state SYN_SENT in /proc/net/tcp).
