@@ -280,7 +280,7 @@ int runServe(const Args& argv) {
     atnaTransport = std::move(*transport);
     atnaCursors = std::make_unique<exchange::PgAtnaCursors>(config->dbUri);
     exchange::AtnaFeedOptions options;
-    options.repository = config->atna.host + ":" + std::to_string(config->atna.port);
+    options.repository = exchange::atnaRepositoryKey(config->atna.host, config->atna.port);
     audit::parseAtnaFormat(config->atna.format, options.format);
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') options.syslogOrigin.hostname = host;

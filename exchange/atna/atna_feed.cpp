@@ -6,6 +6,15 @@
 
 namespace hie::exchange {
 
+std::string atnaRepositoryKey(const std::string& host, int port) {
+  std::string name = host;
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (name.find(':') != std::string::npos && name.front() != '[') name = "[" + name + "]";
+  return name + ":" + std::to_string(port);
+}
+
 AtnaFeed::AtnaFeed(AtnaCursorStore& store, SyslogTransport& transport, Counters& counters, AtnaFeedOptions options)
     : store_(store), transport_(transport), counters_(counters), options_(std::move(options)) {}
 

@@ -67,8 +67,13 @@ class SyslogTransport {
   virtual void cancel() {}
 };
 
+// The name of a repository's cursors: "host:port" with the host in lower case (DNS names are
+// case-insensitive) and an IPv6 address in brackets ("[2001:db8::7]:6514"). Another spelling of
+// the same name still is another repository (an IP address instead of the name, a trailing dot).
+std::string atnaRepositoryKey(const std::string& host, int port);
+
 struct AtnaFeedOptions {
-  std::string repository;  // "host:port": names the cursors
+  std::string repository;  // atnaRepositoryKey(): names the cursors
   audit::AtnaFormat format = audit::AtnaFormat::kDicom;
   audit::SyslogOrigin syslogOrigin;
   std::size_t batchSize = 100;

@@ -189,6 +189,13 @@ TEST(AtnaFeed, TheThreadCatchesUpAfterAnOutageMeasuresTheBacklogAndStopsDuringAB
   EXPECT_EQ(store.cursors["log-a"], 9u);
 }
 
+TEST(AtnaFeed, TheRepositoryKeyIgnoresTheHostsCaseAndBracketsIpv6) {
+  EXPECT_EQ(atnaRepositoryKey("Audit.Example.ORG", 6514), "audit.example.org:6514");
+  EXPECT_EQ(atnaRepositoryKey("127.0.0.1", 6514), "127.0.0.1:6514");
+  EXPECT_EQ(atnaRepositoryKey("::1", 6514), "[::1]:6514");
+  EXPECT_EQ(atnaRepositoryKey("2001:DB8::7", 10514), "[2001:db8::7]:10514");
+}
+
 TEST(AtnaFeed, AGapStopsItsLogLoudlyAndTheOthersGoOn) {
   FakeStore store;
   store.committed = {{"log-a", 10}, {"log-b", 3}};
