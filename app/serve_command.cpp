@@ -285,6 +285,7 @@ int runServe(const Args& argv) {
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') options.syslogOrigin.hostname = host;
     options.syslogOrigin.procId = std::to_string(getpid());
+    options.syslogOrigin.enterpriseNumber = std::to_string(config->atna.enterpriseNumber);
     options.batchSize = static_cast<std::size_t>(config->atna.batchSize);
     options.maxMessageBytes = static_cast<std::size_t>(config->atna.maxMessageBytes);
     options.retryMax = config->atna.retryMax;

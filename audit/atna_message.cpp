@@ -330,7 +330,7 @@ std::string syslogMessage(const TrailEntry& entry, AtnaFormat format, const Sysl
   const bool chain = entry.format == TrailEntry::Format::kChain;
   std::string m = "<85>1 " + time + " " + headerField(origin.hostname, 255) + " hie-node " +
                   headerField(origin.procId, 128) + " " + atnaMsgId(format) + " ";
-  m += std::string("[hie-audit@32473 ") + (chain ? "chain" : "origin") + "=\"" + sdParamValue(entry.log) + "\" " +
+  m += "[hie-audit@" + headerField(origin.enterpriseNumber, 10) + " " + (chain ? "chain" : "origin") + "=\"" + sdParamValue(entry.log) + "\" " +
        (chain ? "seq" : "index") + "=\"" + std::to_string(entry.position) + "\" leafHash=\"" +
        sdParamValue(entry.hash) + "\" format=\"" + atnaFormatName(format) + "\"]";
   m += " " + body;

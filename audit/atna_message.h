@@ -34,6 +34,9 @@ Result<std::string> atnaBody(const TrailEntry& entry, AtnaFormat format);
 struct SyslogOrigin {
   std::string hostname = "-";
   std::string procId = "-";
+  // The IANA private enterprise number in the SD-ID hie-audit@N (atna.enterpriseNumber). 32473 is
+  // RFC 5612's number for documentation: a deployment sets its own.
+  std::string enterpriseNumber = "32473";
 };
 
 // The RFC 5424 message: "<85>1 TIME HOSTNAME hie-node PROCID MSGID

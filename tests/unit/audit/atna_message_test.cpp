@@ -432,6 +432,9 @@ TEST(AtnaMessage, SyslogMessageNamesTheLeafInItsStructuredData) {
   ASSERT_TRUE(fhirBody);
   auto fhir = std::make_optional(syslogMessage(entry, AtnaFormat::kFhir, SyslogOrigin{"", "bad proc id"}, *fhirBody));
   EXPECT_NE(fhir->find(" - hie-node bad-proc-id IHE+FHIR [hie-audit@32473 "), std::string::npos) << *fhir;
+  SyslogOrigin registered{"node-a.example", "1", "99999"};  // atna.enterpriseNumber
+  EXPECT_NE(syslogMessage(entry, AtnaFormat::kDicom, registered, *body).find(" IHE+RFC-3881 [hie-audit@99999 origin="),
+            std::string::npos);
   EXPECT_NE(fhir->find("format=\"fhir\"] {"), std::string::npos);
   Poco::JSON::Parser parser;
   auto json = parser.parse(fhir->substr(fhir->find("] {") + 2)).extract<Poco::JSON::Object::Ptr>();
