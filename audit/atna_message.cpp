@@ -117,6 +117,12 @@ bool isSyslogTime(const std::string& t) {
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != shape[i]) return false;
   }
+  const auto field = [&t](std::size_t at) { return (t[at] - '0') * 10 + (t[at + 1] - '0'); };
+  // Month, day, hour, minute, second (60: a leap second) in range.
+  if (field(5) < 1 || field(5) > 12 || field(8) < 1 || field(8) > 31 || field(11) > 23 || field(14) > 59 ||
+      field(17) > 60) {
+    return false;
+  }
   std::size_t i = shape.size();
   if (t[i] == '.') {
     std::size_t digits = 0;
@@ -142,9 +148,23 @@ bool parseAtnaFormat(const std::string& text, AtnaFormat& out) {
   return false;
 }
 
-const char* atnaFormatName(AtnaFormat format) { return format == AtnaFormat::kDicom ? "dicom" : "fhir"; }
+const char* atnaFormatName(AtnaFormat format) {
+  switch (format) {
+    case AtnaFormat::kDicom: return "dicom";
+    case AtnaFormat::kFhir: return "fhir";
+    case AtnaFormat::kLeaf: return "leaf";
+  }
+  return "leaf";
+}
 
-const char* atnaMsgId(AtnaFormat format) { return format == AtnaFormat::kDicom ? "IHE+RFC-3881" : "IHE+FHIR"; }
+const char* atnaMsgId(AtnaFormat format) {
+  switch (format) {
+    case AtnaFormat::kDicom: return "IHE+RFC-3881";
+    case AtnaFormat::kFhir: return "IHE+FHIR";
+    case AtnaFormat::kLeaf: return "-";
+  }
+  return "-";
+}
 
 std::string xmlText(const std::string& value) {
   std::string out;
@@ -313,7 +333,12 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
 }
 
 Result<std::string> atnaBody(const TrailEntry& entry, AtnaFormat format) {
-  return format == AtnaFormat::kDicom ? dicomAuditMessage(entry) : fhirAuditEvent(entry);
+  switch (format) {
+    case AtnaFormat::kDicom: return dicomAuditMessage(entry);
+    case AtnaFormat::kFhir: return fhirAuditEvent(entry);
+    case AtnaFormat::kLeaf: break;
+  }
+  return entry.text;
 }
 
 std::string syslogMessage(const TrailEntry& entry, AtnaFormat format, const SyslogOrigin& origin,

@@ -12,13 +12,15 @@
 
 namespace hie::audit {
 
-enum class AtnaFormat { kDicom, kFhir };
+// kLeaf is never configured: the feed sends a leaf that cannot be rendered as its own text.
+enum class AtnaFormat { kDicom, kFhir, kLeaf };
 
 // "dicom" | "fhir"; false for anything else.
 bool parseAtnaFormat(const std::string& text, AtnaFormat& out);
 const char* atnaFormatName(AtnaFormat format);
 
-// The RFC 5424 MSGID of each format: "IHE+RFC-3881" (ITI-20) for DICOM XML, "IHE+FHIR" for FHIR JSON.
+// The RFC 5424 MSGID of each format: "IHE+RFC-3881" (ITI-20) for DICOM XML, "IHE+FHIR" for FHIR JSON,
+// "-" (none) for a raw leaf, which is neither.
 const char* atnaMsgId(AtnaFormat format);
 
 // The DICOM PS3.15 A.5.1 AuditMessage of a v2 leaf (entry.format kLog). The leaf's strings are
@@ -26,7 +28,7 @@ const char* atnaMsgId(AtnaFormat format);
 // base64 (xs:base64Binary). kInvalidInput when the text is not an entry.
 Result<std::string> dicomAuditMessage(const TrailEntry& entry);
 
-// The body in format: dicomAuditMessage or fhirAuditEvent.
+// The body in format: dicomAuditMessage, fhirAuditEvent, or the leaf text itself.
 Result<std::string> atnaBody(const TrailEntry& entry, AtnaFormat format);
 
 // Where the message comes from (RFC 5424 HOSTNAME and PROCID); each 1-255 (PROCID 1-128)

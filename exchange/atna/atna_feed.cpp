@@ -87,7 +87,9 @@ std::size_t AtnaFeed::deliver(const std::string& origin, const std::vector<FeedL
       spdlog::error("atna: {} cannot be rendered ({}); sending the leaf text as the body", entry.name(),
                     body.error().internal);
     }
-    std::string message = audit::syslogMessage(entry, options_.format, options_.syslogOrigin, body ? *body : leaf.leaf);
+    // Unrendered, it is marked as such (MSGID "-", format="leaf"): no receiver takes it for its format.
+    std::string message = audit::syslogMessage(entry, body ? options_.format : audit::AtnaFormat::kLeaf,
+                                               options_.syslogOrigin, body ? *body : leaf.leaf);
     if (message.size() > options_.maxMessageBytes) {
       counters_.atnaOversize.inc();
       spdlog::warn("atna: {} is {} bytes, over atna.maxMessageBytes ({}); sent whole, the repository may cut it",

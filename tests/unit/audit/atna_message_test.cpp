@@ -451,11 +451,24 @@ TEST(AtnaMessage, StructuredDataAndFramesEscapeAndCount) {
   EXPECT_EQ(octetCountedFrame(std::string(1000, 'x')).substr(0, 5), "1000 ");
   TrailEntry bad = TrailEntry::fromLeaf("o", 1, "{\"time\":\"yesterday\"}");
   EXPECT_EQ(syslogMessage(bad, AtnaFormat::kDicom, SyslogOrigin{}, "x").substr(0, 9), "<85>1 - -");
+  TrailEntry month13 = TrailEntry::fromLeaf("o", 1, "{\"time\":\"2026-13-26T10:00:00.123Z\"}");
+  EXPECT_EQ(syslogMessage(month13, AtnaFormat::kDicom, SyslogOrigin{}, "x").substr(0, 9), "<85>1 - -");
+  TrailEntry hour24 = TrailEntry::fromLeaf("o", 1, "{\"time\":\"2026-11-26T24:00:00Z\"}");
+  EXPECT_EQ(syslogMessage(hour24, AtnaFormat::kDicom, SyslogOrigin{}, "x").substr(0, 9), "<85>1 - -");
   EXPECT_FALSE(dicomAuditMessage(TrailEntry::fromLeaf("o", 1, "not json")));
   AtnaFormat f = AtnaFormat::kDicom;
   EXPECT_TRUE(parseAtnaFormat("fhir", f));
   EXPECT_EQ(f, AtnaFormat::kFhir);
   EXPECT_FALSE(parseAtnaFormat("xml", f));
+  EXPECT_FALSE(parseAtnaFormat("leaf", f));
+  // A leaf that cannot be rendered goes as itself, marked so.
+  const TrailEntry raw = leafEntry(event(), 3);
+  auto leafBody = atnaBody(raw, AtnaFormat::kLeaf);
+  ASSERT_TRUE(leafBody);
+  EXPECT_EQ(*leafBody, raw.text);
+  const std::string leafMessage = syslogMessage(raw, AtnaFormat::kLeaf, SyslogOrigin{}, *leafBody);
+  EXPECT_NE(leafMessage.find(" hie-node - - [hie-audit@32473 "), std::string::npos) << leafMessage;
+  EXPECT_NE(leafMessage.find("format=\"leaf\"] {"), std::string::npos) << leafMessage;
 }
 
 }  // namespace
