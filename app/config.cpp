@@ -380,6 +380,9 @@ const std::vector<ConfigKey>& keyTable() {
       integer("atna.maxMessageBytes", 262144, 2048, 16777216).landsIn([](NodeConfig& c, const Value& v) {
         c.atna.maxMessageBytes = v.number;
       }),
+      integer("atna.enterpriseNumber", 32473, 1, 2147483647).landsIn([](NodeConfig& c, const Value& v) {
+        c.atna.enterpriseNumber = v.number;
+      }),
       // Read by `migrate` alone (ownerDatabaseUri), not by serve.
       text("db.ownerUri").documentedDefault("db.uri"),
   };

@@ -88,6 +88,7 @@ struct NodeConfig {
     std::chrono::milliseconds timeout{5000};
     std::chrono::seconds retryMax{30};
     int maxMessageBytes = 262144;
+    int enterpriseNumber = 32473;  // atna.enterpriseNumber: the SD-ID is hie-audit@N
   } atna;
 };
 

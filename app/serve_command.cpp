@@ -144,10 +144,13 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
       out += gauge("hie_crl_next_update_timestamp_seconds", "nextUpdate of each configured CRL.", series);
     }
     if (atna != nullptr) {
-      // -1 until the feed first measured it (the database unreachable since the start).
+      // -1 until the feed's first successful measurement (just started, or the database unreachable since).
       out += gauge("hie_atna_backlog_entries",
                    "Committed audit entries not yet delivered to the ATNA audit record repository.",
                    "hie_atna_backlog_entries " + std::to_string(atna->backlog()) + "\n");
+      out += gauge("hie_atna_backlog_measured_timestamp_seconds",
+                   "When hie_atna_backlog_entries was last measured (0: not yet).",
+                   "hie_atna_backlog_measured_timestamp_seconds " + std::to_string(atna->backlogMeasuredAt()) + "\n");
     }
     return out;
   };
@@ -277,11 +280,12 @@ int runServe(const Args& argv) {
     atnaTransport = std::move(*transport);
     atnaCursors = std::make_unique<exchange::PgAtnaCursors>(config->dbUri);
     exchange::AtnaFeedOptions options;
-    options.repository = config->atna.host + ":" + std::to_string(config->atna.port);
+    options.repository = exchange::atnaRepositoryKey(config->atna.host, config->atna.port);
     audit::parseAtnaFormat(config->atna.format, options.format);
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') options.syslogOrigin.hostname = host;
     options.syslogOrigin.procId = std::to_string(getpid());
+    options.syslogOrigin.enterpriseNumber = std::to_string(config->atna.enterpriseNumber);
     options.batchSize = static_cast<std::size_t>(config->atna.batchSize);
     options.maxMessageBytes = static_cast<std::size_t>(config->atna.maxMessageBytes);
     options.retryMax = config->atna.retryMax;
@@ -361,10 +365,12 @@ int runServe(const Args& argv) {
     spdlog::info("TLS material reloaded ({}): new handshakes use it", reloadAsked ? "SIGHUP" : "files changed");
   }
   draining = true;  // /readyz answers 503 from here on
+  // First, so that a connect or delivery to the repository under way is cut before the waits below;
+  // what it has not delivered stays behind its cursor for the next start.
+  if (atnaFeed) atnaFeed->stop();
   server.stop(5);
   peerClient.stop();  // outbound calls still in flight are cut; its workers are joined
   submitter.stop();   // its call under way was just cut; its audit entries are queued before the writer stops
-  if (atnaFeed) atnaFeed->stop();  // what it has not delivered stays behind its cursor for the next start
   admin.stop();
   auditWriter.stop();  // commits what is queued and signs the final checkpoint
   registry.stop();

@@ -28,24 +28,65 @@ std::string coded(const char* element, const std::string& code, const char* syst
          (text.empty() ? "" : attr("originalText", text)) + "/>";
 }
 
-// What an entry's action is in DICOM: EventID, EventActionCode and the restful interaction (EventTypeCode).
+// What an entry's action is in DICOM: EventID, EventActionCode and the EventTypeCode (the restful
+// interaction, from the system FHIR uses; none when the entry says none). Kept consistent with
+// restMapping() in fhir_audit_event.cpp (same action codes and interactions; the unit test
+// compares both renderings of every action):
+// - reads and writes of records: 110110 Patient Record (DICOM allows C, R, U, D);
+// - searches: 110112 Query (E); reading this node's audit trail: 110101 Audit Log Used (R);
+// - a refused handshake: 110113 Security Alert (E) of type 110126 Node Authentication;
+// - what DICOM has no event for (capabilities, transaction, batch, witness, and a request refused
+//   before a handler knew what it was): the FHIR type `rest` (Restful Operation), as the FHIR
+//   rendering has it.
 struct DicomEvent {
   const char* eventId;
+  const char* eventSystem;
   const char* eventText;
   const char* actionCode;
-  const char* interaction;
+  const char* interaction;  // nullptr: no EventTypeCode
 };
 
+constexpr const char* kAuditEventType = "http://terminology.hl7.org/CodeSystem/audit-event-type";
+
 DicomEvent dicomEvent(const std::string& eventType, const std::string& action) {
-  if (eventType == "security-alert") return {"110113", "Security Alert", "E", nullptr};
-  if (action == "read") return {"110110", "Patient Record", "R", "read"};
-  if (action == "create") return {"110110", "Patient Record", "C", "create"};
-  if (action == "update") return {"110110", "Patient Record", "U", "update"};
-  if (action == "delete") return {"110110", "Patient Record", "D", "delete"};
-  if (action == "transaction") return {"110110", "Patient Record", "E", "transaction"};
-  if (action == "batch") return {"110110", "Patient Record", "E", "batch"};
-  if (action == "capabilities") return {"110112", "Query", "E", "capabilities"};
-  return {"110112", "Query", "E", "search-type"};  // search, query, audit-query, peer-call, witness, rest
+  if (eventType == "security-alert") return {"110113", kDcm, "Security Alert", "E", nullptr};
+  if (action == "read") return {"110110", kDcm, "Patient Record", "R", "read"};
+  if (action == "create") return {"110110", kDcm, "Patient Record", "C", "create"};
+  if (action == "update") return {"110110", kDcm, "Patient Record", "U", "update"};
+  if (action == "delete") return {"110110", kDcm, "Patient Record", "D", "delete"};
+  if (action == "search" || action == "query" || action == "peer-call") return {"110112", kDcm, "Query", "E", "search-type"};
+  if (action == "audit-query") return {"110101", kDcm, "Audit Log Used", "R", "search-type"};
+  if (action == "capabilities") return {"rest", kAuditEventType, "Restful Operation", "R", "capabilities"};
+  if (action == "transaction" || action == "batch") {
+    return {"rest", kAuditEventType, "Restful Operation", "E", action == "batch" ? "batch" : "transaction"};
+  }
+  if (action == "witness" || action == "witness-submit") return {"rest", kAuditEventType, "Restful Operation", "E", "operation"};
+  return {"rest", kAuditEventType, "Restful Operation", "E", nullptr};  // `rest`: refused before a handler knew what it was
+}
+
+// The RoleIDCode of the caller and of this node, as agentTypes() in fhir_audit_event.cpp: a read
+// has the caller as Destination (the data flows to it) and the node as Source; a delete has the
+// caller as Application and the node as Custodian; every other event the caller as Source and the
+// node as Destination, as DICOM has a request.
+struct Role {
+  const char* code;
+  const char* system;
+  const char* text;
+};
+struct Roles {
+  Role client;
+  Role server;
+};
+
+Roles dicomRoles(const std::string& action) {
+  const Role source{"110153", kDcm, "Source Role ID"};
+  const Role destination{"110152", kDcm, "Destination Role ID"};
+  if (action == "read") return {destination, source};
+  if (action == "delete") {
+    return {{"110150", kDcm, "Application"},
+            {"custodian", "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "Custodian"}};
+  }
+  return {source, destination};
 }
 
 // The address part of "192.0.2.7:50412" or "[2001:db8::7]:50412".
@@ -76,6 +117,12 @@ bool isSyslogTime(const std::string& t) {
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != shape[i]) return false;
   }
+  const auto field = [&t](std::size_t at) { return (t[at] - '0') * 10 + (t[at + 1] - '0'); };
+  // Month, day, hour, minute, second (60: a leap second) in range.
+  if (field(5) < 1 || field(5) > 12 || field(8) < 1 || field(8) > 31 || field(11) > 23 || field(14) > 59 ||
+      field(17) > 60) {
+    return false;
+  }
   std::size_t i = shape.size();
   if (t[i] == '.') {
     std::size_t digits = 0;
@@ -101,9 +148,23 @@ bool parseAtnaFormat(const std::string& text, AtnaFormat& out) {
   return false;
 }
 
-const char* atnaFormatName(AtnaFormat format) { return format == AtnaFormat::kDicom ? "dicom" : "fhir"; }
+const char* atnaFormatName(AtnaFormat format) {
+  switch (format) {
+    case AtnaFormat::kDicom: return "dicom";
+    case AtnaFormat::kFhir: return "fhir";
+    case AtnaFormat::kLeaf: return "leaf";
+  }
+  return "leaf";
+}
 
-const char* atnaMsgId(AtnaFormat format) { return format == AtnaFormat::kDicom ? "IHE+RFC-3881" : "IHE+FHIR"; }
+const char* atnaMsgId(AtnaFormat format) {
+  switch (format) {
+    case AtnaFormat::kDicom: return "IHE+RFC-3881";
+    case AtnaFormat::kFhir: return "IHE+FHIR";
+    case AtnaFormat::kLeaf: return "-";
+  }
+  return "-";
+}
 
 std::string xmlText(const std::string& value) {
   std::string out;
@@ -116,8 +177,15 @@ std::string xmlText(const std::string& value) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
+      // As character references: raw in an attribute, XML would turn them into spaces (and an LF
+      // would break the message's one line).
+      case '\t': out += "&#9;"; break;
+      case '\n': out += "&#10;"; break;
+      case '\r': out += "&#13;"; break;
       default:
-        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+        // Other control bytes are not XML 1.0 characters, and bytes above 0x7E may not be UTF-8:
+        // %XX, as the entry stores them (which already writes a literal % as %25).
+        if (c < 0x20 || c >= 0x7F) {
           char hex[4];
           std::snprintf(hex, sizeof hex, "%%%02X", c);
           out += hex;
@@ -177,10 +245,11 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><AuditMessage>";  // one line: syslog receivers split at LF
   x += "<EventIdentification" + attr("EventActionCode", ev.actionCode) + attr("EventDateTime", str("time")) +
        attr("EventOutcomeIndicator", outcomeCode) + ">";
-  x += coded("EventID", ev.eventId, kDcm, ev.eventText);
-  if (ev.interaction == nullptr) {
+  const bool securityAlert = str("eventType") == "security-alert";
+  x += coded("EventID", ev.eventId, ev.eventSystem, ev.eventText);
+  if (securityAlert) {
     x += coded("EventTypeCode", "110126", kDcm, "Node Authentication");
-  } else {
+  } else if (ev.interaction != nullptr) {
     x += coded("EventTypeCode", ev.interaction, kRestful, ev.interaction);
   }
   if (!str("outcomeReason").empty()) x += "<EventOutcomeDescription>" + xmlText(outcome + ": " + str("outcomeReason")) + "</EventOutcomeDescription>";
@@ -195,16 +264,20 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   }
   x += "</EventIdentification>";
 
-  // The requestor: the organization the client certificate mapped to (or none), at its network address.
-  x += "<ActiveParticipant" + attr("UserID", organization) + attr("UserIsRequestor", "true");
+  // The caller: the organization the client certificate mapped to (or none), at its network address;
+  // the requestor, except in a security alert (the party that tried to connect is DICOM's
+  // performing process there, as in the FHIR rendering).
+  const Roles roles = dicomRoles(str("action"));
+  x += "<ActiveParticipant" + attr("UserID", organization) + attr("UserIsRequestor", securityAlert ? "false" : "true");
   if (!str("subjectDn").empty()) x += attr("UserName", str("subjectDn"));
   if (!str("remoteAddress").empty()) {
     x += attr("NetworkAccessPointID", hostOf(str("remoteAddress"))) + attr("NetworkAccessPointTypeCode", "2");
   }
-  x += ">" + coded("RoleIDCode", "110153", kDcm, "Source Role ID") + "</ActiveParticipant>";
-  // This node: the destination of the request.
-  x += "<ActiveParticipant" + attr("UserID", node) + attr("UserIsRequestor", "false") + ">" +
-       coded("RoleIDCode", "110152", kDcm, "Destination Role ID") + "</ActiveParticipant>";
+  x += ">" + coded("RoleIDCode", roles.client.code, roles.client.system, roles.client.text) + "</ActiveParticipant>";
+  // This node, named by node.id (a machine name: access point type 1, as in the FHIR rendering).
+  x += "<ActiveParticipant" + attr("UserID", node) + attr("UserIsRequestor", "false") +
+       attr("NetworkAccessPointID", node) + attr("NetworkAccessPointTypeCode", "1") + ">" +
+       coded("RoleIDCode", roles.server.code, roles.server.system, roles.server.text) + "</ActiveParticipant>";
 
   x += "<AuditSourceIdentification" + attr("AuditEnterpriseSiteID", entry.log) + attr("AuditSourceID", node) + ">" +
        coded("AuditSourceTypeCode", "4", kDcm, "Application Server") + "</AuditSourceIdentification>";
@@ -223,9 +296,18 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
          coded("ParticipantObjectIDTypeCode", "12", kRfc3881, "URI") + "</ParticipantObjectIdentification>";
   }
   // The request itself, named by its X-Request-Id; its details name the leaf (origin, index, hash).
-  x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", str("requestId").empty() ? "-" : str("requestId")) +
-       attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "3") + ">" +
-       coded("ParticipantObjectIDTypeCode", "XrequestId", kBalpEntityType, "X-Request-Id");
+  // A refused handshake has no request: its object is DICOM's Alert Subject, the node that tried
+  // to connect (Node ID, by IP address; role 13 Security Resource), as in the FHIR rendering.
+  const std::string remoteHost = hostOf(str("remoteAddress"));
+  if (str("requestId").empty() && securityAlert && !remoteHost.empty()) {
+    x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", remoteHost) +
+         attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "13") + ">" +
+         coded("ParticipantObjectIDTypeCode", "110182", kDcm, "Node ID");
+  } else {
+    x += "<ParticipantObjectIdentification" + attr("ParticipantObjectID", str("requestId").empty() ? "-" : str("requestId")) +
+         attr("ParticipantObjectTypeCode", "2") + attr("ParticipantObjectTypeCodeRole", "3") + ">" +
+         coded("ParticipantObjectIDTypeCode", "XrequestId", kBalpEntityType, "X-Request-Id");
+  }
   if (!str("patientQuery").empty()) x += "<ParticipantObjectQuery>" + base64Encode(str("patientQuery")) + "</ParticipantObjectQuery>";
   auto detail = [&x](const char* type, const std::string& value) {
     if (value.empty()) return;
@@ -238,8 +320,9 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   detail("action", str("action"));
   detail("method", str("method"));
   detail("path", str("path"));
-  detail("httpStatus", std::to_string(status));
-  detail("resultCount", std::to_string(number("resultCount")));
+  // Only what the entry says: a refused handshake got no HTTP answer (status 0) and returned nothing.
+  if (status > 0) detail("httpStatus", std::to_string(status));
+  if (!securityAlert && in->has("resultCount")) detail("resultCount", std::to_string(number("resultCount")));
   detail("causedBy", str("causedBy"));
   detail("peerOrganization", str("peerOrganization"));
   detail("certSha256", str("certSha256"));
@@ -250,7 +333,12 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
 }
 
 Result<std::string> atnaBody(const TrailEntry& entry, AtnaFormat format) {
-  return format == AtnaFormat::kDicom ? dicomAuditMessage(entry) : fhirAuditEvent(entry);
+  switch (format) {
+    case AtnaFormat::kDicom: return dicomAuditMessage(entry);
+    case AtnaFormat::kFhir: return fhirAuditEvent(entry);
+    case AtnaFormat::kLeaf: break;
+  }
+  return entry.text;
 }
 
 std::string syslogMessage(const TrailEntry& entry, AtnaFormat format, const SyslogOrigin& origin,
@@ -267,7 +355,7 @@ std::string syslogMessage(const TrailEntry& entry, AtnaFormat format, const Sysl
   const bool chain = entry.format == TrailEntry::Format::kChain;
   std::string m = "<85>1 " + time + " " + headerField(origin.hostname, 255) + " hie-node " +
                   headerField(origin.procId, 128) + " " + atnaMsgId(format) + " ";
-  m += std::string("[hie-audit@32473 ") + (chain ? "chain" : "origin") + "=\"" + sdParamValue(entry.log) + "\" " +
+  m += "[hie-audit@" + headerField(origin.enterpriseNumber, 10) + " " + (chain ? "chain" : "origin") + "=\"" + sdParamValue(entry.log) + "\" " +
        (chain ? "seq" : "index") + "=\"" + std::to_string(entry.position) + "\" leafHash=\"" +
        sdParamValue(entry.hash) + "\" format=\"" + atnaFormatName(format) + "\"]";
   m += " " + body;

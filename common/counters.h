@@ -75,7 +75,7 @@ struct Counters : CounterRegistry {
   Counter atnaMessagesSent{*this, "hie_atna_messages_sent_total",
                            "Audit entries delivered to the ATNA audit record repository (again after a failed batch)."};
   LabeledCounter<1> atnaFailures{*this, "hie_atna_failures_total",
-                                 "ATNA feed failures, by kind (transport, database, render).", {"kind"}};
+                                 "ATNA feed failures, by kind (transport, database, render, gap).", {"kind"}};
   Counter atnaOversize{*this, "hie_atna_oversize_messages_total", "ATNA messages larger than atna.maxMessageBytes."};
 
   // OCSP (tls.ocsp on).

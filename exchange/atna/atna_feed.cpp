@@ -6,6 +6,15 @@
 
 namespace hie::exchange {
 
+std::string atnaRepositoryKey(const std::string& host, int port) {
+  std::string name = host;
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (name.find(':') != std::string::npos && name.front() != '[') name = "[" + name + "]";
+  return name + ":" + std::to_string(port);
+}
+
 AtnaFeed::AtnaFeed(AtnaCursorStore& store, SyslogTransport& transport, Counters& counters, AtnaFeedOptions options)
     : store_(store), transport_(transport), counters_(counters), options_(std::move(options)) {}
 
@@ -31,12 +40,16 @@ bool AtnaFeed::waitFor(std::chrono::milliseconds d) {
 }
 
 void AtnaFeed::measureBacklog() {
+  lastMeasured_ = std::chrono::steady_clock::now();
   auto backlog = store_.backlog(options_.repository);
-  if (backlog) backlog_ = static_cast<std::int64_t>(*backlog);
+  if (!backlog) return;  // the value stays, and its timestamp ages
+  backlog_ = static_cast<std::int64_t>(*backlog);
+  backlogMeasuredAt_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void AtnaFeed::run() {
   std::chrono::milliseconds retry = options_.retryMin;
+  measureBacklog();  // before the first batch, which can take a connect timeout
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -74,7 +87,9 @@ std::size_t AtnaFeed::deliver(const std::string& origin, const std::vector<FeedL
       spdlog::error("atna: {} cannot be rendered ({}); sending the leaf text as the body", entry.name(),
                     body.error().internal);
     }
-    std::string message = audit::syslogMessage(entry, options_.format, options_.syslogOrigin, body ? *body : leaf.leaf);
+    // Unrendered, it is marked as such (MSGID "-", format="leaf"): no receiver takes it for its format.
+    std::string message = audit::syslogMessage(entry, body ? options_.format : audit::AtnaFormat::kLeaf,
+                                               options_.syslogOrigin, body ? *body : leaf.leaf);
     if (message.size() > options_.maxMessageBytes) {
       counters_.atnaOversize.inc();
       spdlog::warn("atna: {} is {} bytes, over atna.maxMessageBytes ({}); sent whole, the repository may cut it",
@@ -119,6 +134,14 @@ AtnaRound AtnaFeed::runRound() {
         return round;
       }
       round.sent += batch->delivered;
+      if (batch->gap && gapsReported_.insert({origin, batch->missingIndex}).second) {
+        counters_.atnaFailures.inc({"gap"});
+        spdlog::error("atna: leaf #{} of {} is committed (below a signed checkpoint) but not stored: the feed of this "
+                      "log to {} stops before it; run `hie-node audit verify`",
+                      batch->missingIndex, origin, options_.repository);
+      }
+      // A catch-up can last long (a new repository gets the whole history): the gauge follows it.
+      if (std::chrono::steady_clock::now() - lastMeasured_ >= options_.idlePoll) measureBacklog();
       if (failed) {
         round.failed = true;
         return round;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +42,10 @@ class AtnaCursorStore {
     bool held = false;        // false: another sender holds this cursor now; nothing was read
     std::size_t read = 0;     // leaves handed to deliver
     std::size_t delivered = 0;
+    // A committed leaf below the newest checkpoint is not stored (tampering, or a bad restore):
+    // the batch stops before it, and the log cannot go past it.
+    bool gap = false;
+    std::uint64_t missingIndex = 0;
   };
   // The origins that have signed checkpoints.
   virtual Result<std::vector<std::string>> origins() = 0;
@@ -62,13 +67,18 @@ class SyslogTransport {
   virtual void cancel() {}
 };
 
+// The name of a repository's cursors: "host:port" with the host in lower case (DNS names are
+// case-insensitive) and an IPv6 address in brackets ("[2001:db8::7]:6514"). Another spelling of
+// the same name still is another repository (an IP address instead of the name, a trailing dot).
+std::string atnaRepositoryKey(const std::string& host, int port);
+
 struct AtnaFeedOptions {
-  std::string repository;  // "host:port": names the cursors
+  std::string repository;  // atnaRepositoryKey(): names the cursors
   audit::AtnaFormat format = audit::AtnaFormat::kDicom;
   audit::SyslogOrigin syslogOrigin;
   std::size_t batchSize = 100;
   std::size_t maxMessageBytes = 262144;  // larger messages are sent whole, logged and counted
-  std::chrono::milliseconds idlePoll{500};
+  std::chrono::milliseconds idlePoll{500};  // also the interval of backlog measurements during a catch-up
   std::chrono::milliseconds retryMin{500};
   std::chrono::milliseconds retryMax{30000};
 };
@@ -93,8 +103,13 @@ class AtnaFeed {
 
   // Every origin until nothing committed is left or a batch fails (the thread's body; tests call it).
   AtnaRound runRound();
-  // Entries committed but not yet delivered, as last measured; -1 before the first measurement.
+  // Entries committed but not yet delivered, as last measured: when the thread starts, after a
+  // batch (at most every idlePoll, so also during a long catch-up) and while it waits to retry.
+  // -1 until the first measurement succeeded (just started, or the database unreachable since).
   std::int64_t backlog() const { return backlog_.load(); }
+  // When backlog() was last measured (seconds since the epoch; 0: never): its age shows a stale
+  // value, e.g. while the database is unreachable.
+  std::int64_t backlogMeasuredAt() const { return backlogMeasuredAt_.load(); }
 
  private:
   void run();
@@ -107,9 +122,12 @@ class AtnaFeed {
   Counters& counters_;
   AtnaFeedOptions options_;
   std::atomic<std::int64_t> backlog_{-1};
+  std::atomic<std::int64_t> backlogMeasuredAt_{0};
+  std::chrono::steady_clock::time_point lastMeasured_{};  // the feed's thread only
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
+  std::set<std::pair<std::string, std::uint64_t>> gapsReported_;  // (origin, missing index): logged once
   std::thread thread_;
 };
 

@@ -1,5 +1,7 @@
 #include "exchange/atna/pg_atna_cursors.h"
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 #include "db/session.h"
@@ -63,9 +65,14 @@ Result<AtnaCursorStore::Batch> PgAtnaCursors::sendNext(
       leaves.push_back(FeedLeaf{static_cast<std::uint64_t>(row[0].as<long long>()), row[1].as<std::string>()});
     }
     // A gap (a leaf below a signed checkpoint that is not stored) would make the cursor skip it: only
-    // the run from the cursor without gaps is sent; `audit verify` reports the missing leaf.
+    // the run from the cursor without gaps is sent, and the gap is reported (the feed logs and counts it).
     std::size_t run = 0;
     while (run < leaves.size() && leaves[run].index == static_cast<std::uint64_t>(next) + run) ++run;
+    const auto expected = static_cast<std::size_t>(std::min<long long>(static_cast<long long>(limit), committed - next));
+    if (run < expected) {
+      batch.gap = true;
+      batch.missingIndex = static_cast<std::uint64_t>(next) + run;
+    }
     leaves.resize(run);
     batch.read = leaves.size();
     if (leaves.empty()) return batch;

@@ -35,16 +35,19 @@ TEST(AtnaConfig, OffByDefaultAndDefaultsDerivedFromOtherKeys) {
   EXPECT_EQ(on->atna.format, "dicom");
   EXPECT_EQ(on->atna.batchSize, 100);
   EXPECT_EQ(on->atna.maxMessageBytes, 262144);
+  EXPECT_EQ(on->atna.enterpriseNumber, 32473);
   values["atna.trustBundle"] = "audit-ca.pem";
   values["atna.serverName"] = "127.0.0.1";
   values["atna.format"] = "fhir";
   values["atna.retryMax"] = "5";
+  values["atna.enterpriseNumber"] = "99999";
   on = serveConfig(ConfigSource::fromMap(values, "/etc/hie"));
   ASSERT_TRUE(on) << on.error().internal;
   EXPECT_EQ(on->atna.trustBundle, "/etc/hie/audit-ca.pem");
   EXPECT_EQ(on->atna.serverName, "127.0.0.1");
   EXPECT_EQ(on->atna.format, "fhir");
   EXPECT_EQ(on->atna.retryMax, std::chrono::seconds(5));
+  EXPECT_EQ(on->atna.enterpriseNumber, 99999);
 }
 
 TEST(AtnaConfig, BadValuesAreRefusedNamingTheKey) {
