@@ -81,6 +81,10 @@ struct Roles {
 Roles dicomRoles(const std::string& action) {
   const Role source{"110153", kDcm, "Source Role ID"};
   const Role destination{"110152", kDcm, "Destination Role ID"};
+  // A peer call, as the FHIR rendering has it: the organization on whose behalf the node called is
+  // the requestor without a transfer role (code nullptr: no RoleIDCode); this node sends the query
+  // (Source); the peer called is a third participant (Destination).
+  if (action == "peer-call") return {{nullptr, nullptr, nullptr}, source};
   if (action == "read") return {destination, source};
   if (action == "delete") {
     return {{"110150", kDcm, "Application"},
@@ -267,17 +271,29 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   // The caller: the organization the client certificate mapped to (or none), at its network address;
   // the requestor, except in a security alert (the party that tried to connect is DICOM's
   // performing process there, as in the FHIR rendering).
-  const Roles roles = dicomRoles(str("action"));
+  // A security alert's participants carry no transfer role (DICOM A.5.3.11 asks none; the FHIR
+  // rendering gives its agents no type either).
+  const Roles roles = securityAlert ? Roles{{nullptr, nullptr, nullptr}, {nullptr, nullptr, nullptr}}
+                                    : dicomRoles(str("action"));
   x += "<ActiveParticipant" + attr("UserID", organization) + attr("UserIsRequestor", securityAlert ? "false" : "true");
   if (!str("subjectDn").empty()) x += attr("UserName", str("subjectDn"));
   if (!str("remoteAddress").empty()) {
     x += attr("NetworkAccessPointID", hostOf(str("remoteAddress"))) + attr("NetworkAccessPointTypeCode", "2");
   }
-  x += ">" + coded("RoleIDCode", roles.client.code, roles.client.system, roles.client.text) + "</ActiveParticipant>";
+  x += ">";
+  if (roles.client.code != nullptr) x += coded("RoleIDCode", roles.client.code, roles.client.system, roles.client.text);
+  x += "</ActiveParticipant>";
   // This node, named by node.id (a machine name: access point type 1, as in the FHIR rendering).
   x += "<ActiveParticipant" + attr("UserID", node) + attr("UserIsRequestor", "false") +
-       attr("NetworkAccessPointID", node) + attr("NetworkAccessPointTypeCode", "1") + ">" +
-       coded("RoleIDCode", roles.server.code, roles.server.system, roles.server.text) + "</ActiveParticipant>";
+       attr("NetworkAccessPointID", node) + attr("NetworkAccessPointTypeCode", "1") + ">";
+  if (roles.server.code != nullptr) x += coded("RoleIDCode", roles.server.code, roles.server.system, roles.server.text);
+  x += "</ActiveParticipant>";
+  if (str("action") == "peer-call" && !securityAlert) {
+    // The peer called, by its organization; the entry does not hold its address.
+    x += "<ActiveParticipant" + attr("UserID", str("peerOrganization").empty() ? "unidentified" : str("peerOrganization")) +
+         attr("UserIsRequestor", "false") + ">" + coded("RoleIDCode", "110152", kDcm, "Destination Role ID") +
+         "</ActiveParticipant>";
+  }
 
   x += "<AuditSourceIdentification" + attr("AuditEnterpriseSiteID", entry.log) + attr("AuditSourceID", node) + ">" +
        coded("AuditSourceTypeCode", "4", kDcm, "Application Server") + "</AuditSourceIdentification>";

@@ -318,7 +318,9 @@ const std::vector<std::string> kActions = {"read", "create", "update", "delete",
                                            "peer-call", "capabilities", "transaction", "batch", "witness",
                                            "witness-submit", "rest"};
 
+// The first code of a CodeableConcept; "" when the element has none (a participant without a role).
 std::string codeOf(const Poco::JSON::Object::Ptr& concept) {
+  if (concept.isNull()) return "";
   auto codings = concept->getArray("coding");
   return codings->getObject(0)->getValue<std::string>("code");
 }
