@@ -24,6 +24,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;borde
 .verdict.ok h2{border:none;margin-top:0;color:#1b5e20}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+td{overflow-wrap:anywhere}
 th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.denied td{background:#ffebee}tr.glass td{background:#fff3e0}
 .legend span{display:inline-block;margin-right:1.2em}.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
