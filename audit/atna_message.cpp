@@ -242,7 +242,11 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   // As the FHIR rendering: 0 success; 4 minor failure (refusals, the caller's errors); 8 serious failure.
   const char* outcomeCode =
       outcome == "success" ? "0" : (outcome == "denied" || (status >= 400 && status < 500)) ? "4" : "8";
-  const DicomEvent ev = dicomEvent(str("eventType"), str("action"));
+  DicomEvent ev = dicomEvent(str("eventType"), str("action"));
+  // The two interactions the FHIR rendering takes from more than the action (fhir_audit_event.cpp):
+  // a read of one version is FHIR's vread; a PUT that created its resource is FHIR's update.
+  if (str("action") == "read" && str("path").find("/_history/") != std::string::npos) ev.interaction = "vread";
+  if (str("action") == "create" && str("method") == "PUT") ev.interaction = "update";
   const std::string node = str("node").empty() ? std::string("hie-node") : str("node");
   const std::string organization = str("organization").empty() ? std::string("unidentified") : str("organization");
 

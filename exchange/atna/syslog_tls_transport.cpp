@@ -160,7 +160,9 @@ Result<void> SyslogTlsTransport::deliver(const std::vector<std::string>& frames)
       return tl::make_unexpected(transportError("atna.serverName " + options_.serverName + " is not an IP address"));
     }
   } else {
-    X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl.get()), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    // The name must be a SAN dNSName: never the subject's CN (OpenSSL's fallback when a certificate has none).
+    X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl.get()),
+                                    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     if (SSL_set1_host(ssl.get(), options_.serverName.c_str()) != 1 ||
         SSL_set_tlsext_host_name(ssl.get(), options_.serverName.c_str()) != 1) {
       return tl::make_unexpected(transportError("atna.serverName " + options_.serverName + " cannot be checked"));

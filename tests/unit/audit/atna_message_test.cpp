@@ -332,6 +332,15 @@ TEST(AtnaMessage, EveryActionConformsToTheDicomStructureAndMatchesTheFhirRenderi
     e.action = action;
     events.push_back(e);
   }
+  // The interactions FHIR takes from more than the action: a version read (vread), a PUT that created (update).
+  AuditEvent vread = event();
+  vread.action = "read";
+  vread.path = "/fhir/Patient/p1/_history/2";
+  events.push_back(vread);
+  AuditEvent putCreate = event();
+  putCreate.action = "create";
+  putCreate.method = "PUT";
+  events.push_back(putCreate);
   AuditEvent alert;
   alert.time = "2026-11-26T10:00:01.000Z";
   alert.eventType = "security-alert";
