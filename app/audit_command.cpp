@@ -40,7 +40,8 @@ const char* const kAuditUsage =
     "[--witness-key VKEY]... | export --format fhir|jsonl|jsonl-v1 [--from T] [--to T] [--cosigned K] | "
     "checkpoint [--origin O] [--cosigned K] [--v1] | consistency --old SIZE [--new SIZE] [--origin O] | keys | "
     "evidence REQUEST_ID [--out DIR] [--origin O] [--index N] | "
-    "report --html FILE [--from T] [--to T] [--patient ID [--hipaa]]";
+    "report --html FILE [--from T] [--to T] [--patient ID [--hipaa]] [--public-key FILE] [--checkpoint FILE]... "
+    "[--witnesses K] [--witness-key VKEY]...";
 
 int keygen(const ParsedArgs& args) {
   if (!args.has("out") || !args.positional.empty()) return usageError("usage: hie-node audit keygen --out FILE");

@@ -20,7 +20,7 @@ const char* const kUsage =
     "  grant add|list|revoke      what an organization may read, for which purposes\n"
     "  consent set                a patient's opt-out or denial of an organization\n"
     "  records import BUNDLE      load a FHIR Bundle into the record store\n"
-    "  audit keygen|keys|verify|export|checkpoint|report   the signed audit trail\n"
+    "  audit keygen|keys|verify|export|checkpoint|consistency|evidence|report   the signed audit trail\n"
     "  peer add|list|remove       the peer directory (where other members' nodes answer)\n"
     "  fetch --peer ID --patient-identifier SYSTEM|VALUE   one outbound query, printed\n"
     "  pki init|issue|revoke|crl  a development CA (NOT for production)\n"
