@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "audit/merkle.h"
+#include "common/time.h"
 
 namespace hie::audit {
 namespace {
@@ -74,30 +75,6 @@ int daysInMonth(int y, int m) {
   return m == 2 && leapYear(y) ? 29 : kDays[m - 1];
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
-std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civilFromDays(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-}
-
-std::int64_t floorDiv(std::int64_t a, std::int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
 }  // namespace
 
 bool isAuditTime(const std::string& text) { return parseWritten(text).has_value(); }
@@ -117,7 +94,7 @@ Result<std::string> auditTimeBound(const std::string& text, TimeBound bound) {
     return invalid("no such time");
   }
   constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000;
-  const std::int64_t day = daysFromCivil(t->year, static_cast<unsigned>(t->month), static_cast<unsigned>(t->day));
+  const std::int64_t day = utc::daysFromCivil(t->year, t->month, t->day);
   std::int64_t micros = day * kMicrosPerDay;
   if (!t->hasTime) {
     if (bound == TimeBound::kTo) micros += kMicrosPerDay - 1;
@@ -126,15 +103,15 @@ Result<std::string> auditTimeBound(const std::string& text, TimeBound bound) {
     micros += ((t->hour * 60LL + t->minute - offset) * 60 + t->second) * 1000000 + t->micros;
   }
   // Entry times have milliseconds: round inwards, so that the text comparison is the exact one.
-  const std::int64_t ms = bound == TimeBound::kFrom ? -floorDiv(-micros, 1000) : floorDiv(micros, 1000);
-  std::int64_t year = 0;
-  unsigned month = 0, dayOfMonth = 0;
-  const std::int64_t days = floorDiv(ms, 86400000);
-  civilFromDays(days, year, month, dayOfMonth);
+  const std::int64_t ms = bound == TimeBound::kFrom ? -utc::floorDiv(-micros, 1000) : utc::floorDiv(micros, 1000);
+  const std::int64_t days = utc::floorDiv(ms, 86400000);
+  const utc::CivilDate date = utc::civilFromDays(days);
+  const std::int64_t year = date.year;
+  const int month = date.month, dayOfMonth = date.day;
   if (year < 1 || year > 9999) return invalid("outside the years 0001-9999 in UTC");
   const std::int64_t inDay = ms - days * 86400000;
   char out[64];  // 24 used; room for what the compiler cannot rule out
-  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(year), month, dayOfMonth,
+  std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", static_cast<int>(year), month, dayOfMonth,
                 static_cast<int>(inDay / 3600000), static_cast<int>(inDay / 60000 % 60),
                 static_cast<int>(inDay / 1000 % 60), static_cast<int>(inDay % 1000));
   return std::string(out);

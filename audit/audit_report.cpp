@@ -9,6 +9,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "common/purpose_of_use.h"
+#include "common/time.h"
 
 namespace hie::audit {
 namespace {
@@ -18,32 +19,6 @@ constexpr std::int64_t kDay = 86400;
 const char* const kNoOrganization = "(no organization)";
 const char* const kOtherOrganizations = "(other organizations)";
 constexpr std::size_t kChartSeries = 8;  // organizations drawn one by one; the rest together
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-struct Civil {
-  int year;
-  unsigned month, day;
-};
-Civil civilFromDays(std::int64_t z) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return Civil{static_cast<int>(yoe + era * 400 + (m <= 2)), m, d};
-}
 
 // Entry times are RFC 3339 UTC with milliseconds: 2026-11-26T18:52:19.123Z.
 bool epochOf(const std::string& t, std::int64_t& out) {
@@ -57,7 +32,7 @@ bool epochOf(const std::string& t, std::int64_t& out) {
   auto num = [&t](std::size_t at, std::size_t n) { return std::stoi(t.substr(at, n)); };
   const int month = num(5, 2), day = num(8, 2), hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
-  out = daysFromCivil(num(0, 4), static_cast<unsigned>(month), static_cast<unsigned>(day)) * kDay + hour * kHour +
+  out = utc::daysFromCivil(num(0, 4), month, day) * kDay + hour * kHour +
         minute * 60 + second;
   return true;
 }
@@ -68,17 +43,16 @@ std::string two(unsigned v) {
   return buf;
 }
 std::string dayText(std::int64_t days) {
-  const Civil c = civilFromDays(days);
-  return std::to_string(c.year) + "-" + two(c.month) + "-" + two(c.day);
+  const utc::CivilDate c = utc::civilFromDays(days);
+  return std::to_string(c.year) + "-" + two(static_cast<unsigned>(c.month)) + "-" + two(static_cast<unsigned>(c.day));
 }
-std::int64_t floorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // "2 Dec 2026 at 14:03 UTC"
 std::string spokenTime(std::int64_t epoch) {
   static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::int64_t days = floorDiv(epoch, kDay), rest = epoch - days * kDay;
-  const Civil c = civilFromDays(days);
+  const std::int64_t days = utc::floorDiv(epoch, kDay), rest = epoch - days * kDay;
+  const utc::CivilDate c = utc::civilFromDays(days);
   return std::to_string(c.day) + " " + kMonths[c.month - 1] + " " + std::to_string(c.year) + " at " +
          two(static_cast<unsigned>(rest / kHour)) + ":" + two(static_cast<unsigned>(rest % kHour / 60)) + " UTC";
 }
@@ -174,7 +148,7 @@ void ReportBuilder::add(const ReportEntry& e) {
   ++data_.requests;
   if (data_.first.empty()) data_.first = e.time;
   data_.last = e.time;
-  const std::int64_t hour = floorDiv(e.epochSeconds, kHour);
+  const std::int64_t hour = utc::floorDiv(e.epochSeconds, kHour);
   ++orgHours_[e.organization][hour];
   ++outcomeHours_[e.outcome][hour];
   if (!e.organization.empty()) ++orgTotals_[e.organization];
@@ -237,19 +211,19 @@ ReportData ReportBuilder::finish() const {
     lastHour = std::max(lastHour, hours.rbegin()->first);
   }
   // Hours for up to two days, days for up to about 13 months, months beyond.
-  const std::int64_t firstDay = floorDiv(firstHour, 24), lastDay = floorDiv(lastHour, 24);
+  const std::int64_t firstDay = utc::floorDiv(firstHour, 24), lastDay = utc::floorDiv(lastHour, 24);
   enum { kHours, kDays, kMonths } unit = lastHour - firstHour < 48 ? kHours : lastDay - firstDay <= 400 ? kDays : kMonths;
   d.hourly = unit == kHours;
   auto monthIndex = [](std::int64_t day) {
-    const Civil c = civilFromDays(day);
-    return static_cast<std::int64_t>(c.year) * 12 + c.month - 1;
+    const utc::CivilDate c = utc::civilFromDays(day);
+    return c.year * 12 + c.month - 1;
   };
   std::int64_t bucketBase = 0, buckets = 0;
   if (unit == kHours) {
     bucketBase = firstHour;
     buckets = lastHour - firstHour + 1;
     for (std::int64_t h = firstHour; h <= lastHour; ++h) {
-      d.buckets.push_back(dayText(floorDiv(h, 24)) + " " + two(static_cast<unsigned>(h - floorDiv(h, 24) * 24)) + ":00");
+      d.buckets.push_back(dayText(utc::floorDiv(h, 24)) + " " + two(static_cast<unsigned>(h - utc::floorDiv(h, 24) * 24)) + ":00");
     }
   } else if (unit == kDays) {
     bucketBase = firstDay;
@@ -259,13 +233,13 @@ ReportData ReportBuilder::finish() const {
     bucketBase = monthIndex(firstDay);
     buckets = monthIndex(lastDay) - bucketBase + 1;
     for (std::int64_t m = bucketBase; m < bucketBase + buckets; ++m) {
-      d.buckets.push_back(std::to_string(floorDiv(m, 12)) + "-" + two(static_cast<unsigned>(m - floorDiv(m, 12) * 12 + 1)));
+      d.buckets.push_back(std::to_string(utc::floorDiv(m, 12)) + "-" + two(static_cast<unsigned>(m - utc::floorDiv(m, 12) * 12 + 1)));
     }
   }
   auto bucketOf = [&](std::int64_t hour) {
     if (unit == kHours) return hour - bucketBase;
-    if (unit == kDays) return floorDiv(hour, 24) - bucketBase;
-    return monthIndex(floorDiv(hour, 24)) - bucketBase;
+    if (unit == kDays) return utc::floorDiv(hour, 24) - bucketBase;
+    return monthIndex(utc::floorDiv(hour, 24)) - bucketBase;
   };
   auto series = [&](const std::map<std::int64_t, std::int64_t>& hours, std::vector<std::int64_t>& out) {
     if (out.empty()) out.assign(static_cast<std::size_t>(buckets), 0);
@@ -292,7 +266,7 @@ ReportData ReportBuilder::finish() const {
   for (const auto& [org, hours] : orgHours_) {
     if (org.empty()) continue;
     std::map<std::int64_t, std::int64_t> perDay;
-    for (const auto& [hour, n] : hours) perDay[floorDiv(hour, 24)] += n;
+    for (const auto& [hour, n] : hours) perDay[utc::floorDiv(hour, 24)] += n;
     // Only days with requests make the history: weekends and holidays without any would otherwise make
     // the median 0 and flag the next ordinary working day.
     std::vector<std::int64_t> previous;
@@ -315,7 +289,7 @@ ReportData ReportBuilder::finish() const {
     if (org.empty()) continue;
     std::int64_t byHour[24] = {}, total = 0;
     for (const auto& [hour, n] : hours) {
-      byHour[hour - floorDiv(hour, 24) * 24] += n;
+      byHour[hour - utc::floorDiv(hour, 24) * 24] += n;
       total += n;
     }
     if (total < rules_.unusualHourMinimum) continue;

@@ -4,6 +4,7 @@
 
 #include "audit/canonical_form.h"
 #include "audit/signed_note.h"
+#include "common/time.h"
 
 namespace hie::audit {
 namespace {
@@ -20,28 +21,6 @@ CanonicalObject statementObject(const LogExportStatement& s) {
                          {"time", s.time},
                          {"to", s.to},
                          {"type", std::string("log-export")}};
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t daysFromCivil(std::int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;
-  const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void civilFromDays(std::int64_t z, std::int64_t& y, int& m, int& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  y = yoe + era * 400 + (m <= 2 ? 1 : 0);
 }
 
 int daysInMonth(std::int64_t y, int m) {
@@ -145,14 +124,14 @@ Result<std::string> exportTimeBound(const std::string& text, bool upper) {
   }
   std::int64_t millis = micros / 1000;
   if (!upper && micros % 1000 != 0) ++millis;  // a lower bound rounds up: no earlier leaf is let in
-  const std::int64_t total = ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute - offset) * 60000 +
+  const std::int64_t total = ((utc::daysFromCivil(year, month, day) * 24 + hour) * 60 + minute - offset) * 60000 +
                              std::int64_t{second} * 1000 + millis;
   const std::int64_t dayMs = 86400000;
   const std::int64_t days = (total >= 0 ? total : total - dayMs + 1) / dayMs;
   const std::int64_t rest = total - days * dayMs;
-  std::int64_t y = 0;
-  int m = 0, d = 0;
-  civilFromDays(days, y, m, d);
+  const utc::CivilDate date = utc::civilFromDays(days);
+  const std::int64_t y = date.year;
+  const int m = date.month, d = date.day;
   if (y < 0 || y > 9999) {
     return fail(ErrorCode::kInvalidInput, "'" + text + "' is outside the years 0000-9999 in UTC");
   }

@@ -88,3 +88,27 @@ TEST(UtcTime, FormatsRfc3339) {
 
 }  // namespace
 }  // namespace hie
+
+// The one copy of the calendar arithmetic (audit queries, exports, the report): known days both
+// ways, leap days, the days before 1970, and the ends of the years the audit accepts.
+TEST(CivilDays, KnownDatesBothWaysAndFloorDivision) {
+  struct Known {
+    std::int64_t year;
+    int month, day;
+    std::int64_t days;
+  };
+  const Known known[] = {{1970, 1, 1, 0},       {1969, 12, 31, -1},     {2000, 2, 29, 11016},
+                         {2000, 3, 1, 11017},   {2024, 2, 29, 19782},   {2026, 12, 2, 20789},
+                         {1, 1, 1, -719162},    {9999, 12, 31, 2932896}, {1900, 3, 1, -25508}};
+  for (const Known& k : known) {
+    EXPECT_EQ(hie::utc::daysFromCivil(k.year, k.month, k.day), k.days) << k.year << "-" << k.month << "-" << k.day;
+    const hie::utc::CivilDate back = hie::utc::civilFromDays(k.days);
+    EXPECT_EQ(back.year, k.year) << k.days;
+    EXPECT_EQ(back.month, k.month) << k.days;
+    EXPECT_EQ(back.day, k.day) << k.days;
+  }
+  EXPECT_EQ(hie::utc::floorDiv(-1, 86400), -1);
+  EXPECT_EQ(hie::utc::floorDiv(-86400, 86400), -1);
+  EXPECT_EQ(hie::utc::floorDiv(86399, 86400), 0);
+  EXPECT_EQ(hie::utc::floorDiv(-86401, 86400), -2);
+}
