@@ -90,6 +90,17 @@ struct NodeConfig {
     int maxMessageBytes = 262144;
     int enterpriseNumber = 32473;  // atna.enterpriseNumber: the SD-ID is hie-audit@N
   } atna;
+  // UDAP B2B (docs/udap.md): the server endpoints when enabled, and this node as a client of peers
+  // whose directory entry says auth=udap.
+  struct Udap {
+    bool enabled = false;                       // udap.enabled: serve discovery, /oauth/register, /oauth/token
+    std::chrono::seconds tokenLifetime{300};    // udap.tokenLifetime: 60-3600
+    std::chrono::seconds metadataLifetime{86400};  // udap.metadataLifetime: exp - iat of signed_metadata
+    std::vector<std::string> scopes{"system/*.read"};  // udap.scopes: scopes_supported
+    std::string community;                      // udap.community: the trust community URI, "" = none named
+    std::string contact;                        // udap.contact: mailto: URI for this node's registrations
+    std::string clientName;                     // udap.clientName; default "hie-node <node.id>"
+  } udap;
 };
 
 // This node's log origin (and log key name): for now always defaultLogOrigin(node.id).

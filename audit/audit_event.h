@@ -44,6 +44,12 @@ struct AuditEvent {
   // Served request: verified | absent | off | the refusal reason; peer call: the check of the answer's
   // signature (verified | absent | the refusal reason), "" when no answer came.
   std::string signatureCheck;
+  // How the caller authenticated (docs/udap.md): "mtls" (its TLS client certificate alone), "mtls+udap"
+  // (and a UDAP access token); peer call: how this node authenticated to the peer; "" for a handshake.
+  std::string authentication;
+  // The UDAP client_id: the token's client on a request with a token, the client registered or
+  // asking at /oauth/*, this node's client_id at the peer on a peer call; "" when none.
+  std::string clientId;
 };
 
 // The longest string an entry stores per field after encoding (entities: kMaxEntitiesLength).

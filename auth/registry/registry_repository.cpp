@@ -108,10 +108,16 @@ Result<RegistrySnapshot> RegistryRepository::loadAll() {
       snap.consents[row[0].as<std::string>()].deniedOrganizations.insert(row[1].as<std::string>());
     }
     for (const auto& row : tx.exec(
-             "SELECT o.identifier, p.base_url, coalesce(p.log_key, ''), coalesce(p.witness_key, '') FROM peers p "
-             "JOIN organizations o ON o.id = p.organization_id ORDER BY o.identifier")) {
+             "SELECT o.identifier, p.base_url, coalesce(p.log_key, ''), coalesce(p.witness_key, ''), p.auth "
+             "FROM peers p JOIN organizations o ON o.id = p.organization_id ORDER BY o.identifier")) {
       snap.peers.push_back(PeerEntry{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                                     row[3].as<std::string>()});
+                                     row[3].as<std::string>(), row[4].as<std::string>()});
+    }
+    for (const auto& row : tx.exec(
+             "SELECT c.client_id, o.identifier, c.status = 'active' FROM udap_clients c "
+             "JOIN organizations o ON o.id = c.organization_id")) {
+      snap.udapClients.emplace(row[0].as<std::string>(),
+                               UdapClientEntry{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<bool>()});
     }
     return snap;
   });

@@ -22,6 +22,16 @@ struct PeerEntry {
   // log), and the peer's witness key (type 04; it cosigns this node's checkpoints).
   std::string logKey{};
   std::string witnessKey{};
+  // How this node authenticates its calls to the peer: "mtls" (mutual TLS alone) or "udap" (mutual
+  // TLS and a UDAP access token from the peer's token endpoint; docs/udap.md).
+  std::string auth = "mtls";
+};
+
+// A client application registered at this node through UDAP dynamic client registration.
+struct UdapClientEntry {
+  std::string clientId;
+  std::string organization;  // identifier of the organization it was registered for
+  bool active = false;       // false once cancelled
 };
 
 struct RegistrySnapshot {
@@ -29,6 +39,7 @@ struct RegistrySnapshot {
   std::map<std::string, std::vector<Grant>> grantsByOrganization;  // identifier -> active grants
   std::unordered_map<std::string, PatientConsent> consents;         // patient id -> consent
   std::vector<PeerEntry> peers;                                      // ordered by organization
+  std::map<std::string, UdapClientEntry> udapClients;                // client_id -> registered client
 
   const Organization* organization(const std::string& identifier) const;
 

@@ -35,11 +35,23 @@ inline void recordSignatures(const PeerCallSignatures& signatures, audit::AuditE
   entry.signatureCheck = signatures.signatureCheck;
 }
 
+// How this node authenticated one peer call, for its audit entry (authentication, clientId).
+struct PeerCallAuth {
+  std::string authentication = "mtls";  // "mtls", or "mtls+udap" when a UDAP access token was sent
+  std::string clientId;                 // this node's client_id at the peer, "" without UDAP
+};
+
+inline void recordAuth(const PeerCallAuth& auth, audit::AuditEvent& entry) {
+  entry.authentication = auth.authentication;
+  entry.clientId = auth.clientId;
+}
+
 struct PeerResponse {
   int status = 0;
   std::string contentType;
   std::string body;
   PeerCallSignatures signatures{};
+  PeerCallAuth auth{};
 };
 
 // Why a call failed, for the caller's OperationOutcome and the audit entry.
@@ -50,6 +62,7 @@ struct PeerFailure {
   std::string reason;
   std::string detail;  // one sentence, safe to show to the local institution
   PeerCallSignatures signatures{};  // what was signed and checked before the call failed
+  PeerCallAuth auth{};
 };
 
 class PeerFanout {
