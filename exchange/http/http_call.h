@@ -39,6 +39,7 @@ struct AccessFacts {
   std::string entities;        // Type/id of every resource disclosed, comma-separated
   long long resultCount = 0;
   bool breakGlass = false;
+  std::string clientId;        // the UDAP client registered or asking at /oauth/* ("" when none)
 };
 
 struct HttpReply {
