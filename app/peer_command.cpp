@@ -39,12 +39,13 @@ Result<std::optional<std::string>> peerKey(const ParsedArgs& args, const char* o
 
 int runPeer(const Args& argv) {
   const char* usage =
-      "usage: hie-node peer add --org ID --url https://host:port [--log-key VKEY] [--witness-key VKEY] | peer list | "
+      "usage: hie-node peer add --org ID --url https://host:port [--log-key VKEY] [--witness-key VKEY] [--auth mtls|udap] | "
+      "peer list | "
       "peer remove ID";
   if (argv.empty()) return usageError(usage);
   const std::string verb = argv.front();
   OptionSpec spec;
-  if (verb == "add") spec = OptionSpec{{"org", "url", "log-key", "witness-key"}, {}, {}};
+  if (verb == "add") spec = OptionSpec{{"org", "url", "log-key", "witness-key", "auth"}, {}, {}};
   else if (verb != "list" && verb != "remove") return usageError("unknown peer subcommand '" + verb + "'\n" + usage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
   if (!args) return usageError(args.error().external);
@@ -60,12 +61,18 @@ int runPeer(const Args& argv) {
     if (!logKey) return usageError(logKey.error().external);
     auto witnessKey = peerKey(*args, "witness-key", audit::note::kCosignatureV1, "the peer's witness key");
     if (!witnessKey) return usageError(witnessKey.error().external);
+    std::optional<std::string> peerAuth;
+    if (args->has("auth")) {
+      peerAuth = args->value("auth");
+      if (*peerAuth != "mtls" && *peerAuth != "udap") return usageError("--auth must be mtls or udap");
+    }
     auto uri = runtimeDatabaseUri(*args);
     if (!uri) return runtimeError(uri.error().external);
     auth::RegistryRepository repo(*uri);
-    auto changed = repo.setPeer(args->value("org"), url->text(), *logKey, *witnessKey);
+    auto changed = repo.setPeer(args->value("org"), url->text(), *logKey, *witnessKey, peerAuth);
     if (!changed) return commandError(changed.error());
-    std::cout << "peer " << args->value("org") << " at " << url->text() << (*changed ? "" : " (unchanged)") << "\n";
+    std::cout << "peer " << args->value("org") << " at " << url->text()
+              << (peerAuth ? " (auth " + *peerAuth + ")" : "") << (*changed ? "" : " (unchanged)") << "\n";
     return 0;
   }
   if (verb == "remove" && args->positional.size() != 1) return usageError("usage: hie-node peer remove ID");
@@ -87,7 +94,7 @@ int runPeer(const Args& argv) {
   for (const auto& p : snap->peers) {
     const auth::Organization* org = snap->organization(p.organization);
     std::cout << p.organization << "  " << p.baseUrl << "  "
-              << (org != nullptr ? auth::statusName(org->status) : "unknown") << "\n";
+              << (org != nullptr ? auth::statusName(org->status) : "unknown") << "  auth " << p.auth << "\n";
     if (!p.logKey.empty()) std::cout << "  log key:     " << p.logKey << "\n";
     if (!p.witnessKey.empty()) std::cout << "  witness key: " << p.witnessKey << "\n";
   }
