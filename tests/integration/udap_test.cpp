@@ -5,6 +5,7 @@
 // status and audit entry (docs/udap.md).
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -31,6 +32,27 @@ std::map<std::string, std::string> stepsOf(const std::string& output) {
     if (std::regex_search(line, m, std::regex("^\\{\"step\":\"([a-z0-9-]+)\""))) steps[m[1]] = line;
   }
   return steps;
+}
+
+// The first ```sh block under the heading line `heading` of docs/udap.md; "" when none.
+std::string docShellBlock(const std::string& heading) {
+  std::ifstream in(std::string(HIE_SOURCE_DIR) + "/docs/udap.md");
+  std::string line, block;
+  bool inSection = false, inCode = false;
+  while (std::getline(in, line)) {
+    if (!inSection) {
+      inSection = line == heading;
+      continue;
+    }
+    if (!inCode && line.rfind("#", 0) == 0) break;
+    if (line.rfind("```", 0) == 0) {
+      if (inCode) return block;
+      inCode = line == "```sh";
+      continue;
+    }
+    if (inCode) block += line + "\n";
+  }
+  return "";
 }
 
 std::string field(const std::string& line, const std::string& name) {
@@ -210,7 +232,7 @@ TEST_F(Udap, RegistrationRefusals) {
   expectRefused("reg-claims-duplicate", 400, "invalid_software_statement", "udap-register", "jws_duplicate_key");
   expectRefused("reg-replay", 400, "invalid_software_statement", "udap-register", "jti_replayed");
   expectRefused("reg-udap-missing", 400, "invalid_software_statement", "udap-register", "udap_version");
-  expectRefused("reg-authorization-code", 400, "invalid_client_metadata", "udap-register", "grant_types");
+  expectRefused("reg-authorization-code", 400, "invalid_client_metadata", "udap-register", "grant_type_authorization_code");
 }
 
 TEST_F(Udap, RegistrationRefusesCertificatesThatDoNotStand) {
@@ -276,7 +298,7 @@ TEST_F(Udap, TokenRefusals) {
   expectRefused("tok-claims-duplicate", 401, "invalid_client", "udap-token", "jws_duplicate_key", c);
   expectRefused("tok-b2b-missing", 400, "invalid_grant", "udap-token", "b2b_missing", c);
   expectRefused("tok-org-other", 400, "invalid_grant", "udap-token", "b2b_organization_mismatch", c);
-  expectRefused("tok-purpose-unknown", 400, "invalid_grant", "udap-token", "b2b_purpose_of_use", c);
+  expectRefused("tok-purpose-unknown", 400, "invalid_grant", "udap-token", "purpose_of_use_unknown", c);
   expectRefused("tok-grant-authorization-code", 400, "unsupported_grant_type", "udap-token", "grant_type_unsupported", c);
   expectRefused("tok-udap-missing", 400, "invalid_request", "udap-token", "udap_version", c);
   expectRefused("tok-udap-2", 400, "invalid_request", "udap-token", "udap_version", c);
@@ -301,6 +323,24 @@ TEST_F(Udap, ATokenRequestOverAnotherOrganizationsConnectionIsRefused) {
   EXPECT_TRUE(contains(s["token"], "\"error\":\"invalid_client\"")) << s["token"];
   EXPECT_EQ(auditCount("udap-token", "tls_organization_mismatch"), 1);
   EXPECT_EQ(tokensIssued(), 0);
+}
+
+TEST_F(Udap, TheOpensslWorkedExampleGetsAToken) {
+  const std::string id = registerClinic();
+  const std::string example = docShellBlock("## Worked example: a client assertion with openssl");
+  ASSERT_TRUE(contains(example, "openssl dgst")) << "no sh block under the worked example in docs/udap.md";
+  // As written, in a directory holding the files the text names.
+  TempDir work;
+  writeFile(work.path(), "clinic.crt", f.pki.chainPem(clinic));
+  writeFile(work.path(), "clinic.key", clinic.keyPem());
+  writeFile(work.path(), "ca.crt", f.pki.root.certPem());
+  const std::string script = "set -eu\ncd '" + work.path() + "'\nexport BASE='" + kBase + "' NODE='" + url +
+                             "' ORG='" + kClinic + "' CLIENT_ID='" + id + "'\n" + example;
+  const CommandResult r = runProgram({"/bin/bash", "-c", script}, {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"access_token\":\"")) << r.output << f.node()->log();
+  EXPECT_TRUE(contains(r.output, "\"token_type\":\"Bearer\"")) << r.output;
+  EXPECT_EQ(tokensIssued(), 1);
 }
 
 class UdapDisabled : public Udap {

@@ -330,7 +330,7 @@ const CASES = {
   },
   'reg-udap-missing': async () => request('POST', registrationUrl, { 'Content-Type': 'application/json' },
     JSON.stringify({ software_statement: await signJwt(statementClaims()) })),
-  'reg-authorization-code': async () => postRegistration(await signJwt(statementClaims({ grant_types: ['authorization_code'], redirect_uris: ['https://app.example.org/cb'] }))),
+  'reg-authorization-code': async () => postRegistration(await signJwt(statementClaims({ grant_types: ['authorization_code'] }))),
   'reg-cancel': async () => postRegistration(await signJwt(statementClaims({ grant_types: [] }))),
   // Token (need --client-id)
   'tok-alg-none': async () => postToken(rawJws(JSON.stringify({ alg: 'none', x5c: signX5c }), JSON.stringify(assertionClaims(args['client-id'])), 'none')),
