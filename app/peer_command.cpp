@@ -15,12 +15,19 @@
 #include "auth/registry/organization.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
+#include "auth/tls/client_standing.h"
+#include "auth/tls/server_tls_context.h"
 #include "auth/tls/tls_material.h"
+#include "auth/tls/tls_material_store.h"
+#include "db/connection_pool.h"
 #include "common/purpose_of_use.h"
 #include "exchange/fhir/fhir_request.h"
 #include "exchange/http/request_id.h"
 #include "exchange/peers/peer_client.h"
 #include "exchange/peers/peer_url.h"
+#include "exchange/peers/pg_udap_registrations.h"
+#include "exchange/peers/tls_udap_signer.h"
+#include "exchange/peers/udap_peer_fanout.h"
 
 namespace hie::app {
 
@@ -121,9 +128,10 @@ int runFetch(const Args& argv) {
   auto config = serveConfig(*source);
   if (!config) return runtimeError(config.error().external);
   if (config->exchange.resourceTypes.count(type) == 0) return usageError("unsupported resource type '" + type + "'");
-  auto loaded = auth::loadTlsMaterial(config->tls);
-  if (!loaded) return runtimeError(loaded.error().external);
-  auto material = std::make_shared<const auth::TlsMaterial>(std::move(*loaded));
+  auto opened = auth::TlsMaterialStore::open(config->tls);
+  if (!opened) return runtimeError(opened.error().external);
+  std::unique_ptr<auth::TlsMaterialStore> tls = std::move(*opened);
+  std::shared_ptr<const auth::TlsMaterial> material = tls->current()->material;
   auto key = audit::SigningKey::fromPemFile(config->auditSigningKey);
   if (!key) return runtimeError(key.error().external);
   auth::RegistryRepository repo(config->dbUri);
@@ -145,13 +153,27 @@ int runFetch(const Args& argv) {
   exchange::ClientOptions options = config->client;
   options.signatures = config->signatures;
   exchange::PeerClient client(material, directory, options, counters);
+  // An auth=udap peer: discovery, registration and token as in serve (docs/udap.md). The chain of
+  // the peer's signed metadata is verified as a client's chain would be (the server context only
+  // lends its verification parameters; nothing listens).
+  auto verifyContext = auth::makeServerContext(
+      *material, auth::ServerTlsOptions{config->verifyDepth, "hie-node", config->sessionLifetimeSeconds});
+  if (!verifyContext) return runtimeError(verifyContext.error().internal);
+  tls->attachTo((*verifyContext)->sslContext());
+  auth::ClientRecheck chains(*tls, nullptr);
+  chains.attachTo((*verifyContext)->sslContext());
+  db::ConnectionPool pool(config->dbUri, 1);
+  exchange::PgUdapRegistrations udapRegistrations(pool);
+  exchange::TlsUdapSigner udapSigner([&tls] { return tls->current()->material; });
+  exchange::UdapPeerFanout udapClient(client, client, udapRegistrations, chains, directory, udapSigner,
+                                      udapClientOptions(*config));
   std::string encoded;
   Poco::URI::encode(identifier, "&=+#?/|%", encoded);
   const std::string path = type == "Patient" ? "/fhir/Patient?identifier=" + encoded
                                              : "/fhir/" + type + "?patient.identifier=" + encoded;
   const std::string requestId = exchange::newRequestId();
   const auto started = std::chrono::steady_clock::now();
-  auto response = client.get(target, path, {{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", requestId}},
+  auto response = udapClient.get(target, path, {{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", requestId}},
                              started + config->exchange.deadline);
   audit::AuditEvent e;
   e.eventType = "rest";
@@ -167,6 +189,7 @@ int runFetch(const Args& argv) {
   e.latencyMicros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
   exchange::recordSignatures(response ? response->signatures : response.error().signatures, e);
+  exchange::recordAuth(response ? response->auth : response.error().auth, e);
   if (!response) {
     const std::string& reason = response.error().reason;
     e.outcome = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason.compare(0, 7, "answer_") == 0

@@ -39,6 +39,9 @@
 #include "exchange/http/https_server.h"
 #include "exchange/http/pg_certificate_archive.h"
 #include "exchange/http/pg_nonce_registry.h"
+#include "exchange/peers/pg_udap_registrations.h"
+#include "exchange/peers/tls_udap_signer.h"
+#include "exchange/peers/udap_peer_fanout.h"
 #include "exchange/http/reply_signer.h"
 #include "exchange/http/request_signature_check.h"
 #include "exchange/http/request_gate.h"
@@ -233,7 +236,21 @@ int runServe(const Args& argv) {
   exchange::ClientOptions clientOptions = config->client;
   clientOptions.signatures = config->signatures;  // signs requests, checks answers
   exchange::PeerClient peerClient(material, registry, clientOptions, counters);
-  exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
+  // Calls to auth=udap peers get a UDAP access token first (docs/udap.md, "This node as a client");
+  // auth=mtls peers pass straight through to peerClient.
+  exchange::PgUdapRegistrations udapRegistrations(pool);
+  exchange::TlsUdapSigner udapSigner([&tls] { return tls->current()->material; });
+  exchange::UdapPeerFanout udapClient(peerClient, peerClient, udapRegistrations, recheck, registry, udapSigner,
+                                      udapClientOptions(*config));
+  exchange::ExchangeApi exchangeApi(udapClient, config->exchange, counters);
+  if (config->udap.contact.empty()) {
+    for (const auto& p : registry.snapshot()->peers) {
+      if (p.auth == "udap") {
+        spdlog::warn("the peer {} is auth=udap but udap.contact is not set: calls to it fail (udap_not_configured)",
+                     p.organization);
+      }
+    }
+  }
   // A witness for its peers' logs when it has a witness key; /witness/ is 404 otherwise.
   std::unique_ptr<audit::PgWitnessStore> witnessStore;
   std::unique_ptr<exchange::WitnessApi> witnessApi;

@@ -232,6 +232,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     e.causedBy = call.requestId;
     e.latencyMicros = r.micros;
     recordSignatures(r.outcome ? r.outcome->signatures : r.outcome.error().signatures, e);
+    recordAuth(r.outcome ? r.outcome->auth : r.outcome.error().auth, e);
     std::string failureReason, failureDetail;
     if (!r.outcome) {
       failureReason = r.outcome.error().reason;

@@ -344,7 +344,10 @@ tl::expected<UdapPeerFanout::Metadata, PeerFailure> UdapPeerFanout::discover(con
   if (mapping.outcome != auth::MappingOutcome::kAdmitted || mapping.organization == nullptr ||
       mapping.organization->identifier != peer.organization) {
     return invalid("the signed_metadata certificate is not the peer organization's (" +
-                   std::string(auth::mappingOutcomeName(mapping.outcome)) + ")");
+                   (mapping.outcome == auth::MappingOutcome::kAdmitted && mapping.organization != nullptr
+                        ? "it is " + mapping.organization->identifier + "'s"
+                        : std::string(auth::mappingOutcomeName(mapping.outcome))) +
+                   ")");
   }
 
   Object::Ptr claims = parseObject(jws->claimsJson);
@@ -451,7 +454,12 @@ tl::expected<std::pair<std::string, std::int64_t>, PeerFailure> UdapPeerFanout::
       .beginObject()
       .member("version", "1")
       .member("organization_id", options_.organization);
-  if (!options_.organizationName.empty()) claims.member("organization_name", options_.organizationName);
+  std::string organizationName = options_.organizationName;
+  if (organizationName.empty()) {
+    const auto snapshot = directory_.snapshot();
+    if (const auth::Organization* self = snapshot->organization(options_.organization)) organizationName = self->name;
+  }
+  if (!organizationName.empty()) claims.member("organization_name", organizationName);
   claims.key("purpose_of_use").beginArray().value(std::string(kPurposeSystem) + purpose).endArray();
   claims.endObject().endObject().endObject();
   auto assertion = signer_.sign(claims.take());

@@ -63,7 +63,7 @@ class UdapJwtSigner {
 
 struct UdapClientOptions {
   std::string organization;      // node.organization: software statement iss/sub, hl7-b2b organization_id
-  std::string organizationName;  // hl7-b2b organization_name ("" = omitted)
+  std::string organizationName;  // hl7-b2b organization_name ("" = the registry's name of organization)
   std::string clientName;        // udap.clientName
   std::string contact;           // udap.contact (mailto:); "" = calls to udap peers fail (udap_not_configured)
   std::string scope = "system/*.read";
