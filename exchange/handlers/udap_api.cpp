@@ -148,7 +148,7 @@ LeafIdentity identifyLeaf(X509* leaf, const std::string& iss, const auth::Regist
   }
   const auth::IdentityMapping mapping = auth::mapIdentity(*identity, registry.organizations);
   if (mapping.outcome != auth::MappingOutcome::kAdmitted) {
-    out.refusal = std::string("x5c_organization_") + auth::mappingOutcomeName(mapping.outcome);
+    out.refusal = std::string("x5c_") + auth::mappingOutcomeName(mapping.outcome);
     return out;
   }
   if (auth::canonicalUri(iss) != mapping.organization->identifier) {

@@ -259,16 +259,16 @@ TEST_F(Udap, RegistrationRefusesCertificatesThatDoNotStand) {
   spec.sanUris = {kClinic};
   spec.extendedKeyUsage = {"clientAuth"};
   const Credential stranger = foreign.leaf(spec);
-  refusedWith(signWith(stranger, foreign.chainPem(stranger), "foreign"), "x5c_unknown_ca");
+  refusedWith(signWith(stranger, foreign.chainPem(stranger), "foreign"), "x5c_unknown_issuer");
   // iss not a SAN URI of the leaf (the leaf names the clinic, iss another organization).
   refusedWith({}, "iss_not_in_san", kOther);
   // The SAN of an organization that is not registered here.
   const Credential unknown = f.memberCert({"urn:oid:2.16.840.1.113883.3.7777"}, "unknown");
-  refusedWith(signWith(unknown, f.pki.chainPem(unknown), "unknown"), "x5c_organization_unknown",
+  refusedWith(signWith(unknown, f.pki.chainPem(unknown), "unknown"), "x5c_unknown_organization",
               "urn:oid:2.16.840.1.113883.3.7777");
   // A suspended organization.
   const Credential suspended = f.memberCert({kSuspended}, "suspended");
-  refusedWith(signWith(suspended, f.pki.chainPem(suspended), "suspended"), "x5c_organization_suspended", kSuspended);
+  refusedWith(signWith(suspended, f.pki.chainPem(suspended), "suspended"), "x5c_suspended_organization", kSuspended);
 }
 
 TEST_F(Udap, RegistrationRefusesARevokedCertificate) {
@@ -305,7 +305,7 @@ TEST_F(Udap, TokenRefusals) {
   expectRefused("tok-body-duplicate", 400, "invalid_request", "udap-token", "form_duplicate_parameter", c);
   expectRefused("tok-client-secret", 400, "invalid_request", "udap-token", "client_secret", c);
   // Larger than the endpoint's 32 KiB: refused by the listener before any parsing.
-  expectRefused("tok-33k", 413, "", "udap-token", "request_body_too_large", c);
+  expectRefused("tok-33k", 413, "", "rest", "request_body_too_large", c);
 }
 
 TEST_F(Udap, ATokenRequestOverAnotherOrganizationsConnectionIsRefused) {

@@ -127,7 +127,8 @@ async function signJwt(claims, options = {}) {
 // (a KeyObject, a Buffer for HS256, or null for an empty signature).
 function rawJws(headerText, claimsText, alg, key) {
   const input = b64u(headerText) + '.' + b64u(claimsText);
-  let sig = Buffer.alloc(0);
+  // alg none with a signature part that is not empty: refused for its alg, not for its shape.
+  let sig = alg === 'none' ? crypto.randomBytes(64) : Buffer.alloc(0);
   if (alg === 'HS256') sig = crypto.createHmac('sha256', key).update(input).digest();
   else if (alg === 'RS256') sig = crypto.sign('sha256', Buffer.from(input), key);
   else if (alg === 'ES256') sig = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
