@@ -78,14 +78,7 @@ std::string certificateThumbprint(const auth::PeerIdentity& peer) {
     if (hi < 0 || lo < 0) return "";
     bytes.push_back(static_cast<char>(hi * 16 + lo));
   }
-  // base64url without padding (RFC 4648 5, RFC 7515 2).
-  std::string out = base64Encode(bytes);
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
+  return base64UrlEncode(bytes);  // without padding (RFC 4648 5, RFC 7515 2)
 }
 
 BearerCheck::BearerCheck(AccessTokenVerifier verify, Counters& counters, Clock now)
