@@ -50,6 +50,21 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     // Before the mapping: discovery is for unregistered clients, and registration and tokens identify
     // the client by its JWT's x5c (the TLS chain was verified by the handshake all the same). The
     // audit entry names the connection's organization when its certificate maps to one.
+    // A signed request of an admitted organization (another node as a UDAP client signs every call)
+    // is checked as any signed request, so that the answer covers its signature (req): a caller that
+    // signed requires that of the answer. Unsigned requests and unmapped clients go on as they are.
+    const bool isSigned = std::any_of(call.headers.begin(), call.headers.end(), [](const auto& h) {
+      return strcasecmp(h.first.c_str(), "Signature") == 0;
+    });
+    if (signatures_ != nullptr && isSigned && mapping.outcome == auth::MappingOutcome::kAdmitted) {
+      RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
+      out.signature = std::move(checked.signature);
+      if (checked.refusal) {
+        out.reply = std::move(*checked.refusal);
+        out.organization = mapping.organization->identifier;
+        return out;
+      }
+    }
     out.reply = udap_->handle(call, peer);
     if (mapping.outcome == auth::MappingOutcome::kAdmitted) out.organization = mapping.organization->identifier;
     return out;
