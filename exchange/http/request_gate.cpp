@@ -92,6 +92,13 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     BearerCheck::Outcome token = bearer_->check(call, peer, *mapping.organization, *organizations);
     if (token.refusal) {
       out.reply = std::move(*token.refusal);
+      // A signed request's refusal still answers its signature (req), or the calling node could not
+      // tell this 401 from a forged one (and would not retry with a new token).
+      if (signatures_ != nullptr) {
+        RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
+        out.signature = std::move(checked.signature);
+        if (checked.refusal) out.reply = std::move(*checked.refusal);
+      }
       return out;
     }
     if (!token.clientId.empty()) {
