@@ -140,7 +140,7 @@ TEST_F(UdapExchange, TokenForTheUdapPeerMtlsForTheOther) {
   EXPECT_EQ(onB("udap-register"), 1);
   EXPECT_EQ(onB("udap-token"), 1);
   EXPECT_EQ(countWhere(b, "audit_leaf_text(leaf, 'clientId') = '" + callB[1] + "' AND audit_leaf_text(leaf, "
-                          "'authentication') = 'mtls+udap' AND audit_leaf_text(leaf, 'causedBy') = 'udap-x-1'"),
+                          "'authentication') = 'mtls+udap' AND audit_leaf_text(leaf, 'requestId') = 'udap-x-1'"),
             1)
       << b.node()->log();
   // The client_id A keeps for B.
@@ -174,7 +174,8 @@ TEST_F(UdapExchange, TokenForTheUdapPeerMtlsForTheOther) {
         return after.size() == 3 && after[1] != callB[1];
       },
       std::chrono::seconds(20));
-  ASSERT_TRUE(reregistered) << (after.empty() ? "" : after[0]) << a.node()->log();
+  ASSERT_TRUE(reregistered) << (after.size() == 3 ? after[0] + " " + after[1] + " " + after[2] : "")
+                            << b.cli({"udap", "clients", "list"}).output << b.node()->log();
   EXPECT_EQ(after[0], "mtls+udap");
   EXPECT_EQ(after[2], "success");
   EXPECT_EQ(onB("udap-register"), 2);
