@@ -160,6 +160,7 @@ int runFetch(const Args& argv) {
   e.latencyMicros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
   exchange::recordSignatures(response ? response->signatures : response.error().signatures, e);
+  exchange::recordAuth(response ? response->auth : response.error().auth, e);
   if (!response) {
     const std::string& reason = response.error().reason;
     e.outcome = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason.compare(0, 7, "answer_") == 0

@@ -315,6 +315,14 @@ int runServe(const Args& argv) {
   }
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl,
                              witnessApi.get(), &signatureCheck, &writes, udapApi.get());
+  // UDAP access tokens at the FHIR API (docs/api.md, "Bearer tokens"): only with udap.enabled, which
+  // requires server.baseUrl (the tokens' iss and aud are its /fhir).
+  std::unique_ptr<exchange::BearerCheck> bearerCheck;
+  if (config->udap.enabled) {
+    bearerCheck = std::make_unique<exchange::BearerCheck>(
+        exchange::nodeAccessTokenVerifier(*tls, config->baseUrl + "/fhir"), counters);
+    gate.useBearerCheck(bearerCheck.get());
+  }
   audit::PgWitnessedLog witnessedLog(config->dbUri);
   exchange::WitnessSubmitter submitter(witnessedLog, registry, peerClient, auditWriter, counters,
                                        exchange::WitnessSubmitterOptions{logOrigin(*config), config->organization,

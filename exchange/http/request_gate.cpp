@@ -1,5 +1,9 @@
 #include "exchange/http/request_gate.h"
 
+#include <strings.h>
+
+#include <algorithm>
+
 #include "audit/witnessed_log.h"
 #include "auth/identity/identity_mapping.h"
 #include "exchange/fhir/operation_outcome.h"
@@ -65,9 +69,34 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     if (!out.reply.refusalReason.empty()) counters_.refusals.inc({"request", out.reply.refusalReason});
     return out;
   }
+  // A UDAP access token, after admission (it adds to the certificate, never replaces it), before
+  // the signature check. The token's purpose becomes the request's (HttpCall::authorizedPurpose).
+  HttpCall authorized;
+  const HttpCall* routed = &call;
+  if (bearer_ != nullptr) {
+    BearerCheck::Outcome token = bearer_->check(call, peer, *mapping.organization, *organizations);
+    if (token.refusal) {
+      out.reply = std::move(*token.refusal);
+      return out;
+    }
+    if (!token.clientId.empty()) {
+      authorized = call;
+      authorized.authorizedPurpose = token.purpose;
+      authorized.tokenClientId = token.clientId;
+      routed = &authorized;
+      out.authorizedPurpose = std::move(token.purpose);
+      out.tokenClientId = std::move(token.clientId);
+    }
+  } else if (std::any_of(call.headers.begin(), call.headers.end(),
+                         [](const auto& h) { return strcasecmp(h.first.c_str(), "Authorization") == 0; })) {
+    out.reply = operationOutcome(400, "invalid", "This node accepts no Authorization header (UDAP is not enabled).");
+    out.reply.refusalReason = "invalid_request";
+    counters_.refusals.inc({"token", out.reply.refusalReason});
+    return out;
+  }
   if (signatures_ != nullptr) {
     // A refused signature never reaches a handler.
-    RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
+    RequestSignatureCheck::Outcome checked = signatures_->check(*routed, peer, *mapping.organization);
     out.signature = std::move(checked.signature);
     if (checked.refusal) {
       out.reply = std::move(*checked.refusal);
@@ -77,7 +106,7 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
       return out;
     }
   }
-  out.reply = route(call, *mapping.organization, *organizations);
+  out.reply = route(*routed, *mapping.organization, *organizations);
   if (!out.reply.refusalReason.empty()) counters_.refusals.inc({"request", out.reply.refusalReason});
   return out;
 }

@@ -15,6 +15,7 @@
 #include "exchange/handlers/record_write_api.h"
 #include "exchange/handlers/udap_api.h"
 #include "exchange/handlers/witness_api.h"
+#include "exchange/http/bearer_check.h"
 #include "exchange/http/http_call.h"
 #include "exchange/http/request_signature.h"
 #include "exchange/http/request_signature_check.h"
@@ -30,6 +31,10 @@ struct GateOutcome {
   HttpReply reply;
   std::string organization;  // identifier of the admitted organization, "" when refused
   RequestSignature signature;  // the check of the request's signature, for the audit entry
+  // An accepted UDAP access token (BearerCheck): its purpose and client_id, "" without one. The
+  // listener copies them into its HttpCall (authorizedPurpose, tokenClientId) for the audit entry.
+  std::string authorizedPurpose;
+  std::string tokenClientId;
 };
 
 class RequestGate {
@@ -45,6 +50,10 @@ class RequestGate {
               std::string baseUrl, const WitnessApi* witness = nullptr,
               const RequestSignatureCheck* signatures = nullptr, const RecordWriteApi* writes = nullptr,
               const UdapApi* udap = nullptr);
+
+  // The check of UDAP access tokens (Authorization: Bearer) between admission and the signature
+  // check; null (the default) = no token is accepted: any Authorization header is 400 invalid_request.
+  void useBearerCheck(const BearerCheck* bearer) { bearer_ = bearer; }
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
@@ -72,6 +81,7 @@ class RequestGate {
   const RequestSignatureCheck* signatures_;  // null: signatures are not checked
   const RecordWriteApi* writes_;             // null: no write API
   const UdapApi* udap_;                      // null: UDAP is off
+  const BearerCheck* bearer_ = nullptr;      // null: Authorization headers are refused
   Counters& counters_;
   std::string baseUrl_;
 };
