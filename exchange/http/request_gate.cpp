@@ -14,7 +14,7 @@ namespace hie::exchange {
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
                          const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
                          Counters& counters, std::string baseUrl, const WitnessApi* witness,
-                         const RequestSignatureCheck* signatures, const RecordWriteApi* writes)
+                         const RequestSignatureCheck* signatures, const RecordWriteApi* writes, const UdapApi* udap)
     : directory_(directory),
       metadata_(metadata),
       records_(records),
@@ -23,6 +23,7 @@ RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const Cap
       witness_(witness),
       signatures_(signatures),
       writes_(writes),
+      udap_(udap),
       counters_(counters),
       baseUrl_(std::move(baseUrl)) {}
 
@@ -30,6 +31,8 @@ BodyAllowance RequestGate::bodyAllowance(const std::string& method, const std::s
                                          const auth::PeerIdentity& peer) const {
   // Also when this node is no witness: the request then gets its 404 (audited as witnessing), not a 413.
   if (method == "POST" && path == kAddCheckpointPath) return BodyAllowance{kMaxWitnessBodyBytes, false};
+  if (udap_ != nullptr && method == "POST" && path == kUdapRegisterPath) return BodyAllowance{kMaxUdapRegisterBodyBytes, false};
+  if (udap_ != nullptr && method == "POST" && path == kUdapTokenPath) return BodyAllowance{kMaxUdapTokenBodyBytes, false};
   if (writes_ == nullptr || method == "DELETE" || !isWritePath(method, path)) return BodyAllowance{};
   const auth::OrganizationSnapshot organizations = directory_.snapshot();
   const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
@@ -43,6 +46,14 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
   GateOutcome out;
   const auth::OrganizationSnapshot organizations = directory_.snapshot();
   const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
+  if (udap_ != nullptr && UdapApi::isUdapPath(call.path)) {
+    // Before the mapping: discovery is for unregistered clients, and registration and tokens identify
+    // the client by its JWT's x5c (the TLS chain was verified by the handshake all the same). The
+    // audit entry names the connection's organization when its certificate maps to one.
+    out.reply = udap_->handle(call, peer);
+    if (mapping.outcome == auth::MappingOutcome::kAdmitted) out.organization = mapping.organization->identifier;
+    return out;
+  }
   if (mapping.outcome != auth::MappingOutcome::kAdmitted) {
     // The peer learns only that it is not admitted; the reason goes to logs and counters.
     out.reply = operationOutcome(403, "forbidden", "The client certificate does not identify an active member organization of this node.");
