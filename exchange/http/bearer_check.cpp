@@ -143,17 +143,12 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
     return out;
   }
   const auth::udap::AccessTokenClaims& claims = *verified;
-  // A client the registry snapshot does not know yet registered after its last poll: this node issued
-  // the token to it while it was active (the token endpoint reads the table), so it stands until the
-  // snapshot says otherwise. Refusing it made every first call after a registration fail for up to
-  // registry.pollInterval. A cancelled client stays in the table (status cancelled) and is refused.
   const auto client = registry.udapClients.find(claims.clientId);
-  if (client != registry.udapClients.end() && !client->second.active) {
+  if (client == registry.udapClients.end() || !client->second.active) {
     out.refusal = tokenRefusal("token_client_cancelled", "The client the access token was issued to is not registered here (any more).");
     return out;
   }
-  if ((client != registry.udapClients.end() && client->second.organization != claims.organizationId) ||
-      claims.organizationId != organization.identifier) {
+  if (client->second.organization != claims.organizationId || claims.organizationId != organization.identifier) {
     out.refusal = forbidden("token_organization_mismatch",
                             "The access token was issued to another organization than the client certificate's.");
     return out;

@@ -198,6 +198,7 @@ TEST_F(BearerGateTest, RefusedTokensAre401WithWwwAuthenticate) {
   for (const Case& c : std::vector<Case>{{"expired", "token_expired"},
                                          {"foreign", "token_signature"},
                                          {"cancelled", "token_client_cancelled"},
+                                         {"unknown-client", "token_client_cancelled"},
                                          {"unbound", "token_binding_mismatch"}}) {
     SCOPED_TRACE(c.token);
     auto out = handle(withToken(call("/fhir/Patient/p1"), c.token));
@@ -211,14 +212,6 @@ TEST_F(BearerGateTest, RefusedTokensAre401WithWwwAuthenticate) {
     EXPECT_EQ(counters.refusals.value({"token", c.reason}) > 0, true);
   }
   EXPECT_EQ(store.calls, 0);  // nothing was read
-}
-
-TEST_F(BearerGateTest, ClientNotYetInTheSnapshotIsAccepted) {
-  // Registered after the registry's last poll: the token (issued by this node while the client was
-  // active, bound, of the connection's organization) stands; the next poll decides from then on.
-  auto out = handle(withToken(call("/fhir/Patient/p1"), "unknown-client"));
-  EXPECT_EQ(out.reply.status, 200);
-  EXPECT_EQ(out.tokenClientId, "client-unknown");
 }
 
 TEST_F(BearerGateTest, TokenOverAnotherCertificateOfTheSameOrganizationIs401) {
