@@ -338,6 +338,11 @@ int runServe(const Args& argv) {
   if (config->udap.enabled) {
     bearerCheck = std::make_unique<exchange::BearerCheck>(
         exchange::nodeAccessTokenVerifier(*tls, config->baseUrl + "/fhir"), counters);
+    // A token of a client registered since the registry's last poll: one refresh before refusing it.
+    bearerCheck->useRefresh([&registry] {
+      (void)registry.refresh();
+      return registry.snapshot();
+    });
     gate.useBearerCheck(bearerCheck.get());
   }
   audit::PgWitnessedLog witnessedLog(config->dbUri);

@@ -143,8 +143,18 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
     return out;
   }
   const auth::udap::AccessTokenClaims& claims = *verified;
-  const auto client = registry.udapClients.find(claims.clientId);
-  if (client == registry.udapClients.end() || !client->second.active) {
+  // A client registered after the snapshot's poll (its first token is used at once): one refresh.
+  std::shared_ptr<const auth::RegistrySnapshot> newer;
+  const auth::RegistrySnapshot* known = &registry;
+  auto client = known->udapClients.find(claims.clientId);
+  if (client == known->udapClients.end() && refresh_) {
+    newer = refresh_();
+    if (newer) {
+      known = newer.get();
+      client = known->udapClients.find(claims.clientId);
+    }
+  }
+  if (client == known->udapClients.end() || !client->second.active) {
     out.refusal = tokenRefusal("token_client_cancelled", "The client the access token was issued to is not registered here (any more).");
     return out;
   }

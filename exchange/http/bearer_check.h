@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -61,6 +62,13 @@ class BearerCheck {
   Outcome check(const HttpCall& call, const auth::PeerIdentity& peer, const auth::Organization& organization,
                 const auth::RegistrySnapshot& registry) const;
 
+  // A client the snapshot does not know may have registered since the registry's last poll: refresh
+  // is asked once for a newer snapshot (serve: OrganizationRegistry::refresh) before the token is
+  // refused. Without it (the default) an unknown client is refused at once.
+  void useRefresh(std::function<std::shared_ptr<const auth::RegistrySnapshot>()> refresh) {
+    refresh_ = std::move(refresh);
+  }
+
  private:
   Outcome decide(const HttpCall& call, const auth::PeerIdentity& peer, const auth::Organization& organization,
                  const auth::RegistrySnapshot& registry) const;
@@ -68,6 +76,7 @@ class BearerCheck {
   AccessTokenVerifier verify_;
   Counters& counters_;
   Clock now_;
+  std::function<std::shared_ptr<const auth::RegistrySnapshot>()> refresh_;
 };
 
 // The 401 for a refused token (RFC 6750 3.1): OperationOutcome (code security) and

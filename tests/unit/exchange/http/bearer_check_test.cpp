@@ -214,6 +214,29 @@ TEST_F(BearerGateTest, RefusedTokensAre401WithWwwAuthenticate) {
   EXPECT_EQ(store.calls, 0);  // nothing was read
 }
 
+TEST_F(BearerGateTest, AClientUnknownToTheSnapshotIsLookedUpOnceMore) {
+  // Registered since the registry's last poll: the refreshed snapshot knows it.
+  int refreshes = 0;
+  auto newer = registry();
+  newer->udapClients["client-unknown"] = auth::UdapClientEntry{"client-unknown", kLakeside, true};
+  bearer.useRefresh([&] {
+    ++refreshes;
+    return std::shared_ptr<const auth::RegistrySnapshot>(newer);
+  });
+  auto out = handle(withToken(call("/fhir/Patient/p1"), "unknown-client"));
+  EXPECT_EQ(out.reply.status, 200);
+  EXPECT_EQ(out.tokenClientId, "client-unknown");
+  EXPECT_EQ(refreshes, 1);
+  // Known clients never cause a refresh; a client still unknown (or cancelled) after it is refused.
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.status, 200);
+  EXPECT_EQ(refreshes, 1);
+  newer->udapClients["client-unknown"].active = false;
+  auto cancelled = handle(withToken(call("/fhir/Patient/p1"), "unknown-client"));
+  EXPECT_EQ(cancelled.reply.status, 401);
+  EXPECT_EQ(cancelled.reply.refusalReason, "token_client_cancelled");
+  EXPECT_EQ(refreshes, 2);
+}
+
 TEST_F(BearerGateTest, TokenOverAnotherCertificateOfTheSameOrganizationIs401) {
   auto out = handle(withToken(call("/fhir/Patient/p1"), "good"), kOtherCertHex);
   EXPECT_EQ(out.reply.status, 401);
