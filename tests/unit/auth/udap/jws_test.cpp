@@ -121,7 +121,9 @@ TEST_F(Jws, ParseTable) {
       {token(headerWithX5c("ES256", {cert, cert, cert, cert, cert, cert})), "jws_x5c_too_many", "6 entries"},
       {token(headerWithX5c("ES256", {bigEntry})), "jws_x5c_too_large", "9 KiB entry"},
       {token(headerWithX5c("ES256", {base64UrlEncode(ec_->certDer())})), "jws_x5c_base64", "base64url entry"},
-      {token(headerWithX5c("ES256", {cert.substr(0, cert.find_last_not_of('=') + 1)})), "jws_x5c_base64",
+      // Five bytes: base64 with one '=' (a certificate's DER has no padding when its length is a
+      // multiple of 3, one run in three: stripping nothing then proved nothing).
+      {token(headerWithX5c("ES256", {base64Encode("12345").substr(0, 7)})), "jws_x5c_base64",
        "entry without its padding"},
       {token(headerWithX5c("ES256", {""})), "jws_x5c_base64", "empty entry"},
       {token(ok, kClaims, std::string(33 * 1024, 's')), "jws_too_large", "33 KiB token"},
