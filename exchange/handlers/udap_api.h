@@ -15,12 +15,14 @@
 
 #include "auth/identity/peer_identity.h"
 #include "auth/registry/organization_registry.h"
-#include "auth/tls/tls_material_store.h"
-#include "auth/udap/chain_verifier.h"
-#include "auth/udap/udap_claims.h"
 #include "common/counters.h"
 #include "exchange/http/http_call.h"
 #include "exchange/http/udap_stores.h"
+
+namespace hie::auth {
+class ChainVerifier;     // auth/udap/chain_verifier.h
+class TlsMaterialStore;  // auth/tls/tls_material_store.h
+}  // namespace hie::auth
 
 namespace hie::exchange {
 

@@ -71,6 +71,11 @@ class Udap : public ::testing::Test {
     f.addOrg(kOther, "Other Clinic");
     f.addOrg(kSuspended, "Suspended Clinic");
     ASSERT_EQ(f.cli({"org", "suspend", kSuspended}).exitCode, 0);
+    ASSERT_EQ(f.cli({"grant", "add", "--org", kClinic, "--resource", "Patient", "--action", "read,search", "--purpose",
+                     "TREAT"})
+                  .exitCode,
+              0);
+    ASSERT_EQ(f.cli({"records", "import", std::string(HIE_SOURCE_DIR) + "/config/demo/bundle.json"}).exitCode, 0);
     // The node's certificate: RSA (signed_metadata RS256, discovery.md 2.3) with the SAN URI of its FHIR base.
     CertSpec server;
     server.commonName = "node-a";
@@ -154,7 +159,7 @@ class Udap : public ::testing::Test {
 };
 
 TEST_F(Udap, DiscoveryRegistrationAndTokenByAnIndependentClient) {
-  auto s = steps("flow");
+  auto s = steps("flow", {"--patient", "p-ava"});
   EXPECT_TRUE(contains(s["discover"], "\"status\":200")) << s["discover"];
   EXPECT_TRUE(contains(s["discover"], "\"signedMetadata\":\"valid\"")) << s["discover"];
   EXPECT_TRUE(contains(s["discover"], "\"alg\":\"RS256\"")) << s["discover"];
@@ -169,9 +174,35 @@ TEST_F(Udap, DiscoveryRegistrationAndTokenByAnIndependentClient) {
   EXPECT_TRUE(contains(s["token"], "\"token_type\":\"Bearer\"")) << s["token"];
   EXPECT_TRUE(contains(s["token"], "\"scope\":\"system/*.read\"")) << s["token"];
   EXPECT_TRUE(contains(s["token"], "\"cacheControl\":\"no-store\"")) << s["token"];
+  // The token reads at the FHIR API (the Bearer check), for the purpose it was issued for. The
+  // Bearer check knows clients from the registry snapshot: a client registered a moment ago is known
+  // there within registry.pollInterval (until then its token is refused as token_client_cancelled).
+  const std::string token = field(s["token"], "access_token");
+  ASSERT_FALSE(token.empty()) << s["token"];
+  std::string read = s["read"];
+  EXPECT_TRUE(waitFor(
+      [&] {
+        if (contains(read, "\"status\":200")) return true;
+        read = steps("read", {"--token", token, "--patient", "p-ava"})["read"];
+        return contains(read, "\"status\":200");
+      },
+      std::chrono::seconds(10)))
+      << read << f.node()->log();
+  EXPECT_TRUE(contains(read, "\"id\":\"p-ava\"")) << read;
   EXPECT_EQ(auditCount("udap-metadata", ""), 1);
   EXPECT_EQ(auditCount("udap-register", ""), 1);
   EXPECT_EQ(tokensIssued(), 1);
+  {
+    // The registration's and the token's entries name the client and the connection's organization.
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM audit_log_leaves WHERE audit_leaf_text(leaf, 'action') IN "
+                              "('udap-register', 'udap-token') AND audit_leaf_text(leaf, 'clientId') = $1 AND "
+                              "audit_leaf_text(leaf, 'organization') = $2",
+                              field(s["register"], "client_id"), kClinic)[0]
+                  .as<int>(),
+              2);
+  }
   // The operator sees the client.
   const CommandResult list = f.cli({"udap", "clients", "list"});
   EXPECT_EQ(list.exitCode, 0) << list.output;
