@@ -1,5 +1,8 @@
 #include "auth/udap/jws.h"
 
+#include <optional>
+#include <utility>
+
 #include <Poco/Dynamic/Var.h>
 #include <Poco/JSON/Array.h>
 

@@ -213,6 +213,7 @@ std::string certificateDer(X509* cert) {
 
 std::string certificateThumbprintS256(X509* cert) {
   std::string der = certificateDer(cert);
+  if (der.empty()) return {};  // no certificate: nothing to bind to (never the hash of zero bytes)
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(bytes(der), der.size(), digest);
   return base64UrlEncode(std::string(reinterpret_cast<const char*>(digest), sizeof digest));

@@ -192,6 +192,17 @@ TEST_F(Udap, DiscoveryRegistrationAndTokenByAnIndependentClient) {
   EXPECT_EQ(auditCount("udap-metadata", ""), 1);
   EXPECT_EQ(auditCount("udap-register", ""), 1);
   EXPECT_EQ(tokensIssued(), 1);
+  {
+    // The registration's and the token's entries name the client and the connection's organization.
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM audit_log_leaves WHERE audit_leaf_text(leaf, 'action') IN "
+                              "('udap-register', 'udap-token') AND audit_leaf_text(leaf, 'clientId') = $1 AND "
+                              "audit_leaf_text(leaf, 'organization') = $2",
+                              field(s["register"], "client_id"), kClinic)[0]
+                  .as<int>(),
+              2);
+  }
   // The operator sees the client.
   const CommandResult list = f.cli({"udap", "clients", "list"});
   EXPECT_EQ(list.exitCode, 0) << list.output;

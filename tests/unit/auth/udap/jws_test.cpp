@@ -121,10 +121,10 @@ TEST_F(Jws, ParseTable) {
       {token(headerWithX5c("ES256", {cert, cert, cert, cert, cert, cert})), "jws_x5c_too_many", "6 entries"},
       {token(headerWithX5c("ES256", {bigEntry})), "jws_x5c_too_large", "9 KiB entry"},
       {token(headerWithX5c("ES256", {base64UrlEncode(ec_->certDer())})), "jws_x5c_base64", "base64url entry"},
-      // Five bytes: base64 with one '=' (a certificate's DER has no padding when its length is a
-      // multiple of 3, one run in three: stripping nothing then proved nothing).
-      {token(headerWithX5c("ES256", {base64Encode("12345").substr(0, 7)})), "jws_x5c_base64",
-       "entry without its padding"},
+      // (A certificate's base64 has padding only when its DER length is not a multiple of 3: use fixed bytes.)
+      {token(headerWithX5c("ES256", {"YWI"})), "jws_x5c_base64", "entry without its padding (YWI=)"},
+      {token(headerWithX5c("ES256", {"YWJ="})), "jws_x5c_base64", "entry with non-zero unused bits (YWI=)"},
+      {token(headerWithX5c("ES256", {"YW\\nI="})), "jws_x5c_base64", "entry with an escaped newline"},
       {token(headerWithX5c("ES256", {""})), "jws_x5c_base64", "empty entry"},
       {token(ok, kClaims, std::string(33 * 1024, 's')), "jws_too_large", "33 KiB token"},
   };
