@@ -44,6 +44,14 @@ Result<std::string> runtimeDatabaseUri(const ParsedArgs& args) {
 
 namespace hie::app {
 
+exchange::UdapClientOptions udapClientOptions(const NodeConfig& config) {
+  exchange::UdapClientOptions options;
+  options.organization = config.organization;
+  options.clientName = config.udap.clientName;
+  options.contact = config.udap.contact;
+  return options;
+}
+
 Result<std::optional<audit::SigningKey>> loadWitnessKey(const NodeConfig& config, const audit::SigningKey& auditKey) {
   if (config.witnessSigningKey.empty()) return std::optional<audit::SigningKey>();
   auto key = audit::SigningKey::fromPemFile(config.witnessSigningKey);

@@ -22,6 +22,7 @@ int runAuditKeys(const Args& args);  // audit keys (app/audit_keys_command.cpp)
 int runPeer(const Args& args);
 int runFetch(const Args& args);
 int runPki(const Args& args);
+int runUdap(const Args& args);  // udap clients list|cancel (app/udap_command.cpp)
 
 // Shared helpers for commands.
 int usageError(const std::string& message);

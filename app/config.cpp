@@ -203,6 +203,41 @@ Result<void> checkBaseUrl(const Value& v, const NodeConfig&) {
   return {};
 }
 
+// udap.scopes: comma-separated scope names (printable ASCII, no spaces or quotes).
+std::optional<std::vector<std::string>> parseUdapScopes(const std::string& csv) {
+  std::vector<std::string> out;
+  std::istringstream in(csv);
+  std::string scope;
+  while (std::getline(in, scope, ',')) {
+    scope.erase(0, scope.find_first_not_of(' '));
+    while (!scope.empty() && scope.back() == ' ') scope.pop_back();
+    if (scope.empty()) return std::nullopt;
+    for (char ch : scope) {
+      if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') return std::nullopt;
+    }
+    out.push_back(scope);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+Result<void> checkUdapScopes(const Value& v, const NodeConfig&) {
+  if (!parseUdapScopes(v.text)) {
+    return refuse("configuration key 'udap.scopes' must be a comma-separated list of scopes (e.g. system/*.read), "
+                  "not '" + v.text + "'");
+  }
+  return {};
+}
+
+Result<void> checkUdapContact(const Value& v, const NodeConfig&) {
+  if (v.text.compare(0, 7, "mailto:") != 0 || v.text.size() < 10 || v.text.find('@') == std::string::npos ||
+      v.text.find_first_of(" \t\"") != std::string::npos) {
+    return refuse("configuration key 'udap.contact' must be a mailto: URI (e.g. mailto:security@example.org), not '" +
+                  v.text + "'");
+  }
+  return {};
+}
+
 Result<void> checkWitnessName(const Value& v, const NodeConfig&) {
   if (!audit::note::isValidKeyName(v.text)) {
     return refuse("configuration key 'witness.name' must be a signed-note key name: 1-255 printable ASCII "
@@ -348,6 +383,22 @@ const std::vector<ConfigKey>& keyTable() {
       text("server.baseUrl").checkedBy(checkBaseUrl).landsIn([](NodeConfig& c, const Value& v) {
         c.baseUrl = v.text;
         while (!c.baseUrl.empty() && c.baseUrl.back() == '/') c.baseUrl.pop_back();
+      }),
+      // UDAP B2B (docs/udap.md): the authorization server's endpoints; they need server.baseUrl.
+      boolean("udap.enabled", false).landsIn([](NodeConfig& c, const Value& v) { c.udap.enabled = v.flag; }),
+      integer("udap.tokenLifetime", 300, 60, 3600).landsIn([](NodeConfig& c, const Value& v) {
+        c.udap.tokenLifetime = seconds(v.number);
+      }),
+      integer("udap.metadataLifetime", 86400, 60, 31536000).landsIn([](NodeConfig& c, const Value& v) {
+        c.udap.metadataLifetime = seconds(v.number);
+      }),
+      text("udap.scopes").defaultsTo("system/*.read").checkedBy(checkUdapScopes).landsIn([](NodeConfig& c, const Value& v) {
+        c.udap.scopes = *parseUdapScopes(v.text);
+      }),
+      text("udap.community").landsIn([](NodeConfig& c, const Value& v) { c.udap.community = v.text; }),
+      text("udap.contact").checkedBy(checkUdapContact).landsIn([](NodeConfig& c, const Value& v) { c.udap.contact = v.text; }),
+      text("udap.clientName").documentedDefault("hie-node <node.id>").landsIn([](NodeConfig& c, const Value& v) {
+        c.udap.clientName = v.text;
       }),
       // Signed requests and answers (docs/api.md, "Signed requests and answers").
       text("signatures.requests").defaultsTo("verify-if-present").checkedBy(checkRequestPolicy).landsIn(
@@ -615,6 +666,12 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   if (c.witnessName.empty()) c.witnessName = "hie-node/" + c.nodeId + "/witness";
   if (c.atna.serverName.empty()) c.atna.serverName = c.atna.host;
   if (c.atna.trustBundle.empty()) c.atna.trustBundle = c.tls.trustBundle;
+  if (c.udap.clientName.empty()) c.udap.clientName = "hie-node " + c.nodeId;
+  if (c.udap.enabled && c.baseUrl.empty()) {
+    return tl::make_unexpected(configError(
+        "udap.enabled is true but server.baseUrl is not set: UDAP needs the node's public base URL (its FHIR base "
+        "server.baseUrl + \"/fhir\" is the iss of signed_metadata and a SAN URI of the TLS certificate)"));
+  }
   return c;
 }
 

@@ -24,6 +24,7 @@ const char* const kUsage =
     "  peer add|list|remove       the peer directory (where other members' nodes answer)\n"
     "  fetch --peer ID --patient-identifier SYSTEM|VALUE   one outbound query, printed\n"
     "  pki init|issue|revoke|crl  a development CA (NOT for production)\n"
+    "  udap clients list|cancel CLIENT_ID   UDAP client applications registered at this node\n"
     "configuration: --config FILE, else $HIE_CONFIG, else config/node.properties";
 
 void setUpLogging() {
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
     else if (command == "peer") status = hie::app::runPeer(rest);
     else if (command == "fetch") status = hie::app::runFetch(rest);
     else if (command == "pki") status = hie::app::runPki(rest);
+    else if (command == "udap") status = hie::app::runUdap(rest);
     else status = hie::app::usageError("unknown command '" + command + "'\n" + kUsage);
   } catch (const std::exception& e) {
     // Exceptions should have been translated where they arose; this is the last line.

@@ -15,12 +15,19 @@
 #include "auth/registry/organization.h"
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
+#include "auth/tls/client_standing.h"
+#include "auth/tls/server_tls_context.h"
 #include "auth/tls/tls_material.h"
+#include "auth/tls/tls_material_store.h"
+#include "db/connection_pool.h"
 #include "common/purpose_of_use.h"
 #include "exchange/fhir/fhir_request.h"
 #include "exchange/http/request_id.h"
 #include "exchange/peers/peer_client.h"
 #include "exchange/peers/peer_url.h"
+#include "exchange/peers/pg_udap_registrations.h"
+#include "exchange/peers/tls_udap_signer.h"
+#include "exchange/peers/udap_peer_fanout.h"
 
 namespace hie::app {
 
@@ -39,12 +46,13 @@ Result<std::optional<std::string>> peerKey(const ParsedArgs& args, const char* o
 
 int runPeer(const Args& argv) {
   const char* usage =
-      "usage: hie-node peer add --org ID --url https://host:port [--log-key VKEY] [--witness-key VKEY] | peer list | "
+      "usage: hie-node peer add --org ID --url https://host:port [--log-key VKEY] [--witness-key VKEY] [--auth mtls|udap] | "
+      "peer list | "
       "peer remove ID";
   if (argv.empty()) return usageError(usage);
   const std::string verb = argv.front();
   OptionSpec spec;
-  if (verb == "add") spec = OptionSpec{{"org", "url", "log-key", "witness-key"}, {}, {}};
+  if (verb == "add") spec = OptionSpec{{"org", "url", "log-key", "witness-key", "auth"}, {}, {}};
   else if (verb != "list" && verb != "remove") return usageError("unknown peer subcommand '" + verb + "'\n" + usage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);
   if (!args) return usageError(args.error().external);
@@ -60,12 +68,18 @@ int runPeer(const Args& argv) {
     if (!logKey) return usageError(logKey.error().external);
     auto witnessKey = peerKey(*args, "witness-key", audit::note::kCosignatureV1, "the peer's witness key");
     if (!witnessKey) return usageError(witnessKey.error().external);
+    std::optional<std::string> peerAuth;
+    if (args->has("auth")) {
+      peerAuth = args->value("auth");
+      if (*peerAuth != "mtls" && *peerAuth != "udap") return usageError("--auth must be mtls or udap");
+    }
     auto uri = runtimeDatabaseUri(*args);
     if (!uri) return runtimeError(uri.error().external);
     auth::RegistryRepository repo(*uri);
-    auto changed = repo.setPeer(args->value("org"), url->text(), *logKey, *witnessKey);
+    auto changed = repo.setPeer(args->value("org"), url->text(), *logKey, *witnessKey, peerAuth);
     if (!changed) return commandError(changed.error());
-    std::cout << "peer " << args->value("org") << " at " << url->text() << (*changed ? "" : " (unchanged)") << "\n";
+    std::cout << "peer " << args->value("org") << " at " << url->text()
+              << (peerAuth ? " (auth " + *peerAuth + ")" : "") << (*changed ? "" : " (unchanged)") << "\n";
     return 0;
   }
   if (verb == "remove" && args->positional.size() != 1) return usageError("usage: hie-node peer remove ID");
@@ -87,7 +101,7 @@ int runPeer(const Args& argv) {
   for (const auto& p : snap->peers) {
     const auth::Organization* org = snap->organization(p.organization);
     std::cout << p.organization << "  " << p.baseUrl << "  "
-              << (org != nullptr ? auth::statusName(org->status) : "unknown") << "\n";
+              << (org != nullptr ? auth::statusName(org->status) : "unknown") << "  auth " << p.auth << "\n";
     if (!p.logKey.empty()) std::cout << "  log key:     " << p.logKey << "\n";
     if (!p.witnessKey.empty()) std::cout << "  witness key: " << p.witnessKey << "\n";
   }
@@ -114,9 +128,10 @@ int runFetch(const Args& argv) {
   auto config = serveConfig(*source);
   if (!config) return runtimeError(config.error().external);
   if (config->exchange.resourceTypes.count(type) == 0) return usageError("unsupported resource type '" + type + "'");
-  auto loaded = auth::loadTlsMaterial(config->tls);
-  if (!loaded) return runtimeError(loaded.error().external);
-  auto material = std::make_shared<const auth::TlsMaterial>(std::move(*loaded));
+  auto opened = auth::TlsMaterialStore::open(config->tls);
+  if (!opened) return runtimeError(opened.error().external);
+  std::unique_ptr<auth::TlsMaterialStore> tls = std::move(*opened);
+  std::shared_ptr<const auth::TlsMaterial> material = tls->current()->material;
   auto key = audit::SigningKey::fromPemFile(config->auditSigningKey);
   if (!key) return runtimeError(key.error().external);
   auth::RegistryRepository repo(config->dbUri);
@@ -138,13 +153,27 @@ int runFetch(const Args& argv) {
   exchange::ClientOptions options = config->client;
   options.signatures = config->signatures;
   exchange::PeerClient client(material, directory, options, counters);
+  // An auth=udap peer: discovery, registration and token as in serve (docs/udap.md). The chain of
+  // the peer's signed metadata is verified as a client's chain would be (the server context only
+  // lends its verification parameters; nothing listens).
+  auto verifyContext = auth::makeServerContext(
+      *material, auth::ServerTlsOptions{config->verifyDepth, "hie-node", config->sessionLifetimeSeconds});
+  if (!verifyContext) return runtimeError(verifyContext.error().internal);
+  tls->attachTo((*verifyContext)->sslContext());
+  auth::ClientRecheck chains(*tls, nullptr);
+  chains.attachTo((*verifyContext)->sslContext());
+  db::ConnectionPool pool(config->dbUri, 1);
+  exchange::PgUdapRegistrations udapRegistrations(pool);
+  exchange::TlsUdapSigner udapSigner([&tls] { return tls->current()->material; });
+  exchange::UdapPeerFanout udapClient(client, client, udapRegistrations, chains, directory, udapSigner,
+                                      udapClientOptions(*config));
   std::string encoded;
   Poco::URI::encode(identifier, "&=+#?/|%", encoded);
   const std::string path = type == "Patient" ? "/fhir/Patient?identifier=" + encoded
                                              : "/fhir/" + type + "?patient.identifier=" + encoded;
   const std::string requestId = exchange::newRequestId();
   const auto started = std::chrono::steady_clock::now();
-  auto response = client.get(target, path, {{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", requestId}},
+  auto response = udapClient.get(target, path, {{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", requestId}},
                              started + config->exchange.deadline);
   audit::AuditEvent e;
   e.eventType = "rest";
@@ -160,6 +189,7 @@ int runFetch(const Args& argv) {
   e.latencyMicros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
   exchange::recordSignatures(response ? response->signatures : response.error().signatures, e);
+  exchange::recordAuth(response ? response->auth : response.error().auth, e);
   if (!response) {
     const std::string& reason = response.error().reason;
     e.outcome = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason.compare(0, 7, "answer_") == 0

@@ -1,5 +1,6 @@
 // hie-node pki init|issue|revoke|crl — a DEVELOPMENT certificate authority for
 // demos and tests. NOT FOR PRODUCTION: keys sit unencrypted in one folder.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -23,7 +24,7 @@ const char* const kWarning =
 const char* const kPkiUsage =
     "usage: hie-node pki init --dir DIR\n"
     "       hie-node pki issue --dir DIR --name NAME --org urn:oid:... [--profile node|client|server] "
-    "[--dns NAME]... [--ip ADDR]... [--days N]\n"
+    "[--uri URI]... [--dns NAME]... [--ip ADDR]... [--key ec|rsa] [--days N]\n"
     "       hie-node pki revoke --dir DIR NAME\n"
     "       hie-node pki crl --dir DIR [--days N]";
 
@@ -54,6 +55,21 @@ bool plainName(const std::string& name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
   }
   return name.front() != '.';
+}
+
+// RSA leaves (pki issue --key rsa): 3072 bits, NIST's size for security beyond 2030 (SP 800-57);
+// RS256 signatures (UDAP's required algorithm) need an RSA key.
+constexpr int kRsaBits = 3072;
+
+// A SAN URI besides the organization's: an https:// URL (a UDAP server's FHIR base URL) or a urn:,
+// printable ASCII without spaces, at most 512 bytes.
+bool validSanUri(const std::string& uri) {
+  if (uri.empty() || uri.size() > 512) return false;
+  for (char c : uri) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  if (uri.rfind("https://", 0) == 0) return uri.size() > 8 && uri[8] != '/';
+  return uri.rfind("urn:", 0) == 0 && uri.size() > 4;
 }
 
 auth::CertificateAuthority loadCa(const std::string& dir) {
@@ -103,6 +119,15 @@ int issue(const ParsedArgs& args, const std::string& dir) {
   if (profile != "node" && profile != "client" && profile != "server") {
     return usageError("--profile must be node, client or server");
   }
+  const std::string keyType = args.has("key") ? args.value("key") : "ec";
+  if (keyType != "ec" && keyType != "rsa") return usageError("--key must be ec (EC P-256) or rsa (RSA-3072)");
+  std::vector<std::string> uris{org};
+  for (const auto& uri : args.values("uri")) {
+    if (!validSanUri(uri)) {
+      return usageError("--uri must be an https:// URL or a urn: URI without spaces or control characters: '" + uri + "'");
+    }
+    if (std::find(uris.begin(), uris.end(), uri) == uris.end()) uris.push_back(uri);
+  }
   int validDays = 0;
   if (int rc = days(args, 365, validDays); rc != 0) return rc;
   if (exists(dir + "/" + name + ".crt")) return runtimeError(dir + "/" + name + ".crt already exists");
@@ -116,7 +141,8 @@ int issue(const ParsedArgs& args, const std::string& dir) {
   }
   auth::CertificateProfile spec;
   spec.commonName = name;
-  spec.sanUris = {org};
+  spec.sanUris = uris;
+  spec.rsaBits = keyType == "rsa" ? kRsaBits : 0;
   spec.sanDns = args.values("dns");
   spec.sanIps = args.values("ip");
   spec.extendedKeyUsage = profile == "node"     ? std::vector<std::string>{"serverAuth", "clientAuth"}
@@ -128,7 +154,9 @@ int issue(const ParsedArgs& args, const std::string& dir) {
   write(dir, name + ".crt",
         orThrow(auth::certificatePem(leaf.cert.get())) + orThrow(auth::certificatePem(ca.intermediate.cert.get())));
   std::cout << "issued " << profile << " certificate " << dir << "/" << name << ".crt for " << org
-            << " (sha256 " << orThrow(auth::certificateSha256(leaf.cert.get())) << ", " << validDays << " days)\n";
+            << " (sha256 " << orThrow(auth::certificateSha256(leaf.cert.get())) << ", " << validDays << " days, "
+            << (keyType == "rsa" ? "RSA-3072" : "EC P-256") << " key)\n";
+  for (std::size_t i = 1; i < uris.size(); ++i) std::cout << "  SAN URI " << uris[i] << "\n";
   return 0;
 }
 
@@ -180,7 +208,7 @@ int runPki(const Args& argv) {
   if (argv.empty()) return usageError(kPkiUsage);
   const std::string verb = argv.front();
   OptionSpec spec{{"dir"}, {}, {}};
-  if (verb == "issue") spec = OptionSpec{{"dir", "name", "org", "profile", "dns", "ip", "days"}, {"dns", "ip"}, {}};
+  if (verb == "issue") spec = OptionSpec{{"dir", "name", "org", "profile", "dns", "ip", "uri", "key", "days"}, {"dns", "ip", "uri"}, {}};
   else if (verb == "crl") spec = OptionSpec{{"dir", "days"}, {}, {}};
   else if (verb != "init" && verb != "revoke") return usageError("unknown pki subcommand '" + verb + "'\n" + kPkiUsage);
   auto args = parseArgs(Args(argv.begin() + 1, argv.end()), spec);

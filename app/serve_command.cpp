@@ -39,9 +39,16 @@
 #include "exchange/http/https_server.h"
 #include "exchange/http/pg_certificate_archive.h"
 #include "exchange/http/pg_nonce_registry.h"
+#include "exchange/peers/pg_udap_registrations.h"
+#include "exchange/peers/tls_udap_signer.h"
+#include "exchange/peers/udap_peer_fanout.h"
 #include "exchange/http/reply_signer.h"
 #include "exchange/http/request_signature_check.h"
 #include "exchange/http/request_gate.h"
+#include "exchange/http/pg_udap_store.h"
+#include "exchange/handlers/udap_api.h"
+#include "auth/identity/certificate_identity.h"
+#include "auth/udap/jws_crypto.h"
 #include "exchange/atna/atna_feed.h"
 #include "exchange/atna/pg_atna_cursors.h"
 #include "exchange/atna/syslog_tls_transport.h"
@@ -159,6 +166,31 @@ exchange::AdminSources adminSources(const auth::OrganizationRegistry& registry, 
 
 }  // namespace
 
+// With udap.enabled: the TLS certificate must carry the SAN URI fhirBase (the iss of signed_metadata,
+// discovery.md 2.3) and a key UDAP signs with (RSA >= 2048 bits: RS256; EC P-256: ES256; P-384: ES384).
+std::optional<std::string> udapTlsProblem(const auth::TlsMaterial& material, const std::string& fhirBase,
+                                          const std::string& certificateFile, const std::string& keyFile) {
+  auto identity = auth::extractIdentity(material.leaf.get());
+  bool hasUri = false;
+  if (identity) {
+    for (const auto& uri : identity->sanUris) hasUri = hasUri || uri == fhirBase;
+  }
+  if (!hasUri) {
+    return "udap.enabled is true but the TLS certificate " + certificateFile + " has no SAN URI " + fhirBase +
+           " (server.baseUrl + \"/fhir\", the iss of signed_metadata): issue one with that URI (hie-node pki issue --uri)";
+  }
+  auto algorithm = auth::udap::algorithmForKey(material.key.get());
+  if (!algorithm) {
+    return "udap.enabled is true but the TLS key " + keyFile +
+           " cannot sign UDAP JWTs: it must be RSA of at least 2048 bits (RS256), EC P-256 (ES256) or EC P-384 (ES384)";
+  }
+  if (*algorithm != auth::udap::JwsAlgorithm::kRS256) {
+    spdlog::warn("udap: the TLS key {} is not RSA: signed_metadata is {}, while the UDAP IG (discovery.md 2.3) says "
+                 "RS256 (docs/udap.md)", keyFile, auth::udap::jwsAlgorithmName(*algorithm));
+  }
+  return std::nullopt;
+}
+
 int runServe(const Args& argv) {
   // Signals are taken synchronously by the main thread; blocked before any
   // thread starts so that no other thread can receive (and die of) them.
@@ -180,6 +212,11 @@ int runServe(const Args& argv) {
   if (!opened) return runtimeError(opened.error().external);
   std::unique_ptr<auth::TlsMaterialStore> tls = std::move(*opened);
   std::shared_ptr<const auth::TlsMaterial> material = tls->current()->material;
+  if (config->udap.enabled) {
+    if (auto problem = udapTlsProblem(*material, config->baseUrl + "/fhir", config->tls.certificate, config->tls.privateKey)) {
+      return runtimeError(*problem);
+    }
+  }
   ExpiryWatch expiry(config->expiryWarningDays);
   expiry.check(*material, config->tls);
 
@@ -233,7 +270,21 @@ int runServe(const Args& argv) {
   exchange::ClientOptions clientOptions = config->client;
   clientOptions.signatures = config->signatures;  // signs requests, checks answers
   exchange::PeerClient peerClient(material, registry, clientOptions, counters);
-  exchange::ExchangeApi exchangeApi(peerClient, config->exchange, counters);
+  // Calls to auth=udap peers get a UDAP access token first (docs/udap.md, "This node as a client");
+  // auth=mtls peers pass straight through to peerClient.
+  exchange::PgUdapRegistrations udapRegistrations(pool);
+  exchange::TlsUdapSigner udapSigner([&tls] { return tls->current()->material; });
+  exchange::UdapPeerFanout udapClient(peerClient, peerClient, udapRegistrations, recheck, registry, udapSigner,
+                                      udapClientOptions(*config));
+  exchange::ExchangeApi exchangeApi(udapClient, config->exchange, counters);
+  if (config->udap.contact.empty()) {
+    for (const auto& p : registry.snapshot()->peers) {
+      if (p.auth == "udap") {
+        spdlog::warn("the peer {} is auth=udap but udap.contact is not set: calls to it fail (udap_not_configured)",
+                     p.organization);
+      }
+    }
+  }
   // A witness for its peers' logs when it has a witness key; /witness/ is 404 otherwise.
   std::unique_ptr<audit::PgWitnessStore> witnessStore;
   std::unique_ptr<exchange::WitnessApi> witnessApi;
@@ -261,8 +312,39 @@ int runServe(const Args& argv) {
     messageKey = std::make_shared<const auth::MessageSigningKey>(std::move(*key));
   }
   exchange::ReplySigner replySigner(messageKey);
+  // UDAP B2B (udap.enabled): discovery, registration and tokens, before identity mapping in the gate.
+  exchange::PgUdapClientStore udapClients(pool);
+  exchange::PgJtiRegistry udapJtis(pool);
+  std::unique_ptr<exchange::UdapApi> udapApi;
+  if (config->udap.enabled) {
+    exchange::UdapSettings udapSettings;
+    udapSettings.fhirBaseUrl = config->baseUrl + "/fhir";
+    udapSettings.tokenEndpoint = config->baseUrl + "/oauth/token";
+    udapSettings.registrationEndpoint = config->baseUrl + "/oauth/register";
+    udapSettings.tokenLifetime = config->udap.tokenLifetime;
+    udapSettings.metadataLifetime = config->udap.metadataLifetime;
+    udapSettings.scopes = config->udap.scopes;
+    udapSettings.community = config->udap.community;
+    const auth::ChainVerifier& chains = recheck;  // the same trust bundle, CRLs and OCSP as the handshake
+    udapApi = std::make_unique<exchange::UdapApi>(udapSettings, chains, registry, *tls, udapClients, udapJtis, counters);
+    spdlog::info("udap: discovery at {}/.well-known/udap, registration {}, token {}", udapSettings.fhirBaseUrl,
+                 udapSettings.registrationEndpoint, udapSettings.tokenEndpoint);
+  }
   exchange::RequestGate gate(registry, metadata, records, auditApi, &exchangeApi, counters, config->baseUrl,
-                             witnessApi.get(), &signatureCheck, &writes);
+                             witnessApi.get(), &signatureCheck, &writes, udapApi.get());
+  // UDAP access tokens at the FHIR API (docs/api.md, "Bearer tokens"): only with udap.enabled, which
+  // requires server.baseUrl (the tokens' iss and aud are its /fhir).
+  std::unique_ptr<exchange::BearerCheck> bearerCheck;
+  if (config->udap.enabled) {
+    bearerCheck = std::make_unique<exchange::BearerCheck>(
+        exchange::nodeAccessTokenVerifier(*tls, config->baseUrl + "/fhir"), counters);
+    // A token of a client registered since the registry's last poll: one refresh before refusing it.
+    bearerCheck->useRefresh([&registry] {
+      (void)registry.refresh();
+      return registry.snapshot();
+    });
+    gate.useBearerCheck(bearerCheck.get());
+  }
   audit::PgWitnessedLog witnessedLog(config->dbUri);
   exchange::WitnessSubmitter submitter(witnessedLog, registry, peerClient, auditWriter, counters,
                                        exchange::WitnessSubmitterOptions{logOrigin(*config), config->organization,

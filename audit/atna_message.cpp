@@ -280,6 +280,8 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   const Roles roles = securityAlert ? Roles{{nullptr, nullptr, nullptr}, {nullptr, nullptr, nullptr}}
                                     : dicomRoles(str("action"));
   x += "<ActiveParticipant" + attr("UserID", organization) + attr("UserIsRequestor", securityAlert ? "false" : "true");
+  // The UDAP client_id (a leaf of 34 keys), as the FHIR rendering's agent altId.
+  if (!str("clientId").empty()) x += attr("AlternativeUserID", str("clientId"));
   if (!str("subjectDn").empty()) x += attr("UserName", str("subjectDn"));
   if (!str("remoteAddress").empty()) {
     x += attr("NetworkAccessPointID", hostOf(str("remoteAddress"))) + attr("NetworkAccessPointTypeCode", "2");
@@ -347,6 +349,8 @@ Result<std::string> dicomAuditMessage(const TrailEntry& entry) {
   detail("peerOrganization", str("peerOrganization"));
   detail("certSha256", str("certSha256"));
   detail("signatureCheck", str("signatureCheck"));
+  detail("authentication", str("authentication"));
+  detail("clientId", str("clientId"));
   x += "</ParticipantObjectIdentification>";
   x += "</AuditMessage>";
   return x;

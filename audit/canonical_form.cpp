@@ -108,6 +108,10 @@ CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std
   o.emplace("responseSignature", CanonicalValue(base64Encode(event.responseSignature)));
   o.emplace("responseSignatureBase", base(event.responseSignatureBase));
   o.emplace("signatureCheck", CanonicalValue(printableAscii(event.signatureCheck)));
+  // Since UDAP (issue 17): how the caller authenticated (mtls | mtls+udap; "" for a handshake) and
+  // the UDAP client_id ("" when none). 34 keys.
+  o.emplace("authentication", CanonicalValue(printableAscii(event.authentication)));
+  o.emplace("clientId", CanonicalValue(printableAscii(event.clientId)));
   return o;
 }
 
@@ -137,6 +141,44 @@ std::optional<std::string> canonicalStringField(const std::string& json, const s
     out.push_back(json[at]);
   }
   return std::nullopt;
+}
+
+std::optional<std::size_t> canonicalKeyCount(const std::string& json) {
+  if (json.size() < 2 || json.front() != '{' || json.back() != '}') return std::nullopt;
+  if (json == "{}") return 0;
+  std::size_t keys = 0;
+  bool inString = false;
+  bool expectKey = true;  // after '{' or ','
+  for (std::size_t at = 1; at + 1 < json.size(); ++at) {
+    const char c = json[at];
+    if (inString) {
+      if (c == '\\') {
+        ++at;
+      } else if (c == '"') {
+        inString = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      inString = true;
+    } else if (c == ':') {
+      if (!expectKey) return std::nullopt;
+      ++keys;
+      expectKey = false;
+    } else if (c == ',') {
+      if (expectKey) return std::nullopt;
+      expectKey = true;
+    } else if (c == '{' || c == '}' || c == '[' || c == ']') {
+      return std::nullopt;  // nothing nests in a leaf
+    }
+  }
+  if (inString || expectKey) return std::nullopt;
+  return keys;
+}
+
+bool leafShapeValid(const std::string& json) {
+  const auto keys = canonicalKeyCount(json);
+  return keys && (*keys == kLeafKeysV2 || *keys == kLeafKeysSigned || *keys == kLeafKeysUdap);
 }
 
 std::optional<bool> canonicalBoolField(const std::string& json, const std::string& key) {

@@ -27,8 +27,21 @@ CanonicalObject entryObject(const AuditEvent& event, const std::string& node, co
                             std::int64_t seq);
 
 // Format v2: a leaf of the transparency log is the entry's fields plus node and its
-// leaf index (27 keys; no chain or seq).
+// leaf index (27 keys; no chain or seq), the 5 keys of signed requests (32) and the 2 of UDAP,
+// authentication and clientId: new leaves have 34 keys. Readers accept 27, 32 or 34 (leafKeyCountValid).
+
 CanonicalObject leafObject(const AuditEvent& event, const std::string& node, std::uint64_t index);
+
+// The leaf shapes there have been: 27 keys (before signed requests), 32 (signed requests), 34 (UDAP).
+constexpr std::size_t kLeafKeysV2 = 27;
+constexpr std::size_t kLeafKeysSigned = 32;
+constexpr std::size_t kLeafKeysUdap = 34;
+
+// How many top-level keys a canonical object (strings, integers, booleans; no nesting) has, or
+// nullopt when the text is no such object.
+std::optional<std::size_t> canonicalKeyCount(const std::string& json);
+// True for a leaf of 27, 32 or 34 keys; anything else (33 keys, ...) no version of the node wrote.
+bool leafShapeValid(const std::string& json);
 
 // The value of a top-level string key of a canonical object (quotes and backslashes unescaped),
 // or nullopt when there is none. In canonical form '"<key>":"' after '{' or ',' occurs only as that key.

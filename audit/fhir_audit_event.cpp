@@ -361,6 +361,10 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
     clientWho->set("display", "unidentified");
   }
   client->set("who", clientWho);
+  // The UDAP client (a leaf of 34 keys): the token's client_id, the client registered or asking at
+  // /oauth/*, or this node's client_id at the peer on a peer call. who stays the organization;
+  // altId is R4's "alternative user identity" (string 0..1), which BALP leaves open.
+  if (!str("clientId").empty()) client->set("altId", str("clientId"));
   client->set("requestor", !securityAlert);
   if (!remoteHost.empty()) client->set("network", network(remoteHost, "2"));  // IP address
   agents->add(client);
@@ -483,6 +487,9 @@ Result<std::string> fhirAuditEvent(const TrailEntry& entry, FhirAuditView view) 
   // Signed requests (a leaf of 32 keys): how the request's signature was checked, and whether the answer was signed.
   detail("signatureCheck", str("signatureCheck"));
   if (!str("responseSignature").empty()) detail("answerSigned", "true");
+  // UDAP (a leaf of 34 keys): mtls | mtls+udap, and the client_id.
+  detail("authentication", str("authentication"));
+  detail("clientId", str("clientId"));
   request->set("detail", details);
   entities->add(request);
   out.set("entity", entities);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "audit/canonical_form.h"
 #include "audit/transparency_log.h"
 
 namespace hie::audit {
@@ -112,6 +113,9 @@ void LogVerifier::leaf(std::uint64_t index, const std::string& leaf, const std::
   if (!own || *own != index) {
     problems_.push_back(Problem{where, Kind::kMisplaced, "the leaf's own index is not its row's"});
   }
+  if (!leafShapeValid(leaf)) {
+    problems_.push_back(Problem{where, Kind::kShape, "the leaf is not a canonical object of 27, 32 or 34 keys"});
+  }
   const merkle::Hash hash = merkle::leafHash(leaf);
   merkle::Hash stored{};
   if (!merkle::fromBytes(storedLeafHash, stored) || stored != hash) {
@@ -199,6 +203,7 @@ const char* problemKindName(LogVerifier::Kind kind) {
     case LogVerifier::Kind::kUnwitnessed: return "unwitnessed";
     case LogVerifier::Kind::kUnsigned: return "unsigned-leaves";
     case LogVerifier::Kind::kInvalidOrigin: return "invalid-origin";
+    case LogVerifier::Kind::kShape: return "leaf-shape";
   }
   return "unknown";
 }

@@ -59,6 +59,7 @@ class LogVerifier {
     kUnwitnessed,        // no checkpoint carries the required cosignatures
     kUnsigned,           // leaves beyond every checkpoint signed with the log's key (stored, never signed)
     kInvalidOrigin,      // rows under a name that is no valid log origin: never verified (audit verify)
+    kShape,              // the leaf is no canonical object of 27, 32 or 34 keys
   };
   struct Problem {
     std::string where;  // "leaf 7", "checkpoint 12", "checkpoint 12 (kept FILE)"

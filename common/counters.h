@@ -21,6 +21,9 @@ struct Counters : CounterRegistry {
       *this, "hie_request_signature_checks_total",
       "Signature checks of admitted requests, by outcome (verified, absent, off, or the refusal reason).",
       {"outcome"}};
+  LabeledCounter<1> bearerChecks{
+      *this, "hie_bearer_checks_total",
+      "Bearer checks of admitted requests, by outcome (none, accepted, or the refusal reason).", {"outcome"}};
 
   // Inbound TLS.
   LabeledCounter<1> tlsHandshakeFailures{*this, "hie_tls_handshake_failures_total",

@@ -318,7 +318,9 @@ namespace hie::auth {
 
 Result<bool> RegistryRepository::setPeer(const std::string& identifier, const std::string& baseUrl,
                                          const std::optional<std::string>& logKey,
-                                         const std::optional<std::string>& witnessKey) {
+                                         const std::optional<std::string>& witnessKey,
+                                         const std::optional<std::string>& auth) {
+  if (auth && *auth != "mtls" && *auth != "udap") return fail(ErrorCode::kInvalidInput, "peer auth must be mtls or udap");
   return session_->run("add peer", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work tx(c);
     auto orgId = tx.exec_params("SELECT id FROM organizations WHERE identifier = $1", identifier);
@@ -339,14 +341,17 @@ Result<bool> RegistryRepository::setPeer(const std::string& identifier, const st
     }
     // A key not given stays as it was.
     auto r = tx.exec_params(
-        "INSERT INTO peers (organization_id, base_url, log_key, witness_key) "
-        "VALUES ($1, $2, CASE WHEN $5 THEN $3 END, CASE WHEN $6 THEN $4 END) "
+        "INSERT INTO peers (organization_id, base_url, log_key, witness_key, auth) "
+        "VALUES ($1, $2, CASE WHEN $5 THEN $3 END, CASE WHEN $6 THEN $4 END, CASE WHEN $8 THEN $7 ELSE 'mtls' END) "
         "ON CONFLICT (organization_id) DO UPDATE SET base_url = EXCLUDED.base_url, "
         "  log_key = CASE WHEN $5 THEN $3 ELSE peers.log_key END, "
-        "  witness_key = CASE WHEN $6 THEN $4 ELSE peers.witness_key END "
+        "  witness_key = CASE WHEN $6 THEN $4 ELSE peers.witness_key END, "
+        "  auth = CASE WHEN $8 THEN $7 ELSE peers.auth END "
         "WHERE peers.base_url <> EXCLUDED.base_url "
-        "   OR ($5 AND peers.log_key IS DISTINCT FROM $3) OR ($6 AND peers.witness_key IS DISTINCT FROM $4)",
-        id, baseUrl, logKey.value_or(""), witnessKey.value_or(""), logKey.has_value(), witnessKey.has_value());
+        "   OR ($5 AND peers.log_key IS DISTINCT FROM $3) OR ($6 AND peers.witness_key IS DISTINCT FROM $4) "
+        "   OR ($8 AND peers.auth <> $7)",
+        id, baseUrl, logKey.value_or(""), witnessKey.value_or(""), logKey.has_value(), witnessKey.has_value(),
+        auth.value_or("mtls"), auth.has_value());
     tx.commit();
     return r.affected_rows() > 0;
   });
@@ -358,6 +363,9 @@ Result<bool> RegistryRepository::removePeer(const std::string& identifier) {
     auto r = tx.exec_params(
         "DELETE FROM peers WHERE organization_id = (SELECT id FROM organizations WHERE identifier = $1)", identifier);
     if (r.affected_rows() == 0) return fail(ErrorCode::kNotFound, "no peer entry for " + identifier);
+    // This node's UDAP registration at that peer goes with the entry (a new entry registers anew).
+    tx.exec_params("DELETE FROM udap_peer_registrations WHERE organization_id = "
+                   "(SELECT id FROM organizations WHERE identifier = $1)", identifier);
     tx.commit();
     return true;
   });

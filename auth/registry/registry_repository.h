@@ -53,12 +53,15 @@ class RegistryRepository : public OrganizationSource {
   Result<bool> denyOrganization(const std::string& patientId, const std::string& identifier);
   Result<bool> clearConsent(const std::string& patientId);
   // Peer directory: sets (or changes) where an organization's node answers and, when given, its
-  // log and witness verifier keys (checked by the caller; a key not given stays as it was);
+  // log and witness verifier keys (checked by the caller; a key not given stays as it was) and how
+  // this node authenticates to it ("mtls" or "udap"; not given: a new entry gets "mtls", an
+  // existing one keeps its own);
   // false when all of it was already that. kNotFound for an unknown organization, kConflict when
   // another peer already has a key of the same name (log origin or witness name).
   Result<bool> setPeer(const std::string& identifier, const std::string& baseUrl,
                        const std::optional<std::string>& logKey = std::nullopt,
-                       const std::optional<std::string>& witnessKey = std::nullopt);
+                       const std::optional<std::string>& witnessKey = std::nullopt,
+                       const std::optional<std::string>& auth = std::nullopt);
   Result<bool> removePeer(const std::string& identifier);
 
   // True when the record store holds this patient.

@@ -111,9 +111,28 @@ std::optional<StandingRefusal> ClientRecheck::check(ClientStanding& standing, st
   if (standing.verifiedWith == current && now < standing.validUntil) return std::nullopt;
 
   standing.verifiedWith.reset();
+  std::int64_t validUntil = 0;
+  std::optional<StandingRefusal> refusal =
+      verifyWith(*current, standing.leaf.get(), standing.untrusted.get(), now, &validUntil);
+  if (refusal) return refusal;
+  standing.validUntil = validUntil;
+  standing.verifiedWith = std::move(current);
+  return std::nullopt;
+}
+
+std::optional<StandingRefusal> ClientRecheck::verifyChain(X509* leaf, STACK_OF(X509) * untrusted,
+                                                          std::int64_t now) const {
+  auto current = tls_.current();
+  std::int64_t validUntil = 0;
+  return verifyWith(*current, leaf, untrusted, now, &validUntil);
+}
+
+std::optional<StandingRefusal> ClientRecheck::verifyWith(const LoadedTls& current, X509* leaf,
+                                                         STACK_OF(X509) * untrusted, std::int64_t now,
+                                                         std::int64_t* validUntil) const {
   ossl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-  if (serverContext_ == nullptr || !ctx || !standing.leaf ||
-      X509_STORE_CTX_init(ctx.get(), current->verifyStore.get(), standing.leaf.get(), standing.untrusted.get()) != 1) {
+  if (serverContext_ == nullptr || !ctx || leaf == nullptr ||
+      X509_STORE_CTX_init(ctx.get(), current.verifyStore.get(), leaf, untrusted) != 1) {
     return StandingRefusal{"certificate_invalid", "cannot set up the verification: " + ossl::drainErrors()};
   }
   // As OpenSSL verifies a client inside a server handshake (ssl_verify_cert_chain), at `now`.
@@ -136,8 +155,7 @@ std::optional<StandingRefusal> ClientRecheck::check(ClientStanding& standing, st
     ERR_clear_error();
     return out;
   }
-  standing.validUntil = verifiedUntil(X509_STORE_CTX_get0_chain(ctx.get()), *current->material, record.ocspValidUntil);
-  standing.verifiedWith = std::move(current);
+  *validUntil = verifiedUntil(X509_STORE_CTX_get0_chain(ctx.get()), *current.material, record.ocspValidUntil);
   return std::nullopt;
 }
 

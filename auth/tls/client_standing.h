@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "auth/tls/ocsp_checker.h"
+#include "auth/udap/chain_verifier.h"
 #include "auth/tls/tls_material_store.h"
 #include "common/ossl.h"
 #include "common/result.h"
@@ -39,7 +40,9 @@ struct ClientStanding {
   std::int64_t validUntil = 0;                    // seconds since the epoch; the verification holds before it
 };
 
-class ClientRecheck {
+// Also a ChainVerifier: a JWT's x5c chain is verified exactly as a client's
+// chain is (same store, parameters, callback and OCSP), without a connection.
+class ClientRecheck : public ChainVerifier {
  public:
   // Both must outlive this; ocsp may be null (no OCSP).
   ClientRecheck(const TlsMaterialStore& tls, OcspChecker* ocsp);
@@ -55,9 +58,16 @@ class ClientRecheck {
   // Admits a request at `now` (seconds since the epoch), verifying again when
   // needed, or says why the client no longer stands (then it stays unverified).
   std::optional<StandingRefusal> check(ClientStanding& standing, std::int64_t now) const;
+  // ChainVerifier: verifies leaf (with untrusted, may be null) at `now` against the TLS material in
+  // force, as check() does. Refuses everything (certificate_invalid) before attachTo.
+  std::optional<StandingRefusal> verifyChain(X509* leaf, STACK_OF(X509) * untrusted,
+                                             std::int64_t now) const override;
 
  private:
   static void onHandshakeEvent(const SSL* ssl, int where, int ret);
+  // The verification itself, with `material`; on success *validUntil is when it stops holding.
+  std::optional<StandingRefusal> verifyWith(const LoadedTls& material, X509* leaf, STACK_OF(X509) * untrusted,
+                                            std::int64_t now, std::int64_t* validUntil) const;
 
   const TlsMaterialStore& tls_;
   OcspChecker* ocsp_;

@@ -134,6 +134,13 @@ Result<ossl::UniquePtr<EVP_PKEY>> generateEcP256Key() {
   return key;
 }
 
+Result<ossl::UniquePtr<EVP_PKEY>> generateRsaKey(int bits) {
+  if (bits < 2048 || bits > 4096) return fail(ErrorCode::kInvalidInput, "RSA key size must be 2048..4096 bits");
+  ossl::UniquePtr<EVP_PKEY> key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
+  if (!key) return openSslFailure("EVP_PKEY_Q_keygen(RSA)");
+  return key;
+}
+
 Result<void> addConfExtension(X509* cert, X509* issuerCert, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuerCert != nullptr ? issuerCert : cert, cert, nullptr, nullptr, 0);
@@ -192,7 +199,7 @@ Result<CaCredential> issueCertificate(const CertificateProfile& profile, const C
   if (issuer != nullptr) {
     if (auto keyed = requireKeyed(*issuer, "issue: issuer"); !keyed) return tl::make_unexpected(keyed.error());
   }
-  auto key = generateEcP256Key();
+  auto key = profile.rsaBits == 0 ? generateEcP256Key() : generateRsaKey(profile.rsaBits);
   if (!key) return tl::make_unexpected(key.error());
   auto cert = draftCertificate(profile, key->get(), issuer ? issuer->cert.get() : nullptr);
   if (!cert) return tl::make_unexpected(cert.error());

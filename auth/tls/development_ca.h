@@ -1,5 +1,5 @@
 // DEVELOPMENT CA — NOT FOR PRODUCTION. What `hie-node pki` makes: EC P-256
-// keys, ECDSA-SHA256 signatures, a root, an issuing CA (pathLen 0), leaves and
+// keys (RSA leaves on request), ECDSA-SHA256 signatures, a root, an issuing CA (pathLen 0), leaves and
 // v2 CRLs, built in-process with OpenSSL 3. Keys are never encrypted.
 // Failures are values carrying the drained OpenSSL error queue.
 #pragma once
@@ -25,6 +25,9 @@ struct CertificateProfile {
   std::vector<std::string> extendedKeyUsage;  // e.g. {"clientAuth"}; empty = no EKU
   long notBeforeOffsetSeconds = -3600;        // relative to now
   long notAfterOffsetSeconds = 30L * 24 * 3600;
+  // The subject's key: 0 = EC P-256 (the default), else an RSA key of this many bits (2048..4096,
+  // for a certificate that signs RS256 JWTs, e.g. UDAP signed_metadata).
+  int rsaBits = 0;
 };
 
 // A certificate and, when known, its private key (null otherwise).
@@ -40,6 +43,8 @@ struct CertificateAuthority {
 };
 
 Result<ossl::UniquePtr<EVP_PKEY>> generateEcP256Key();
+// An RSA key of bits (2048..4096; kInvalidInput otherwise), public exponent 65537.
+Result<ossl::UniquePtr<EVP_PKEY>> generateRsaKey(int bits);
 
 // The unsigned certificate for subjectKey: random positive 63-bit serial,
 // the profile's names, validity and extensions; keyUsage critical
@@ -51,8 +56,8 @@ Result<ossl::UniquePtr<X509>> draftCertificate(const CertificateProfile& profile
 // Adds one extension written in openssl.cnf syntax (e.g. "critical,CA:TRUE").
 Result<void> addConfExtension(X509* cert, X509* issuerCert, int nid, const std::string& value);
 
-// A fresh EC P-256 key and its certificate, signed with SHA-256 by issuer
-// (nullptr = self-signed).
+// A fresh key (EC P-256, or RSA when profile.rsaBits) and its certificate,
+// signed with SHA-256 by issuer (nullptr = self-signed).
 Result<CaCredential> issueCertificate(const CertificateProfile& profile, const CaCredential* issuer);
 
 // A self-signed root and an issuing CA under it (pathLen 0), both in organization.

@@ -67,6 +67,11 @@ std::shared_ptr<const LoadedTls> TlsMaterialStore::current() const {
   return current_;
 }
 
+std::shared_ptr<const LoadedTls> TlsMaterialStore::previous() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return previous_;
+}
+
 std::vector<std::pair<long long, long long>> TlsMaterialStore::stamps() const {
   std::vector<std::pair<long long, long long>> out;
   for (const std::string* path : {&files_.certificate, &files_.privateKey, &files_.trustBundle, &files_.crl}) {
@@ -93,6 +98,7 @@ Result<bool> TlsMaterialStore::reload() {
   std::lock_guard<std::mutex> lock(mutex_);
   stamps_ = seen;  // a broken file is reported once, not on every poll
   if (!loaded) return tl::make_unexpected(loaded.error());
+  previous_ = std::move(current_);
   current_ = *loaded;
   return true;
 }

@@ -28,6 +28,9 @@ class TlsMaterialStore {
   static Result<std::unique_ptr<TlsMaterialStore>> open(const TlsFiles& files);
 
   std::shared_ptr<const LoadedTls> current() const;
+  // The material in use before the last successful reload(), null before the first: what was signed
+  // with the previous key (the node's UDAP access tokens) stays verifiable across one reload.
+  std::shared_ptr<const LoadedTls> previous() const;
   // Loads the files again; on any problem keeps the current material and returns the error.
   Result<bool> reload();
   // True when a file's modification time or size changed since the last (re)load.
@@ -44,6 +47,7 @@ class TlsMaterialStore {
   TlsFiles files_;
   mutable std::mutex mutex_;
   std::shared_ptr<const LoadedTls> current_;
+  std::shared_ptr<const LoadedTls> previous_;
   std::vector<std::pair<long long, long long>> stamps_;
 };
 

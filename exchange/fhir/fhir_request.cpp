@@ -183,6 +183,12 @@ bool PurposeOfUseHeader::valid() const { return count == 1 && purpose::isKnown(v
 
 PurposeOfUseHeader purposeOfUseHeader(const HttpCall& call) {
   PurposeOfUseHeader out;
+  if (!call.authorizedPurpose.empty()) {
+    // The accepted access token's purpose (the gate refused a header that differs).
+    out.count = 1;
+    out.value = call.authorizedPurpose;
+    return out;
+  }
   for (const auto& [name, value] : call.headers) {
     if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) {
       ++out.count;

@@ -232,6 +232,8 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
     e.causedBy = call.requestId;
     e.latencyMicros = r.micros;
     recordSignatures(r.outcome ? r.outcome->signatures : r.outcome.error().signatures, e);
+    // How this node authenticated to the peer (mtls, or mtls+udap and its client_id there).
+    recordAuth(r.outcome ? r.outcome->auth : r.outcome.error().auth, e);
     std::string failureReason, failureDetail;
     if (!r.outcome) {
       failureReason = r.outcome.error().reason;

@@ -34,6 +34,12 @@ audit::AuditEvent requestEvent(const HttpCall& call, const std::string& rawPath,
   e.entities = reply.access.entities;
   // As received, whatever the handler made of it: the audit encodes it (docs/audit-format.md).
   e.purpose = call.headerLines("X-Purpose-Of-Use");
+  // With an accepted access token, the token's purpose is the request's (the gate refused any other).
+  if (!call.authorizedPurpose.empty()) e.purpose = call.authorizedPurpose;
+  // Every request arrives over mutual TLS; a UDAP client is either the token's or the one an
+  // /oauth/* request registered or asked for (its handler's AccessFacts).
+  e.authentication = call.tokenClientId.empty() ? "mtls" : "mtls+udap";
+  e.clientId = call.tokenClientId.empty() ? reply.access.clientId : call.tokenClientId;
   e.breakGlass = reply.access.breakGlass;
   e.httpStatus = reply.status;
   e.requestId = call.requestId;

@@ -19,10 +19,12 @@ void logRequest(const ServedRequest& request, const std::string& purpose, const 
   const std::string& method = request.call.method.empty() ? std::string("-") : request.call.method;
   // No patient data here: the path without its query and with resource ids replaced (the audit has them).
   // The purpose is the peer's header as received: quoted and escaped like the path.
-  spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}",
+  // A UDAP access token is never logged (log_scrubbing.h): only the client_id it was issued to.
+  spdlog::info("request id={} org={} cert_sha256={} method={} path=\"{}\" status={} duration_ms={:.2f}{}{}{}{}{}{}",
                request.call.requestId, request.organization.empty() ? "-" : request.organization,
                request.peer.certSha256, scrubForLog(method, 16), scrubForLog(pathForLog(request.rawPath)),
                reply.status, ms, purpose.empty() ? "" : " purpose=\"" + scrubForLog(purpose, 64) + "\"",
+               request.call.tokenClientId.empty() ? "" : " client_id=" + scrubForLog(request.call.tokenClientId, 64),
                reply.access.breakGlass ? " break_glass=true" : "", reply.refusalReason.empty() ? "" : " refused=",
                reply.refusalReason,
                reply.internalError.empty() ? "" : " error=\"" + scrubForLog(reply.internalError) + "\"");

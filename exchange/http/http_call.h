@@ -24,6 +24,11 @@ struct HttpCall {
   std::string localAddress;    // host:port ([v6]:port) the connection arrived on, as the listener saw it
   std::string body;            // the request body: empty except where RequestGate::bodyAllowance allows one
   bool bodyUnread = false;     // the request brought a body the listener left unread (not for this client)
+  // Set by the gate when it accepted a UDAP access token (docs/api.md, "Bearer tokens"): the token's
+  // purpose of use, which purposeOfUseHeader() then answers instead of X-Purpose-Of-Use, and its
+  // client_id (the audit entry's clientId, authentication "mtls+udap"). "" without a token.
+  std::string authorizedPurpose;
+  std::string tokenClientId;
 
   // Every header line with that name, in order, joined with ", " (RFC 9110 5.3), or "".
   std::string headerLines(const std::string& name) const;

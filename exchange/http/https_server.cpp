@@ -295,6 +295,8 @@ class GateConnection : public Poco::Net::TCPServerConnection {
               reply = std::move(outcome.reply);
               organization = std::move(outcome.organization);
               signature = std::move(outcome.signature);
+              call.authorizedPurpose = std::move(outcome.authorizedPurpose);  // for the audit entry
+              call.tokenClientId = std::move(outcome.tokenClientId);
             }
           }
           closeAfter = closeAfter || !(s_.params->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());

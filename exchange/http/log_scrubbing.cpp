@@ -1,5 +1,7 @@
 #include "exchange/http/log_scrubbing.h"
 
+#include <strings.h>
+
 #include "common/hex.h"
 
 namespace hie::exchange {
@@ -16,6 +18,18 @@ std::string scrubForLog(const std::string& text, std::size_t max) {
   }
   if (text.size() > max) out += "...";
   return out;
+}
+
+std::string headerValueForLog(const std::string& name, const std::string& value, std::size_t max) {
+  if (strcasecmp(name.c_str(), "Authorization") == 0 || strcasecmp(name.c_str(), "Proxy-Authorization") == 0) {
+    // The scheme is no secret and tells an operator what was sent; what follows it is.
+    const std::string scheme = value.substr(0, value.find(' '));
+    const bool plainScheme = !scheme.empty() && scheme.size() <= 16 &&
+                             scheme.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") ==
+                                 std::string::npos;
+    return plainScheme && scheme.size() < value.size() ? scheme + " [redacted]" : "[redacted]";
+  }
+  return scrubForLog(value, max);
 }
 
 std::string pathForLog(const std::string& rawPath) {

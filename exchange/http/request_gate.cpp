@@ -1,5 +1,9 @@
 #include "exchange/http/request_gate.h"
 
+#include <strings.h>
+
+#include <algorithm>
+
 #include "audit/witnessed_log.h"
 #include "auth/identity/identity_mapping.h"
 #include "exchange/fhir/operation_outcome.h"
@@ -10,7 +14,7 @@ namespace hie::exchange {
 RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
                          const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange,
                          Counters& counters, std::string baseUrl, const WitnessApi* witness,
-                         const RequestSignatureCheck* signatures, const RecordWriteApi* writes)
+                         const RequestSignatureCheck* signatures, const RecordWriteApi* writes, const UdapApi* udap)
     : directory_(directory),
       metadata_(metadata),
       records_(records),
@@ -19,6 +23,7 @@ RequestGate::RequestGate(const auth::OrganizationDirectory& directory, const Cap
       witness_(witness),
       signatures_(signatures),
       writes_(writes),
+      udap_(udap),
       counters_(counters),
       baseUrl_(std::move(baseUrl)) {}
 
@@ -26,6 +31,8 @@ BodyAllowance RequestGate::bodyAllowance(const std::string& method, const std::s
                                          const auth::PeerIdentity& peer) const {
   // Also when this node is no witness: the request then gets its 404 (audited as witnessing), not a 413.
   if (method == "POST" && path == kAddCheckpointPath) return BodyAllowance{kMaxWitnessBodyBytes, false};
+  if (udap_ != nullptr && method == "POST" && path == kUdapRegisterPath) return BodyAllowance{kMaxUdapRegisterBodyBytes, false};
+  if (udap_ != nullptr && method == "POST" && path == kUdapTokenPath) return BodyAllowance{kMaxUdapTokenBodyBytes, false};
   if (writes_ == nullptr || method == "DELETE" || !isWritePath(method, path)) return BodyAllowance{};
   const auth::OrganizationSnapshot organizations = directory_.snapshot();
   const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
@@ -39,6 +46,29 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
   GateOutcome out;
   const auth::OrganizationSnapshot organizations = directory_.snapshot();
   const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
+  if (udap_ != nullptr && UdapApi::isUdapPath(call.path)) {
+    // Before the mapping: discovery is for unregistered clients, and registration and tokens identify
+    // the client by its JWT's x5c (the TLS chain was verified by the handshake all the same). The
+    // audit entry names the connection's organization when its certificate maps to one.
+    // A signed request of an admitted organization (another node as a UDAP client signs every call)
+    // is checked as any signed request, so that the answer covers its signature (req): a caller that
+    // signed requires that of the answer. Unsigned requests and unmapped clients go on as they are.
+    const bool isSigned = std::any_of(call.headers.begin(), call.headers.end(), [](const auto& h) {
+      return strcasecmp(h.first.c_str(), "Signature") == 0;
+    });
+    if (signatures_ != nullptr && isSigned && mapping.outcome == auth::MappingOutcome::kAdmitted) {
+      RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
+      out.signature = std::move(checked.signature);
+      if (checked.refusal) {
+        out.reply = std::move(*checked.refusal);
+        out.organization = mapping.organization->identifier;
+        return out;
+      }
+    }
+    out.reply = udap_->handle(call, peer);
+    if (mapping.outcome == auth::MappingOutcome::kAdmitted) out.organization = mapping.organization->identifier;
+    return out;
+  }
   if (mapping.outcome != auth::MappingOutcome::kAdmitted) {
     // The peer learns only that it is not admitted; the reason goes to logs and counters.
     out.reply = operationOutcome(403, "forbidden", "The client certificate does not identify an active member organization of this node.");
@@ -54,9 +84,41 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     if (!out.reply.refusalReason.empty()) counters_.refusals.inc({"request", out.reply.refusalReason});
     return out;
   }
+  // A UDAP access token, after admission (it adds to the certificate, never replaces it), before
+  // the signature check. The token's purpose becomes the request's (HttpCall::authorizedPurpose).
+  HttpCall authorized;
+  const HttpCall* routed = &call;
+  if (bearer_ != nullptr) {
+    BearerCheck::Outcome token = bearer_->check(call, peer, *mapping.organization, *organizations);
+    if (token.refusal) {
+      out.reply = std::move(*token.refusal);
+      // A signed request's refusal still answers its signature (req), or the calling node could not
+      // tell this 401 from a forged one (and would not retry with a new token).
+      if (signatures_ != nullptr) {
+        RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
+        out.signature = std::move(checked.signature);
+        if (checked.refusal) out.reply = std::move(*checked.refusal);
+      }
+      return out;
+    }
+    if (!token.clientId.empty()) {
+      authorized = call;
+      authorized.authorizedPurpose = token.purpose;
+      authorized.tokenClientId = token.clientId;
+      routed = &authorized;
+      out.authorizedPurpose = std::move(token.purpose);
+      out.tokenClientId = std::move(token.clientId);
+    }
+  } else if (std::any_of(call.headers.begin(), call.headers.end(),
+                         [](const auto& h) { return strcasecmp(h.first.c_str(), "Authorization") == 0; })) {
+    out.reply = operationOutcome(400, "invalid", "This node accepts no Authorization header (UDAP is not enabled).");
+    out.reply.refusalReason = "invalid_request";
+    counters_.refusals.inc({"token", out.reply.refusalReason});
+    return out;
+  }
   if (signatures_ != nullptr) {
     // A refused signature never reaches a handler.
-    RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
+    RequestSignatureCheck::Outcome checked = signatures_->check(*routed, peer, *mapping.organization);
     out.signature = std::move(checked.signature);
     if (checked.refusal) {
       out.reply = std::move(*checked.refusal);
@@ -66,7 +128,7 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
       return out;
     }
   }
-  out.reply = route(call, *mapping.organization, *organizations);
+  out.reply = route(*routed, *mapping.organization, *organizations);
   if (!out.reply.refusalReason.empty()) counters_.refusals.inc({"request", out.reply.refusalReason});
   return out;
 }

@@ -13,7 +13,9 @@
 #include "exchange/handlers/exchange_api.h"
 #include "exchange/handlers/record_api.h"
 #include "exchange/handlers/record_write_api.h"
+#include "exchange/handlers/udap_api.h"
 #include "exchange/handlers/witness_api.h"
+#include "exchange/http/bearer_check.h"
 #include "exchange/http/http_call.h"
 #include "exchange/http/request_signature.h"
 #include "exchange/http/request_signature_check.h"
@@ -29,6 +31,10 @@ struct GateOutcome {
   HttpReply reply;
   std::string organization;  // identifier of the admitted organization, "" when refused
   RequestSignature signature;  // the check of the request's signature, for the audit entry
+  // An accepted UDAP access token (BearerCheck): its purpose and client_id, "" without one. The
+  // listener copies them into its HttpCall (authorizedPurpose, tokenClientId) for the audit entry.
+  std::string authorizedPurpose;
+  std::string tokenClientId;
 };
 
 class RequestGate {
@@ -37,10 +43,17 @@ class RequestGate {
   // node is no witness (everything under /witness/ is then 404). signatures: the check of signed
   // requests between admission and routing; null = signatures are not looked at (check "").
   // writes: the FHIR write API (PUT, POST, DELETE under /fhir); null = writes are 405.
+  // udap: the UDAP endpoints (UdapApi::isUdapPath), answered before identity mapping; null = udap.enabled
+  // is false (they are then 404 like any unknown path).
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
               const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters,
               std::string baseUrl, const WitnessApi* witness = nullptr,
-              const RequestSignatureCheck* signatures = nullptr, const RecordWriteApi* writes = nullptr);
+              const RequestSignatureCheck* signatures = nullptr, const RecordWriteApi* writes = nullptr,
+              const UdapApi* udap = nullptr);
+
+  // The check of UDAP access tokens (Authorization: Bearer) between admission and the signature
+  // check; null (the default) = no token is accepted: any Authorization header is 400 invalid_request.
+  void useBearerCheck(const BearerCheck* bearer) { bearer_ = bearer; }
 
   // peer is the identity of the verified client certificate, the only source of identity.
   GateOutcome handle(const HttpCall& call, const auth::PeerIdentity& peer) const;
@@ -49,7 +62,9 @@ class RequestGate {
   // the listener before handle(). POST /witness/add-checkpoint takes one (kMaxWitnessBodyBytes),
   // also on a node that is no witness (it answers 404); writes under /fhir (PUT, POST) take
   // records.maxRequestBytes when the node has the write API, but only from an organization that
-  // may write (role local): anyone else's is left unread, and handle() refuses the request.
+  // may write (role local): anyone else's is left unread, and handle() refuses the request. With UDAP,
+  // POST /oauth/register takes kMaxUdapRegisterBodyBytes and POST /oauth/token kMaxUdapTokenBodyBytes
+  // from any client whose TLS chain verified (registration and tokens come before identity mapping).
   BodyAllowance bodyAllowance(const std::string& method, const std::string& path,
                               const auth::PeerIdentity& peer) const;
 
@@ -65,6 +80,8 @@ class RequestGate {
   const WitnessApi* witness_;    // null: this node is no witness
   const RequestSignatureCheck* signatures_;  // null: signatures are not checked
   const RecordWriteApi* writes_;             // null: no write API
+  const UdapApi* udap_;                      // null: UDAP is off
+  const BearerCheck* bearer_ = nullptr;      // null: Authorization headers are refused
   Counters& counters_;
   std::string baseUrl_;
 };

@@ -170,6 +170,7 @@ void WitnessSubmitter::submitTo(const Witness& witness, const std::string& check
     e.peerOrganization = org;
     e.method = "POST";
     e.path = kAddCheckpointPath;
+    e.authentication = "mtls";  // witnessing is mutual TLS alone, never a UDAP token
     e.requestId = requestId;
     e.latencyMicros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
     if (response) e.httpStatus = response->status;

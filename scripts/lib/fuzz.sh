@@ -9,7 +9,7 @@ run_fuzzers() {
   printf '==> building fuzz targets (clang, build/fuzz)\n'
   CC=clang-14 CXX=clang++-14 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DHIE_FUZZ=ON -DHIE_BUILD_TESTS=OFF >/dev/null
   cmake --build build/fuzz -j2 >/dev/null
-  for target in fhir_request certificate_der bundle write_bundle audit_entry witness_body http_signature; do
+  for target in fhir_request certificate_der bundle write_bundle audit_entry witness_body http_signature udap_jwt; do
     work=$(mktemp -d /tmp/hie-fuzz.XXXXXX)
     printf '==> fuzzing %s for %ss\n' "$target" "$seconds"
     if ! (cd "$work" && "$OLDPWD/build/fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 \

@@ -131,9 +131,10 @@ class AuditLogExport : public ::testing::Test {
     ASSERT_EQ(full.size(), 24u) << joined(full);  // the statement, 23 leaves
   }
 
-  // The shape of the leaves grow() writes: as this version writes them (32 keys), as the version
-  // before signed requests wrote them (27 keys), or with signed request and answer evidence.
-  enum class Shape { kCurrent, kBeforeSignatures, kSigned };
+  // The shape of the leaves grow() writes: as this version writes them (34 keys), as the version
+  // before signed requests wrote them (27 keys), as the version before UDAP wrote them (32 keys), or
+  // with signed request and answer evidence, or with a UDAP client.
+  enum class Shape { kCurrent, kBeforeSignatures, kBeforeUdap, kSigned, kUdap };
 
   // Appends n leaves and the checkpoint of the new size, as the writer does.
   void grow(TestLog& l, std::uint64_t n, const audit::SigningKey* signer = nullptr, Shape shape = Shape::kCurrent) {
@@ -148,12 +149,20 @@ class AuditLogExport : public ::testing::Test {
         event.requestSignature = std::string("\x01\x02\xff", 3);
         event.signatureCheck = "verified";
       }
+      if (shape == Shape::kUdap) {
+        event.authentication = "mtls+udap";
+        event.clientId = "Zm9vYmFyYmF6cXV4";
+      }
       audit::CanonicalObject object = audit::leafObject(event, "node-a", index);
       if (shape == Shape::kBeforeSignatures) {
         for (const char* key : {"requestSignature", "requestSignatureBase", "responseSignature",
                                 "responseSignatureBase", "signatureCheck"}) {
           object.erase(key);
         }
+      }
+      if (shape == Shape::kBeforeSignatures || shape == Shape::kBeforeUdap) {
+        object.erase("authentication");
+        object.erase("clientId");
       }
       leaf.leaf = audit::canonicalJson(object);
       leaf.hash = audit::merkle::leafHash(leaf.leaf);
@@ -303,11 +312,11 @@ TEST_F(AuditLogExport, AnAlteredLeafFails) {
   forged = full;
   forged[5] = replaced(forged[5], "\"index\":4,\"issuerDn\"", "\"index\":5,\"issuerDn\"");
   expectFails(verify(forged), "line 6: the entry's own index is not the line's index 4");
-  // A key added to the entry, or one taken away: no leaf has 33 or 31 keys.
+  // A key added to the entry, or one taken away: no leaf has 35 or 33 keys.
   forged = full;
   forged[5] = replaced(forged[5], "{\"entry\":{\"action\"", "{\"entry\":{\"aaa\":\"x\",\"action\"");
   expectFails(verify(forged), "line 6: the entry is not a leaf: its keys must be exactly the 27 of a leaf, or those "
-                              "and the 5 of signed requests (33 keys)");
+                              "and the 5 of signed requests, or those and the 2 of UDAP (35 keys)");
   forged = full;
   forged[5] = replaced(forged[5], ",\"signatureCheck\":\"\"", "");
   expectFails(verify(forged), "line 6: the entry is not a leaf");
@@ -320,8 +329,31 @@ TEST_F(AuditLogExport, AnAlteredLeafFails) {
   expectFails(verify(forged), "line 6: a byte outside ASCII");
 }
 
+TEST_F(AuditLogExport, LeavesOfAllThreeShapesVerifyTogether) {
+  // A log begun two versions ago: 27-key leaves, then 32-key ones, then 34-key ones (UDAP).
+  grow(log, 2, nullptr, Shape::kBeforeSignatures);
+  grow(log, 2, nullptr, Shape::kBeforeUdap);
+  grow(log, 2, nullptr, Shape::kUdap);
+  const Lines lines = exportLines();
+  ASSERT_EQ(lines.size(), 30u) << joined(lines);
+  EXPECT_FALSE(contains(lines[24], "signatureCheck")) << lines[24];
+  EXPECT_TRUE(contains(lines[26], "signatureCheck")) << lines[26];
+  EXPECT_FALSE(contains(lines[26], "clientId")) << lines[26];
+  EXPECT_TRUE(contains(lines[28], "\"authentication\":\"mtls+udap\",")) << lines[28];
+  EXPECT_TRUE(contains(lines[28], "\"clientId\":\"Zm9vYmFyYmF6cXV4\",")) << lines[28];
+  expectOk(verify(lines), "OK: 29 leaves verified in 1 logs");
+  expectOk(verify(Lines{lines[24], lines[26], lines[28]}, {"--excerpt", "--log-key", ""}), "OK: 3 lines verified");
+  // A 34-key leaf without one of the UDAP keys (33 keys) is no shape.
+  Lines forged = lines;
+  forged[28] = replaced(forged[28], "\"clientId\":\"Zm9vYmFyYmF6cXV4\",", "");
+  expectFails(verify(forged), "line 29: the entry is not a leaf");
+  auto own = f.cli({"audit", "verify"});
+  EXPECT_EQ(own.exitCode, 0) << own.output;
+  EXPECT_TRUE(contains(own.output, "checked 29 leaves in 1 log")) << own.output;
+}
+
 TEST_F(AuditLogExport, LeavesWrittenBeforeSignedRequestsVerifyNextToSignedOnes) {
-  // A log begun by the previous version: 27-key leaves, then (after the upgrade) 32-key ones.
+  // A log begun by an older version: 27-key leaves, then (after the upgrade) 34-key ones.
   grow(log, 2, nullptr, Shape::kBeforeSignatures);
   grow(log, 2, nullptr, Shape::kSigned);
   const Lines lines = exportLines();

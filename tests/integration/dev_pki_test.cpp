@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+
+#include "auth/identity/certificate_identity.h"
 #include "tests/support/node_fixture.h"
 
 namespace hie::testing {
@@ -62,6 +65,41 @@ TEST(DevPki, BuildsANetworkTheNodeAccepts) {
   auto ok = tlsGet(f.node()->port(), root, ClientIdentity{&lakeside, {&intermediate}}, "/fhir/metadata");
   EXPECT_EQ(ok.status, 200) << ok.tlsError << f.node()->log();
   EXPECT_TRUE(tlsGet(f.node()->port(), root, ClientIdentity{&stolen, {&intermediate}}, "/fhir/metadata").tlsRefused);
+}
+
+// pki issue --uri and --key (issue 17: a UDAP server's certificate carries its FHIR base URL as a SAN
+// URI; RS256 needs an RSA key).
+TEST(DevPki, IssuesExtraSanUrisAndRsaKeys) {
+  TempDir dir;
+  const std::string ca = dir.path() + "/dev-ca";
+  auto pki = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "pki");
+    return runNode(args);
+  };
+  ASSERT_EQ(pki({"init", "--dir", ca}).exitCode, 0);
+  const std::string fhirBase = "https://node-b.example:8443/fhir";
+  auto rsa = pki({"issue", "--dir", ca, "--name", "node-b", "--org", kLakeside, "--uri", fhirBase, "--uri",
+                  "urn:example:udap", "--uri", kLakeside, "--key", "rsa", "--dns", "localhost"});
+  ASSERT_EQ(rsa.exitCode, 0) << rsa.output;
+  EXPECT_TRUE(contains(rsa.output, "RSA-3072")) << rsa.output;
+  auto cert = Credential::fromPem(devpkiRead(ca + "/node-b.crt"), devpkiRead(ca + "/node-b.key"));
+  EXPECT_EQ(EVP_PKEY_get_base_id(cert.key()), EVP_PKEY_RSA);
+  EXPECT_EQ(EVP_PKEY_get_bits(cert.key()), 3072);
+  auto identity = auth::extractIdentity(cert.cert());
+  ASSERT_TRUE(identity);
+  EXPECT_EQ(identity->sanUris, (std::vector<std::string>{kLakeside, fhirBase, "urn:example:udap"}))
+      << "the --org URI first, each --uri once";
+
+  ASSERT_EQ(pki({"issue", "--dir", ca, "--name", "node-c", "--org", kLakeside, "--key", "ec"}).exitCode, 0);
+  auto ec = Credential::fromPem(devpkiRead(ca + "/node-c.crt"), devpkiRead(ca + "/node-c.key"));
+  EXPECT_EQ(EVP_PKEY_get_base_id(ec.key()), EVP_PKEY_EC);
+
+  for (const std::string bad : {"http://node-b.example/fhir", "https://", "https:///x", "file:///etc/passwd",
+                                "https://a b/fhir", "urn:", "mailto:a@b.example"}) {
+    EXPECT_EQ(pki({"issue", "--dir", ca, "--name", "x", "--org", kLakeside, "--uri", bad}).exitCode, 2) << bad;
+  }
+  EXPECT_EQ(pki({"issue", "--dir", ca, "--name", "x", "--org", kLakeside, "--key", "dsa"}).exitCode, 2);
+  EXPECT_FALSE(std::ifstream(ca + "/x.crt").good()) << "a refused issue writes nothing";
 }
 
 }  // namespace

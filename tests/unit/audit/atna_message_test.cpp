@@ -341,6 +341,10 @@ TEST(AtnaMessage, EveryActionConformsToTheDicomStructureAndMatchesTheFhirRenderi
   putCreate.action = "create";
   putCreate.method = "PUT";
   events.push_back(putCreate);
+  AuditEvent udap = event();  // a request with a UDAP access token (a leaf of 34 keys)
+  udap.authentication = "mtls+udap";
+  udap.clientId = "Zm9vYmFyYmF6cXV4";
+  events.push_back(udap);
   AuditEvent alert;
   alert.time = "2026-11-26T10:00:01.000Z";
   alert.eventType = "security-alert";

@@ -85,7 +85,7 @@ TEST(EvidenceBundle, ALeafOfEitherShapeIsRead) {
   // The 27 keys of a leaf written before signed requests: no signature, nothing fails.
   CanonicalObject old = leafObject(servedEvent(), "node-b", 4);
   for (const char* key : {"requestSignature", "requestSignatureBase", "responseSignature", "responseSignatureBase",
-                          "signatureCheck"}) {
+                          "signatureCheck", "authentication", "clientId"}) {
     old.erase(key);
   }
   ASSERT_EQ(old.size(), 27u);
@@ -97,17 +97,24 @@ TEST(EvidenceBundle, ALeafOfEitherShapeIsRead) {
   EXPECT_FALSE(before->request);
   EXPECT_FALSE(before->answer);
 
-  // 32 keys, unsigned.
+  // 32 keys (before UDAP), unsigned.
   AuditEvent e = servedEvent();
   e.signatureCheck = "absent";
   CanonicalObject unsignedLeaf = leafObject(e, "node-b", 5);
+  unsignedLeaf.erase("authentication");
+  unsignedLeaf.erase("clientId");
   ASSERT_EQ(unsignedLeaf.size(), 32u);
   auto plain = readLeafEvidence(canonicalJson(unsignedLeaf));
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->signatureCheck, "absent");
   EXPECT_FALSE(plain->request);
+  // 34 keys (this version), unsigned.
+  ASSERT_EQ(leafObject(e, "node-b", 5).size(), 34u);
+  auto current = readLeafEvidence(canonicalJson(leafObject(e, "node-b", 5)));
+  ASSERT_TRUE(current);
+  EXPECT_EQ(current->signatureCheck, "absent");
 
-  // 32 keys, signed request and answer: the bases come back byte for byte (line feeds and '%' were encoded).
+  // 34 keys, signed request and answer: the bases come back byte for byte (line feeds and '%' were encoded).
   e.signatureCheck = "verified";
   e.requestSignatureBase = kRequestBase;
   e.requestSignature = std::string(32, '\xff') + std::string(32, '\x01');

@@ -180,5 +180,76 @@ TEST_F(ClientStandingTest, NoHandshakeRecordedIsNoStanding) {
   EXPECT_EQ(taken.error().code, ErrorCode::kUnauthenticated);
 }
 
+// ChainVerifier (a JWT's x5c, no connection): the same rules as a connection's client.
+TEST_F(ClientStandingTest, VerifyChainDecidesAsCheckDoes) {
+  const ChainVerifier& verifier = *recheck;
+  const Credential ok = member(3600);
+  ossl::X509Stack untrusted(sk_X509_new_null());
+  X509_up_ref(pki.intermediate.cert());
+  sk_X509_push(untrusted.get(), pki.intermediate.cert());
+  EXPECT_EQ(verifier.verifyChain(ok.cert(), untrusted.get(), now), std::nullopt);
+
+  const auto expired = verifier.verifyChain(ok.cert(), untrusted.get(), certificateNotAfter(ok.cert()) + 1);
+  ASSERT_TRUE(expired);
+  EXPECT_EQ(expired->reason, "certificate_expired");
+
+  const auto noIntermediate = verifier.verifyChain(ok.cert(), nullptr, now);
+  ASSERT_TRUE(noIntermediate);
+  ClientStanding alone;
+  X509_up_ref(ok.cert());
+  alone.leaf.reset(ok.cert());
+  const auto aloneRefused = recheck->check(alone, now);
+  ASSERT_TRUE(aloneRefused);
+  EXPECT_EQ(noIntermediate->reason, aloneRefused->reason);
+
+  TestPki foreign = TestPki::create();
+  CertSpec spec;
+  spec.commonName = "stranger";
+  spec.extendedKeyUsage = {"clientAuth"};
+  const Credential stranger = foreign.leaf(spec);
+  ossl::X509Stack foreignChain(sk_X509_new_null());
+  X509_up_ref(foreign.intermediate.cert());
+  sk_X509_push(foreignChain.get(), foreign.intermediate.cert());
+  const auto unknown = verifier.verifyChain(stranger.cert(), foreignChain.get(), now);
+  ASSERT_TRUE(unknown);
+  ClientStanding s = unverified(stranger, foreign.intermediate);
+  EXPECT_EQ(unknown->reason, recheck->check(s, now)->reason);
+
+  const Credential revoked = member(3600);
+  writeCrl(7L * 86400, {&revoked});
+  ASSERT_TRUE(store->reload());
+  const auto gone = verifier.verifyChain(revoked.cert(), untrusted.get(), now);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->reason, "certificate_revoked");
+  EXPECT_EQ(verifier.verifyChain(ok.cert(), untrusted.get(), now), std::nullopt);
+
+  CertSpec serverOnly;
+  serverOnly.commonName = "server-only";
+  serverOnly.extendedKeyUsage = {"serverAuth"};
+  const auto purpose = verifier.verifyChain(pki.leaf(serverOnly).cert(), untrusted.get(), now);
+  ASSERT_TRUE(purpose) << "a certificate not for clientAuth is refused";
+
+  EXPECT_TRUE(verifier.verifyChain(nullptr, nullptr, now));
+}
+
+TEST(ClientRecheckWithoutContext, VerifyChainRefusesBeforeAttach) {
+  testing::TempDir dir;
+  TestPki pki = TestPki::create();
+  CertSpec node;
+  node.commonName = "node-a";
+  node.extendedKeyUsage = {"serverAuth", "clientAuth"};
+  const Credential nodeCert = pki.leaf(node);
+  TlsFiles files;
+  files.certificate = testing::writeFile(dir.path(), "node.crt", pki.chainPem(nodeCert));
+  files.privateKey = testing::writeFile(dir.path(), "node.key", nodeCert.keyPem());
+  files.trustBundle = testing::writeFile(dir.path(), "ca.pem", pki.root.certPem());
+  auto store = TlsMaterialStore::open(files);
+  ASSERT_TRUE(store) << store.error().internal;
+  ClientRecheck recheck(**store, nullptr);
+  const auto refused = recheck.verifyChain(nodeCert.cert(), nullptr, std::time(nullptr));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, "certificate_invalid");
+}
+
 }  // namespace
 }  // namespace hie::auth

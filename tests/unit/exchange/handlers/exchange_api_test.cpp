@@ -165,6 +165,35 @@ TEST_F(ExchangeApiTest, EachPeerCallsEntryHoldsItsSignaturesAndARefusedAnswerIsD
   EXPECT_EQ(parse(reply.body)->getValue<int>("total"), 1);
 }
 
+TEST_F(ExchangeApiTest, EachPeerCallsEntrySaysHowThisNodeAuthenticated) {
+  // A UDAP peer (token sent, this node's client_id there), a refused UDAP call, and a plain mTLS one.
+  FakePeerFanout::Answer harbor = bundleOf({"h1"});
+  harbor.outcome->auth = PeerCallAuth{"mtls+udap", "client-at-harbor"};
+  fanout.answer(kHarbor, harbor);
+  PeerFailure refused{"udap_token_refused:invalid_client", "scripted"};
+  refused.auth = PeerCallAuth{"mtls+udap", "client-at-river"};
+  fanout.answer(kRiver, {tl::make_unexpected(refused), false});
+  ExchangeApi api(fanout, options, counters);
+  auto reply = query(api);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const audit::AuditEvent* h = callTo(reply, kHarbor);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->authentication, "mtls+udap");
+  EXPECT_EQ(h->clientId, "client-at-harbor");
+  const audit::AuditEvent* r = callTo(reply, kRiver);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->authentication, "mtls+udap");
+  EXPECT_EQ(r->clientId, "client-at-river");
+  // The default: mutual TLS alone.
+  fanout.answer(kHarbor, bundleOf({"h1"}));
+  fanout.answer(kRiver, bundleOf({"r1"}));
+  auto plain = query(api);
+  for (const auto& e : plain.relatedAudit) {
+    EXPECT_EQ(e.authentication, "mtls");
+    EXPECT_EQ(e.clientId, "");
+  }
+}
+
 TEST_F(ExchangeApiTest, APeerThatDoesNotAnswerByTheDeadlineIsATimeoutAndTheOthersStillCount) {
   fanout.answer(kHarbor, bundleOf({"h1"}));
   auto late = bundleOf({"late"});

@@ -33,3 +33,22 @@ TEST(PathForLog, ReplacesWhatFollowsTheResourceType) {
 
 }  // namespace
 }  // namespace hie::exchange
+
+namespace hie::exchange {
+namespace {
+
+TEST(HeaderValueForLog, CredentialsNeverReachALog) {
+  const std::string token = "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJjIn0.c2ln";
+  EXPECT_EQ(headerValueForLog("Authorization", "Bearer " + token), "Bearer [redacted]");
+  EXPECT_EQ(headerValueForLog("authorization", "Basic dXNlcjpwYXNz"), "Basic [redacted]");
+  EXPECT_EQ(headerValueForLog("Proxy-Authorization", "Bearer " + token), "Bearer [redacted]");
+  // No scheme, or something that is no scheme: nothing of it at all.
+  EXPECT_EQ(headerValueForLog("Authorization", token), "[redacted]");
+  EXPECT_EQ(headerValueForLog("Authorization", "Bear\"er x"), "[redacted]");
+  EXPECT_EQ(headerValueForLog("AUTHORIZATION", std::string(1000, 'a') + " b"), "[redacted]");
+  // Other headers as scrubForLog makes them.
+  EXPECT_EQ(headerValueForLog("X-Purpose-Of-Use", "TREAT\"x"), "TREAT\\x22x");
+}
+
+}  // namespace
+}  // namespace hie::exchange

@@ -137,6 +137,8 @@ TEST_F(WitnessSubmitterTest, EachWitnessCosignsTheNewestCheckpointOnce) {
   ASSERT_EQ(sink.events.size(), 2u);
   for (const auto& e : sink.events) {
     EXPECT_EQ(e.action, "witness-submit");
+    EXPECT_EQ(e.authentication, "mtls");  // witnessing never uses a UDAP token
+    EXPECT_EQ(e.clientId, "");
     EXPECT_EQ(e.outcome, "success");
     EXPECT_EQ(e.httpStatus, 200);
     EXPECT_EQ(e.organization, kOrgA);

@@ -1,0 +1,192 @@
+#include "exchange/http/bearer_check.h"
+
+#include <strings.h>
+
+#include <ctime>
+#include <utility>
+
+#include "common/base64.h"
+#include "exchange/fhir/operation_outcome.h"
+
+namespace hie::exchange {
+namespace {
+
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// RFC 6750 2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+bool isB64Token(const std::string& token) {
+  if (token.empty()) return false;
+  std::size_t i = 0;
+  for (; i < token.size(); ++i) {
+    const char c = token[i];
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    if (!ok) break;
+  }
+  if (i == 0) return false;
+  for (; i < token.size(); ++i) {
+    if (token[i] != '=') return false;
+  }
+  return true;
+}
+
+HttpReply invalidRequest(const std::string& reason, const std::string& detail) {
+  HttpReply reply = operationOutcome(400, "invalid", detail);
+  reply.refusalReason = reason;
+  // RFC 6750 3.1: a malformed request is invalid_request (400).
+  reply.headers.emplace_back("WWW-Authenticate",
+                             "Bearer realm=\"hie-node\", error=\"invalid_request\", error_description=\"" + detail + "\"");
+  return reply;
+}
+
+HttpReply forbidden(const std::string& reason, const std::string& detail) {
+  HttpReply reply = operationOutcome(403, "forbidden", detail);
+  reply.refusalReason = reason;
+  return reply;
+}
+
+bool bearerAllowed(const HttpCall& call) {
+  return (call.method == "GET" || call.method == "HEAD") && call.path.compare(0, 6, "/fhir/") == 0;
+}
+
+}  // namespace
+
+HttpReply tokenRefusal(const std::string& reason, const std::string& detail) {
+  HttpReply reply = operationOutcome(401, "security", detail);
+  reply.refusalReason = reason;
+  // detail is one of this file's fixed sentences or a JwsRefusal detail: no '"' or '\' in either,
+  // but quote-safe anyway (RFC 6750 3: error_description excludes '"' and '\').
+  std::string description;
+  for (char c : detail) {
+    if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') description.push_back(c);
+  }
+  reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hie-node\", error=\"invalid_token\", error_description=\"" +
+                                                     description + "\"");
+  return reply;
+}
+
+std::string certificateThumbprint(const auth::PeerIdentity& peer) {
+  const std::string& hex = peer.certSha256;
+  if (hex.size() != 64) return "";
+  std::string bytes;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = hexDigit(hex[i]), lo = hexDigit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return "";
+    bytes.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return base64UrlEncode(bytes);  // without padding (RFC 4648 5, RFC 7515 2)
+}
+
+BearerCheck::BearerCheck(AccessTokenVerifier verify, Counters& counters, Clock now)
+    : verify_(std::move(verify)),
+      counters_(counters),
+      now_(now ? std::move(now) : Clock([] { return static_cast<std::int64_t>(std::time(nullptr)); })) {}
+
+BearerCheck::Outcome BearerCheck::check(const HttpCall& call, const auth::PeerIdentity& peer,
+                                        const auth::Organization& organization,
+                                        const auth::RegistrySnapshot& registry) const {
+  Outcome out = decide(call, peer, organization, registry);
+  if (out.refusal) {
+    counters_.bearerChecks.inc({out.refusal->refusalReason});
+    counters_.refusals.inc({"token", out.refusal->refusalReason});
+  } else {
+    counters_.bearerChecks.inc({out.clientId.empty() ? "none" : "accepted"});
+  }
+  return out;
+}
+
+BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerIdentity& peer,
+                                         const auth::Organization& organization,
+                                         const auth::RegistrySnapshot& registry) const {
+  Outcome out;
+  std::string authorization;
+  int lines = 0;
+  for (const auto& [name, value] : call.headers) {
+    if (strcasecmp(name.c_str(), "Authorization") == 0) {
+      ++lines;
+      authorization = value;
+    }
+  }
+  if (lines == 0) return out;  // mutual TLS alone, as always
+  if (lines > 1) {
+    out.refusal = invalidRequest("invalid_request", "A request carries at most one Authorization header.");
+    return out;
+  }
+  // RFC 7235 2.1: the scheme is case-insensitive, one or more spaces before the credentials.
+  const std::size_t space = authorization.find(' ');
+  const std::string scheme = authorization.substr(0, space);
+  std::string token = space == std::string::npos ? "" : authorization.substr(space + 1);
+  while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+  if (strcasecmp(scheme.c_str(), "Bearer") != 0) {
+    out.refusal = invalidRequest("invalid_request", "The only Authorization scheme accepted is Bearer.");
+    return out;
+  }
+  if (!isB64Token(token)) {
+    out.refusal = invalidRequest("invalid_request", "The Bearer credentials are not a token (RFC 6750 2.1).");
+    return out;
+  }
+  if (!bearerAllowed(call)) {
+    HttpReply reply = operationOutcome(
+        400, "invalid", "An access token is accepted only on reads and searches under /fhir/; this endpoint takes mutual TLS alone.");
+    reply.refusalReason = "bearer_not_accepted";
+    out.refusal = std::move(reply);
+    return out;
+  }
+  auto verified = verify_(token, now_());
+  if (!verified) {
+    out.refusal = tokenRefusal(verified.error().reason.empty() ? "token_malformed" : verified.error().reason,
+                               verified.error().detail.empty() ? "The access token is not valid." : verified.error().detail);
+    return out;
+  }
+  const auth::udap::AccessTokenClaims& claims = *verified;
+  // A client registered after the snapshot's poll (its first token is used at once): one refresh.
+  std::shared_ptr<const auth::RegistrySnapshot> newer;
+  const auth::RegistrySnapshot* known = &registry;
+  auto client = known->udapClients.find(claims.clientId);
+  if (client == known->udapClients.end() && refresh_) {
+    newer = refresh_();
+    if (newer) {
+      known = newer.get();
+      client = known->udapClients.find(claims.clientId);
+    }
+  }
+  if (client == known->udapClients.end() || !client->second.active) {
+    out.refusal = tokenRefusal("token_client_cancelled", "The client the access token was issued to is not registered here (any more).");
+    return out;
+  }
+  if (client->second.organization != claims.organizationId || claims.organizationId != organization.identifier) {
+    out.refusal = forbidden("token_organization_mismatch",
+                            "The access token was issued to another organization than the client certificate's.");
+    return out;
+  }
+  const std::string thumbprint = certificateThumbprint(peer);
+  if (claims.certificateThumbprint.empty() || thumbprint.empty() || claims.certificateThumbprint != thumbprint) {
+    out.refusal = tokenRefusal("token_binding_mismatch",
+                               "The access token is bound to another client certificate than this connection's.");
+    return out;
+  }
+  int purposeLines = 0;
+  bool purposeDiffers = false;
+  for (const auto& [name, value] : call.headers) {
+    if (strcasecmp(name.c_str(), "X-Purpose-Of-Use") == 0) {
+      ++purposeLines;
+      purposeDiffers = purposeDiffers || value != claims.purposeOfUse;
+    }
+  }
+  if (purposeDiffers || purposeLines > 1) {
+    out.refusal = forbidden("purpose_mismatch",
+                            "X-Purpose-Of-Use must be absent or the access token's purpose of use (" +
+                                claims.purposeOfUse + "); a new purpose needs a new token.");
+    return out;
+  }
+  out.authentication = "mtls+udap";
+  out.clientId = claims.clientId;
+  out.purpose = claims.purposeOfUse;
+  return out;
+}
+
+}  // namespace hie::exchange

@@ -1,0 +1,500 @@
+// UdapPeerFanout against a fake peer that plays a UDAP server: signed metadata made with signJws,
+// registration, token and the FHIR GET, counted per endpoint.
+#include "exchange/peers/udap_peer_fanout.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+#include <openssl/x509_vfy.h>
+
+#include <atomic>
+#include <thread>
+
+#include "auth/tls/client_standing.h"
+#include "auth/udap/jws.h"
+#include "auth/udap/jws_crypto.h"
+#include "common/json_writer.h"
+#include "tests/support/test_pki.h"
+
+namespace hie::testing {
+namespace {
+
+using exchange::PeerFailure;
+using exchange::PeerResponse;
+using Clock = std::chrono::steady_clock;
+
+const std::string kOrgA = "urn:oid:2.16.840.1.113883.3.9101";
+const std::string kOrgB = "urn:oid:2.16.840.1.113883.3.9102";
+const std::string kBaseB = "https://node-b.example:8443";
+const std::int64_t kNow = 1'800'000'000;
+
+Poco::JSON::Object::Ptr json(const std::string& text) {
+  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+// Verifies a chain against one trusted root, as the node's trust bundle would (no CRLs here).
+class RootChainVerifier : public auth::ChainVerifier {
+ public:
+  explicit RootChainVerifier(X509* root) : root_(root) {}
+  std::optional<auth::StandingRefusal> verifyChain(X509* leaf, STACK_OF(X509) * untrusted,
+                                                   std::int64_t now) const override {
+    ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
+    X509_STORE_add_cert(store.get(), root_);
+    ossl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+    X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted);
+    (void)now;  // the test certificates are valid now (the fake clock is only the JWTs')
+    if (X509_verify_cert(ctx.get()) == 1) return std::nullopt;
+    return auth::StandingRefusal{"unknown_ca", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()))};
+  }
+
+ private:
+  X509* root_;
+};
+
+class MemoryRegistrations : public exchange::UdapRegistrationStore {
+ public:
+  Result<std::optional<Registration>> find(const std::string& organization) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = rows_.find(organization);
+    if (it == rows_.end()) return std::optional<Registration>();
+    return std::optional<Registration>(it->second);
+  }
+  Result<void> save(const std::string& organization, const Registration& registration) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    rows_[organization] = registration;
+    return {};
+  }
+  Result<void> forget(const std::string& organization) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    rows_.erase(organization);
+    return {};
+  }
+  std::mutex mutex_;
+  std::map<std::string, Registration> rows_;
+};
+
+class KeySigner : public exchange::UdapJwtSigner {
+ public:
+  KeySigner(EVP_PKEY* key, std::vector<std::string> x5c) : key_(key), x5c_(std::move(x5c)) {}
+  std::string algorithm() const override {
+    auto a = auth::udap::algorithmForKey(key_);
+    return a ? auth::udap::jwsAlgorithmName(*a) : "";
+  }
+  Result<std::string> sign(const std::string& claimsJson) const override {
+    return auth::udap::signJws(key_, x5c_, "JWT", claimsJson);
+  }
+
+ private:
+  EVP_PKEY* key_;
+  std::vector<std::string> x5c_;
+};
+
+// The UDAP server of node B, and its FHIR API, behind PeerFanout and PeerPoster.
+class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
+ public:
+  // What the signed metadata says (tests change it).
+  Credential signingCert;
+  std::vector<std::string> x5c;
+  std::string iss = kBaseB + "/fhir";
+  std::int64_t iat = kNow - 10, exp = kNow + 86400;
+  std::string tokenEndpoint = kBaseB + "/oauth/token";
+  std::string registrationEndpoint = kBaseB + "/oauth/register";
+  int expiresIn = 300;
+
+  std::atomic<int> discoveries{0}, registrations{0}, tokens{0}, reads{0};
+  std::atomic<int> refuseNextReads{0};  // answer 401 to this many reads
+  std::mutex mutex;
+  std::set<std::string> activeClients;  // guarded by mutex
+  std::set<std::string> validTokens;
+  std::vector<std::string> purposes;    // purpose_of_use of every token request
+  std::vector<Poco::JSON::Object::Ptr> statements;  // software statement claims
+  std::vector<Poco::JSON::Object::Ptr> assertions;  // client assertion claims
+  std::vector<exchange::HeaderList> readHeaders;
+
+  bool submit(Clock::time_point, std::function<void()> call) override {
+    call();
+    return true;
+  }
+
+  tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& path,
+                                              const exchange::HeaderList& headers, Clock::time_point) override {
+    EXPECT_EQ(peer.organization, kOrgB);
+    if (path == "/fhir/.well-known/udap") {
+      ++discoveries;
+      return answer(200, metadata());
+    }
+    ++reads;
+    std::string bearer;
+    for (const auto& [n, v] : headers) {
+      if (n == "Authorization") bearer = v;
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    readHeaders.push_back(headers);
+    if (refuseNextReads > 0) {
+      --refuseNextReads;
+      return answer(401, R"({"error":"invalid_token"})");
+    }
+    if (bearer.rfind("Bearer ", 0) != 0 || validTokens.count(bearer.substr(7)) == 0) return answer(401, "{}");
+    return answer(200, R"({"resourceType":"Bundle"})");
+  }
+
+  tl::expected<PeerResponse, PeerFailure> post(const auth::PeerEntry&, const std::string& path, const std::string& body,
+                                               const std::string& contentType, const exchange::HeaderList&,
+                                               Clock::time_point) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (path == "/oauth/register") {
+      ++registrations;
+      EXPECT_EQ(contentType, "application/json");
+      auto request = json(body);
+      EXPECT_EQ(request->getValue<std::string>("udap"), "1");
+      auto jws = auth::udap::parseJws(request->getValue<std::string>("software_statement"));
+      EXPECT_TRUE(jws);
+      if (!jws) return answer(400, R"({"error":"invalid_software_statement"})");
+      statements.push_back(json(jws->claimsJson));
+      const std::string id = "client-" + std::to_string(registrations.load());
+      activeClients.insert(id);
+      return answer(201, R"({"client_id":")" + id + R"(","grant_types":["client_credentials"]})");
+    }
+    if (path == "/oauth/token") {
+      ++tokens;
+      EXPECT_EQ(contentType, "application/x-www-form-urlencoded");
+      EXPECT_NE(body.find("grant_type=client_credentials"), std::string::npos);
+      EXPECT_NE(body.find("&udap=1"), std::string::npos);
+      const auto at = body.find("client_assertion=");
+      const std::string assertion = body.substr(at + 17, body.find('&', at) - at - 17);
+      auto jws = auth::udap::parseJws(assertion);
+      EXPECT_TRUE(jws) << assertion;
+      if (!jws) return answer(400, R"({"error":"invalid_client"})");
+      auto claims = json(jws->claimsJson);
+      assertions.push_back(claims);
+      if (activeClients.count(claims->getValue<std::string>("iss")) == 0) {
+        return answer(400, R"({"error":"invalid_client","error_description":"unknown client"})");
+      }
+      auto b2b = claims->getObject("extensions")->getObject("hl7-b2b");
+      purposes.push_back(b2b->getArray("purpose_of_use")->getElement<std::string>(0));
+      const std::string token = "token-" + std::to_string(tokens.load());
+      validTokens.insert(token);
+      return answer(200, R"({"access_token":")" + token + R"(","token_type":"Bearer","expires_in":)" +
+                             std::to_string(expiresIn) + "}");
+    }
+    return answer(404, "{}");
+  }
+
+  void cancelAll() {
+    std::lock_guard<std::mutex> lock(mutex);
+    activeClients.clear();
+    validTokens.clear();
+  }
+
+  std::string metadata() const {
+    JsonWriter claims;
+    claims.beginObject()
+        .member("iss", iss)
+        .member("sub", iss)
+        .member("iat", iat)
+        .member("exp", exp)
+        .member("jti", "m-1")
+        .member("token_endpoint", tokenEndpoint)
+        .member("registration_endpoint", registrationEndpoint)
+        .endObject();
+    auto jwt = auth::udap::signJws(signingCert.key(), x5c, "", claims.take());
+    EXPECT_TRUE(jwt);
+    JsonWriter doc;
+    auto list = [&](const char* key, std::vector<std::string> values) {
+      doc.key(key).beginArray();
+      for (const auto& v : values) doc.value(v);
+      doc.endArray();
+    };
+    doc.beginObject();
+    list("udap_versions_supported", {"1"});
+    list("udap_profiles_supported", {"udap_dcr", "udap_authn", "udap_authz"});
+    list("udap_authorization_extensions_supported", {"hl7-b2b"});
+    list("grant_types_supported", {"client_credentials"});
+    list("token_endpoint_auth_methods_supported", {"private_key_jwt"});
+    list("token_endpoint_auth_signing_alg_values_supported", {"RS256", "ES256"});
+    list("registration_endpoint_jwt_signing_alg_values_supported", {"RS256", "ES256"});
+    doc.member("token_endpoint", tokenEndpoint).member("registration_endpoint", registrationEndpoint);
+    doc.member("signed_metadata", *jwt).endObject();
+    return doc.take();
+  }
+
+  static tl::expected<PeerResponse, PeerFailure> answer(int status, std::string body) {
+    PeerResponse r;
+    r.status = status;
+    r.contentType = "application/json";
+    r.body = std::move(body);
+    return r;
+  }
+};
+
+class UdapPeerFanoutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki = TestPki::create();
+    CertSpec b;
+    b.commonName = "node-b";
+    b.sanUris = {kOrgB, kBaseB + "/fhir"};
+    b.extendedKeyUsage = {"serverAuth", "clientAuth"};
+    useSigningCert(pki.leaf(b), pki.intermediate);
+    CertSpec a;
+    a.commonName = "node-a";
+    a.sanUris = {kOrgA};
+    a.extendedKeyUsage = {"serverAuth", "clientAuth"};
+    nodeA = pki.leaf(a);
+    signer = std::make_unique<KeySigner>(nodeA.key(), std::vector<std::string>{nodeA.certDer(), pki.intermediate.certDer()});
+    auth::RegistrySnapshot snap;
+    snap.organizations.push_back({kOrgA, "Node A", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}});
+    snap.organizations.push_back({kOrgB, "Node B", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}});
+    directory = std::make_unique<auth::FixedOrganizationDirectory>(std::move(snap));
+    chains = std::make_unique<RootChainVerifier>(pki.root.cert());
+    exchange::UdapClientOptions options;
+    options.organization = kOrgA;
+    options.organizationName = "Node A";
+    options.clientName = "hie-node a";
+    options.contact = "mailto:ops@a.example";
+    fanout = std::make_unique<exchange::UdapPeerFanout>(peer, peer, registrations, *chains, *directory, *signer,
+                                                        options, [] { return kNow; });
+  }
+
+  void useSigningCert(const Credential& leaf, const Credential& issuer) {
+    peer.signingCert = leaf;
+    peer.x5c = {leaf.certDer(), issuer.certDer()};
+  }
+
+  tl::expected<PeerResponse, PeerFailure> call(const std::string& purpose = "TREAT", const std::string& auth = "udap") {
+    auth::PeerEntry entry{kOrgB, kBaseB};
+    entry.auth = auth;
+    return fanout->get(entry, "/fhir/Patient?identifier=x",
+                       {{"X-Purpose-Of-Use", purpose}, {"X-Request-Id", "req-1"}},
+                       Clock::now() + std::chrono::seconds(10));
+  }
+
+  void expectMetadataInvalid() {
+    auto r = call();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().reason, "udap_metadata_invalid") << r.error().detail;
+    EXPECT_EQ(r.error().auth.authentication, "mtls+udap");
+    EXPECT_EQ(peer.registrations, 0) << "no registration after invalid metadata";
+    EXPECT_EQ(peer.tokens, 0);
+    EXPECT_EQ(peer.reads, 0);
+  }
+
+  TestPki pki;
+  Credential nodeA;
+  FakeUdapPeer peer;
+  MemoryRegistrations registrations;
+  std::unique_ptr<KeySigner> signer;
+  std::unique_ptr<auth::FixedOrganizationDirectory> directory;
+  std::unique_ptr<RootChainVerifier> chains;
+  std::unique_ptr<exchange::UdapPeerFanout> fanout;
+};
+
+TEST_F(UdapPeerFanoutTest, MtlsPeerPassesThrough) {
+  auto r = call("TREAT", "mtls");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401) << "the fake wants a token: none was sent";
+  EXPECT_EQ(r->auth.authentication, "mtls");
+  EXPECT_EQ(r->auth.clientId, "");
+  EXPECT_EQ(peer.discoveries, 0);
+  EXPECT_EQ(peer.tokens, 0);
+  ASSERT_EQ(peer.readHeaders.size(), 1u);
+  for (const auto& [n, v] : peer.readHeaders[0]) EXPECT_NE(n, "Authorization");
+}
+
+TEST_F(UdapPeerFanoutTest, DiscoversRegistersGetsATokenAndCalls) {
+  auto r = call();
+  ASSERT_TRUE(r) << r.error().reason << ": " << r.error().detail;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->auth.authentication, "mtls+udap");
+  EXPECT_EQ(r->auth.clientId, "client-1");
+  EXPECT_EQ(peer.discoveries, 1);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1);
+  EXPECT_EQ(peer.reads, 1);
+  // The software statement (registration.md 3.1).
+  ASSERT_EQ(peer.statements.size(), 1u);
+  auto s = peer.statements[0];
+  EXPECT_EQ(s->getValue<std::string>("iss"), kOrgA);
+  EXPECT_EQ(s->getValue<std::string>("sub"), kOrgA);
+  EXPECT_EQ(s->getValue<std::string>("aud"), kBaseB + "/oauth/register");
+  EXPECT_EQ(s->getValue<std::int64_t>("exp") - s->getValue<std::int64_t>("iat"), 300);
+  EXPECT_EQ(s->getValue<std::string>("client_name"), "hie-node a");
+  EXPECT_EQ(s->getArray("contacts")->getElement<std::string>(0), "mailto:ops@a.example");
+  EXPECT_EQ(s->getArray("grant_types")->size(), 1u);
+  EXPECT_EQ(s->getArray("grant_types")->getElement<std::string>(0), "client_credentials");
+  EXPECT_EQ(s->getValue<std::string>("token_endpoint_auth_method"), "private_key_jwt");
+  EXPECT_EQ(s->getValue<std::string>("scope"), "system/*.read");
+  EXPECT_FALSE(s->getValue<std::string>("jti").empty());
+  // The client assertion (b2b.md 5.2.1).
+  ASSERT_EQ(peer.assertions.size(), 1u);
+  auto a = peer.assertions[0];
+  EXPECT_EQ(a->getValue<std::string>("iss"), "client-1");
+  EXPECT_EQ(a->getValue<std::string>("sub"), "client-1");
+  EXPECT_EQ(a->getValue<std::string>("aud"), kBaseB + "/oauth/token");
+  EXPECT_EQ(a->getValue<std::int64_t>("exp") - a->getValue<std::int64_t>("iat"), 300);
+  auto b2b = a->getObject("extensions")->getObject("hl7-b2b");
+  EXPECT_EQ(b2b->getValue<std::string>("version"), "1");
+  EXPECT_EQ(b2b->getValue<std::string>("organization_id"), kOrgA);
+  EXPECT_EQ(b2b->getValue<std::string>("organization_name"), "Node A");
+  EXPECT_EQ(peer.purposes, std::vector<std::string>{"urn:oid:2.16.840.1.113883.5.8#TREAT"});
+  // The stored registration.
+  auto stored = registrations.find(kOrgB);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->clientId, "client-1");
+  EXPECT_EQ((*stored)->registrationEndpoint, kBaseB + "/oauth/register");
+}
+
+TEST_F(UdapPeerFanoutTest, TokenIsCachedPerPurpose) {
+  ASSERT_TRUE(call());
+  auto second = call();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(peer.discoveries, 1);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1) << "the second call reuses the token";
+  EXPECT_EQ(peer.reads, 2);
+  auto other = call("HPAYMT");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 2) << "another purpose, another token";
+  EXPECT_EQ(peer.purposes.back(), "urn:oid:2.16.840.1.113883.5.8#HPAYMT");
+}
+
+TEST_F(UdapPeerFanoutTest, ATokenCloseToExpiryIsNotReused) {
+  peer.expiresIn = 20;  // below the 30 s margin
+  ASSERT_TRUE(call());
+  ASSERT_TRUE(call());
+  EXPECT_EQ(peer.tokens, 2);
+  EXPECT_EQ(peer.registrations, 1);
+}
+
+TEST_F(UdapPeerFanoutTest, A401DropsTheTokenAndRetriesOnce) {
+  ASSERT_TRUE(call());
+  peer.refuseNextReads = 1;
+  auto r = call();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(peer.tokens, 2) << "a new token after the 401";
+  EXPECT_EQ(peer.reads, 3);
+  peer.refuseNextReads = 5;
+  auto refused = call();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401) << "only one retry";
+  EXPECT_EQ(peer.reads, 5);
+  EXPECT_EQ(refused->auth.authentication, "mtls+udap");
+}
+
+TEST_F(UdapPeerFanoutTest, InvalidClientRegistersAgainOnce) {
+  ASSERT_TRUE(call());
+  peer.cancelAll();  // as `hie-node udap clients cancel` on the peer
+  auto r = call();   // 401 (token gone) -> new token -> invalid_client -> register -> token -> 200
+  ASSERT_TRUE(r) << r.error().reason << ": " << r.error().detail;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(peer.registrations, 2);
+  EXPECT_EQ(r->auth.clientId, "client-2");
+  auto stored = registrations.find(kOrgB);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->clientId, "client-2");
+}
+
+TEST_F(UdapPeerFanoutTest, StoredRegistrationIsUsedWithoutRegistering) {
+  ASSERT_TRUE(call());
+  // A new process (a restart): a fresh fan-out over the same store.
+  exchange::UdapClientOptions options;
+  options.organization = kOrgA;
+  options.contact = "mailto:ops@a.example";
+  exchange::UdapPeerFanout restarted(peer, peer, registrations, *chains, *directory, *signer, options,
+                                     [] { return kNow; });
+  auth::PeerEntry entry{kOrgB, kBaseB};
+  entry.auth = "udap";
+  auto r = restarted.get(entry, "/fhir/Patient", {{"X-Purpose-Of-Use", "TREAT"}}, Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.discoveries, 2);
+  EXPECT_EQ(r->auth.clientId, "client-1");
+}
+
+TEST_F(UdapPeerFanoutTest, MetadataSignedUnderAForeignCaIsRefused) {
+  TestPki foreign = TestPki::create();
+  CertSpec b;
+  b.commonName = "node-b";
+  b.sanUris = {kOrgB, kBaseB + "/fhir"};
+  useSigningCert(foreign.leaf(b), foreign.intermediate);
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, MetadataWithTheWrongIssuerIsRefused) {
+  peer.iss = kBaseB + "/other";
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, MetadataWhoseIssuerIsNotASanUriIsRefused) {
+  CertSpec b;
+  b.commonName = "node-b";
+  b.sanUris = {kOrgB};  // no FHIR base URL
+  useSigningCert(pki.leaf(b), pki.intermediate);
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, MetadataSignedByAnotherOrganizationIsRefused) {
+  CertSpec b;
+  b.commonName = "impostor";
+  b.sanUris = {kOrgA, kBaseB + "/fhir"};  // a valid certificate of organization A
+  useSigningCert(pki.leaf(b), pki.intermediate);
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, ExpiredMetadataIsRefused) {
+  peer.iat = kNow - 7200;
+  peer.exp = kNow - 1;
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, MetadataValidForMoreThanAYearIsRefused) {
+  peer.exp = peer.iat + 365LL * 86400 + 1;
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, AnEndpointOnAnotherHostIsRefused) {
+  peer.tokenEndpoint = "https://elsewhere.example:8443/oauth/token";
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, AnEndpointOnAnotherPortIsRefused) {
+  peer.registrationEndpoint = "https://node-b.example:9443/oauth/register";
+  expectMetadataInvalid();
+}
+
+TEST_F(UdapPeerFanoutTest, WithoutAContactNoCallIsMade) {
+  exchange::UdapClientOptions options;
+  options.organization = kOrgA;
+  exchange::UdapPeerFanout unconfigured(peer, peer, registrations, *chains, *directory, *signer, options,
+                                        [] { return kNow; });
+  auth::PeerEntry entry{kOrgB, kBaseB};
+  entry.auth = "udap";
+  auto r = unconfigured.get(entry, "/fhir/Patient", {{"X-Purpose-Of-Use", "TREAT"}}, Clock::now() + std::chrono::seconds(5));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, "udap_not_configured");
+  EXPECT_EQ(peer.discoveries, 0);
+}
+
+TEST_F(UdapPeerFanoutTest, ConcurrentCallsShareOneAcquisition) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = call();
+      if (r && r->status == 200) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 8);
+  EXPECT_EQ(peer.discoveries, 1);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1);
+}
+
+}  // namespace
+}  // namespace hie::testing
