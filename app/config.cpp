@@ -386,6 +386,7 @@ const std::vector<ConfigKey>& keyTable() {
       }),
       // UDAP B2B (docs/udap.md): the authorization server's endpoints; they need server.baseUrl.
       boolean("udap.enabled", false).landsIn([](NodeConfig& c, const Value& v) { c.udap.enabled = v.flag; }),
+      boolean("udap.requireToken", false).landsIn([](NodeConfig& c, const Value& v) { c.udap.requireToken = v.flag; }),
       integer("udap.tokenLifetime", 300, 60, 3600).landsIn([](NodeConfig& c, const Value& v) {
         c.udap.tokenLifetime = seconds(v.number);
       }),
@@ -667,6 +668,10 @@ Result<NodeConfig> serveConfig(const ConfigSource& s) {
   if (c.atna.serverName.empty()) c.atna.serverName = c.atna.host;
   if (c.atna.trustBundle.empty()) c.atna.trustBundle = c.tls.trustBundle;
   if (c.udap.clientName.empty()) c.udap.clientName = "hie-node " + c.nodeId;
+  if (c.udap.requireToken && !c.udap.enabled) {
+    return tl::make_unexpected(configError(
+        "udap.requireToken is true but udap.enabled is false: a node that requires access tokens must issue them"));
+  }
   if (c.udap.enabled && c.baseUrl.empty()) {
     return tl::make_unexpected(configError(
         "udap.enabled is true but server.baseUrl is not set: UDAP needs the node's public base URL (its FHIR base "

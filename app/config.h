@@ -94,6 +94,7 @@ struct NodeConfig {
   // whose directory entry says auth=udap.
   struct Udap {
     bool enabled = false;                       // udap.enabled: serve discovery, /oauth/register, /oauth/token
+    bool requireToken = false;                  // udap.requireToken: /fhir reads need an access token
     std::chrono::seconds tokenLifetime{300};    // udap.tokenLifetime: 60-3600
     std::chrono::seconds metadataLifetime{86400};  // udap.metadataLifetime: exp - iat of signed_metadata
     std::vector<std::string> scopes{"system/*.read"};  // udap.scopes: scopes_supported

@@ -241,9 +241,13 @@ tl::expected<SoftwareStatement, UdapRefusal> checkSoftwareStatement(const std::s
   }
   s.tokenEndpointAuthMethod = *method;
 
+  // A cancellation (grant_types []) asks for nothing: its scope may be left out (registration.md 3.4
+  // asks only for an empty grant_types); when present it must still be well-formed.
   std::optional<std::string> scope = nonEmptyString(c, "scope");
-  if (!scope) return refuse(kMetadata, "scope_missing", "scope is missing or not a non-empty string.");
-  s.scope = *scope;
+  if (!scope && !(s.cancellation() && !c.has("scope"))) {
+    return refuse(kMetadata, "scope_missing", "scope is missing or not a non-empty string.");
+  }
+  s.scope = scope.value_or("");
   return s;
 }
 

@@ -49,6 +49,31 @@ HttpReply forbidden(const std::string& reason, const std::string& detail) {
   return reply;
 }
 
+// The FHIR type a /fhir/ path reads ("" for /fhir/metadata, whose answer names no record).
+std::string resourceTypeOf(const std::string& path) {
+  const std::string rest = path.substr(6);
+  const std::string type = rest.substr(0, rest.find('/'));
+  return type == "metadata" ? "" : type;
+}
+
+// True when one of the token's scopes (space-separated; the token endpoint grants only
+// system/<Type or *>.read and .rs) covers reading and searching type.
+bool scopeCovers(const std::string& scopes, const std::string& type) {
+  std::size_t at = 0;
+  while (at < scopes.size()) {
+    std::size_t end = scopes.find(' ', at);
+    if (end == std::string::npos) end = scopes.size();
+    const std::string scope = scopes.substr(at, end - at);
+    at = end + 1;
+    const std::size_t dot = scope.rfind('.');
+    if (scope.compare(0, 7, "system/") != 0 || dot == std::string::npos || dot < 7) continue;
+    const std::string what = scope.substr(7, dot - 7);
+    const std::string access = scope.substr(dot + 1);
+    if ((what == "*" || what == type) && (access == "read" || access == "rs")) return true;
+  }
+  return false;
+}
+
 bool bearerAllowed(const HttpCall& call) {
   return (call.method == "GET" || call.method == "HEAD") && call.path.compare(0, 6, "/fhir/") == 0;
 }
@@ -111,7 +136,19 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
       authorization = value;
     }
   }
-  if (lines == 0) return out;  // mutual TLS alone, as always
+  if (lines == 0) {
+    // Mutual TLS alone, as always; unless this node requires a token for records (udap.requireToken).
+    if (requireToken_ && bearerAllowed(call) && !resourceTypeOf(call.path).empty()) {
+      HttpReply reply = operationOutcome(401, "security",
+                                         "This node requires a UDAP access token for reads (Authorization: Bearer); "
+                                         "see /fhir/.well-known/udap.");
+      reply.refusalReason = "token_required";
+      // RFC 6750 3.1: no error code when the request carried no credentials at all.
+      reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hie-node\"");
+      out.refusal = std::move(reply);
+    }
+    return out;
+  }
   if (lines > 1) {
     out.refusal = invalidRequest("invalid_request", "A request carries at most one Authorization header.");
     return out;
@@ -181,6 +218,15 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
     out.refusal = forbidden("purpose_mismatch",
                             "X-Purpose-Of-Use must be absent or the access token's purpose of use (" +
                                 claims.purposeOfUse + "); a new purpose needs a new token.");
+    return out;
+  }
+  // Scopes only narrow what the organization's grants allow (docs/udap.md, "Scopes").
+  const std::string type = resourceTypeOf(call.path);
+  if (!type.empty() && !scopeCovers(claims.scope, type)) {
+    out.refusal = forbidden("insufficient_scope", "The access token's scope (" + claims.scope + ") does not cover reading " +
+                                                      type + " resources.");
+    out.refusal->headers.emplace_back("WWW-Authenticate",
+                                      "Bearer realm=\"hie-node\", error=\"insufficient_scope\", scope=\"system/" + type + ".read\"");
     return out;
   }
   out.authentication = "mtls+udap";

@@ -69,6 +69,10 @@ class BearerCheck {
     refresh_ = std::move(refresh);
   }
 
+  // true: a read or search of records (GET/HEAD under /fhir/ but /fhir/metadata) without a token is
+  // refused 401 token_required (udap.requireToken); the other paths are unchanged. Default false.
+  void requireToken(bool required) { requireToken_ = required; }
+
  private:
   Outcome decide(const HttpCall& call, const auth::PeerIdentity& peer, const auth::Organization& organization,
                  const auth::RegistrySnapshot& registry) const;
@@ -77,6 +81,7 @@ class BearerCheck {
   Counters& counters_;
   Clock now_;
   std::function<std::shared_ptr<const auth::RegistrySnapshot>()> refresh_;
+  bool requireToken_ = false;
 };
 
 // The 401 for a refused token (RFC 6750 3.1): OperationOutcome (code security) and

@@ -35,6 +35,7 @@ std::string headerValueForLog(const std::string& name, const std::string& value,
 std::string pathForLog(const std::string& rawPath) {
   static const std::string kFhir = "/fhir/";
   if (rawPath.compare(0, kFhir.size(), kFhir) != 0) return rawPath;
+  if (rawPath == "/fhir/.well-known/udap") return rawPath;  // UDAP discovery names no record
   const auto slash = rawPath.find('/', kFhir.size());
   if (slash == std::string::npos) return rawPath;
   return rawPath.substr(0, slash) + "/{id}";

@@ -1,5 +1,5 @@
 // This node as a UDAP client (issue 17, docs/udap.md "This node as a client"): three nodes on
-// loopback. A's clinical system asks A; A fans out to B (udap.enabled; A's peer entry auth=udap; B's
+// loopback. A's clinical system asks A; A fans out to B (udap.enabled and udap.requireToken; A's peer entry auth=udap; B's
 // certificate carries its FHIR base URL as a SAN URI) and to C (plain mTLS). A discovers B, registers,
 // gets a token and sends it; B audits one registration and one token; a second query reuses the
 // token; after B cancels A's registration, A registers again by itself.
@@ -76,6 +76,7 @@ class UdapExchange : public ::testing::Test {
     b.config["server.baseUrl"] = baseB;
     b.config["server.port"] = baseB.substr(baseB.rfind(':') + 1);
     b.config["udap.enabled"] = "true";
+    b.config["udap.requireToken"] = "true";  // B requires UDAP: a token-less read is 401
     b.writeConfig();
     // A: the UDAP client (EC key: its JWTs are ES256).
     a.config["exchange.deadline"] = "5000";

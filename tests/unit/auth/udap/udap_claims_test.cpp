@@ -202,6 +202,17 @@ TEST(SoftwareStatementClaims, ValidStatementAndCancellation) {
   auto cancel = checkSoftwareStatement(statement({{"grant_types", "[]"}}), kRegistrationUrl, kNow);
   ASSERT_TRUE(cancel) << cancel.error().reason;
   EXPECT_TRUE(cancel->cancellation());
+  // A cancellation asks for no scope: it may leave scope out, but not send a malformed one; a
+  // registration may not leave it out.
+  auto bare = checkSoftwareStatement(statement({{"grant_types", "[]"}, {"scope", kRemove}}), kRegistrationUrl, kNow);
+  ASSERT_TRUE(bare) << bare.error().reason;
+  EXPECT_EQ(bare->scope, "");
+  auto empty = checkSoftwareStatement(statement({{"grant_types", "[]"}, {"scope", q("")}}), kRegistrationUrl, kNow);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().reason, "scope_missing");
+  auto none = checkSoftwareStatement(statement({{"scope", kRemove}}), kRegistrationUrl, kNow);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().reason, "scope_missing");
 }
 
 TEST(ClientAssertionClaims, RegisteredClaimsTable) {

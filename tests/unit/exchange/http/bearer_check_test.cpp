@@ -55,6 +55,7 @@ class FakeTokens {
     if (token == "unknown-client") c.clientId = "client-unknown";
     if (token == "unbound") c.certificateThumbprint.clear();
     if (token == "etreat") c.purposeOfUse = "ETREAT";
+    if (token == "observations-only") c.scope = "system/Observation.read system/Condition.rs";
     if (token == "closed") {
       c.clientId = "client-closed";
       c.organizationId = kClosed;
@@ -275,6 +276,41 @@ TEST_F(BearerGateTest, PurposeHeaderThatDiffersIs403) {
   twice.headers.emplace_back("X-Purpose-Of-Use", "TREAT");
   EXPECT_EQ(handle(twice).reply.refusalReason, "purpose_mismatch");
   EXPECT_EQ(store.calls, 0);
+}
+
+TEST_F(BearerGateTest, ANodeThatRequiresTokensRefusesReadsWithoutOne) {
+  bearer.requireToken(true);
+  HttpCall c = call("/fhir/Patient/p1");
+  c.headers.emplace_back("X-Purpose-Of-Use", "TREAT");
+  auto out = handle(c);
+  EXPECT_EQ(out.reply.status, 401);
+  EXPECT_EQ(out.reply.refusalReason, "token_required");
+  bool challenged = false;
+  for (const auto& [name, value] : out.reply.headers) challenged = challenged || name == "WWW-Authenticate";
+  EXPECT_TRUE(challenged);
+  EXPECT_EQ(store.calls, 0);
+  // The CapabilityStatement needs none; with a token the read goes through.
+  EXPECT_EQ(handle(call("/fhir/metadata")).reply.status, 200);
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.status, 200);
+}
+
+TEST_F(BearerGateTest, ScopesNarrowWhatTheGrantsAllow) {
+  // system/Observation.read + system/Condition.rs: no Patient reads, even with a grant for Patient.
+  HttpCall c = withToken(call("/fhir/Patient/p1"), "observations-only");
+  auto out = handle(c);
+  EXPECT_EQ(out.reply.status, 403);
+  EXPECT_EQ(out.reply.refusalReason, "insufficient_scope");
+  bool challenged = false;
+  for (const auto& [name, value] : out.reply.headers) {
+    challenged = challenged || (name == "WWW-Authenticate" && value.find("error=\"insufficient_scope\"") != std::string::npos);
+  }
+  EXPECT_TRUE(challenged);
+  EXPECT_EQ(store.calls, 0);
+  // The CapabilityStatement names no record: any token reads it.
+  EXPECT_EQ(handle(withToken(call("/fhir/metadata"), "observations-only")).reply.status, 200);
+  // A type the scope covers passes the gate (what the grants then say is the handler's).
+  EXPECT_NE(handle(withToken(call("/fhir/Observation/o1"), "observations-only")).reply.refusalReason, "insufficient_scope");
+  EXPECT_NE(handle(withToken(call("/fhir/Condition/c1"), "observations-only")).reply.refusalReason, "insufficient_scope");
 }
 
 TEST_F(BearerGateTest, BearerOnlyOnReadsUnderFhir) {

@@ -24,6 +24,7 @@ TEST(PathForLog, ReplacesWhatFollowsTheResourceType) {
   EXPECT_EQ(pathForLog("/fhir/Patient/p-123"), "/fhir/Patient/{id}");
   EXPECT_EQ(pathForLog("/fhir/Patient/p-123/_history/2"), "/fhir/Patient/{id}");
   EXPECT_EQ(pathForLog("/fhir/Patient"), "/fhir/Patient") << "a search names no one in its path";
+  EXPECT_EQ(pathForLog("/fhir/.well-known/udap"), "/fhir/.well-known/udap") << "UDAP discovery";
   EXPECT_EQ(pathForLog("/fhir/metadata"), "/fhir/metadata");
   EXPECT_EQ(pathForLog("/exchange/Observation"), "/exchange/Observation");
   EXPECT_EQ(pathForLog("/audit/AuditEvent"), "/audit/AuditEvent");
