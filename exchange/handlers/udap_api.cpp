@@ -485,6 +485,7 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
   HttpReply reply = jsonReply(200, w.take(), true);
   reply.access.action = kAction;
   reply.access.clientId = record.clientId;
+  reply.access.purpose = token.purposeOfUse;
   return reply;
 }
 

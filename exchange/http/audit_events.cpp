@@ -36,6 +36,8 @@ audit::AuditEvent requestEvent(const HttpCall& call, const std::string& rawPath,
   e.purpose = call.headerLines("X-Purpose-Of-Use");
   // With an accepted access token, the token's purpose is the request's (the gate refused any other).
   if (!call.authorizedPurpose.empty()) e.purpose = call.authorizedPurpose;
+  // A token request states its purpose in its client assertion (hl7-b2b), not in a header.
+  if (e.purpose.empty()) e.purpose = reply.access.purpose;
   // Every request arrives over mutual TLS; a UDAP client is either the token's or the one an
   // /oauth/* request registered or asked for (its handler's AccessFacts).
   e.authentication = call.tokenClientId.empty() ? "mtls" : "mtls+udap";

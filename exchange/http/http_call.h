@@ -45,6 +45,7 @@ struct AccessFacts {
   long long resultCount = 0;
   bool breakGlass = false;
   std::string clientId;        // the UDAP client registered or asking at /oauth/* ("" when none)
+  std::string purpose;         // /oauth/token: the purpose of use the token was issued for (hl7-b2b)
 };
 
 struct HttpReply {

@@ -202,6 +202,11 @@ TEST_F(Udap, DiscoveryRegistrationAndTokenByAnIndependentClient) {
                               field(s["register"], "client_id"), kClinic)[0]
                   .as<int>(),
               2);
+    // The token's entry names the purpose it was issued for (the client assertion's hl7-b2b).
+    EXPECT_EQ(tx.exec1("SELECT audit_leaf_text(leaf, 'purpose') FROM audit_log_leaves WHERE "
+                       "audit_leaf_text(leaf, 'action') = 'udap-token' AND audit_leaf_text(leaf, 'outcome') = 'success'")[0]
+                  .as<std::string>(),
+              "TREAT");
   }
   // The operator sees the client.
   const CommandResult list = f.cli({"udap", "clients", "list"});
