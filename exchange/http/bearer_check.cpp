@@ -223,10 +223,14 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
   // Scopes only narrow what the organization's grants allow (docs/udap.md, "Scopes").
   const std::string type = resourceTypeOf(call.path);
   if (!type.empty() && !scopeCovers(claims.scope, type)) {
-    out.refusal = forbidden("insufficient_scope", "The access token's scope (" + claims.scope + ") does not cover reading " +
-                                                      type + " resources.");
-    out.refusal->headers.emplace_back("WWW-Authenticate",
-                                      "Bearer realm=\"hie-node\", error=\"insufficient_scope\", scope=\"system/" + type + ".read\"");
+    // type comes from the request's (decoded) path: it reaches the header only when it is a plain
+    // FHIR type name (letters), never as control characters or quotes (header injection).
+    const bool plainType = type.size() <= 64 && type.find_first_not_of(
+                                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == std::string::npos;
+    out.refusal = forbidden("insufficient_scope", "The access token's scope does not cover reading this resource type.");
+    out.refusal->headers.emplace_back(
+        "WWW-Authenticate", "Bearer realm=\"hie-node\", error=\"insufficient_scope\"" +
+                                (plainType ? ", scope=\"system/" + type + ".read\"" : std::string()));
     return out;
   }
   out.authentication = "mtls+udap";

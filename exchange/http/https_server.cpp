@@ -74,7 +74,15 @@ void writeReply(HTTPResponse& response, const HttpReply& reply, const std::strin
   response.set("X-Request-Id", requestId);
   response.set("Cache-Control", "no-store");
   response.set("X-Content-Type-Options", "nosniff");
-  for (const auto& [name, value] : reply.headers) response.set(name, value);
+  // Poco writes header values unchanged: no handler's value may break the header block (CR, LF, NUL,
+  // other controls become spaces; RFC 9110 5.5 allows only visible characters, SP and HTAB).
+  for (const auto& [name, value] : reply.headers) {
+    std::string safe = value;
+    for (char& c : safe) {
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = ' ';
+    }
+    response.set(name, safe);
+  }
   response.setContentLength(static_cast<std::streamsize>(reply.body.size()));
 }
 

@@ -306,6 +306,13 @@ TEST_F(BearerGateTest, ScopesNarrowWhatTheGrantsAllow) {
   }
   EXPECT_TRUE(challenged);
   EXPECT_EQ(store.calls, 0);
+  // A path segment is no header text: CR LF and quotes never reach WWW-Authenticate.
+  auto hostile = handle(withToken(call("/fhir/X\r\nSet-Cookie: a=\"b"), "observations-only"));
+  EXPECT_EQ(hostile.reply.refusalReason, "insufficient_scope");
+  for (const auto& [name, value] : hostile.reply.headers) {
+    EXPECT_EQ(value.find_first_of("\r\n"), std::string::npos) << name;
+    EXPECT_EQ(value.find("Set-Cookie"), std::string::npos) << name;
+  }
   // The CapabilityStatement names no record: any token reads it.
   EXPECT_EQ(handle(withToken(call("/fhir/metadata"), "observations-only")).reply.status, 200);
   // A type the scope covers passes the gate (what the grants then say is the handler's).
