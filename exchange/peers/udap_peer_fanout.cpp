@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <ctime>
 #include <set>
 
@@ -24,7 +25,14 @@
 namespace hie::exchange {
 
 struct UdapPeerFanout::PeerState {
-  std::timed_mutex flight;  // held while one call discovers, registers or gets a token for this peer
+  // Single flight: busy is true while one call discovers, registers or gets a token for this peer; the
+  // others wait on freed until it ends or their deadline passes. A flag under a plain mutex and a
+  // condition variable rather than std::timed_mutex: glibc's pthread_mutex_clocklock, which
+  // try_lock_until uses, is not seen by ThreadSanitizer (it then reports the unlock as of an unlocked
+  // mutex), and no lock is held across the peer's I/O.
+  std::mutex gate;
+  std::condition_variable freed;
+  bool busy = false;
   std::optional<Metadata> metadata;
   std::string clientId;              // this node's client_id at the peer ("" = not known yet)
   std::string clientEndpoint;        // the registration endpoint clientId belongs to
@@ -209,11 +217,24 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
 tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Call& call, const std::string& purpose,
                                                                        const std::string& stale) {
   auto state = stateFor(call.peer.organization);
-  std::unique_lock<std::timed_mutex> flight(state->flight, std::defer_lock);
-  if (!flight.try_lock_until(call.deadline)) {
-    return failure("timeout", "another call's UDAP token request to the peer did not end before the deadline");
+  {
+    std::unique_lock<std::mutex> gate(state->gate);
+    if (!state->freed.wait_until(gate, call.deadline, [&] { return !state->busy; })) {
+      return failure("timeout", "another call's UDAP token request to the peer did not end before the deadline");
+    }
+    state->busy = true;
   }
-  // Under flight: state is this thread's until the end.
+  struct EndFlight {
+    PeerState& state;
+    ~EndFlight() {
+      {
+        std::lock_guard<std::mutex> gate(state.gate);
+        state.busy = false;
+      }
+      state.freed.notify_all();
+    }
+  } endFlight{*state};
+  // In flight: state is this thread's until the end.
   const auto steadyNow = std::chrono::steady_clock::now();
   if (state->metadata && (state->metadata->baseUrl != call.peer.baseUrl || state->metadata->expires <= now_())) {
     state->metadata.reset();

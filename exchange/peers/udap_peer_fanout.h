@@ -100,7 +100,7 @@ class UdapPeerFanout : public PeerFanout {
     std::string clientId;
     std::chrono::steady_clock::time_point dropAt;
   };
-  struct PeerState;  // per peer organization; guarded by its flight mutex
+  struct PeerState;  // per peer organization; its cache belongs to the call in flight
   struct Call;       // one acquisition's context (peer, request id, deadline)
 
   std::shared_ptr<PeerState> stateFor(const std::string& organization);

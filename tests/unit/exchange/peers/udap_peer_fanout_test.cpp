@@ -110,6 +110,7 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
   std::vector<Poco::JSON::Object::Ptr> statements;  // software statement claims
   std::vector<Poco::JSON::Object::Ptr> assertions;  // client assertion claims
   std::vector<exchange::HeaderList> readHeaders;
+  std::function<void()> beforePost;  // runs at the start of every POST, outside mutex (tests block on it)
 
   bool submit(Clock::time_point, std::function<void()> call) override {
     call();
@@ -141,6 +142,7 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
   tl::expected<PeerResponse, PeerFailure> post(const auth::PeerEntry&, const std::string& path, const std::string& body,
                                                const std::string& contentType, const exchange::HeaderList&,
                                                Clock::time_point) override {
+    if (beforePost) beforePost();
     std::lock_guard<std::mutex> lock(mutex);
     if (path == "/oauth/register") {
       ++registrations;
@@ -494,6 +496,37 @@ TEST_F(UdapPeerFanoutTest, ConcurrentCallsShareOneAcquisition) {
   EXPECT_EQ(peer.discoveries, 1);
   EXPECT_EQ(peer.registrations, 1);
   EXPECT_EQ(peer.tokens, 1);
+}
+
+// A call that finds another call's acquisition in flight waits for it only until its own deadline:
+// it ends with reason timeout (audited as a UDAP call), and the acquisition in flight still completes.
+TEST_F(UdapPeerFanoutTest, AWaitingCallEndsAtItsDeadline) {
+  std::atomic<bool> entered{false}, release{false};
+  peer.beforePost = [&] {
+    entered = true;
+    for (int i = 0; i < 1000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  tl::expected<PeerResponse, PeerFailure> first = tl::make_unexpected(PeerFailure{});
+  std::thread slow([&] { first = call(); });
+  for (int i = 0; i < 1000 && !entered; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(entered) << "the first call never reached the peer's registration endpoint";
+
+  auth::PeerEntry entry{kOrgB, kBaseB};
+  entry.auth = "udap";
+  const auto started = Clock::now();
+  auto waited = fanout->get(entry, "/fhir/Patient?identifier=x", {{"X-Purpose-Of-Use", "TREAT"}, {"X-Request-Id", "req-2"}},
+                            started + std::chrono::milliseconds(200));
+  release = true;
+  slow.join();
+  ASSERT_FALSE(waited);
+  EXPECT_EQ(waited.error().reason, "timeout") << waited.error().detail;
+  EXPECT_EQ(waited.error().auth.authentication, "mtls+udap");
+  EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(200));
+  ASSERT_TRUE(first) << first.error().reason << ": " << first.error().detail;
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1);
+  EXPECT_EQ(peer.reads, 1) << "the call that timed out never read";
 }
 
 }  // namespace
