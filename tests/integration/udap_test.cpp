@@ -361,22 +361,62 @@ TEST_F(Udap, ATokenRequestOverAnotherOrganizationsConnectionIsRefused) {
   EXPECT_EQ(tokensIssued(), 0);
 }
 
-TEST_F(Udap, TheOpensslWorkedExampleGetsAToken) {
-  const std::string id = registerClinic();
-  const std::string example = docShellBlock("## Worked example: a client assertion with openssl");
+TEST_F(Udap, TheOpensslWorkedExampleRegistersGetsATokenAndReads) {
+  // The sh block of docs/udap.md's worked example, as written, run by /bin/sh (dash on Debian: POSIX
+  // sh, no bash), in a directory holding the files the text names.
+  const std::string example = docShellBlock("## Worked example: registration, a token and a read with openssl");
   ASSERT_TRUE(contains(example, "openssl dgst")) << "no sh block under the worked example in docs/udap.md";
-  // As written, in a directory holding the files the text names.
-  TempDir work;
-  writeFile(work.path(), "clinic.crt", f.pki.chainPem(clinic));
-  writeFile(work.path(), "clinic.key", clinic.keyPem());
-  writeFile(work.path(), "ca.crt", f.pki.root.certPem());
-  const std::string script = "set -eu\ncd '" + work.path() + "'\nexport BASE='" + kBase + "' NODE='" + url +
-                             "' ORG='" + kClinic + "' CLIENT_ID='" + id + "'\n" + example;
-  const CommandResult r = runProgram({"/bin/bash", "-c", script}, {}, std::chrono::seconds(60));
-  EXPECT_EQ(r.exitCode, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "\"access_token\":\"")) << r.output << f.node()->log();
-  EXPECT_TRUE(contains(r.output, "\"token_type\":\"Bearer\"")) << r.output;
+  auto run = [&](const Credential& leaf, const std::string& alg) {
+    TempDir work;
+    writeFile(work.path(), "clinic.crt", f.pki.chainPem(leaf));
+    writeFile(work.path(), "clinic.key", leaf.keyPem());
+    writeFile(work.path(), "ca.crt", f.pki.root.certPem());
+    const std::string script = "cd '" + work.path() + "'\n" + example;
+    return runProgram({"/bin/sh", "-c", script},
+                      {{"BASE", kBase}, {"NODE", url}, {"ORG", kClinic}, {"PATIENT", "p-ava"}, {"ALG", alg}},
+                      std::chrono::seconds(60));
+  };
+  auto clientIdOf = [](const std::string& output) {
+    std::smatch m;
+    return std::regex_search(output, m, std::regex("client_id: ([A-Za-z0-9_-]+)")) ? std::string(m[1]) : "";
+  };
+  auto tokenReads = [&](const std::string& clientId) {
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1("SELECT count(*) FROM audit_log_leaves WHERE audit_leaf_text(leaf, 'action') = 'read' AND "
+                           "audit_leaf_text(leaf, 'outcome') = 'success' AND "
+                           "audit_leaf_text(leaf, 'authentication') = 'mtls+udap' AND "
+                           "audit_leaf_text(leaf, 'clientId') = $1 AND audit_leaf_text(leaf, 'purpose') = 'TREAT'",
+                           clientId)[0]
+        .as<long long>();
+  };
+
+  // EC P-256 (ES256, the default): registers (201), gets a token, reads p-ava with it.
+  const CommandResult ec = run(clinic, "ES256");
+  EXPECT_EQ(ec.exitCode, 0) << ec.output << f.node()->log();
+  const std::string id = clientIdOf(ec.output);
+  ASSERT_FALSE(id.empty()) << ec.output << f.node()->log();
+  EXPECT_TRUE(contains(ec.output, "token: scope system/*.read")) << ec.output;
+  EXPECT_TRUE(std::regex_search(ec.output, std::regex("\"resourceType\": *\"Patient\""))) << ec.output;
+  EXPECT_TRUE(std::regex_search(ec.output, std::regex("\"id\": *\"p-ava\""))) << ec.output;
+  EXPECT_EQ(auditCount("udap-register", ""), 1);
   EXPECT_EQ(tokensIssued(), 1);
+  EXPECT_EQ(tokenReads(id), 1);
+
+  // RSA (RS256): the same organization's other certificate modifies the registration (the same
+  // client_id) and reads again.
+  CertSpec rsa;
+  rsa.commonName = "clinic-rsa";
+  rsa.sanUris = {kClinic};
+  rsa.extendedKeyUsage = {"clientAuth"};
+  rsa.keyType = KeyType::kRsa2048;
+  const CommandResult rs = run(f.pki.leaf(rsa), "RS256");
+  EXPECT_EQ(rs.exitCode, 0) << rs.output << f.node()->log();
+  EXPECT_EQ(clientIdOf(rs.output), id) << rs.output;
+  EXPECT_TRUE(std::regex_search(rs.output, std::regex("\"id\": *\"p-ava\""))) << rs.output;
+  EXPECT_EQ(auditCount("udap-register", ""), 2);
+  EXPECT_EQ(tokensIssued(), 2);
+  EXPECT_EQ(tokenReads(id), 2);
 }
 
 class UdapDisabled : public Udap {
