@@ -55,6 +55,13 @@ std::string docShellBlock(const std::string& heading) {
   return "";
 }
 
+std::string fileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::string field(const std::string& line, const std::string& name) {
   std::smatch m;
   if (std::regex_search(line, m, std::regex("\"" + name + "\":\"([^\"]*)\""))) return m[1];
@@ -366,15 +373,18 @@ TEST_F(Udap, TheOpensslWorkedExampleRegistersGetsATokenAndReads) {
   // sh, no bash), in a directory holding the files the text names.
   const std::string example = docShellBlock("## Worked example: registration, a token and a read with openssl");
   ASSERT_TRUE(contains(example, "openssl dgst")) << "no sh block under the worked example in docs/udap.md";
-  auto run = [&](const Credential& leaf, const std::string& alg) {
+  auto runWith = [&](const std::string& chainPem, const std::string& keyPem, const std::string& alg) {
     TempDir work;
-    writeFile(work.path(), "clinic.crt", f.pki.chainPem(leaf));
-    writeFile(work.path(), "clinic.key", leaf.keyPem());
+    writeFile(work.path(), "clinic.crt", chainPem);
+    writeFile(work.path(), "clinic.key", keyPem);
     writeFile(work.path(), "ca.crt", f.pki.root.certPem());
     const std::string script = "cd '" + work.path() + "'\n" + example;
     return runProgram({"/bin/sh", "-c", script},
                       {{"BASE", kBase}, {"NODE", url}, {"ORG", kClinic}, {"PATIENT", "p-ava"}, {"ALG", alg}},
                       std::chrono::seconds(60));
+  };
+  auto run = [&](const Credential& leaf, const std::string& alg) {
+    return runWith(f.pki.chainPem(leaf), leaf.keyPem(), alg);
   };
   auto clientIdOf = [](const std::string& output) {
     std::smatch m;
@@ -403,20 +413,47 @@ TEST_F(Udap, TheOpensslWorkedExampleRegistersGetsATokenAndReads) {
   EXPECT_EQ(tokensIssued(), 1);
   EXPECT_EQ(tokenReads(id), 1);
 
-  // RSA (RS256): the same organization's other certificate modifies the registration (the same
-  // client_id) and reads again.
+  // RSA (RS256, RS384): the same organization's other certificate modifies the registration (the
+  // same client_id) and reads again.
   CertSpec rsa;
   rsa.commonName = "clinic-rsa";
   rsa.sanUris = {kClinic};
   rsa.extendedKeyUsage = {"clientAuth"};
   rsa.keyType = KeyType::kRsa2048;
-  const CommandResult rs = run(f.pki.leaf(rsa), "RS256");
-  EXPECT_EQ(rs.exitCode, 0) << rs.output << f.node()->log();
-  EXPECT_EQ(clientIdOf(rs.output), id) << rs.output;
-  EXPECT_TRUE(std::regex_search(rs.output, std::regex("\"id\": *\"p-ava\""))) << rs.output;
-  EXPECT_EQ(auditCount("udap-register", ""), 2);
-  EXPECT_EQ(tokensIssued(), 2);
-  EXPECT_EQ(tokenReads(id), 2);
+  const Credential rsaLeaf = f.pki.leaf(rsa);
+  int runs = 1;
+  for (const char* alg : {"RS256", "RS384"}) {
+    const CommandResult rs = run(rsaLeaf, alg);
+    ++runs;
+    EXPECT_EQ(rs.exitCode, 0) << alg << "\n" << rs.output << f.node()->log();
+    EXPECT_EQ(clientIdOf(rs.output), id) << alg << "\n" << rs.output;
+    EXPECT_TRUE(std::regex_search(rs.output, std::regex("\"id\": *\"p-ava\""))) << alg << "\n" << rs.output;
+  }
+
+  // EC P-384 (ES384): a certificate the test network's issuing CA signs here with the openssl command.
+  TempDir p384;
+  writeFile(p384.path(), "ca.crt", f.pki.intermediate.certPem());
+  writeFile(p384.path(), "ca.key", f.pki.intermediate.keyPem());
+  writeFile(p384.path(), "ext.cnf",
+            "subjectAltName = URI:" + kClinic +
+                "\nextendedKeyUsage = clientAuth\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n");
+  const CommandResult issued = runProgram(
+      {"/bin/sh", "-c",
+       "set -e; cd '" + p384.path() + "'; openssl ecparam -name secp384r1 -genkey -noout -out leaf.key; "
+       "openssl req -new -key leaf.key -subj /CN=clinic-p384 -out leaf.csr; "
+       "openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -set_serial 7384 -days 1 -sha384 "
+       "-extfile ext.cnf -out leaf.crt"});
+  ASSERT_EQ(issued.exitCode, 0) << issued.output;
+  const CommandResult es384 = runWith(fileText(p384.path() + "/leaf.crt") + f.pki.intermediate.certPem(),
+                                      fileText(p384.path() + "/leaf.key"), "ES384");
+  ++runs;
+  EXPECT_EQ(es384.exitCode, 0) << es384.output << f.node()->log();
+  EXPECT_EQ(clientIdOf(es384.output), id) << es384.output;
+  EXPECT_TRUE(std::regex_search(es384.output, std::regex("\"id\": *\"p-ava\""))) << es384.output;
+
+  EXPECT_EQ(auditCount("udap-register", ""), runs);
+  EXPECT_EQ(tokensIssued(), runs);
+  EXPECT_EQ(tokenReads(id), runs);
 }
 
 class UdapDisabled : public Udap {
