@@ -55,6 +55,13 @@ std::string docShellBlock(const std::string& heading) {
   return "";
 }
 
+std::string fileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::string field(const std::string& line, const std::string& name) {
   std::smatch m;
   if (std::regex_search(line, m, std::regex("\"" + name + "\":\"([^\"]*)\""))) return m[1];
@@ -361,22 +368,92 @@ TEST_F(Udap, ATokenRequestOverAnotherOrganizationsConnectionIsRefused) {
   EXPECT_EQ(tokensIssued(), 0);
 }
 
-TEST_F(Udap, TheOpensslWorkedExampleGetsAToken) {
-  const std::string id = registerClinic();
-  const std::string example = docShellBlock("## Worked example: a client assertion with openssl");
+TEST_F(Udap, TheOpensslWorkedExampleRegistersGetsATokenAndReads) {
+  // The sh block of docs/udap.md's worked example, as written, run by /bin/sh (dash on Debian: POSIX
+  // sh, no bash), in a directory holding the files the text names.
+  const std::string example = docShellBlock("## Worked example: registration, a token and a read with openssl");
   ASSERT_TRUE(contains(example, "openssl dgst")) << "no sh block under the worked example in docs/udap.md";
-  // As written, in a directory holding the files the text names.
-  TempDir work;
-  writeFile(work.path(), "clinic.crt", f.pki.chainPem(clinic));
-  writeFile(work.path(), "clinic.key", clinic.keyPem());
-  writeFile(work.path(), "ca.crt", f.pki.root.certPem());
-  const std::string script = "set -eu\ncd '" + work.path() + "'\nexport BASE='" + kBase + "' NODE='" + url +
-                             "' ORG='" + kClinic + "' CLIENT_ID='" + id + "'\n" + example;
-  const CommandResult r = runProgram({"/bin/bash", "-c", script}, {}, std::chrono::seconds(60));
-  EXPECT_EQ(r.exitCode, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "\"access_token\":\"")) << r.output << f.node()->log();
-  EXPECT_TRUE(contains(r.output, "\"token_type\":\"Bearer\"")) << r.output;
+  auto runWith = [&](const std::string& chainPem, const std::string& keyPem, const std::string& alg) {
+    TempDir work;
+    writeFile(work.path(), "clinic.crt", chainPem);
+    writeFile(work.path(), "clinic.key", keyPem);
+    writeFile(work.path(), "ca.crt", f.pki.root.certPem());
+    const std::string script = "cd '" + work.path() + "'\n" + example;
+    return runProgram({"/bin/sh", "-c", script},
+                      {{"BASE", kBase}, {"NODE", url}, {"ORG", kClinic}, {"PATIENT", "p-ava"}, {"ALG", alg}},
+                      std::chrono::seconds(60));
+  };
+  auto run = [&](const Credential& leaf, const std::string& alg) {
+    return runWith(f.pki.chainPem(leaf), leaf.keyPem(), alg);
+  };
+  auto clientIdOf = [](const std::string& output) {
+    std::smatch m;
+    return std::regex_search(output, m, std::regex("client_id: ([A-Za-z0-9_-]+)")) ? std::string(m[1]) : "";
+  };
+  auto tokenReads = [&](const std::string& clientId) {
+    pqxx::connection c(f.db.uri());
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1("SELECT count(*) FROM audit_log_leaves WHERE audit_leaf_text(leaf, 'action') = 'read' AND "
+                           "audit_leaf_text(leaf, 'outcome') = 'success' AND "
+                           "audit_leaf_text(leaf, 'authentication') = 'mtls+udap' AND "
+                           "audit_leaf_text(leaf, 'clientId') = $1 AND audit_leaf_text(leaf, 'purpose') = 'TREAT'",
+                           clientId)[0]
+        .as<long long>();
+  };
+
+  // EC P-256 (ES256, the default): registers (201), gets a token, reads p-ava with it.
+  const CommandResult ec = run(clinic, "ES256");
+  EXPECT_EQ(ec.exitCode, 0) << ec.output << f.node()->log();
+  const std::string id = clientIdOf(ec.output);
+  ASSERT_FALSE(id.empty()) << ec.output << f.node()->log();
+  EXPECT_TRUE(contains(ec.output, "token: scope system/*.read")) << ec.output;
+  EXPECT_TRUE(std::regex_search(ec.output, std::regex("\"resourceType\": *\"Patient\""))) << ec.output;
+  EXPECT_TRUE(std::regex_search(ec.output, std::regex("\"id\": *\"p-ava\""))) << ec.output;
+  EXPECT_EQ(auditCount("udap-register", ""), 1);
   EXPECT_EQ(tokensIssued(), 1);
+  EXPECT_EQ(tokenReads(id), 1);
+
+  // RSA (RS256, RS384): the same organization's other certificate modifies the registration (the
+  // same client_id) and reads again.
+  CertSpec rsa;
+  rsa.commonName = "clinic-rsa";
+  rsa.sanUris = {kClinic};
+  rsa.extendedKeyUsage = {"clientAuth"};
+  rsa.keyType = KeyType::kRsa2048;
+  const Credential rsaLeaf = f.pki.leaf(rsa);
+  int runs = 1;
+  for (const char* alg : {"RS256", "RS384"}) {
+    const CommandResult rs = run(rsaLeaf, alg);
+    ++runs;
+    EXPECT_EQ(rs.exitCode, 0) << alg << "\n" << rs.output << f.node()->log();
+    EXPECT_EQ(clientIdOf(rs.output), id) << alg << "\n" << rs.output;
+    EXPECT_TRUE(std::regex_search(rs.output, std::regex("\"id\": *\"p-ava\""))) << alg << "\n" << rs.output;
+  }
+
+  // EC P-384 (ES384): a certificate the test network's issuing CA signs here with the openssl command.
+  TempDir p384;
+  writeFile(p384.path(), "ca.crt", f.pki.intermediate.certPem());
+  writeFile(p384.path(), "ca.key", f.pki.intermediate.keyPem());
+  writeFile(p384.path(), "ext.cnf",
+            "subjectAltName = URI:" + kClinic +
+                "\nextendedKeyUsage = clientAuth\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n");
+  const CommandResult issued = runProgram(
+      {"/bin/sh", "-c",
+       "set -e; cd '" + p384.path() + "'; openssl ecparam -name secp384r1 -genkey -noout -out leaf.key; "
+       "openssl req -new -key leaf.key -subj /CN=clinic-p384 -out leaf.csr; "
+       "openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -set_serial 7384 -days 1 -sha384 "
+       "-extfile ext.cnf -out leaf.crt"});
+  ASSERT_EQ(issued.exitCode, 0) << issued.output;
+  const CommandResult es384 = runWith(fileText(p384.path() + "/leaf.crt") + f.pki.intermediate.certPem(),
+                                      fileText(p384.path() + "/leaf.key"), "ES384");
+  ++runs;
+  EXPECT_EQ(es384.exitCode, 0) << es384.output << f.node()->log();
+  EXPECT_EQ(clientIdOf(es384.output), id) << es384.output;
+  EXPECT_TRUE(std::regex_search(es384.output, std::regex("\"id\": *\"p-ava\""))) << es384.output;
+
+  EXPECT_EQ(auditCount("udap-register", ""), runs);
+  EXPECT_EQ(tokensIssued(), runs);
+  EXPECT_EQ(tokenReads(id), runs);
 }
 
 class UdapDisabled : public Udap {
