@@ -413,7 +413,6 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
     const auto& e = claims.error();
     return refuse(e.error == "invalid_client" ? 401 : 400, e.error, e.reason, e.description);
   }
-  clientId = claims->clientId;
   if (auto standing = chains_.verifyChain(chain->leaf.get(), chain->untrusted.get(), at)) {
     return refuse(401, "invalid_client", "x5c_" + standing->reason,
                   "The certificate chain in x5c is not trusted by this node.");
@@ -433,6 +432,10 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
     return refuse(401, "invalid_client", "x5c_organization_mismatch",
                   "The assertion's certificate belongs to another organization than the client's.");
   }
+  // Only now is the client proven (registered, active, and the assertion signed by a trusted
+  // certificate of its organization under its SAN URI): from here on the audit entry names it.
+  // Before, the client_id is only what the request claims.
+  clientId = record.clientId;
   const auth::IdentityMapping tlsMapping = auth::mapIdentity(tlsPeer, registry->organizations);
   if (tlsMapping.outcome != auth::MappingOutcome::kAdmitted || tlsMapping.organization->identifier != record.organization) {
     return refuse(401, "invalid_client", "tls_organization_mismatch",

@@ -177,9 +177,17 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
   if (!verified) {
     out.refusal = tokenRefusal(verified.error().reason.empty() ? "token_malformed" : verified.error().reason,
                                verified.error().detail.empty() ? "The access token is not valid." : verified.error().detail);
+    // A token this node signed, refused on its claims (expired, ...): the caller authenticated with it.
+    if (!verified.error().clientId.empty()) {
+      out.authentication = "mtls+udap";
+      out.clientId = verified.error().clientId;
+    }
     return out;
   }
   const auth::udap::AccessTokenClaims& claims = *verified;
+  // The signature verified: whatever is refused below, the entry says how the caller authenticated.
+  out.authentication = "mtls+udap";
+  out.clientId = claims.clientId;
   // A client registered after the snapshot's poll (its first token is used at once): one refresh.
   std::shared_ptr<const auth::RegistrySnapshot> newer;
   const auth::RegistrySnapshot* known = &registry;
@@ -233,8 +241,6 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
                                 (plainType ? ", scope=\"system/" + type + ".read\"" : std::string()));
     return out;
   }
-  out.authentication = "mtls+udap";
-  out.clientId = claims.clientId;
   out.purpose = claims.purposeOfUse;
   return out;
 }

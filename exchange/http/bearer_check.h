@@ -44,9 +44,11 @@ class BearerCheck {
   using Clock = std::function<std::int64_t()>;  // seconds since the epoch
 
   struct Outcome {
-    // "mtls" (no Authorization header) or "mtls+udap" (a token accepted).
+    // "mtls" (no token, or one whose signature did not verify) or "mtls+udap" (a token this node
+    // signed: accepted, or refused after its signature verified, e.g. expired, another
+    // organization's, bound to another certificate, of a cancelled client, insufficient scope).
     std::string authentication = "mtls";
-    std::string clientId;  // the accepted token's client_id, "" otherwise
+    std::string clientId;  // that token's client_id (also on such a refusal), "" otherwise
     std::string purpose;   // the accepted token's purpose of use: the request's purpose from here on
     // 400 invalid_request | bearer_not_accepted, 401 token_* (WWW-Authenticate: Bearer
     // error="invalid_token"), 403 token_organization_mismatch | purpose_mismatch.

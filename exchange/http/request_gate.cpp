@@ -92,6 +92,8 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     BearerCheck::Outcome token = bearer_->check(call, peer, *mapping.organization, *organizations);
     if (token.refusal) {
       out.reply = std::move(*token.refusal);
+      // A token refused after its signature verified still says how the caller authenticated.
+      out.tokenClientId = std::move(token.clientId);
       // A signed request's refusal still answers its signature (req), or the calling node could not
       // tell this 401 from a forged one (and would not retry with a new token).
       if (signatures_ != nullptr) {

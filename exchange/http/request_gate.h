@@ -33,6 +33,8 @@ struct GateOutcome {
   RequestSignature signature;  // the check of the request's signature, for the audit entry
   // An accepted UDAP access token (BearerCheck): its purpose and client_id, "" without one. The
   // listener copies them into its HttpCall (authorizedPurpose, tokenClientId) for the audit entry.
+  // tokenClientId is also set when the gate refused a token whose signature verified (the entry then
+  // says mtls+udap and names the client); authorizedPurpose only when the token was accepted.
   std::string authorizedPurpose;
   std::string tokenClientId;
 };

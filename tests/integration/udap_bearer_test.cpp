@@ -137,8 +137,11 @@ TEST_F(UdapBearer, AGrantedReadWithATokenIsServedAndAuditedAsMtlsPlusUdap) {
   EXPECT_TRUE(contains(other.header("WWW-Authenticate"), "Bearer realm=\"hie-node\", error=\"invalid_token\""))
       << other.head;
   EXPECT_TRUE(contains(other.body, "\"resourceType\":\"OperationOutcome\"")) << other.body;
+  // Refused after its signature verified: audited as the token's client, mtls+udap.
+  const std::string asTheClient =
+      " AND audit_leaf_text(leaf, 'authentication') = 'mtls+udap' AND audit_leaf_text(leaf, 'clientId') = '" + kClientId + "'";
   EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_binding_mismatch' AND "
-                  "audit_leaf_text(leaf, 'outcome') = 'denied'"),
+                  "audit_leaf_text(leaf, 'outcome') = 'denied'" + asTheClient),
             1);
 
   // Another purpose in the header: 403; a token on /exchange: 400; an expired token: 401.
@@ -146,9 +149,17 @@ TEST_F(UdapBearer, AGrantedReadWithATokenIsServedAndAuditedAsMtlsPlusUdap) {
   EXPECT_EQ(readWith(clinic, t, {}, "/exchange/Patient?identifier=urn:x|1").status, 400);
   HttpResult expired = readWith(clinic, token(clinic, "TREAT", 1));
   EXPECT_EQ(expired.status, 401);
-  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'purpose_mismatch'"), 1);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'purpose_mismatch'" + asTheClient), 1);
   EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'bearer_not_accepted'"), 1);
-  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_expired'"), 1);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_expired'" + asTheClient), 1);
+  // A token this node did not sign proves no client: plain mtls.
+  std::string forged = t;
+  char& inSignature = forged[forged.rfind('.') + 10];
+  inSignature = inSignature == 'A' ? 'B' : 'A';
+  EXPECT_EQ(readWith(clinic, forged).status, 401);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_signature' AND "
+                  "audit_leaf_text(leaf, 'authentication') = 'mtls' AND audit_leaf_text(leaf, 'clientId') = ''"),
+            1);
   // No read was served by any of them.
   EXPECT_EQ(count(served), 2);
 
@@ -182,7 +193,10 @@ TEST_F(UdapBearer, ACancelledClientsTokenIsRefused) {
   // Never served, whether the registry has seen the row yet or not: unknown and cancelled are alike.
   HttpResult r = readWith(clinic, t);
   EXPECT_EQ(r.status, 401) << r.body;
-  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_client_cancelled'"), 1);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_client_cancelled' AND "
+                  "audit_leaf_text(leaf, 'authentication') = 'mtls+udap' AND audit_leaf_text(leaf, 'clientId') = '" +
+                  cancelled + "'"),
+            1);
   EXPECT_EQ(count("audit_leaf_text(leaf, 'action') = 'read' AND audit_leaf_text(leaf, 'outcome') = 'success'"), 0);
 }
 

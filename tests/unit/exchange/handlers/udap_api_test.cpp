@@ -281,6 +281,41 @@ TEST_F(UdapApiTest, RegisterModifyCancelAndTokens) {
   EXPECT_EQ(none.refusalReason, "cancel_without_registration");
 }
 
+TEST_F(UdapApiTest, TheTokenAuditNamesOnlyAProvenClient) {
+  // reply.access.clientId becomes the audit entry's clientId: empty until the client is registered
+  // and active and the assertion's signature, chain and SAN mapping are proven.
+  const std::string id = parseJsonObject(registerBody(statement()).body)->at("client_id").text;
+  HttpReply unknown = tokenFor("client-nobody-registered");
+  EXPECT_EQ(unknown.refusalReason, "client_unknown");
+  EXPECT_EQ(unknown.access.clientId, "");
+  chains.refuse = "certificate_revoked";
+  HttpReply untrusted = tokenFor(id);
+  EXPECT_EQ(untrusted.refusalReason, "x5c_certificate_revoked");
+  EXPECT_EQ(untrusted.access.clientId, "");
+  chains.refuse.clear();
+  // Signed by another organization's certificate (it lacks the registered SAN URI).
+  const std::string foreign = sign(other, R"({"iss":")" + id + R"(","sub":")" + id + R"(","aud":")" + kBase +
+                                              R"(/oauth/token","iat":)" + std::to_string(now) + R"(,"exp":)" +
+                                              std::to_string(now + 300) + R"(,"jti":"j-foreign"})");
+  HttpReply notInSan = post(kUdapTokenPath, "application/x-www-form-urlencoded",
+                            "grant_type=client_credentials&scope=system%2F*.read&udap=1&client_assertion_type=urn%3Aietf%3A"
+                            "params%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" + foreign);
+  EXPECT_EQ(notInSan.refusalReason, "iss_not_in_san");
+  EXPECT_EQ(notInSan.access.clientId, "");
+  // Proven: the refusals after that, and the grant, name it.
+  HttpReply otherTls = tokenFor(id, &other);
+  EXPECT_EQ(otherTls.refusalReason, "tls_organization_mismatch");
+  EXPECT_EQ(otherTls.access.clientId, id);
+  HttpReply otherOrg = tokenFor(id, nullptr, kOther);
+  EXPECT_EQ(otherOrg.refusalReason, "b2b_organization_mismatch");
+  EXPECT_EQ(otherOrg.access.clientId, id);
+  EXPECT_EQ(tokenFor(id).access.clientId, id);
+  registerBody(statement("[]"));
+  HttpReply cancelled = tokenFor(id);
+  EXPECT_EQ(cancelled.refusalReason, "client_cancelled");
+  EXPECT_EQ(cancelled.access.clientId, "");
+}
+
 TEST_F(UdapApiTest, UntrustedChainsAreUnapproved) {
   chains.refuse = "certificate_revoked";
   HttpReply r = registerBody(statement());
