@@ -339,6 +339,7 @@ int runServe(const Args& argv) {
     bearerCheck = std::make_unique<exchange::BearerCheck>(
         exchange::nodeAccessTokenVerifier(*tls, config->baseUrl + "/fhir"), counters);
     bearerCheck->requireToken(config->udap.requireToken);
+    bearerCheck->useScopes(config->udap.scopes);
     // A token of a client registered since the registry's last poll: one refresh before refusing it.
     bearerCheck->useRefresh([&registry] {
       (void)registry.refresh();

@@ -453,7 +453,8 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
     return refuse(400, "invalid_grant", "b2b_organization_mismatch",
                   "hl7-b2b organization_id is not the registered client's organization.");
   }
-  const std::string granted = grantedScope(*scope, splitScopes(record.scope));
+  // What the registration allowed, as far as udap.scopes still allows it now.
+  const std::string granted = grantedScope(grantedScope(*scope, splitScopes(record.scope)), settings_.scopes);
   if (granted.empty()) {
     return refuse(400, "invalid_scope", "scope_unsupported", "None of the requested scopes is granted to this client.");
   }

@@ -111,6 +111,11 @@ BearerCheck::BearerCheck(AccessTokenVerifier verify, Counters& counters, Clock n
       counters_(counters),
       now_(now ? std::move(now) : Clock([] { return static_cast<std::int64_t>(std::time(nullptr)); })) {}
 
+void BearerCheck::useScopes(const std::vector<std::string>& configured) {
+  configuredScopes_.clear();
+  for (const auto& scope : configured) configuredScopes_ += (configuredScopes_.empty() ? "" : " ") + scope;
+}
+
 BearerCheck::Outcome BearerCheck::check(const HttpCall& call, const auth::PeerIdentity& peer,
                                         const auth::Organization& organization,
                                         const auth::RegistrySnapshot& registry) const {
@@ -228,9 +233,10 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
                                 claims.purposeOfUse + "); a new purpose needs a new token.");
     return out;
   }
-  // Scopes only narrow what the organization's grants allow (docs/udap.md, "Scopes").
+  // Scopes only narrow what the organization's grants allow (docs/udap.md, "Scopes"); what the token
+  // was granted counts only as far as udap.scopes still allows it now.
   const std::string type = resourceTypeOf(call.path);
-  if (!type.empty() && !scopeCovers(claims.scope, type)) {
+  if (!type.empty() && !(scopeCovers(claims.scope, type) && scopeCovers(configuredScopes_, type))) {
     // type comes from the request's (decoded) path: it reaches the header only when it is a plain
     // FHIR type name (letters), never as control characters or quotes (header injection).
     const bool plainType = type.size() <= 64 && type.find_first_not_of(

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/identity/peer_identity.h"
 #include "auth/registry/organization.h"
@@ -71,6 +72,11 @@ class BearerCheck {
     refresh_ = std::move(refresh);
   }
 
+  // The node's udap.scopes as configured now: a token's scope grants a type only where one of these
+  // covers it too (the intersection), so a scope removed from the configuration after a token was
+  // issued no longer grants. Default {"system/*.read"} (the udap.scopes default).
+  void useScopes(const std::vector<std::string>& configured);
+
   // true: a read or search of records (GET/HEAD under /fhir/ but /fhir/metadata) without a token is
   // refused 401 token_required (udap.requireToken); the other paths are unchanged. Default false.
   void requireToken(bool required) { requireToken_ = required; }
@@ -84,6 +90,7 @@ class BearerCheck {
   Clock now_;
   std::function<std::shared_ptr<const auth::RegistrySnapshot>()> refresh_;
   bool requireToken_ = false;
+  std::string configuredScopes_ = "system/*.read";  // space-separated
 };
 
 // The 401 for a refused token (RFC 6750 3.1): OperationOutcome (code security) and

@@ -316,6 +316,24 @@ TEST_F(UdapApiTest, TheTokenAuditNamesOnlyAProvenClient) {
   EXPECT_EQ(cancelled.access.clientId, "");
 }
 
+TEST_F(UdapApiTest, ATokenGrantsOnlyWhatUdapScopesAllowsNow) {
+  const std::string id = parseJsonObject(registerBody(statement()).body)->at("client_id").text;  // system/*.read
+  // The node restarted with udap.scopes = system/Observation.read: the registration's system/*.read
+  // no longer grants everything.
+  UdapSettings narrower = api->settings();
+  narrower.scopes = {"system/Observation.read"};
+  api = std::make_unique<UdapApi>(narrower, chains, *directory, *tls, clients, jtis, counters, [this] { return now; });
+  HttpReply wildcard = tokenFor(id);
+  EXPECT_EQ(wildcard.status, 400) << wildcard.body;
+  EXPECT_EQ(wildcard.refusalReason, "scope_unsupported");
+  HttpReply observation = post(kUdapTokenPath, "application/x-www-form-urlencoded",
+                               "grant_type=client_credentials&scope=system%2FObservation.read+system%2FPatient.read&udap=1"
+                               "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+                               "&client_assertion=" + assertion(id));
+  ASSERT_EQ(observation.status, 200) << observation.body;
+  EXPECT_EQ(parseJsonObject(observation.body)->at("scope").text, "system/Observation.read");
+}
+
 TEST_F(UdapApiTest, UntrustedChainsAreUnapproved) {
   chains.refuse = "certificate_revoked";
   HttpReply r = registerBody(statement());

@@ -360,6 +360,23 @@ TEST_F(BearerGateTest, ScopesNarrowWhatTheGrantsAllow) {
   EXPECT_NE(handle(withToken(call("/fhir/Condition/c1"), "observations-only")).reply.refusalReason, "insufficient_scope");
 }
 
+TEST_F(BearerGateTest, TheGrantedScopeCountsOnlyAsFarAsUdapScopesAllowsItNow) {
+  // Issued with system/*.read; udap.scopes now allows Observation alone: no Patient reads with it.
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.status, 200);
+  bearer.useScopes({"system/Observation.read"});
+  auto out = handle(withToken(call("/fhir/Patient/p1"), "good"));
+  EXPECT_EQ(out.reply.status, 403);
+  EXPECT_EQ(out.reply.refusalReason, "insufficient_scope");
+  EXPECT_NE(handle(withToken(call("/fhir/Observation/o1"), "good")).reply.refusalReason, "insufficient_scope");
+  EXPECT_EQ(handle(withToken(call("/fhir/metadata"), "good")).reply.status, 200);
+  // The wildcard in the configuration covers what the token names, and nothing the token does not.
+  bearer.useScopes({"system/*.rs"});
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.status, 200);
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "observations-only")).reply.refusalReason, "insufficient_scope");
+  bearer.useScopes({});
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.refusalReason, "insufficient_scope");
+}
+
 TEST_F(BearerGateTest, BearerOnlyOnReadsUnderFhir) {
   for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
            {"GET", "/exchange/Patient"}, {"GET", "/audit/entries"}, {"POST", "/witness/add-checkpoint"},
