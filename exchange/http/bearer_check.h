@@ -32,8 +32,10 @@ namespace hie::exchange {
 using AccessTokenVerifier = std::function<tl::expected<auth::udap::AccessTokenClaims, auth::udap::JwsRefusal>(
     const std::string& token, std::int64_t now)>;
 
-// verifyAccessToken with the node's current TLS key and the one before the last reload. issuer: this
-// node's FHIR base URL (server.baseUrl + "/fhir"). tls must outlive the verifier.
+// verifyAccessToken with the node's current TLS key and the one before the last reload; a token of
+// the previous key only when its iat is not after the reload (else token_key_retired, with the
+// token's client_id). issuer: this node's FHIR base URL (server.baseUrl + "/fhir"). tls must outlive
+// the verifier.
 AccessTokenVerifier nodeAccessTokenVerifier(const auth::TlsMaterialStore& tls, std::string issuer);
 
 // The RFC 8705 thumbprint of the connection's client certificate: base64url (no padding) of the
