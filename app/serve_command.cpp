@@ -216,6 +216,12 @@ int runServe(const Args& argv) {
     if (auto problem = udapTlsProblem(*material, config->baseUrl + "/fhir", config->tls.certificate, config->tls.privateKey)) {
       return runtimeError(*problem);
     }
+    // A reload must pass the same checks, or it is refused and the current material stays (counted
+    // in hie_tls_reload_failures_total and logged as any refused reload).
+    tls->requireOnReload([fhirBase = config->baseUrl + "/fhir", certificate = config->tls.certificate,
+                          privateKey = config->tls.privateKey](const auth::TlsMaterial& candidate) {
+      return udapTlsProblem(candidate, fhirBase, certificate, privateKey);
+    });
   }
   ExpiryWatch expiry(config->expiryWarningDays);
   expiry.check(*material, config->tls);
@@ -339,6 +345,7 @@ int runServe(const Args& argv) {
     bearerCheck = std::make_unique<exchange::BearerCheck>(
         exchange::nodeAccessTokenVerifier(*tls, config->baseUrl + "/fhir"), counters);
     bearerCheck->requireToken(config->udap.requireToken);
+    bearerCheck->useScopes(config->udap.scopes);
     // A token of a client registered since the registry's last poll: one refresh before refusing it.
     bearerCheck->useRefresh([&registry] {
       (void)registry.refresh();

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <ctime>
+
 #include <openssl/err.h>
 
 namespace hie::auth {
@@ -41,7 +43,7 @@ Result<bool> checkCrlIssuers(const TlsMaterial& material, const std::string& crl
   return true;
 }
 
-Result<std::shared_ptr<const LoadedTls>> TlsMaterialStore::load(const TlsFiles& files) {
+Result<std::shared_ptr<LoadedTls>> TlsMaterialStore::load(const TlsFiles& files) {
   auto material = loadTlsMaterial(files);
   if (!material) return tl::make_unexpected(material.error());
   if (auto issuers = checkCrlIssuers(*material, files.crl); !issuers) return tl::make_unexpected(issuers.error());
@@ -50,7 +52,8 @@ Result<std::shared_ptr<const LoadedTls>> TlsMaterialStore::load(const TlsFiles& 
   auto loaded = std::make_shared<LoadedTls>();
   loaded->material = std::make_shared<const TlsMaterial>(std::move(*material));
   loaded->verifyStore = std::move(*store);
-  return std::shared_ptr<const LoadedTls>(std::move(loaded));
+  loaded->loadedAt = static_cast<std::int64_t>(std::time(nullptr));
+  return loaded;
 }
 
 Result<std::unique_ptr<TlsMaterialStore>> TlsMaterialStore::open(const TlsFiles& files) {
@@ -92,12 +95,28 @@ bool TlsMaterialStore::filesChanged() const {
   return now != stamps_;
 }
 
+void TlsMaterialStore::requireOnReload(MaterialCheck check) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reloadCheck_ = std::move(check);
+}
+
 Result<bool> TlsMaterialStore::reload() {
+  MaterialCheck check;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check = reloadCheck_;
+  }
   const auto seen = stamps();
   auto loaded = load(files_);
+  // Outside the lock: handshakes read current() meanwhile.
+  const std::optional<std::string> problem =
+      loaded && check ? check(*(*loaded)->material) : std::optional<std::string>();
   std::lock_guard<std::mutex> lock(mutex_);
   stamps_ = seen;  // a broken file is reported once, not on every poll
   if (!loaded) return tl::make_unexpected(loaded.error());
+  if (problem) return fail(ErrorCode::kInvalidInput, *problem, *problem);
+  // Taking over now: what the previous key signed after this moment is not this node's (see loadedAt).
+  (*loaded)->loadedAt = static_cast<std::int64_t>(std::time(nullptr));
   previous_ = std::move(current_);
   current_ = *loaded;
   return true;

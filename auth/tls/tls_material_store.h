@@ -5,8 +5,11 @@
 // stays in use.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,7 @@ namespace hie::auth {
 struct LoadedTls {
   std::shared_ptr<const TlsMaterial> material;
   ossl::UniquePtr<X509_STORE> verifyStore;  // anchors + CRLs, ready for handshakes
+  std::int64_t loadedAt = 0;  // seconds since the epoch when it was loaded (for a reload: when it took over)
 };
 
 class TlsMaterialStore {
@@ -33,6 +37,11 @@ class TlsMaterialStore {
   std::shared_ptr<const LoadedTls> previous() const;
   // Loads the files again; on any problem keeps the current material and returns the error.
   Result<bool> reload();
+  // A check new material must also pass before reload() swaps it in (serve, with udap.enabled: the
+  // UDAP startup checks); it returns the problem, nullopt when fine. A problem refuses the reload
+  // (kInvalidInput with that text) and the current material stays. Set before reloads can run.
+  using MaterialCheck = std::function<std::optional<std::string>(const TlsMaterial&)>;
+  void requireOnReload(MaterialCheck check);
   // True when a file's modification time or size changed since the last (re)load.
   bool filesChanged() const;
 
@@ -41,7 +50,7 @@ class TlsMaterialStore {
 
  private:
   explicit TlsMaterialStore(TlsFiles files) : files_(std::move(files)) {}
-  static Result<std::shared_ptr<const LoadedTls>> load(const TlsFiles& files);
+  static Result<std::shared_ptr<LoadedTls>> load(const TlsFiles& files);
   std::vector<std::pair<long long, long long>> stamps() const;
 
   TlsFiles files_;
@@ -49,6 +58,7 @@ class TlsMaterialStore {
   std::shared_ptr<const LoadedTls> current_;
   std::shared_ptr<const LoadedTls> previous_;
   std::vector<std::pair<long long, long long>> stamps_;
+  MaterialCheck reloadCheck_;
 };
 
 // Every CRL must be signed by a trust anchor or by a CA certificate of the

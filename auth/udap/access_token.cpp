@@ -1,5 +1,7 @@
 #include "auth/udap/access_token.h"
 
+#include <limits>
+
 #include <Poco/JSON/Object.h>
 
 #include "auth/udap/jose_json.h"
@@ -13,8 +15,8 @@ namespace {
 constexpr const char* kAccessTokenType = "at+jwt";  // RFC 9068 section 2.1
 constexpr std::int64_t kIssuedAtSkewSeconds = 60;
 
-tl::unexpected<JwsRefusal> refuse(std::string reason, std::string detail) {
-  return tl::make_unexpected(JwsRefusal{std::move(reason), std::move(detail)});
+tl::unexpected<JwsRefusal> refuse(std::string reason, std::string detail, std::string clientId = "") {
+  return tl::make_unexpected(JwsRefusal{std::move(reason), std::move(detail), std::move(clientId)});
 }
 
 bool verifiesWith(const ParsedJws& jws, EVP_PKEY* key) {
@@ -97,11 +99,23 @@ tl::expected<AccessTokenClaims, JwsRefusal> verifyAccessToken(const std::string&
   if (sub != out.clientId || out.clientId.empty()) {
     return refuse("token_malformed", "The access token's sub and client_id differ.");
   }
+  // From here on the token is this node's own (its signature verified) and names its client: a
+  // refusal carries the client_id for the audit entry (authentication mtls+udap).
   if (out.issuer != expectedIssuer || aud != expectedIssuer) {
-    return refuse("token_issuer", "The access token was issued for another server.");
+    return refuse("token_issuer", "The access token was issued for another server.", out.clientId);
   }
-  if (*exp <= now) return refuse("token_expired", "The access token has expired.");
-  if (*iat > now + kIssuedAtSkewSeconds) return refuse("token_not_yet_valid", "The access token's iat is in the future.");
+  // Never longer than the longest lifetime this node issues (udap.tokenLifetime <= 3600 s), however
+  // it was signed: a misissued or forged long-lived token is refused, not honoured until its exp.
+  // (iat + max cannot overflow where it is computed: a larger iat is refused as not yet valid.)
+  const bool tooLong = *iat <= std::numeric_limits<std::int64_t>::max() - kMaxAccessTokenLifetimeSeconds &&
+                       *exp > *iat + kMaxAccessTokenLifetimeSeconds;
+  if (tooLong || *iat < now - kMaxAccessTokenLifetimeSeconds) {
+    return refuse("token_lifetime_too_long", "The access token's lifetime or age is over 3600 seconds.", out.clientId);
+  }
+  if (*exp <= now) return refuse("token_expired", "The access token has expired.", out.clientId);
+  if (*iat > now + kIssuedAtSkewSeconds) {
+    return refuse("token_not_yet_valid", "The access token's iat is in the future.", out.clientId);
+  }
   return out;
 }
 

@@ -32,11 +32,17 @@ struct AccessTokenClaims {
 // The signed token (compact JWS, header {"alg","typ":"at+jwt"}; alg from the key, jws_crypto.h).
 Result<std::string> issueAccessToken(const AccessTokenClaims& claims, EVP_PKEY* signingKey);
 
+// The longest an access token of this node may live (exp - iat) and be used after its iat: the
+// largest udap.tokenLifetime.
+constexpr std::int64_t kMaxAccessTokenLifetimeSeconds = 3600;
+
 // Checks token at `now` for this node (expectedIssuer): the signature with one of the node's keys
 // (current, then previous: tokens survive one TLS reload; previous may be null), typ "at+jwt",
-// iss == aud == expectedIssuer, exp > now, iat <= now + 60, every claim present and of its type.
-// Refusal reasons: token_malformed, token_signature, token_type, token_issuer, token_expired,
-// token_not_yet_valid.
+// iss == aud == expectedIssuer, exp - iat <= 3600 and now - iat <= 3600, exp > now, iat <= now + 60,
+// every claim present and of its type. Refusal reasons: token_malformed, token_signature,
+// token_type, token_issuer, token_lifetime_too_long, token_expired, token_not_yet_valid.
+// token_issuer, token_lifetime_too_long, token_expired and token_not_yet_valid carry the token's
+// client_id (JwsRefusal::clientId): the token is this node's own, refused on its claims.
 tl::expected<AccessTokenClaims, JwsRefusal> verifyAccessToken(const std::string& token,
                                                               const std::string& expectedIssuer, std::int64_t now,
                                                               EVP_PKEY* currentKey, EVP_PKEY* previousKey);

@@ -35,6 +35,10 @@ struct JwsLimits {
 struct JwsRefusal {
   std::string reason;
   std::string detail;
+  // Access tokens only (verifyAccessToken, the gate's verifier): the client_id of a token whose
+  // signature verified (this node issued it) but that is refused on its claims, so that the
+  // refusal's audit entry can name it; "" otherwise.
+  std::string clientId = {};
 };
 
 struct ParsedJws {

@@ -1,10 +1,12 @@
 #include "auth/udap/jws_crypto.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include "common/base64.h"
 #include "common/ecdsa_signature.h"
@@ -162,6 +164,20 @@ tl::expected<X5cChain, JwsRefusal> decodeX5c(const ParsedJws& jws) {
     }
   }
   return chain;
+}
+
+std::optional<JwsRefusal> checkSigningKeyUsage(X509* leaf) {
+  if (leaf == nullptr) return JwsRefusal{"x5c_key_usage", "The x5c leaf is missing."};
+  // X509_get_extension_flags decodes the extensions once; EXFLAG_INVALID: one of them did not decode.
+  const std::uint32_t flags = X509_get_extension_flags(leaf);
+  if ((flags & EXFLAG_INVALID) != 0) {
+    return JwsRefusal{"x5c_key_usage", "The x5c leaf has an extension that cannot be decoded."};
+  }
+  if ((flags & EXFLAG_KUSAGE) == 0) return std::nullopt;  // no keyUsage: no restriction
+  if ((X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
+    return JwsRefusal{"x5c_key_usage", "The x5c leaf's keyUsage does not include digitalSignature."};
+  }
+  return std::nullopt;
 }
 
 Result<JwsAlgorithm> algorithmForKey(EVP_PKEY* key) {

@@ -29,6 +29,11 @@ struct X5cChain {
 };
 tl::expected<X5cChain, JwsRefusal> decodeX5c(const ParsedJws& jws);
 
+// nullopt when the x5c leaf may sign a JWS as far as its keyUsage goes: no keyUsage extension, or one
+// that includes digitalSignature (RFC 5280 4.2.1.3). Else x5c_key_usage (also for a keyUsage
+// extension OpenSSL cannot decode). The caller maps it to its endpoint's error.
+std::optional<JwsRefusal> checkSigningKeyUsage(X509* leaf);
+
 // The algorithm a key signs with: RSA (>= 2048 bits) -> RS256, EC P-256 -> ES256, EC P-384 -> ES384;
 // kInvalidInput for any other key (Ed25519 is not allowed by UDAP).
 Result<JwsAlgorithm> algorithmForKey(EVP_PKEY* key);

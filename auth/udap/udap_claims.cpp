@@ -69,6 +69,10 @@ tl::expected<Registered, UdapRefusal> checkRegistered(const Object& c, const std
   Registered r;
   std::optional<std::string> iss = nonEmptyString(c, "iss");
   if (!iss) return refuse(error, "claim_iss_missing", "The iss claim is missing or not a non-empty string.");
+  // Bounded before anything looks it up (a registry, a SAN URI, the jti table keyed by it).
+  if (iss->size() > kMaxIssBytes) {
+    return refuse(error, "iss_too_long", "The iss claim is longer than " + std::to_string(kMaxIssBytes) + " bytes.");
+  }
   std::optional<std::string> sub = nonEmptyString(c, "sub");
   if (!sub) return refuse(error, "claim_sub_missing", "The sub claim is missing or not a non-empty string.");
   if (*iss != *sub) return refuse(error, "iss_sub_mismatch", "The iss and sub claims differ.");
@@ -95,6 +99,15 @@ tl::expected<Registered, UdapRefusal> checkRegistered(const Object& c, const std
   if (*exp <= now) return refuse(error, "expired", "The JWT has expired (exp is not after now).");
   if (*iat > now + kMaxClockSkewSeconds) {
     return refuse(error, "issued_in_future", "The iat claim is more than 60 seconds ahead of this server's clock.");
+  }
+  // nbf is optional (RFC 7519 4.1.5); when present it is an integer NumericDate, and the JWT is not
+  // accepted before it (with the same clock skew as iat).
+  if (c.has("nbf")) {
+    std::optional<std::int64_t> nbf = jsonInteger(c, "nbf");
+    if (!nbf) return refuse(error, "claim_nbf_not_integer", "The nbf claim is not an integer NumericDate.");
+    if (*nbf > now + kMaxClockSkewSeconds) {
+      return refuse(error, "not_yet_valid", "The nbf claim is more than 60 seconds ahead of this server's clock.");
+    }
   }
   if (*exp <= *iat) return refuse(error, "lifetime_not_positive", "The exp claim is not after iat.");
   // exp > now, so exp - 300 cannot overflow; exp - iat could (iat may be INT64_MIN).

@@ -5,6 +5,7 @@
 // identity are checked elsewhere (jws_crypto.h, the caller).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct UdapRefusal {
 // the node's clock an iat may be.
 constexpr std::int64_t kMaxAssertionLifetimeSeconds = 300;
 constexpr std::int64_t kMaxClockSkewSeconds = 60;
+// The longest iss (a software statement's SAN URI, a client assertion's client_id) looked at: longer
+// is refused (iss_too_long) before any lookup.
+constexpr std::size_t kMaxIssBytes = 2048;
 
 // Registered claims every UDAP JWT carries (general.md 7.1.4), after the checks common to all.
 struct JwtTimes {

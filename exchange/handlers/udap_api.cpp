@@ -266,6 +266,9 @@ HttpReply UdapApi::registration(const HttpCall& call) const {
   if (!jws) return refuse("invalid_software_statement", jws.error().reason, jws.error().detail);
   auto chain = auth::udap::decodeX5c(*jws);
   if (!chain) return refuse("invalid_software_statement", chain.error().reason, chain.error().detail);
+  if (auto usage = auth::udap::checkSigningKeyUsage(chain->leaf.get())) {
+    return refuse("invalid_software_statement", usage->reason, usage->detail);
+  }
   ossl::UniquePtr<EVP_PKEY> leafKey(X509_get_pubkey(chain->leaf.get()));
   if (!leafKey) return refuse("invalid_software_statement", "jws_key_mismatch", "The x5c leaf has no usable public key.");
   if (auto bad = auth::udap::verifyJwsSignature(*jws, leafKey.get())) {
@@ -284,8 +287,8 @@ HttpReply UdapApi::registration(const HttpCall& call) const {
                   "The software statement's iss is not the identifier of an active organization named by the "
                   "certificate's SAN URIs.");
   }
-  if (statement->jti.size() > 256 || statement->iss.size() > 2048) {
-    return refuse("invalid_software_statement", "jti_too_long", "The jti or iss is too long.");
+  if (statement->jti.size() > 256) {  // checkSoftwareStatement bounds jti (256) and iss (kMaxIssBytes) already
+    return refuse("invalid_software_statement", "jti_too_long", "The jti is too long.");
   }
   auto fresh = jtis_.remember(statement->iss, statement->jti, statement->times.exp + kJtiMargin, at);
   if (!fresh) {
@@ -403,6 +406,9 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
   if (!jws) return refuse(401, "invalid_client", jws.error().reason, jws.error().detail);
   auto chain = auth::udap::decodeX5c(*jws);
   if (!chain) return refuse(401, "invalid_client", chain.error().reason, chain.error().detail);
+  if (auto usage = auth::udap::checkSigningKeyUsage(chain->leaf.get())) {
+    return refuse(401, "invalid_client", usage->reason, usage->detail);
+  }
   ossl::UniquePtr<EVP_PKEY> leafKey(X509_get_pubkey(chain->leaf.get()));
   if (!leafKey) return refuse(401, "invalid_client", "jws_key_mismatch", "The x5c leaf has no usable public key.");
   if (auto bad = auth::udap::verifyJwsSignature(*jws, leafKey.get())) {
@@ -413,7 +419,11 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
     const auto& e = claims.error();
     return refuse(e.error == "invalid_client" ? 401 : 400, e.error, e.reason, e.description);
   }
-  clientId = claims->clientId;
+  // RFC 6749 2.3 / RFC 7521 4.2: a client_id parameter, when sent, names the same client as the
+  // assertion; two identities in one request are refused rather than one of them picked.
+  if (const std::string* formClientId = param("client_id"); formClientId != nullptr && *formClientId != claims->clientId) {
+    return refuse(401, "invalid_client", "client_id_mismatch", "The client_id parameter is not the client assertion's iss.");
+  }
   if (auto standing = chains_.verifyChain(chain->leaf.get(), chain->untrusted.get(), at)) {
     return refuse(401, "invalid_client", "x5c_" + standing->reason,
                   "The certificate chain in x5c is not trusted by this node.");
@@ -433,6 +443,10 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
     return refuse(401, "invalid_client", "x5c_organization_mismatch",
                   "The assertion's certificate belongs to another organization than the client's.");
   }
+  // Only now is the client proven (registered, active, and the assertion signed by a trusted
+  // certificate of its organization under its SAN URI): from here on the audit entry names it.
+  // Before, the client_id is only what the request claims.
+  clientId = record.clientId;
   const auth::IdentityMapping tlsMapping = auth::mapIdentity(tlsPeer, registry->organizations);
   if (tlsMapping.outcome != auth::MappingOutcome::kAdmitted || tlsMapping.organization->identifier != record.organization) {
     return refuse(401, "invalid_client", "tls_organization_mismatch",
@@ -450,7 +464,8 @@ HttpReply UdapApi::token(const HttpCall& call, const auth::PeerIdentity& tlsPeer
     return refuse(400, "invalid_grant", "b2b_organization_mismatch",
                   "hl7-b2b organization_id is not the registered client's organization.");
   }
-  const std::string granted = grantedScope(*scope, splitScopes(record.scope));
+  // What the registration allowed, as far as udap.scopes still allows it now.
+  const std::string granted = grantedScope(grantedScope(*scope, splitScopes(record.scope)), settings_.scopes);
   if (granted.empty()) {
     return refuse(400, "invalid_scope", "scope_unsupported", "None of the requested scopes is granted to this client.");
   }

@@ -111,6 +111,11 @@ BearerCheck::BearerCheck(AccessTokenVerifier verify, Counters& counters, Clock n
       counters_(counters),
       now_(now ? std::move(now) : Clock([] { return static_cast<std::int64_t>(std::time(nullptr)); })) {}
 
+void BearerCheck::useScopes(const std::vector<std::string>& configured) {
+  configuredScopes_.clear();
+  for (const auto& scope : configured) configuredScopes_ += (configuredScopes_.empty() ? "" : " ") + scope;
+}
+
 BearerCheck::Outcome BearerCheck::check(const HttpCall& call, const auth::PeerIdentity& peer,
                                         const auth::Organization& organization,
                                         const auth::RegistrySnapshot& registry) const {
@@ -177,9 +182,17 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
   if (!verified) {
     out.refusal = tokenRefusal(verified.error().reason.empty() ? "token_malformed" : verified.error().reason,
                                verified.error().detail.empty() ? "The access token is not valid." : verified.error().detail);
+    // A token this node signed, refused on its claims (expired, ...): the caller authenticated with it.
+    if (!verified.error().clientId.empty()) {
+      out.authentication = "mtls+udap";
+      out.clientId = verified.error().clientId;
+    }
     return out;
   }
   const auth::udap::AccessTokenClaims& claims = *verified;
+  // The signature verified: whatever is refused below, the entry says how the caller authenticated.
+  out.authentication = "mtls+udap";
+  out.clientId = claims.clientId;
   // A client registered after the snapshot's poll (its first token is used at once): one refresh.
   std::shared_ptr<const auth::RegistrySnapshot> newer;
   const auth::RegistrySnapshot* known = &registry;
@@ -220,9 +233,10 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
                                 claims.purposeOfUse + "); a new purpose needs a new token.");
     return out;
   }
-  // Scopes only narrow what the organization's grants allow (docs/udap.md, "Scopes").
+  // Scopes only narrow what the organization's grants allow (docs/udap.md, "Scopes"); what the token
+  // was granted counts only as far as udap.scopes still allows it now.
   const std::string type = resourceTypeOf(call.path);
-  if (!type.empty() && !scopeCovers(claims.scope, type)) {
+  if (!type.empty() && !(scopeCovers(claims.scope, type) && scopeCovers(configuredScopes_, type))) {
     // type comes from the request's (decoded) path: it reaches the header only when it is a plain
     // FHIR type name (letters), never as control characters or quotes (header injection).
     const bool plainType = type.size() <= 64 && type.find_first_not_of(
@@ -233,8 +247,6 @@ BearerCheck::Outcome BearerCheck::decide(const HttpCall& call, const auth::PeerI
                                 (plainType ? ", scope=\"system/" + type + ".read\"" : std::string()));
     return out;
   }
-  out.authentication = "mtls+udap";
-  out.clientId = claims.clientId;
   out.purpose = claims.purposeOfUse;
   return out;
 }

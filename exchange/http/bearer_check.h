@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/identity/peer_identity.h"
 #include "auth/registry/organization.h"
@@ -31,8 +32,10 @@ namespace hie::exchange {
 using AccessTokenVerifier = std::function<tl::expected<auth::udap::AccessTokenClaims, auth::udap::JwsRefusal>(
     const std::string& token, std::int64_t now)>;
 
-// verifyAccessToken with the node's current TLS key and the one before the last reload. issuer: this
-// node's FHIR base URL (server.baseUrl + "/fhir"). tls must outlive the verifier.
+// verifyAccessToken with the node's current TLS key and the one before the last reload; a token of
+// the previous key only when its iat is not after the reload (else token_key_retired, with the
+// token's client_id). issuer: this node's FHIR base URL (server.baseUrl + "/fhir"). tls must outlive
+// the verifier.
 AccessTokenVerifier nodeAccessTokenVerifier(const auth::TlsMaterialStore& tls, std::string issuer);
 
 // The RFC 8705 thumbprint of the connection's client certificate: base64url (no padding) of the
@@ -44,9 +47,11 @@ class BearerCheck {
   using Clock = std::function<std::int64_t()>;  // seconds since the epoch
 
   struct Outcome {
-    // "mtls" (no Authorization header) or "mtls+udap" (a token accepted).
+    // "mtls" (no token, or one whose signature did not verify) or "mtls+udap" (a token this node
+    // signed: accepted, or refused after its signature verified, e.g. expired, another
+    // organization's, bound to another certificate, of a cancelled client, insufficient scope).
     std::string authentication = "mtls";
-    std::string clientId;  // the accepted token's client_id, "" otherwise
+    std::string clientId;  // that token's client_id (also on such a refusal), "" otherwise
     std::string purpose;   // the accepted token's purpose of use: the request's purpose from here on
     // 400 invalid_request | bearer_not_accepted, 401 token_* (WWW-Authenticate: Bearer
     // error="invalid_token"), 403 token_organization_mismatch | purpose_mismatch.
@@ -69,6 +74,11 @@ class BearerCheck {
     refresh_ = std::move(refresh);
   }
 
+  // The node's udap.scopes as configured now: a token's scope grants a type only where one of these
+  // covers it too (the intersection), so a scope removed from the configuration after a token was
+  // issued no longer grants. Default {"system/*.read"} (the udap.scopes default).
+  void useScopes(const std::vector<std::string>& configured);
+
   // true: a read or search of records (GET/HEAD under /fhir/ but /fhir/metadata) without a token is
   // refused 401 token_required (udap.requireToken); the other paths are unchanged. Default false.
   void requireToken(bool required) { requireToken_ = required; }
@@ -82,6 +92,7 @@ class BearerCheck {
   Clock now_;
   std::function<std::shared_ptr<const auth::RegistrySnapshot>()> refresh_;
   bool requireToken_ = false;
+  std::string configuredScopes_ = "system/*.read";  // space-separated
 };
 
 // The 401 for a refused token (RFC 6750 3.1): OperationOutcome (code security) and

@@ -27,6 +27,7 @@ struct HttpCall {
   // Set by the gate when it accepted a UDAP access token (docs/api.md, "Bearer tokens"): the token's
   // purpose of use, which purposeOfUseHeader() then answers instead of X-Purpose-Of-Use, and its
   // client_id (the audit entry's clientId, authentication "mtls+udap"). "" without a token.
+  // tokenClientId alone is set for a token the gate refused after its signature verified.
   std::string authorizedPurpose;
   std::string tokenClientId;
 

@@ -8,12 +8,23 @@
 namespace hie::exchange {
 
 AccessTokenVerifier nodeAccessTokenVerifier(const auth::TlsMaterialStore& tls, std::string issuer) {
-  return [&tls, issuer = std::move(issuer)](const std::string& token, std::int64_t now) {
+  return [&tls, issuer = std::move(issuer)](const std::string& token,
+                                            std::int64_t now) -> tl::expected<auth::udap::AccessTokenClaims, auth::udap::JwsRefusal> {
     const auto current = tls.current();
     const auto previous = tls.previous();
     EVP_PKEY* currentKey = current && current->material ? current->material->key.get() : nullptr;
     EVP_PKEY* previousKey = previous && previous->material ? previous->material->key.get() : nullptr;
-    return auth::udap::verifyAccessToken(token, issuer, now, currentKey, previousKey);
+    auto checked = auth::udap::verifyAccessToken(token, issuer, now, currentKey, nullptr);
+    if (checked || checked.error().reason != "token_signature" || previousKey == nullptr) return checked;
+    // The key before the last reload: only for what it signed before the reload (iat up to the moment
+    // the current material took over), and then for the token's lifetime as any token.
+    auto old = auth::udap::verifyAccessToken(token, issuer, now, previousKey, nullptr);
+    if (!old) return old;
+    if (old->issuedAt > current->loadedAt) {
+      return tl::make_unexpected(auth::udap::JwsRefusal{
+          "token_key_retired", "The access token was signed with a key this node had already replaced.", old->clientId});
+    }
+    return old;
   };
 }
 

@@ -33,6 +33,8 @@ BodyAllowance RequestGate::bodyAllowance(const std::string& method, const std::s
   if (method == "POST" && path == kAddCheckpointPath) return BodyAllowance{kMaxWitnessBodyBytes, false};
   if (udap_ != nullptr && method == "POST" && path == kUdapRegisterPath) return BodyAllowance{kMaxUdapRegisterBodyBytes, false};
   if (udap_ != nullptr && method == "POST" && path == kUdapTokenPath) return BodyAllowance{kMaxUdapTokenBodyBytes, false};
+  // UDAP off: the paths are 404 (handle), and their body is never read (not a 413 either).
+  if (udap_ == nullptr && UdapApi::isUdapPath(path)) return BodyAllowance{0, true};
   if (writes_ == nullptr || method == "DELETE" || !isWritePath(method, path)) return BodyAllowance{};
   const auth::OrganizationSnapshot organizations = directory_.snapshot();
   const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
@@ -46,7 +48,7 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
   GateOutcome out;
   const auth::OrganizationSnapshot organizations = directory_.snapshot();
   const auth::IdentityMapping mapping = auth::mapIdentity(peer, organizations->organizations);
-  if (udap_ != nullptr && UdapApi::isUdapPath(call.path)) {
+  if (UdapApi::isUdapPath(call.path)) {
     // Before the mapping: discovery is for unregistered clients, and registration and tokens identify
     // the client by its JWT's x5c (the TLS chain was verified by the handshake all the same). The
     // audit entry names the connection's organization when its certificate maps to one.
@@ -56,7 +58,8 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     const bool isSigned = std::any_of(call.headers.begin(), call.headers.end(), [](const auto& h) {
       return strcasecmp(h.first.c_str(), "Signature") == 0;
     });
-    if (signatures_ != nullptr && isSigned && mapping.outcome == auth::MappingOutcome::kAdmitted) {
+    // (A body left unread, UDAP off, has no digest to check: its request gets the 404 unsigned.)
+    if (signatures_ != nullptr && isSigned && !call.bodyUnread && mapping.outcome == auth::MappingOutcome::kAdmitted) {
       RequestSignatureCheck::Outcome checked = signatures_->check(call, peer, *mapping.organization);
       out.signature = std::move(checked.signature);
       if (checked.refusal) {
@@ -65,7 +68,17 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
         return out;
       }
     }
-    out.reply = udap_->handle(call, peer);
+    if (udap_ != nullptr) {
+      out.reply = udap_->handle(call, peer);
+    } else {
+      // UDAP is off: 404 to any client whose TLS chain verified, member or not, as the IG asks of a
+      // server without UDAP (discovery.md). Before the mapping as when UDAP is on, so that a
+      // non-member gets the same kind of answer either way (the paths are public) and a member's and
+      // a non-member's answers do not differ. A body is left unread (bodyAllowance).
+      out.reply = operationOutcome(404, "not-found", "No such endpoint (UDAP is not enabled on this node).");
+      out.reply.refusalReason = "no_route";
+      counters_.refusals.inc({"request", out.reply.refusalReason});
+    }
     if (mapping.outcome == auth::MappingOutcome::kAdmitted) out.organization = mapping.organization->identifier;
     return out;
   }
@@ -92,6 +105,8 @@ GateOutcome RequestGate::handle(const HttpCall& call, const auth::PeerIdentity& 
     BearerCheck::Outcome token = bearer_->check(call, peer, *mapping.organization, *organizations);
     if (token.refusal) {
       out.reply = std::move(*token.refusal);
+      // A token refused after its signature verified still says how the caller authenticated.
+      out.tokenClientId = std::move(token.clientId);
       // A signed request's refusal still answers its signature (req), or the calling node could not
       // tell this 401 from a forged one (and would not retry with a new token).
       if (signatures_ != nullptr) {

@@ -33,6 +33,8 @@ struct GateOutcome {
   RequestSignature signature;  // the check of the request's signature, for the audit entry
   // An accepted UDAP access token (BearerCheck): its purpose and client_id, "" without one. The
   // listener copies them into its HttpCall (authorizedPurpose, tokenClientId) for the audit entry.
+  // tokenClientId is also set when the gate refused a token whose signature verified (the entry then
+  // says mtls+udap and names the client); authorizedPurpose only when the token was accepted.
   std::string authorizedPurpose;
   std::string tokenClientId;
 };
@@ -44,7 +46,7 @@ class RequestGate {
   // requests between admission and routing; null = signatures are not looked at (check "").
   // writes: the FHIR write API (PUT, POST, DELETE under /fhir); null = writes are 405.
   // udap: the UDAP endpoints (UdapApi::isUdapPath), answered before identity mapping; null = udap.enabled
-  // is false (they are then 404 like any unknown path).
+  // is false (the three paths are then 404 for any client, also before identity mapping, body unread).
   RequestGate(const auth::OrganizationDirectory& directory, const CapabilityStatementHandler& metadata,
               const RecordApi& records, const AuditApi& auditApi, const ExchangeApi* exchange, Counters& counters,
               std::string baseUrl, const WitnessApi* witness = nullptr,
@@ -64,7 +66,8 @@ class RequestGate {
   // records.maxRequestBytes when the node has the write API, but only from an organization that
   // may write (role local): anyone else's is left unread, and handle() refuses the request. With UDAP,
   // POST /oauth/register takes kMaxUdapRegisterBodyBytes and POST /oauth/token kMaxUdapTokenBodyBytes
-  // from any client whose TLS chain verified (registration and tokens come before identity mapping).
+  // from any client whose TLS chain verified (registration and tokens come before identity mapping);
+  // without UDAP a body to those paths is left unread (unread: handle() answers 404).
   BodyAllowance bodyAllowance(const std::string& method, const std::string& path,
                               const auth::PeerIdentity& peer) const;
 

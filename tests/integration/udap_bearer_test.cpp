@@ -8,11 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include <pqxx/pqxx>
 
 #include "auth/udap/access_token.h"
+#include "auth/udap/jws.h"
 #include "common/base64.h"
 #include "common/hex.h"
 #include "tests/support/fhir_validator.h"
@@ -71,8 +73,9 @@ class UdapBearer : public ::testing::Test {
     f.start();
   }
 
+  // Signed with f.serverCert's key; iat = now + issuedIn (default 5 s ago).
   std::string token(const Credential& boundTo, const std::string& purpose = "TREAT", std::int64_t lifetime = 300,
-                    const std::string& clientId = kClientId) const {
+                    const std::string& clientId = kClientId, std::int64_t issuedIn = -5) const {
     auth::udap::AccessTokenClaims claims;
     claims.issuer = kBase + "/fhir";
     claims.clientId = clientId;
@@ -80,7 +83,7 @@ class UdapBearer : public ::testing::Test {
     claims.purposeOfUse = purpose;
     claims.scope = "system/*.read";
     claims.certificateThumbprint = thumbprintOf(boundTo);
-    claims.issuedAt = static_cast<std::int64_t>(std::time(nullptr)) - 5;
+    claims.issuedAt = static_cast<std::int64_t>(std::time(nullptr)) + issuedIn;
     claims.expiresAt = claims.issuedAt + lifetime;
     claims.jti = randomHex(16);
     auto t = auth::udap::issueAccessToken(claims, f.serverCert.key());
@@ -137,8 +140,11 @@ TEST_F(UdapBearer, AGrantedReadWithATokenIsServedAndAuditedAsMtlsPlusUdap) {
   EXPECT_TRUE(contains(other.header("WWW-Authenticate"), "Bearer realm=\"hie-node\", error=\"invalid_token\""))
       << other.head;
   EXPECT_TRUE(contains(other.body, "\"resourceType\":\"OperationOutcome\"")) << other.body;
+  // Refused after its signature verified: audited as the token's client, mtls+udap.
+  const std::string asTheClient =
+      " AND audit_leaf_text(leaf, 'authentication') = 'mtls+udap' AND audit_leaf_text(leaf, 'clientId') = '" + kClientId + "'";
   EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_binding_mismatch' AND "
-                  "audit_leaf_text(leaf, 'outcome') = 'denied'"),
+                  "audit_leaf_text(leaf, 'outcome') = 'denied'" + asTheClient),
             1);
 
   // Another purpose in the header: 403; a token on /exchange: 400; an expired token: 401.
@@ -146,9 +152,17 @@ TEST_F(UdapBearer, AGrantedReadWithATokenIsServedAndAuditedAsMtlsPlusUdap) {
   EXPECT_EQ(readWith(clinic, t, {}, "/exchange/Patient?identifier=urn:x|1").status, 400);
   HttpResult expired = readWith(clinic, token(clinic, "TREAT", 1));
   EXPECT_EQ(expired.status, 401);
-  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'purpose_mismatch'"), 1);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'purpose_mismatch'" + asTheClient), 1);
   EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'bearer_not_accepted'"), 1);
-  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_expired'"), 1);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_expired'" + asTheClient), 1);
+  // A token this node did not sign proves no client: plain mtls.
+  std::string forged = t;
+  char& inSignature = forged[forged.rfind('.') + 10];
+  inSignature = inSignature == 'A' ? 'B' : 'A';
+  EXPECT_EQ(readWith(clinic, forged).status, 401);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_signature' AND "
+                  "audit_leaf_text(leaf, 'authentication') = 'mtls' AND audit_leaf_text(leaf, 'clientId') = ''"),
+            1);
   // No read was served by any of them.
   EXPECT_EQ(count(served), 2);
 
@@ -167,6 +181,64 @@ TEST_F(UdapBearer, AGrantedReadWithATokenIsServedAndAuditedAsMtlsPlusUdap) {
   EXPECT_TRUE(contains(balp.output, " 0 problems")) << balp.output;
 }
 
+TEST_F(UdapBearer, ATlsReloadDuringUdapUseKeepsEarlierTokensAndRefusesMaterialUnfitForUdap) {
+  const std::string early = token(clinic);
+  HttpResult r;
+  ASSERT_TRUE(waitFor([&] { return (r = readWith(clinic, early)).status == 200; }, std::chrono::seconds(15)))
+      << r.status << r.body << f.node()->log();
+  const Credential old = f.serverCert;
+  auto install = [&](const Credential& c) {
+    writeFile(f.dir.path(), "node.key", c.keyPem());
+    writeFile(f.dir.path(), "node.crt", f.pki.chainPem(c));
+    f.node()->signal(SIGHUP);
+  };
+  CertSpec spec;
+  spec.commonName = "node-a";
+  spec.sanDns = {"localhost"};
+  spec.sanIps = {"127.0.0.1"};
+  spec.extendedKeyUsage = {"serverAuth", "clientAuth"};
+  spec.keyType = KeyType::kRsa2048;
+
+  // Without the SAN URI of the FHIR base: refused (log and counter), the old material stays.
+  spec.sanUris = {kNodeOrg};
+  install(f.pki.leaf(spec));
+  ASSERT_TRUE(waitFor([&] { return contains(f.node()->log(), "has no SAN URI " + kBase + "/fhir"); },
+                      std::chrono::seconds(10)))
+      << f.node()->log();
+  EXPECT_GE(f.node()->counter("hie_tls_reload_failures_total"), 1u);
+  EXPECT_EQ(f.node()->counter("hie_tls_reloads_total"), 0u);
+  EXPECT_EQ(f.get(clinic).serverCertSha256, old.sha256Fingerprint());
+  EXPECT_EQ(readWith(clinic, early).status, 200);
+
+  // A certificate fit for UDAP: taken. Tokens the old key signed before the reload stay valid.
+  spec.sanUris = {kNodeOrg, kBase + "/fhir"};
+  const Credential fresh = f.pki.leaf(spec);
+  install(fresh);
+  ASSERT_TRUE(waitFor([&] { return f.get(clinic).serverCertSha256 == fresh.sha256Fingerprint(); },
+                      std::chrono::seconds(10)))
+      << f.node()->log();
+  EXPECT_EQ(readWith(clinic, early).status, 200);
+  // The old key signing after the reload is not this node: refused, audited as the token's client.
+  f.serverCert = old;
+  const std::string lateOld = token(clinic, "TREAT", 300, kClientId, 30);  // iat: now + 30, after the reload
+  f.serverCert = fresh;
+  HttpResult retired = readWith(clinic, lateOld);
+  EXPECT_EQ(retired.status, 401) << retired.body;
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_key_retired' AND "
+                  "audit_leaf_text(leaf, 'authentication') = 'mtls+udap' AND audit_leaf_text(leaf, 'clientId') = '" +
+                  kClientId + "'"),
+            1);
+  EXPECT_EQ(readWith(clinic, token(clinic)).status, 200);  // the new key's token
+  // New answers are signed with the new key: the discovery's signed_metadata carries the new chain.
+  const HttpResult metadata = f.get(clinic, "/fhir/.well-known/udap");
+  ASSERT_EQ(metadata.status, 200) << metadata.body;
+  const std::size_t at = metadata.body.find("\"signed_metadata\":\"") + 19;
+  auto jws = auth::udap::parseJws(metadata.body.substr(at, metadata.body.find('"', at) - at));
+  ASSERT_TRUE(jws) << metadata.body;
+  EXPECT_EQ(jws->x5cDer.front(), fresh.certDer());
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'action') = 'read' AND audit_leaf_text(leaf, 'outcome') = 'success'"), 4);
+}
+
 TEST_F(UdapBearer, ACancelledClientsTokenIsRefused) {
   const std::string cancelled = "bearer-test-client-2";
   {
@@ -182,7 +254,10 @@ TEST_F(UdapBearer, ACancelledClientsTokenIsRefused) {
   // Never served, whether the registry has seen the row yet or not: unknown and cancelled are alike.
   HttpResult r = readWith(clinic, t);
   EXPECT_EQ(r.status, 401) << r.body;
-  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_client_cancelled'"), 1);
+  EXPECT_EQ(count("audit_leaf_text(leaf, 'outcomeReason') = 'token_client_cancelled' AND "
+                  "audit_leaf_text(leaf, 'authentication') = 'mtls+udap' AND audit_leaf_text(leaf, 'clientId') = '" +
+                  cancelled + "'"),
+            1);
   EXPECT_EQ(count("audit_leaf_text(leaf, 'action') = 'read' AND audit_leaf_text(leaf, 'outcome') = 'success'"), 0);
 }
 

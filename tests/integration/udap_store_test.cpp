@@ -86,5 +86,19 @@ TEST(UdapStore, AJtiIsRefusedWhileRememberedAndUsableAfter) {
   EXPECT_FALSE(*jtis.remember("client-1", "j1", now + 1000, now + 400));
 }
 
+TEST(UdapStore, AJtiIsRememberedThroughItsRememberUntilSecond) {
+  // The boundary: at now == rememberUntil the jti is still a replay; it is freed only after.
+  NodeFixture f;
+  f.migrate();
+  db::ConnectionPool pool(f.db.uri(), 2);
+  exchange::PgJtiRegistry jtis(pool);
+  const std::int64_t now = std::time(nullptr);
+  const std::int64_t until = now + 360;
+  EXPECT_TRUE(*jtis.remember("client-1", "edge", until, now));
+  EXPECT_FALSE(*jtis.remember("client-1", "edge", until + 500, until - 1));
+  EXPECT_FALSE(*jtis.remember("client-1", "edge", until + 500, until));
+  EXPECT_TRUE(*jtis.remember("client-1", "edge", until + 500, until + 1));
+}
+
 }  // namespace
 }  // namespace hie::testing

@@ -464,8 +464,28 @@ class UdapDisabled : public Udap {
 TEST_F(UdapDisabled, TheEndpointsAreNotFound) {
   EXPECT_EQ(f.get(clinic, "/fhir/.well-known/udap").status, 404);
   auto s = steps("register");
-  EXPECT_TRUE(contains(s["register"], "\"status\":4")) << s["register"];
+  EXPECT_TRUE(contains(s["register"], "\"status\":404")) << s["register"];
   EXPECT_EQ(auditCount("udap-register", ""), 0);
+}
+
+TEST_F(UdapDisabled, EveryClientGets404AndNoBodyIsRead) {
+  // A non-member (its chain verifies, it maps to no organization) gets the same 404 as a member: the
+  // paths are answered before identity mapping whether UDAP is on or off.
+  const Credential stranger = f.memberCert({"urn:oid:2.16.840.1.113883.3.7777"}, "stranger");
+  EXPECT_EQ(f.get(stranger, "/fhir/.well-known/udap").status, 404);
+  for (const Credential* who : std::vector<const Credential*>{&clinic, &stranger}) {
+    for (const char* path : {"/oauth/register", "/oauth/token"}) {
+      SCOPED_TRACE(std::string(path) + (who == &clinic ? " member" : " non-member"));
+      // A body announced and never sent: reading it would wait for server.timeout (408), a limit
+      // would answer 413. The 404 comes at once, and the connection closes.
+      const HttpResult r = tlsExchange(f.node()->port(), f.pki.root, f.as(*who),
+                                       std::string("POST ") + path +
+                                           " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                           "Content-Length: 1000000\r\n\r\n");
+      EXPECT_EQ(r.status, 404) << r.head << r.body;
+    }
+  }
+  EXPECT_EQ(auditCount("rest", "no_route"), 5);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <openssl/evp.h>
 
 #include <Poco/JSON/Object.h>
@@ -139,6 +141,48 @@ TEST(AccessToken, Refusals) {
   std::string badCnf = good;
   badCnf.insert(badCnf.size() - 1, R"(,"cnf":{"x5t":"abc"})");
   EXPECT_EQ(reason(signedClaims("at+jwt", badCnf), kIssuer, kNow, key.get(), nullptr), "token_malformed");
+}
+
+TEST(AccessToken, NoTokenLivesOrIsUsedLongerThanAnHour) {
+  // Signed with the node's key all the same (misissued, or the key misused): refused on its times.
+  ossl::UniquePtr<EVP_PKEY> key = ecKey("P-256");
+  auto reasonFor = [&](std::int64_t iat, std::int64_t exp, std::int64_t now) {
+    AccessTokenClaims c = sampleClaims();
+    c.issuedAt = iat;
+    c.expiresAt = exp;
+    auto r = verifyAccessToken(*issueAccessToken(c, key.get()), kIssuer, now, key.get(), nullptr);
+    return r ? std::string("accepted") : r.error().reason + " " + r.error().clientId;
+  };
+  EXPECT_EQ(reasonFor(kNow, kNow + 3600, kNow + 3599), "accepted");
+  EXPECT_EQ(reasonFor(kNow, kNow + 3601, kNow), "token_lifetime_too_long c-4f1e");
+  EXPECT_EQ(reasonFor(kNow, kNow + 86400 * 365, kNow + 10), "token_lifetime_too_long c-4f1e");
+  // Age: now - iat over an hour, whatever exp says.
+  EXPECT_EQ(reasonFor(kNow - 3601, kNow + 10, kNow), "token_lifetime_too_long c-4f1e");
+  EXPECT_EQ(reasonFor(kNow - 3600, kNow + 10, kNow), "token_lifetime_too_long c-4f1e");  // lifetime 3610
+  EXPECT_EQ(reasonFor(kNow - 3590, kNow + 10, kNow), "accepted");
+  // Extremes do not overflow.
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t min = std::numeric_limits<std::int64_t>::min();
+  EXPECT_EQ(reasonFor(min, max, kNow), "token_lifetime_too_long c-4f1e");
+  EXPECT_EQ(reasonFor(max - 10, max, kNow), "token_not_yet_valid c-4f1e");
+  EXPECT_EQ(reasonFor(kNow, min, kNow), "token_expired c-4f1e");
+}
+
+TEST(AccessToken, ARefusalAfterTheSignatureNamesTheClient) {
+  // For the audit entry (authentication mtls+udap): a token this node signed names its client even
+  // when refused on its claims; one whose signature did not verify names nobody.
+  ossl::UniquePtr<EVP_PKEY> key = ecKey("P-256");
+  ossl::UniquePtr<EVP_PKEY> other = ecKey("P-256");
+  const std::string token = *issueAccessToken(sampleClaims(), key.get());
+  auto clientOf = [&](const std::string& issuer, std::int64_t now, EVP_PKEY* current) {
+    auto r = verifyAccessToken(token, issuer, now, current, nullptr);
+    return r ? std::string("accepted") : r.error().reason + " " + r.error().clientId;
+  };
+  EXPECT_EQ(clientOf(kIssuer, kNow + 300, key.get()), "token_expired c-4f1e");
+  EXPECT_EQ(clientOf(kIssuer, kNow - 61, key.get()), "token_not_yet_valid c-4f1e");
+  EXPECT_EQ(clientOf("https://node-b.example.org:8443/fhir", kNow, key.get()), "token_issuer c-4f1e");
+  EXPECT_EQ(clientOf(kIssuer, kNow, other.get()), "token_signature ");
+  EXPECT_EQ(verifyAccessToken("a.b.c", kIssuer, kNow, key.get(), nullptr).error().clientId, "");
 }
 
 TEST(AccessToken, BoundTokenCarriesTheCertificateThumbprint) {

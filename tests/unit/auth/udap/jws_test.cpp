@@ -179,6 +179,21 @@ TEST_F(Jws, DecodeX5cWantsExactlyOneDerCertificatePerEntry) {
   EXPECT_EQ(decodeX5c(*parsed).error().reason, "jws_x5c_not_der");
 }
 
+TEST_F(Jws, AnX5cLeafWithKeyUsageMustAllowDigitalSignature) {
+  EXPECT_FALSE(checkSigningKeyUsage(ec_->cert()));  // the test PKI's leaves: digitalSignature
+  hie::testing::CertSpec spec;
+  spec.commonName = "encipher-only";
+  spec.extendedKeyUsage = {"clientAuth"};
+  spec.keyUsage = "critical,keyAgreement";
+  Credential agreement = pki_->leaf(spec);
+  auto refused = checkSigningKeyUsage(agreement.cert());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->reason, "x5c_key_usage");
+  spec.keyUsage = "digitalSignature,keyAgreement";  // not critical, still a keyUsage that allows signing
+  EXPECT_FALSE(checkSigningKeyUsage(pki_->leaf(spec).cert()));
+  EXPECT_EQ(checkSigningKeyUsage(nullptr)->reason, "x5c_key_usage");
+}
+
 TEST_F(Jws, SignThenVerifyRoundTripsForEveryAllowedKey) {
   struct Case {
     EVP_PKEY* key;

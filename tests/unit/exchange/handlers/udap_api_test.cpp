@@ -106,20 +106,24 @@ class MemoryClients : public UdapClientStore {
     return true;
   }
   Result<std::optional<UdapClientRecord>> find(const std::string& id) const override {
+    ++finds;
     auto it = clients.find(id);
     if (it == clients.end()) return std::optional<UdapClientRecord>();
     return std::optional<UdapClientRecord>(it->second);
   }
   Result<std::vector<UdapClientRecord>> list() const override { return std::vector<UdapClientRecord>(); }
   std::map<std::string, UdapClientRecord> clients;
+  mutable int finds = 0;
 };
 
 class MemoryJti : public JtiRegistry {
  public:
-  Result<bool> remember(const std::string& iss, const std::string& jti, std::int64_t, std::int64_t) override {
+  Result<bool> remember(const std::string& iss, const std::string& jti, std::int64_t until, std::int64_t) override {
+    lastUntil = until;
     return seen.insert(iss + "|" + jti).second;
   }
   std::set<std::string> seen;
+  std::int64_t lastUntil = 0;
 };
 
 auth::Organization org(const std::string& id) {
@@ -279,6 +283,125 @@ TEST_F(UdapApiTest, RegisterModifyCancelAndTokens) {
   EXPECT_NE(after.body.find("\"error\":\"invalid_client\""), std::string::npos);
   HttpReply none = registerBody(statement("[]"));
   EXPECT_EQ(none.refusalReason, "cancel_without_registration");
+}
+
+TEST_F(UdapApiTest, TheTokenAuditNamesOnlyAProvenClient) {
+  // reply.access.clientId becomes the audit entry's clientId: empty until the client is registered
+  // and active and the assertion's signature, chain and SAN mapping are proven.
+  const std::string id = parseJsonObject(registerBody(statement()).body)->at("client_id").text;
+  HttpReply unknown = tokenFor("client-nobody-registered");
+  EXPECT_EQ(unknown.refusalReason, "client_unknown");
+  EXPECT_EQ(unknown.access.clientId, "");
+  chains.refuse = "certificate_revoked";
+  HttpReply untrusted = tokenFor(id);
+  EXPECT_EQ(untrusted.refusalReason, "x5c_certificate_revoked");
+  EXPECT_EQ(untrusted.access.clientId, "");
+  chains.refuse.clear();
+  // Signed by another organization's certificate (it lacks the registered SAN URI).
+  const std::string foreign = sign(other, R"({"iss":")" + id + R"(","sub":")" + id + R"(","aud":")" + kBase +
+                                              R"(/oauth/token","iat":)" + std::to_string(now) + R"(,"exp":)" +
+                                              std::to_string(now + 300) + R"(,"jti":"j-foreign"})");
+  HttpReply notInSan = post(kUdapTokenPath, "application/x-www-form-urlencoded",
+                            "grant_type=client_credentials&scope=system%2F*.read&udap=1&client_assertion_type=urn%3Aietf%3A"
+                            "params%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" + foreign);
+  EXPECT_EQ(notInSan.refusalReason, "iss_not_in_san");
+  EXPECT_EQ(notInSan.access.clientId, "");
+  // Proven: the refusals after that, and the grant, name it.
+  HttpReply otherTls = tokenFor(id, &other);
+  EXPECT_EQ(otherTls.refusalReason, "tls_organization_mismatch");
+  EXPECT_EQ(otherTls.access.clientId, id);
+  HttpReply otherOrg = tokenFor(id, nullptr, kOther);
+  EXPECT_EQ(otherOrg.refusalReason, "b2b_organization_mismatch");
+  EXPECT_EQ(otherOrg.access.clientId, id);
+  EXPECT_EQ(tokenFor(id).access.clientId, id);
+  registerBody(statement("[]"));
+  HttpReply cancelled = tokenFor(id);
+  EXPECT_EQ(cancelled.refusalReason, "client_cancelled");
+  EXPECT_EQ(cancelled.access.clientId, "");
+}
+
+TEST_F(UdapApiTest, ATokenGrantsOnlyWhatUdapScopesAllowsNow) {
+  const std::string id = parseJsonObject(registerBody(statement()).body)->at("client_id").text;  // system/*.read
+  // The node restarted with udap.scopes = system/Observation.read: the registration's system/*.read
+  // no longer grants everything.
+  UdapSettings narrower = api->settings();
+  narrower.scopes = {"system/Observation.read"};
+  api = std::make_unique<UdapApi>(narrower, chains, *directory, *tls, clients, jtis, counters, [this] { return now; });
+  HttpReply wildcard = tokenFor(id);
+  EXPECT_EQ(wildcard.status, 400) << wildcard.body;
+  EXPECT_EQ(wildcard.refusalReason, "scope_unsupported");
+  HttpReply observation = post(kUdapTokenPath, "application/x-www-form-urlencoded",
+                               "grant_type=client_credentials&scope=system%2FObservation.read+system%2FPatient.read&udap=1"
+                               "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+                               "&client_assertion=" + assertion(id));
+  ASSERT_EQ(observation.status, 200) << observation.body;
+  EXPECT_EQ(parseJsonObject(observation.body)->at("scope").text, "system/Observation.read");
+}
+
+TEST_F(UdapApiTest, AnX5cLeafWhoseKeyUsageForbidsSigningIsRefused) {
+  const std::string id = parseJsonObject(registerBody(statement()).body)->at("client_id").text;
+  CertSpec spec;
+  spec.extendedKeyUsage = {"clientAuth"};
+  spec.sanUris = {kClinic};
+  spec.keyUsage = "critical,keyAgreement";  // an EC key that may not sign
+  clinic = pki.leaf(spec);
+  HttpReply registration = registerBody(statement());
+  EXPECT_EQ(registration.status, 400);
+  EXPECT_EQ(registration.refusalReason, "x5c_key_usage");
+  EXPECT_NE(registration.body.find("\"error\":\"invalid_software_statement\""), std::string::npos) << registration.body;
+  HttpReply token = tokenFor(id);
+  EXPECT_EQ(token.status, 401);
+  EXPECT_EQ(token.refusalReason, "x5c_key_usage");
+  EXPECT_NE(token.body.find("\"error\":\"invalid_client\""), std::string::npos) << token.body;
+}
+
+TEST_F(UdapApiTest, AClientIdParameterMustBeTheAssertionsIss) {
+  const std::string id = parseJsonObject(registerBody(statement()).body)->at("client_id").text;
+  auto withClientId = [&](const std::string& clientIdParam) {
+    return post(kUdapTokenPath, "application/x-www-form-urlencoded",
+                "grant_type=client_credentials&scope=system%2F*.read&udap=1&client_id=" + clientIdParam +
+                    "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+                    "&client_assertion=" + assertion(id));
+  };
+  for (const std::string& wrong : {std::string("someone-else"), std::string(""), id + "x"}) {
+    HttpReply r = withClientId(wrong);
+    EXPECT_EQ(r.status, 401) << wrong;
+    EXPECT_EQ(r.refusalReason, "client_id_mismatch") << wrong;
+    EXPECT_NE(r.body.find("\"error\":\"invalid_client\""), std::string::npos) << r.body;
+    EXPECT_EQ(r.access.clientId, "");
+  }
+  EXPECT_EQ(withClientId(id).status, 200);
+}
+
+TEST_F(UdapApiTest, AnOverlongIssIsRefusedBeforeAnyLookup) {
+  HttpReply token = tokenFor(std::string(2049, 'c'));
+  EXPECT_EQ(token.status, 401);
+  EXPECT_EQ(token.refusalReason, "iss_too_long");
+  EXPECT_NE(token.body.find("\"error\":\"invalid_client\""), std::string::npos) << token.body;
+  EXPECT_EQ(clients.finds, 0);
+  EXPECT_TRUE(jtis.seen.empty());
+  const std::string longIss = "urn:x:" + std::string(2043, 'i');
+  HttpReply registration = registerBody(sign(
+      clinic, R"({"iss":")" + longIss + R"(","sub":")" + longIss + R"(","aud":")" + kBase + R"(/oauth/register","iat":)" +
+                  std::to_string(now) + R"(,"exp":)" + std::to_string(now + 300) +
+                  R"(,"jti":"j1","client_name":"EHR","contacts":["mailto:it@example.org"],)"
+                  R"("grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","scope":"system/*.read"})"));
+  EXPECT_EQ(registration.status, 400);
+  EXPECT_EQ(registration.refusalReason, "iss_too_long");
+  EXPECT_NE(registration.body.find("\"error\":\"invalid_software_statement\""), std::string::npos);
+  EXPECT_TRUE(jtis.seen.empty());
+  EXPECT_TRUE(clients.clients.empty());
+}
+
+TEST_F(UdapApiTest, AJtiIsRememberedPastItsJwtsExp) {
+  // The JWT is accepted while exp > now; the registry keeps the jti through rememberUntil (inclusive),
+  // which must not be before exp, or an assertion could be replayed in its last seconds.
+  HttpReply registration = registerBody(statement());  // exp = now + 300
+  ASSERT_EQ(registration.status, 201);
+  EXPECT_GE(jtis.lastUntil, now + 300);
+  const std::string id = parseJsonObject(registration.body)->at("client_id").text;
+  ASSERT_EQ(tokenFor(id).status, 200);  // exp = now + 300
+  EXPECT_GE(jtis.lastUntil, now + 300);
 }
 
 TEST_F(UdapApiTest, UntrustedChainsAreUnapproved) {

@@ -43,7 +43,10 @@ class FakeTokens {
     c.certificateThumbprint = certificateThumbprint(peerWith(kCertHex));
     c.issuedAt = now - 10;
     c.expiresAt = now + 290;
-    if (token == "expired") return tl::make_unexpected(auth::udap::JwsRefusal{"token_expired", "The access token has expired."});
+    if (token == "expired") {
+      // As verifyAccessToken: this node's own token, refused on its claims, names its client.
+      return tl::make_unexpected(auth::udap::JwsRefusal{"token_expired", "The access token has expired.", "client-1"});
+    }
     if (token == "foreign") {
       return tl::make_unexpected(auth::udap::JwsRefusal{"token_signature", "The access token was not signed by this node."});
     }
@@ -194,18 +197,19 @@ TEST_F(BearerGateTest, GrantsStillDecideWithTheTokensPurpose) {
 
 TEST_F(BearerGateTest, RefusedTokensAre401WithWwwAuthenticate) {
   struct Case {
-    std::string token, reason;
+    std::string token, reason, clientId;  // clientId: the token's once its signature verified
   };
-  for (const Case& c : std::vector<Case>{{"expired", "token_expired"},
-                                         {"foreign", "token_signature"},
-                                         {"cancelled", "token_client_cancelled"},
-                                         {"unknown-client", "token_client_cancelled"},
-                                         {"unbound", "token_binding_mismatch"}}) {
+  for (const Case& c : std::vector<Case>{{"expired", "token_expired", "client-1"},
+                                         {"foreign", "token_signature", ""},
+                                         {"cancelled", "token_client_cancelled", "client-cancelled"},
+                                         {"unknown-client", "token_client_cancelled", "client-unknown"},
+                                         {"unbound", "token_binding_mismatch", "client-1"}}) {
     SCOPED_TRACE(c.token);
     auto out = handle(withToken(call("/fhir/Patient/p1"), c.token));
     EXPECT_EQ(out.reply.status, 401);
     EXPECT_EQ(out.reply.refusalReason, c.reason);
-    EXPECT_EQ(out.tokenClientId, "");
+    EXPECT_EQ(out.tokenClientId, c.clientId);
+    EXPECT_EQ(out.authorizedPurpose, "");
     EXPECT_NE(out.reply.body.find("\"resourceType\":\"OperationOutcome\""), std::string::npos);
     EXPECT_NE(out.reply.body.find("\"code\":\"security\""), std::string::npos);
     EXPECT_EQ(header(out.reply, "WWW-Authenticate").rfind("Bearer realm=\"hie-node\", error=\"invalid_token\", error_description=\"", 0), 0u)
@@ -213,6 +217,42 @@ TEST_F(BearerGateTest, RefusedTokensAre401WithWwwAuthenticate) {
     EXPECT_EQ(counters.refusals.value({"token", c.reason}) > 0, true);
   }
   EXPECT_EQ(store.calls, 0);  // nothing was read
+}
+
+TEST_F(BearerGateTest, ATokenRefusedAfterItsSignatureIsAuditedAsMtlsPlusUdap) {
+  // Every refusal of a token this node signed: the entry names the token's client and says how the
+  // caller authenticated; a token whose signature failed proves no client (plain mtls).
+  struct Case {
+    std::string token, path, org, certHex, purpose, reason, authentication, clientId;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"expired", "/fhir/Patient/p1", kLakeside, kCertHex, "", "token_expired", "mtls+udap", "client-1"},
+           {"riverside", "/fhir/Patient/p1", kLakeside, kCertHex, "", "token_organization_mismatch", "mtls+udap",
+            "client-2"},
+           {"good", "/fhir/Patient/p1", kLakeside, kOtherCertHex, "", "token_binding_mismatch", "mtls+udap",
+            "client-1"},
+           {"cancelled", "/fhir/Patient/p1", kLakeside, kCertHex, "", "token_client_cancelled", "mtls+udap",
+            "client-cancelled"},
+           {"good", "/fhir/Patient/p1", kLakeside, kCertHex, "HPAYMT", "purpose_mismatch", "mtls+udap", "client-1"},
+           {"observations-only", "/fhir/Patient/p1", kLakeside, kCertHex, "", "insufficient_scope", "mtls+udap",
+            "client-1"},
+           {"foreign", "/fhir/Patient/p1", kLakeside, kCertHex, "", "token_signature", "mtls", ""}}) {
+    SCOPED_TRACE(c.reason);
+    HttpCall request = withToken(call(c.path), c.token);
+    if (!c.purpose.empty()) request.headers.emplace_back("X-Purpose-Of-Use", c.purpose);
+    const auth::PeerIdentity peer = FakeTokens::peerWith(c.certHex, c.org);
+    auto out = gate.handle(request, peer);
+    EXPECT_EQ(out.reply.refusalReason, c.reason);
+    // What the listener does with the gate's outcome (https_server.cpp), then the audit entry.
+    request.authorizedPurpose = out.authorizedPurpose;
+    request.tokenClientId = out.tokenClientId;
+    const audit::AuditEvent e = requestEvent(request, c.path, peer, c.org, out.reply, 0);
+    EXPECT_EQ(e.outcome, "denied");
+    EXPECT_EQ(e.outcomeReason, c.reason);
+    EXPECT_EQ(e.authentication, c.authentication);
+    EXPECT_EQ(e.clientId, c.clientId);
+  }
+  EXPECT_EQ(store.calls, 0);
 }
 
 TEST_F(BearerGateTest, AClientUnknownToTheSnapshotIsLookedUpOnceMore) {
@@ -318,6 +358,23 @@ TEST_F(BearerGateTest, ScopesNarrowWhatTheGrantsAllow) {
   // A type the scope covers passes the gate (what the grants then say is the handler's).
   EXPECT_NE(handle(withToken(call("/fhir/Observation/o1"), "observations-only")).reply.refusalReason, "insufficient_scope");
   EXPECT_NE(handle(withToken(call("/fhir/Condition/c1"), "observations-only")).reply.refusalReason, "insufficient_scope");
+}
+
+TEST_F(BearerGateTest, TheGrantedScopeCountsOnlyAsFarAsUdapScopesAllowsItNow) {
+  // Issued with system/*.read; udap.scopes now allows Observation alone: no Patient reads with it.
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.status, 200);
+  bearer.useScopes({"system/Observation.read"});
+  auto out = handle(withToken(call("/fhir/Patient/p1"), "good"));
+  EXPECT_EQ(out.reply.status, 403);
+  EXPECT_EQ(out.reply.refusalReason, "insufficient_scope");
+  EXPECT_NE(handle(withToken(call("/fhir/Observation/o1"), "good")).reply.refusalReason, "insufficient_scope");
+  EXPECT_EQ(handle(withToken(call("/fhir/metadata"), "good")).reply.status, 200);
+  // The wildcard in the configuration covers what the token names, and nothing the token does not.
+  bearer.useScopes({"system/*.rs"});
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.status, 200);
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "observations-only")).reply.refusalReason, "insufficient_scope");
+  bearer.useScopes({});
+  EXPECT_EQ(handle(withToken(call("/fhir/Patient/p1"), "good")).reply.refusalReason, "insufficient_scope");
 }
 
 TEST_F(BearerGateTest, BearerOnlyOnReadsUnderFhir) {

@@ -97,6 +97,28 @@ TEST_F(RequestGateTest, UnknownPathAndWrongMethod) {
   EXPECT_EQ(counters.refusals.value({"request", "method_not_allowed"}), 1u);
 }
 
+TEST_F(RequestGateTest, WithoutUdapItsPathsAre404ForAnyClientAndTheirBodiesAreNotRead) {
+  // udap.enabled = false (no UdapApi): member, non-member and suspended alike get 404, as with UDAP on
+  // they all reach the endpoints; a POST's body is left unread (never a 413).
+  for (const char* path : {kUdapDiscoveryPath, kUdapRegisterPath, kUdapTokenPath}) {
+    SCOPED_TRACE(path);
+    for (const auto& who : {peer({kLakeside}), peer({"urn:oid:7.7"}), peer({"urn:oid:1.9"})}) {
+      const BodyAllowance allowance = gate.bodyAllowance("POST", path, who);
+      EXPECT_TRUE(allowance.unread);
+      EXPECT_EQ(allowance.limit, 0u);
+      HttpCall post = call(path, "POST");
+      post.bodyUnread = true;
+      for (const HttpCall& c : {call(path), post}) {
+        auto out = gate.handle(c, who);
+        EXPECT_EQ(out.reply.status, 404) << c.method;
+        EXPECT_EQ(out.reply.refusalReason, "no_route");
+        EXPECT_EQ(out.organization, who.sanUris[0] == kLakeside ? kLakeside : "");
+      }
+    }
+  }
+  EXPECT_EQ(counters.refusals.value({"identity", "unknown_organization"}), 0u);
+}
+
 TEST_F(RequestGateTest, RefusedPurposeReachesTheAuditAsReceivedAndIsEncodedThere) {
   // The handler does not rewrite what the peer sent (it made TR\xC3\xA9AT "TR??AT"); the
   // audit's canonical form encodes it once, as docs/audit-format.md says.
