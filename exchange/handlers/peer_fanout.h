@@ -79,6 +79,14 @@ class PeerFanout {
   virtual tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                                       const HeaderList& headers,
                                                       std::chrono::steady_clock::time_point deadline) = 0;
+
+  // How a call to peer is (or would be) authenticated, for the audit entry of a call that get() never
+  // answered (still queued or running at the deadline, not submitted): mutual TLS alone by default; a
+  // UDAP client says mtls+udap and its client_id at the peer when known. Thread-safe, never blocks on I/O.
+  virtual PeerCallAuth authFor(const auth::PeerEntry& peer) const {
+    (void)peer;
+    return PeerCallAuth{};
+  }
 };
 
 }  // namespace hie::exchange

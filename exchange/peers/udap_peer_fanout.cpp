@@ -13,6 +13,8 @@
 #include <ctime>
 #include <set>
 
+#include <strings.h>
+
 #include "auth/identity/certificate_identity.h"
 #include "auth/identity/identity_mapping.h"
 #include "auth/tls/client_standing.h"
@@ -20,7 +22,9 @@
 #include "auth/udap/jws_crypto.h"
 #include "common/json_writer.h"
 #include "common/purpose_of_use.h"
+#include "exchange/http/base_url.h"
 #include "exchange/http/request_id.h"
+#include "exchange/peers/peer_url.h"
 
 namespace hie::exchange {
 
@@ -37,6 +41,7 @@ struct UdapPeerFanout::PeerState {
   std::string clientId;              // this node's client_id at the peer ("" = not known yet)
   std::string clientEndpoint;        // the registration endpoint clientId belongs to
   std::map<std::string, Token> tokens;  // by purpose of use code
+  std::string knownClientId;  // guarded by gate: clientId as the last acquisition left it (for authFor)
 };
 
 struct UdapPeerFanout::Call {
@@ -119,16 +124,38 @@ std::set<std::string> stringSet(const Object::Ptr& o, const std::string& key) {
   return out;
 }
 
-// An endpoint the peer names must be under its directory URL (same scheme, host, port and prefix):
-// this node never follows metadata elsewhere. The path below baseUrl, or "" when it is not under it.
-std::string pathUnder(const std::string& baseUrl, const std::string& endpoint) {
-  const std::string prefix = baseUrl + "/";
-  if (endpoint.size() <= prefix.size() || endpoint.compare(0, prefix.size(), prefix) != 0) return "";
-  const std::string path = endpoint.substr(baseUrl.size());
-  for (char c : path) {
-    if (c <= ' ' || c > '~' || c == '#') return "";
+// The path (below the peer's directory URL) of an endpoint the peer's signed metadata names, or nullopt
+// when it is not one this node posts to: https, the directory URL's host (case-insensitive) and port,
+// a path under its path, of letters, digits and - . _ ~ / alone (no '%', '?', '#', user info or white
+// space), without an empty, '.' or '..' segment. This node never follows metadata to another server.
+std::optional<std::string> endpointPath(const std::string& baseUrl, const std::string& endpoint) {
+  if (!isPlainBaseUrl(endpoint)) return std::nullopt;
+  auto base = parsePeerUrl(baseUrl);
+  auto target = parsePeerUrl(endpoint);
+  if (!base || !target) return std::nullopt;
+  if (strcasecmp(base->host.c_str(), target->host.c_str()) != 0 || base->port != target->port) return std::nullopt;
+  const std::string rest = endpoint.substr(std::string("https://").size());
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const std::string path = rest.substr(slash);
+  const std::string prefix = base->pathPrefix + "/";
+  if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string segment = path.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return std::nullopt;
+    start = end + 1;
   }
-  return path;
+  return path.substr(base->pathPrefix.size());
+}
+
+// A client_id this node keeps (udap_peer_registrations), logs, audits and sends as a JWT's iss and sub:
+// 1-256 printable ASCII characters, no space (0x21-0x7E). RFC 7591 leaves its form to the server.
+bool isValidClientId(const std::string& id) {
+  return !id.empty() && id.size() <= 256 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
 std::string formEncode(const std::string& value) {
@@ -179,6 +206,19 @@ std::shared_ptr<UdapPeerFanout::PeerState> UdapPeerFanout::stateFor(const std::s
   return state;
 }
 
+PeerCallAuth UdapPeerFanout::authFor(const auth::PeerEntry& peer) const {
+  if (peer.auth != "udap") return inner_.authFor(peer);
+  std::shared_ptr<PeerState> state;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = peers_.find(peer.organization);
+    if (it != peers_.end()) state = it->second;
+  }
+  if (!state) return PeerCallAuth{"mtls+udap", ""};
+  std::lock_guard<std::mutex> gate(state->gate);
+  return PeerCallAuth{"mtls+udap", state->knownClientId};
+}
+
 tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntry& peer,
                                                             const std::string& pathAndQuery,
                                                             const HeaderList& headers,
@@ -197,7 +237,11 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
   std::string stale;
   for (int attempt = 0;; ++attempt) {
     auto granted = token(call, purpose, stale);
-    if (!granted) return tl::make_unexpected(std::move(granted.error()));
+    if (!granted) {
+      // No token: the entry still names this node's client_id at the peer when one is known.
+      if (granted.error().auth.clientId.empty()) granted.error().auth = authFor(peer);
+      return tl::make_unexpected(std::move(granted.error()));
+    }
     HeaderList withToken = headers;
     withToken.emplace_back("Authorization", "Bearer " + granted->accessToken);
     auto answer = inner_.get(peer, pathAndQuery, withToken, deadline);
@@ -230,6 +274,7 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
       {
         std::lock_guard<std::mutex> gate(state.gate);
         state.busy = false;
+        state.knownClientId = state.clientId;
       }
       state.freed.notify_all();
     }
@@ -266,7 +311,8 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
                     stored.error().internal);
       return failure("internal", "this node's UDAP registrations cannot be read");
     }
-    if (*stored && (*stored)->registrationEndpoint == metadata.registrationEndpoint) {
+    if (*stored && (*stored)->registrationEndpoint == metadata.registrationEndpoint &&
+        isValidClientId((*stored)->clientId)) {
       state->clientId = (*stored)->clientId;
     } else {
       auto registered = registerClient(call, metadata);
@@ -391,12 +437,16 @@ tl::expected<UdapPeerFanout::Metadata, PeerFailure> UdapPeerFanout::discover(con
   auto tokenEndpoint = stringMember(claims, "token_endpoint");
   auto registrationEndpoint = stringMember(claims, "registration_endpoint");
   if (!tokenEndpoint || !registrationEndpoint) return invalid("signed_metadata has no token or registration endpoint");
-  if (pathUnder(peer.baseUrl, *tokenEndpoint).empty() || pathUnder(peer.baseUrl, *registrationEndpoint).empty()) {
-    return invalid("an endpoint of signed_metadata is not under the peer's URL " + peer.baseUrl);
+  const auto tokenPath = endpointPath(peer.baseUrl, *tokenEndpoint);
+  const auto registrationPath = endpointPath(peer.baseUrl, *registrationEndpoint);
+  if (!tokenPath || !registrationPath) {
+    return invalid(std::string("the ") + (tokenPath ? "registration_endpoint" : "token_endpoint") +
+                   " of signed_metadata is not an https URL under the peer's URL " + peer.baseUrl +
+                   " (same host and port, a path below its path without '%', '?', '#' or a '.' or '..' segment)");
   }
   spdlog::info("udap: discovered {} at {} (token endpoint {}, request {})", peer.organization, fhirBase,
                *tokenEndpoint, call.requestId);
-  return Metadata{peer.baseUrl, *tokenEndpoint, *registrationEndpoint, *exp};
+  return Metadata{peer.baseUrl, *tokenEndpoint, *registrationEndpoint, *exp, *tokenPath, *registrationPath};
 }
 
 tl::expected<std::string, PeerFailure> UdapPeerFanout::registerClient(const Call& call, const Metadata& metadata) {
@@ -428,7 +478,7 @@ tl::expected<std::string, PeerFailure> UdapPeerFanout::registerClient(const Call
   }
   JsonWriter body;
   body.beginObject().member("software_statement", *statement).member("udap", "1").endObject();
-  auto answer = poster_.post(call.peer, pathUnder(call.peer.baseUrl, metadata.registrationEndpoint), body.take(),
+  auto answer = poster_.post(call.peer, metadata.registrationPath, body.take(),
                              "application/json", HeaderList{{"X-Request-Id", call.requestId}}, call.deadline);
   if (!answer) {
     PeerFailure f = std::move(answer.error());
@@ -443,8 +493,12 @@ tl::expected<std::string, PeerFailure> UdapPeerFanout::registerClient(const Call
   }
   Object::Ptr document = parseObject(answer->body);
   auto clientId = stringMember(document, "client_id");
-  if (!clientId || clientId->empty() || clientId->size() > 256) {
-    return failure("udap_registration_refused", "the registration answer has no client_id");
+  if (!clientId) return failure("udap_registration_refused", "the registration answer has no client_id");
+  if (!isValidClientId(*clientId)) {
+    spdlog::warn("udap: {} answered a registration with a client_id of {} bytes that is not 1-256 printable "
+                 "ASCII characters (request {})", call.peer.organization, clientId->size(), call.requestId);
+    return failure("udap_registration_refused",
+                   "the registration answer's client_id is not 1-256 printable ASCII characters (0x21-0x7E)");
   }
   if (document->has("grant_types") && stringSet(document, "grant_types").count("client_credentials") == 0) {
     return failure("udap_registration_refused", "the registration answer does not grant client_credentials");
@@ -492,7 +546,7 @@ tl::expected<std::pair<std::string, std::int64_t>, PeerFailure> UdapPeerFanout::
                            "&client_assertion_type=" +
                            formEncode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
                            "&client_assertion=" + formEncode(*assertion) + "&udap=1";
-  auto answer = poster_.post(call.peer, pathUnder(call.peer.baseUrl, metadata.tokenEndpoint), form,
+  auto answer = poster_.post(call.peer, metadata.tokenPath, form,
                              "application/x-www-form-urlencoded", HeaderList{{"X-Request-Id", call.requestId}},
                              call.deadline);
   if (!answer) {

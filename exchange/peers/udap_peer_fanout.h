@@ -85,6 +85,9 @@ class UdapPeerFanout : public PeerFanout {
   tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                               const HeaderList& headers,
                                               std::chrono::steady_clock::time_point deadline) override;
+  // auth=udap: {"mtls+udap", this node's client_id at the peer as the last acquisition left it ("" when
+  // none is known)}; other peers: the inner client's answer.
+  PeerCallAuth authFor(const auth::PeerEntry& peer) const override;
 
   // The validated metadata of a peer, as the client uses it.
   struct Metadata {
@@ -92,6 +95,8 @@ class UdapPeerFanout : public PeerFanout {
     std::string tokenEndpoint;         // absolute, from signed_metadata
     std::string registrationEndpoint;  // absolute, from signed_metadata
     std::int64_t expires = 0;          // signed_metadata exp
+    std::string tokenPath;             // tokenEndpoint below baseUrl (what is posted to)
+    std::string registrationPath;      // registrationEndpoint below baseUrl
   };
 
  private:
@@ -121,7 +126,7 @@ class UdapPeerFanout : public PeerFanout {
   const UdapJwtSigner& signer_;
   UdapClientOptions options_;
   std::function<std::int64_t()> now_;
-  std::mutex mutex_;  // guards peers_ (the map, not the states)
+  mutable std::mutex mutex_;  // guards peers_ (the map, not the states)
   std::map<std::string, std::shared_ptr<PeerState>> peers_;
 };
 

@@ -100,6 +100,7 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
   std::string tokenEndpoint = kBaseB + "/oauth/token";
   std::string registrationEndpoint = kBaseB + "/oauth/register";
   int expiresIn = 300;
+  std::string clientIdJson;  // the registration answer's client_id as JSON text ("" = "client-N")
 
   std::atomic<int> discoveries{0}, registrations{0}, tokens{0}, reads{0};
   std::atomic<int> refuseNextReads{0};  // answer 401 to this many reads
@@ -155,7 +156,12 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
       statements.push_back(json(jws->claimsJson));
       const std::string id = "client-" + std::to_string(registrations.load());
       activeClients.insert(id);
-      return answer(201, R"({"client_id":")" + id + R"(","grant_types":["client_credentials"]})");
+      if (!clientIdJson.empty()) {
+        auto answered = json("{\"v\":" + clientIdJson + "}")->get("v");
+        if (answered.isString()) activeClients.insert(answered.extract<std::string>());
+      }
+      const std::string idJson = clientIdJson.empty() ? "\"" + id + "\"" : clientIdJson;
+      return answer(201, R"({"client_id":)" + idJson + R"(,"grant_types":["client_credentials"]})");
     }
     if (path == "/oauth/token") {
       ++tokens;
@@ -249,13 +255,35 @@ class UdapPeerFanoutTest : public ::testing::Test {
     snap.organizations.push_back({kOrgB, "Node B", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}});
     directory = std::make_unique<auth::FixedOrganizationDirectory>(std::move(snap));
     chains = std::make_unique<RootChainVerifier>(pki.root.cert());
+    fanout = makeFanout();
+  }
+
+  std::unique_ptr<exchange::UdapPeerFanout> makeFanout() {
     exchange::UdapClientOptions options;
     options.organization = kOrgA;
     options.organizationName = "Node A";
     options.clientName = "hie-node a";
     options.contact = "mailto:ops@a.example";
-    fanout = std::make_unique<exchange::UdapPeerFanout>(peer, peer, registrations, *chains, *directory, *signer,
-                                                        options, [] { return kNow; });
+    return std::make_unique<exchange::UdapPeerFanout>(peer, peer, registrations, *chains, *directory, *signer,
+                                                      options, [this] { return clock.load(); });
+  }
+
+  // For table-driven cases: a new fan-out (nothing in memory), an empty store, the peer as at the start.
+  void reset() {
+    peer.discoveries = 0;
+    peer.registrations = 0;
+    peer.tokens = 0;
+    peer.reads = 0;
+    peer.tokenEndpoint = kBaseB + "/oauth/token";
+    peer.registrationEndpoint = kBaseB + "/oauth/register";
+    peer.clientIdJson.clear();
+    {
+      std::lock_guard<std::mutex> lock(peer.mutex);
+      peer.activeClients.clear();
+      peer.validTokens.clear();
+    }
+    registrations.rows_.clear();
+    fanout = makeFanout();
   }
 
   void useSigningCert(const Credential& leaf, const Credential& issuer) {
@@ -281,6 +309,7 @@ class UdapPeerFanoutTest : public ::testing::Test {
     EXPECT_EQ(peer.reads, 0);
   }
 
+  std::atomic<std::int64_t> clock{kNow};  // the fan-out's wall clock (seconds)
   TestPki pki;
   Credential nodeA;
   FakeUdapPeer peer;
@@ -344,6 +373,20 @@ TEST_F(UdapPeerFanoutTest, DiscoversRegistersGetsATokenAndCalls) {
   ASSERT_TRUE(stored && *stored);
   EXPECT_EQ((*stored)->clientId, "client-1");
   EXPECT_EQ((*stored)->registrationEndpoint, kBaseB + "/oauth/register");
+}
+
+// For the audit entry of a call get() never answered (exchange_api: queued or running at the deadline).
+TEST_F(UdapPeerFanoutTest, AuthForNamesTheKnownClient) {
+  auth::PeerEntry udap{kOrgB, kBaseB};
+  udap.auth = "udap";
+  auth::PeerEntry mtls{kOrgB, kBaseB};
+  EXPECT_EQ(fanout->authFor(udap).authentication, "mtls+udap");
+  EXPECT_EQ(fanout->authFor(udap).clientId, "");
+  ASSERT_TRUE(call());
+  EXPECT_EQ(fanout->authFor(udap).authentication, "mtls+udap");
+  EXPECT_EQ(fanout->authFor(udap).clientId, "client-1");
+  EXPECT_EQ(fanout->authFor(mtls).authentication, "mtls");
+  EXPECT_EQ(fanout->authFor(mtls).clientId, "");
 }
 
 TEST_F(UdapPeerFanoutTest, TokenIsCachedPerPurpose) {
@@ -467,6 +510,80 @@ TEST_F(UdapPeerFanoutTest, AnEndpointOnAnotherHostIsRefused) {
 TEST_F(UdapPeerFanoutTest, AnEndpointOnAnotherPortIsRefused) {
   peer.registrationEndpoint = "https://node-b.example:9443/oauth/register";
   expectMetadataInvalid();
+}
+
+// Each endpoint of the signed metadata: https, the directory URL's host and port, a path below its
+// path, nothing that could be read another way.
+TEST_F(UdapPeerFanoutTest, EndpointsOutsideThePeersUrlAreRefused) {
+  for (const std::string bad :
+       {"http://node-b.example:8443/oauth/token", "https://node-b.example/oauth/token",
+        "https://node-b.example:8443/oauth/%74oken", "https://node-b.example:8443/oauth/token?x=1",
+        "https://node-b.example:8443/oauth/token#f", "https://node-b.example:8443/oauth/../token",
+        "https://node-b.example:8443/./oauth/token", "https://node-b.example:8443/oauth/..",
+        "https://user@node-b.example:8443/oauth/token", "https://node-b.example:8443@evil.example/oauth/token",
+        "https://node-b.example:8443", "https://node-b.example:8443/", "https://node-b.example:8443//oauth/token",
+        "https://node-b.example.evil:8443/oauth/token", "https://node-b.example:8443/oauth/to ken",
+        "https://node-b.example:8443\\oauth\\token", "https://[::1]:8443/oauth/token"}) {
+    for (const bool token : {true, false}) {
+      reset();
+      (token ? peer.tokenEndpoint : peer.registrationEndpoint) = bad;
+      auto r = call();
+      ASSERT_FALSE(r) << bad;
+      EXPECT_EQ(r.error().reason, "udap_metadata_invalid") << bad;
+      EXPECT_NE(r.error().detail.find(token ? "token_endpoint" : "registration_endpoint"), std::string::npos)
+          << bad << ": " << r.error().detail;
+      EXPECT_EQ(peer.registrations, 0) << bad;
+      EXPECT_EQ(peer.tokens, 0) << bad;
+    }
+  }
+}
+
+TEST_F(UdapPeerFanoutTest, EndpointsMustBeBelowTheDirectoryUrlsPath) {
+  const std::string base = kBaseB + "/hie";
+  CertSpec b;
+  b.commonName = "node-b";
+  b.sanUris = {kOrgB, base + "/fhir"};
+  useSigningCert(pki.leaf(b), pki.intermediate);
+  peer.iss = base + "/fhir";
+  auth::PeerEntry entry{kOrgB, base};
+  entry.auth = "udap";
+  auto ask = [&] {
+    return fanout->get(entry, "/fhir/Patient", {{"X-Purpose-Of-Use", "TREAT"}}, Clock::now() + std::chrono::seconds(5));
+  };
+  peer.tokenEndpoint = kBaseB + "/hie-other/oauth/token";
+  peer.registrationEndpoint = base + "/oauth/register";
+  auto outside = ask();
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().reason, "udap_metadata_invalid") << outside.error().detail;
+  // Below the prefix, the host in another case: posted to the path below the directory URL.
+  peer.tokenEndpoint = "https://NODE-B.example:8443/hie/oauth/token";
+  auto below = ask();
+  ASSERT_TRUE(below) << below.error().reason << ": " << below.error().detail;
+  EXPECT_EQ(below->status, 200);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1);
+}
+
+// The client_id the peer returns is kept, logged, audited and sent as a JWT's iss: 1-256 printable ASCII.
+TEST_F(UdapPeerFanoutTest, AMalformedClientIdIsRefusedAndNotStored) {
+  const std::vector<std::string> malformed{R"("")", R"("a b")", R"("a\u0001b")", R"("a\nb")", R"("caf\u00e9")",
+                                           R"("a\u007fb")", "\"" + std::string(257, 'x') + "\"", "42", "null"};
+  for (const std::string& bad : malformed) {
+    reset();
+    peer.clientIdJson = bad;
+    auto r = call();
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().reason, "udap_registration_refused") << bad;
+    EXPECT_NE(r.error().detail.find("client_id"), std::string::npos) << r.error().detail;
+    EXPECT_EQ(peer.tokens, 0) << bad;
+    EXPECT_TRUE(registrations.rows_.empty()) << bad;
+  }
+  reset();
+  const std::string longest(256, '~');
+  peer.clientIdJson = "\"" + longest + "\"";
+  auto r = call();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(registrations.rows_[kOrgB].clientId, longest);
 }
 
 TEST_F(UdapPeerFanoutTest, WithoutAContactNoCallIsMade) {
