@@ -291,10 +291,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
       }
     }
     if (!failureReason.empty()) {
-      e.outcome = failureReason == "impersonation" || failureReason.compare(0, 4, "tls_") == 0 ||
-                          failureReason.compare(0, 7, "answer_") == 0 || failureReason == "http_403"
-                      ? "denied"
-                      : "error";
+      e.outcome = peerCallOutcome(failureReason);
       e.outcomeReason = failureReason;
       e.httpStatus = r.outcome ? r.outcome->status : 0;
       Object::Ptr wrapped = new Object;

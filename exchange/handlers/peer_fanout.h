@@ -65,6 +65,19 @@ struct PeerFailure {
   PeerCallAuth auth{};
 };
 
+// The audit outcome of a peer call that did not succeed, by its reason (PeerFailure::reason, or
+// http_<status> for an answer other than 200): "denied" when the peer refused this node (http_403, or
+// a UDAP refusal: udap_metadata_invalid, udap_registration_refused, udap_token_refused) or this node
+// refused the peer's identity or answer (impersonation, tls_*, answer_*); "error" for anything else.
+// The one rule of /exchange and `hie-node fetch` (docs/api.md, docs/udap.md).
+inline const char* peerCallOutcome(const std::string& failureReason) {
+  auto startsWith = [&](const char* prefix) { return failureReason.rfind(prefix, 0) == 0; };
+  const bool denied = failureReason == "impersonation" || startsWith("tls_") || startsWith("answer_") ||
+                      failureReason == "http_403" || failureReason == "udap_metadata_invalid" ||
+                      failureReason == "udap_registration_refused" || failureReason == "udap_token_refused";
+  return denied ? "denied" : "error";
+}
+
 class PeerFanout {
  public:
   virtual ~PeerFanout() = default;

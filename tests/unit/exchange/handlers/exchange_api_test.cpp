@@ -310,6 +310,37 @@ TEST_F(ExchangeApiTest, FailedPeersBecomeOutcomesBesideThePartialResult) {
   EXPECT_EQ(reply.access.resultCount, 2);
 }
 
+// One rule for /exchange and `hie-node fetch`: the peer's refusals (403, UDAP) and this node's refusals
+// of the peer are denied, anything else an error.
+TEST(PeerCallOutcome, RefusalsAreDeniedTheRestErrors) {
+  for (const char* denied : {"http_403", "udap_metadata_invalid", "udap_registration_refused", "udap_token_refused",
+                             "impersonation", "tls_unknown_ca", "answer_signature_invalid"}) {
+    EXPECT_STREQ(peerCallOutcome(denied), "denied") << denied;
+  }
+  for (const char* error : {"http_500", "http_404", "timeout", "busy", "connect", "invalid_response",
+                            "udap_not_configured", "udap_signing_failed", "internal", "udap_token_refusedx"}) {
+    EXPECT_STREQ(peerCallOutcome(error), "error") << error;
+  }
+}
+
+TEST_F(ExchangeApiTest, UdapRefusalsAreAuditedAsDenied) {
+  fanout.answer(kHarbor, failure("udap_token_refused"));
+  fanout.answer(kRiver, failure("udap_registration_refused"));
+  ExchangeApi api(fanout, options, counters);
+  auto reply = query(api);
+  ASSERT_EQ(reply.status, 200);
+  for (const auto& peer : {kHarbor, kRiver}) {
+    const audit::AuditEvent* e = callTo(reply, peer);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->outcome, "denied") << e->outcomeReason;
+  }
+  fanout.answer(kHarbor, failure("udap_metadata_invalid"));
+  fanout.answer(kRiver, failure("udap_not_configured"));
+  auto again = query(api);
+  EXPECT_EQ(callTo(again, kHarbor)->outcome, "denied");
+  EXPECT_EQ(callTo(again, kRiver)->outcome, "error") << "this node's own configuration, not a refusal";
+}
+
 TEST_F(ExchangeApiTest, PeersNotAskedForWantOfAWorkerAreBusy) {
   auto busyReason = [](const HttpReply& reply, const std::string& peer) {
     const audit::AuditEvent* call = callTo(reply, peer);
