@@ -42,12 +42,17 @@ struct UdapPeerFanout::PeerState {
   std::string clientEndpoint;        // the registration endpoint clientId belongs to
   std::map<std::string, Token> tokens;  // by purpose of use code
   std::string knownClientId;  // guarded by gate: clientId as the last acquisition left it (for authFor)
+  // After a refused registration: no registration (and no call) before registerNotBefore (wall-clock
+  // seconds); registerBackoff is the wait that set it (0 = none), doubled by each refusal in a row.
+  std::int64_t registerNotBefore = 0;
+  std::int64_t registerBackoff = 0;
 };
 
 struct UdapPeerFanout::Call {
   const auth::PeerEntry& peer;
   std::string requestId;
   std::chrono::steady_clock::time_point deadline;
+  bool registered = false;  // this call registered once already: it never registers twice
 };
 
 namespace {
@@ -57,6 +62,17 @@ constexpr std::int64_t kClockSkew = 60;
 constexpr std::int64_t kJwtLifetime = 300;  // software statement and client assertion: exp - iat
 constexpr const char* kWellKnown = "/fhir/.well-known/udap";
 constexpr const char* kPurposeSystem = "urn:oid:2.16.840.1.113883.5.8#";
+constexpr std::int64_t kFirstRegistrationBackoff = 30;  // seconds after the first refused registration
+constexpr std::int64_t kMaxRegistrationBackoff = 600;   // doubling up to this
+
+std::string utcTime(std::int64_t seconds) {
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
 
 using Poco::JSON::Array;
 using Poco::JSON::Object;
@@ -233,7 +249,7 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
   if (!purpose::isKnown(purpose)) {
     return failure("udap_token_refused", "the call has no known purpose of use for the hl7-b2b extension");
   }
-  const Call call{peer, headerValue(headers, "X-Request-Id"), deadline};
+  Call call{peer, headerValue(headers, "X-Request-Id"), deadline};
   std::string stale;
   for (int attempt = 0;; ++attempt) {
     auto granted = token(call, purpose, stale);
@@ -258,7 +274,7 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
   }
 }
 
-tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Call& call, const std::string& purpose,
+tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& call, const std::string& purpose,
                                                                        const std::string& stale) {
   auto state = stateFor(call.peer.organization);
   {
@@ -292,6 +308,17 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
     }
     state->tokens.erase(it);
   }
+  // A registration the peer refused lately: fail at once until the backoff has passed (a wall clock
+  // set back by more than the backoff ends it).
+  {
+    const std::int64_t now = now_();
+    if (now < state->registerNotBefore && state->registerNotBefore - now <= state->registerBackoff) {
+      return failure("udap_registration_refused",
+                     "the peer refused this node's last registration; the next attempt is allowed at " +
+                         utcTime(state->registerNotBefore) + " (in " + std::to_string(state->registerNotBefore - now) +
+                         " s)");
+    }
+  }
   if (!state->metadata) {
     auto discovered = discover(call);
     if (!discovered) return tl::make_unexpected(std::move(discovered.error()));
@@ -302,6 +329,37 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
   auto forgetMetadata = [&] {
     state->metadata.reset();
     state->tokens.clear();
+  };
+  // A refused registration: no client, and the next registration waits (30 s, doubling to 10 min).
+  auto backOff = [&](PeerFailure refused) {
+    forgetMetadata();
+    state->clientId.clear();
+    state->clientEndpoint.clear();
+    state->registerBackoff = state->registerBackoff == 0
+                                 ? kFirstRegistrationBackoff
+                                 : std::min(2 * state->registerBackoff, kMaxRegistrationBackoff);
+    state->registerNotBefore = now_() + state->registerBackoff;
+    refused.detail += "; the next registration attempt is allowed at " + utcTime(state->registerNotBefore) + " (in " +
+                      std::to_string(state->registerBackoff) + " s)";
+    spdlog::warn("udap: no registration at {} before {} (request {})", call.peer.organization,
+                 utcTime(state->registerNotBefore), call.requestId);
+    return tl::make_unexpected(std::move(refused));
+  };
+  // At most one registration per call.
+  auto registerOnce = [&]() -> tl::expected<std::string, PeerFailure> {
+    if (call.registered) {
+      return failure("udap_registration_refused", "this node registered at the peer once in this call already");
+    }
+    call.registered = true;
+    auto registered = registerClient(call, metadata);
+    if (!registered) {
+      if (registered.error().reason == "udap_registration_refused") return backOff(std::move(registered.error()));
+      forgetMetadata();
+      return registered;
+    }
+    state->registerBackoff = 0;
+    state->registerNotBefore = 0;
+    return registered;
   };
   if (state->clientId.empty() || state->clientEndpoint != metadata.registrationEndpoint) {
     state->clientId.clear();
@@ -315,11 +373,8 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
         isValidClientId((*stored)->clientId)) {
       state->clientId = (*stored)->clientId;
     } else {
-      auto registered = registerClient(call, metadata);
-      if (!registered) {
-        forgetMetadata();
-        return tl::make_unexpected(std::move(registered.error()));
-      }
+      auto registered = registerOnce();
+      if (!registered) return tl::make_unexpected(std::move(registered.error()));
       state->clientId = *registered;
     }
     state->clientEndpoint = metadata.registrationEndpoint;
@@ -327,21 +382,31 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
   std::string oauthError;
   auto answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
   if (!answer && oauthError == "invalid_client") {
-    // The peer no longer knows this client (cancelled, or its registrations lost): register once more.
-    spdlog::info("udap: {} answered invalid_client for client {}; registering again (request {})",
-                 call.peer.organization, state->clientId, call.requestId);
     if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
       spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
     }
-    state->clientId.clear();
-    auto registered = registerClient(call, metadata);
-    if (!registered) {
-      forgetMetadata();
-      return tl::make_unexpected(std::move(registered.error()));
+    if (call.registered) {
+      // The peer does not know the client it registered in this very call: as good as a refused
+      // registration, and not registered a second time.
+      spdlog::warn("udap: {} answered invalid_client for client {}, registered in this call (request {})",
+                   call.peer.organization, state->clientId, call.requestId);
+      return backOff(std::move(answer.error()));
     }
+    // The peer no longer knows this client (cancelled, or its registrations lost): register once more.
+    spdlog::info("udap: {} answered invalid_client for client {}; registering again (request {})",
+                 call.peer.organization, state->clientId, call.requestId);
+    state->clientId.clear();
+    auto registered = registerOnce();
+    if (!registered) return tl::make_unexpected(std::move(registered.error()));
     state->clientId = *registered;
     oauthError.clear();
     answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
+    if (!answer && oauthError == "invalid_client") {
+      if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
+        spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
+      }
+      return backOff(std::move(answer.error()));
+    }
   }
   if (!answer) {
     forgetMetadata();

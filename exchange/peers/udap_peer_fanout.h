@@ -10,7 +10,10 @@
 //   3. gets an access token per (peer, purpose of use) with a client assertion carrying hl7-b2b, kept
 //      in memory until 30 s before it expires;
 // then sends the GET with `Authorization: Bearer`. A 401 answer drops the token and the call is made
-// once more with a new one; invalid_client at the token endpoint registers once more. Everything runs
+// once more with a new one; invalid_client at the token endpoint registers once more. A call registers
+// at most once; a refused registration (or invalid_client right after one) makes the peer's next
+// registration wait a backoff (30 s, doubling to 10 min) during which its calls fail at once with
+// udap_registration_refused. Everything runs
 // within the caller's deadline. One acquisition per peer runs at a time (single flight: concurrent
 // calls to one peer wait for it and share its result).
 //
@@ -109,7 +112,7 @@ class UdapPeerFanout : public PeerFanout {
   struct Call;       // one acquisition's context (peer, request id, deadline)
 
   std::shared_ptr<PeerState> stateFor(const std::string& organization);
-  tl::expected<Token, PeerFailure> token(const Call& call, const std::string& purpose, const std::string& stale);
+  tl::expected<Token, PeerFailure> token(Call& call, const std::string& purpose, const std::string& stale);
   tl::expected<Metadata, PeerFailure> discover(const Call& call);
   tl::expected<std::string, PeerFailure> registerClient(const Call& call, const Metadata& metadata);
   // The token answer, or the peer's OAuth error code (second) when it refused.

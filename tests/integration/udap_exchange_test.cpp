@@ -163,7 +163,8 @@ TEST_F(UdapExchange, TokenForTheUdapPeerMtlsForTheOther) {
   // B cancels A's registration: A's token is refused (401), its token request is invalid_client,
   // A registers again and the call succeeds with a new client_id. (B's gate sees the cancellation
   // at its next registry refresh: bounded polling.)
-  ok(b.cli({"udap", "clients", "cancel", callB[1]}));
+  // "--": a client_id may begin with '-' (base64url), which the command line would read as an option.
+  ok(b.cli({"udap", "clients", "cancel", "--", callB[1]}));
   std::vector<std::string> after;
   int n = 0;
   const bool reregistered = waitFor(

@@ -101,6 +101,8 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
   std::string registrationEndpoint = kBaseB + "/oauth/register";
   int expiresIn = 300;
   std::string clientIdJson;  // the registration answer's client_id as JSON text ("" = "client-N")
+  std::atomic<bool> refuseRegistrations{false};  // answer 400 invalid_software_statement
+  std::atomic<bool> invalidClientAlways{false};  // the token endpoint knows no client
 
   std::atomic<int> discoveries{0}, registrations{0}, tokens{0}, reads{0};
   std::atomic<int> refuseNextReads{0};  // answer 401 to this many reads
@@ -154,6 +156,7 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
       EXPECT_TRUE(jws);
       if (!jws) return answer(400, R"({"error":"invalid_software_statement"})");
       statements.push_back(json(jws->claimsJson));
+      if (refuseRegistrations) return answer(400, R"({"error":"unapproved_software_statement"})");
       const std::string id = "client-" + std::to_string(registrations.load());
       activeClients.insert(id);
       if (!clientIdJson.empty()) {
@@ -175,7 +178,7 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
       if (!jws) return answer(400, R"({"error":"invalid_client"})");
       auto claims = json(jws->claimsJson);
       assertions.push_back(claims);
-      if (activeClients.count(claims->getValue<std::string>("iss")) == 0) {
+      if (invalidClientAlways || activeClients.count(claims->getValue<std::string>("iss")) == 0) {
         return answer(400, R"({"error":"invalid_client","error_description":"unknown client"})");
       }
       auto b2b = claims->getObject("extensions")->getObject("hl7-b2b");
@@ -277,6 +280,8 @@ class UdapPeerFanoutTest : public ::testing::Test {
     peer.tokenEndpoint = kBaseB + "/oauth/token";
     peer.registrationEndpoint = kBaseB + "/oauth/register";
     peer.clientIdJson.clear();
+    peer.refuseRegistrations = false;
+    peer.invalidClientAlways = false;
     {
       std::lock_guard<std::mutex> lock(peer.mutex);
       peer.activeClients.clear();
@@ -441,6 +446,81 @@ TEST_F(UdapPeerFanoutTest, InvalidClientRegistersAgainOnce) {
   auto stored = registrations.find(kOrgB);
   ASSERT_TRUE(stored && *stored);
   EXPECT_EQ((*stored)->clientId, "client-2");
+}
+
+// At most one registration per call: invalid_client for the client just registered is not followed by
+// a second registration, and it holds back the next registration as a refused one does.
+TEST_F(UdapPeerFanoutTest, InvalidClientAfterAFreshRegistrationDoesNotRegisterAgain) {
+  peer.invalidClientAlways = true;
+  auto r = call();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, "udap_token_refused") << r.error().detail;
+  EXPECT_NE(r.error().detail.find("invalid_client"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("next registration attempt is allowed at"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(peer.registrations, 1) << "one registration in one call";
+  EXPECT_EQ(peer.tokens, 1);
+  EXPECT_TRUE(registrations.rows_.empty()) << "the client the peer does not know is forgotten";
+  auto next = call();
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().reason, "udap_registration_refused");
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1);
+
+  // A stored registration the peer has forgotten: one registration more, not two.
+  reset();
+  ASSERT_TRUE(call());
+  EXPECT_EQ(peer.registrations, 1);
+  peer.invalidClientAlways = true;
+  peer.cancelAll();
+  auto again = call();  // 401 -> token: invalid_client -> register -> token: invalid_client
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().reason, "udap_token_refused") << again.error().detail;
+  EXPECT_EQ(peer.registrations, 2);
+}
+
+// A refused registration: the next one waits 30 s, then 60, 120, ... at most 10 min; calls in between
+// fail at once (no discovery, no registration) and say when the next attempt is allowed.
+TEST_F(UdapPeerFanoutTest, ARefusedRegistrationBacksOff) {
+  peer.refuseRegistrations = true;
+  auto first = call();
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().reason, "udap_registration_refused");
+  EXPECT_NE(first.error().detail.find("HTTP 400 unapproved_software_statement"), std::string::npos)
+      << first.error().detail;
+  EXPECT_NE(first.error().detail.find("(in 30 s)"), std::string::npos) << first.error().detail;
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.discoveries, 1);
+  clock += 29;
+  auto waiting = call();
+  ASSERT_FALSE(waiting);
+  EXPECT_EQ(waiting.error().reason, "udap_registration_refused");
+  EXPECT_NE(waiting.error().detail.find("next attempt is allowed at 2027-01-15T08:00:30Z (in 1 s)"), std::string::npos)
+      << waiting.error().detail;
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.discoveries, 1) << "a call during the backoff fails at once";
+  int expected = 1;
+  std::int64_t refusedAt = kNow, previous = 30;
+  for (const std::int64_t backoff : {60, 120, 240, 480, 600, 600}) {
+    clock = refusedAt + previous;  // the previous backoff has just passed
+    auto attempt = call();
+    ASSERT_FALSE(attempt);
+    EXPECT_EQ(peer.registrations, ++expected) << backoff;
+    EXPECT_NE(attempt.error().detail.find("(in " + std::to_string(backoff) + " s)"), std::string::npos)
+        << backoff << ": " << attempt.error().detail;
+    refusedAt = clock;
+    previous = backoff;
+    clock = refusedAt + backoff - 1;
+    auto held = call();
+    ASSERT_FALSE(held);
+    EXPECT_EQ(held.error().reason, "udap_registration_refused");
+    EXPECT_EQ(peer.registrations, expected) << "none during the backoff of " << backoff << " s";
+  }
+  // Accepted at last: the backoff is over, and a later refusal starts again at 30 s.
+  peer.refuseRegistrations = false;
+  clock = refusedAt + previous;
+  auto accepted = call();
+  ASSERT_TRUE(accepted) << accepted.error().detail;
+  EXPECT_EQ(accepted->status, 200);
 }
 
 TEST_F(UdapPeerFanoutTest, StoredRegistrationIsUsedWithoutRegistering) {
