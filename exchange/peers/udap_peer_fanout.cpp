@@ -29,6 +29,11 @@
 namespace hie::exchange {
 
 struct UdapPeerFanout::PeerState {
+  PeerState(std::string baseUrl, std::int64_t since) : entryBaseUrl(std::move(baseUrl)), entrySince(since) {}
+  bool isFor(const auth::PeerEntry& peer) const { return peer.baseUrl == entryBaseUrl && peer.since == entrySince; }
+  // The directory entry everything below belongs to (constant).
+  const std::string entryBaseUrl;
+  const std::int64_t entrySince;
   // Single flight: busy is true while one call discovers, registers or gets a token for this peer; the
   // others wait on freed until it ends or their deadline passes. A flag under a plain mutex and a
   // condition variable rather than std::timed_mutex: glibc's pthread_mutex_clocklock, which
@@ -215,10 +220,12 @@ bool UdapPeerFanout::submit(std::chrono::steady_clock::time_point deadline, std:
   return inner_.submit(deadline, std::move(call));
 }
 
-std::shared_ptr<UdapPeerFanout::PeerState> UdapPeerFanout::stateFor(const std::string& organization) {
+std::shared_ptr<UdapPeerFanout::PeerState> UdapPeerFanout::stateFor(const auth::PeerEntry& peer) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& state = peers_[organization];
-  if (!state) state = std::make_shared<PeerState>();
+  auto& state = peers_[peer.organization];
+  // Nothing cached for an older entry is used for this one: a call still in flight on the old state
+  // keeps its shared_ptr and ends there.
+  if (!state || !state->isFor(peer)) state = std::make_shared<PeerState>(peer.baseUrl, peer.since);
   return state;
 }
 
@@ -230,7 +237,7 @@ PeerCallAuth UdapPeerFanout::authFor(const auth::PeerEntry& peer) const {
     auto it = peers_.find(peer.organization);
     if (it != peers_.end()) state = it->second;
   }
-  if (!state) return PeerCallAuth{"mtls+udap", ""};
+  if (!state || !state->isFor(peer)) return PeerCallAuth{"mtls+udap", ""};
   std::lock_guard<std::mutex> gate(state->gate);
   return PeerCallAuth{"mtls+udap", state->knownClientId};
 }
@@ -239,7 +246,14 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
                                                             const std::string& pathAndQuery,
                                                             const HeaderList& headers,
                                                             std::chrono::steady_clock::time_point deadline) {
-  if (peer.auth != "udap") return inner_.get(peer, pathAndQuery, headers, deadline);
+  if (peer.auth != "udap") {
+    // The entry is (now) auth=mtls: what was cached for it as a UDAP peer goes.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      peers_.erase(peer.organization);
+    }
+    return inner_.get(peer, pathAndQuery, headers, deadline);
+  }
   if (options_.contact.empty()) {
     spdlog::error("udap: the peer {} is auth=udap but udap.contact is not set; the call is not made",
                   peer.organization);
@@ -276,7 +290,7 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
 
 tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& call, const std::string& purpose,
                                                                        const std::string& stale) {
-  auto state = stateFor(call.peer.organization);
+  auto state = stateFor(call.peer);
   {
     std::unique_lock<std::mutex> gate(state->gate);
     if (!state->freed.wait_until(gate, call.deadline, [&] { return !state->busy; })) {
@@ -297,7 +311,7 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& cal
   } endFlight{*state};
   // In flight: state is this thread's until the end.
   const auto steadyNow = std::chrono::steady_clock::now();
-  if (state->metadata && (state->metadata->baseUrl != call.peer.baseUrl || state->metadata->expires <= now_())) {
+  if (state->metadata && state->metadata->expires <= now_()) {
     state->metadata.reset();
     state->tokens.clear();
   }

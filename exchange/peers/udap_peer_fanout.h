@@ -111,7 +111,9 @@ class UdapPeerFanout : public PeerFanout {
   struct PeerState;  // per peer organization; its cache belongs to the call in flight
   struct Call;       // one acquisition's context (peer, request id, deadline)
 
-  std::shared_ptr<PeerState> stateFor(const std::string& organization);
+  // The state of the peer's current directory entry: a new one (nothing cached) when the entry differs
+  // from the one the state was made for (another baseUrl or `since`: changed, or removed and re-added).
+  std::shared_ptr<PeerState> stateFor(const auth::PeerEntry& peer);
   tl::expected<Token, PeerFailure> token(Call& call, const std::string& purpose, const std::string& stale);
   tl::expected<Metadata, PeerFailure> discover(const Call& call);
   tl::expected<std::string, PeerFailure> registerClient(const Call& call, const Metadata& metadata);
@@ -130,6 +132,7 @@ class UdapPeerFanout : public PeerFanout {
   UdapClientOptions options_;
   std::function<std::int64_t()> now_;
   mutable std::mutex mutex_;  // guards peers_ (the map, not the states)
+  // By organization; the state of an auth=udap entry only (a call to the peer as auth=mtls drops it).
   std::map<std::string, std::shared_ptr<PeerState>> peers_;
 };
 

@@ -523,6 +523,43 @@ TEST_F(UdapPeerFanoutTest, ARefusedRegistrationBacksOff) {
   EXPECT_EQ(accepted->status, 200);
 }
 
+// What is cached for a peer belongs to its directory entry: removed and re-added (another `since`; the
+// registry forgets the stored registration with it) or turned to auth=mtls, nothing cached is used.
+TEST_F(UdapPeerFanoutTest, NothingCachedOutlivesTheDirectoryEntry) {
+  auto ask = [&](const auth::PeerEntry& entry) {
+    return fanout->get(entry, "/fhir/Patient", {{"X-Purpose-Of-Use", "TREAT"}}, Clock::now() + std::chrono::seconds(5));
+  };
+  auth::PeerEntry first{kOrgB, kBaseB};
+  first.auth = "udap";
+  first.since = 1'000'001;
+  auto r = ask(first);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->auth.clientId, "client-1");
+  // `peer remove` (which forgets the registration) and `peer add` with the same URL.
+  ASSERT_TRUE(registrations.forget(kOrgB));
+  auth::PeerEntry readded = first;
+  readded.since = 2'000'002;
+  EXPECT_EQ(fanout->authFor(readded).clientId, "") << "the old entry's client_id is not this entry's";
+  r = ask(readded);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->auth.clientId, "client-2");
+  EXPECT_EQ(peer.discoveries, 2);
+  EXPECT_EQ(peer.registrations, 2) << "the re-added entry registers anew";
+  EXPECT_EQ(peer.tokens, 2) << "and does not use the old entry's token";
+  EXPECT_EQ(fanout->authFor(readded).clientId, "client-2");
+  EXPECT_EQ(fanout->authFor(first).clientId, "");
+  // Turned to auth=mtls and back (the registry keeps `since` here; the store still has client-2):
+  // no token of the UDAP entry is reused.
+  auth::PeerEntry mtls = readded;
+  mtls.auth = "mtls";
+  ASSERT_TRUE(ask(mtls));
+  r = ask(readded);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(peer.discoveries, 3);
+  EXPECT_EQ(peer.tokens, 3);
+  EXPECT_EQ(peer.registrations, 2);
+}
+
 TEST_F(UdapPeerFanoutTest, StoredRegistrationIsUsedWithoutRegistering) {
   ASSERT_TRUE(call());
   // A new process (a restart): a fresh fan-out over the same store.
