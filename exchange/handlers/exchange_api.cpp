@@ -193,25 +193,25 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
       r.peer = shared->results[i].peer;
       // No answer from get(): the entry still says how this node authenticates to the peer (mtls+udap
       // and its client_id there for an auth=udap peer).
-      const PeerCallAuth auth = client_.authFor(r.peer);
+      const PeerCallAuth peerAuth = client_.authFor(r.peer);
       switch (shared->state[i]) {
         case CallState::kDone:
           break;
         case CallState::kRunning:
-          r.outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline", {}, auth});
+          r.outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline", {}, peerAuth});
           r.micros = std::chrono::duration_cast<std::chrono::microseconds>(deadline - shared->startedAt[i]).count();
           break;
         case CallState::kQueued:
           // Never sent: every outbound worker of the node was taken until the deadline.
           r.outcome = tl::make_unexpected(PeerFailure{
               "busy", "not asked: all client.maxConcurrentCalls outbound calls of this node were in use until the deadline",
-              {}, auth});
+              {}, peerAuth});
           r.micros = 0;
           break;
         case CallState::kNotSubmitted:
           r.outcome = tl::make_unexpected(PeerFailure{
               "busy", "not asked: this request's exchange.maxParallel calls were all still under way at the deadline",
-              {}, auth});
+              {}, peerAuth});
           r.micros = 0;
           break;
       }
