@@ -190,16 +190,17 @@ int runFetch(const Args& argv) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
   exchange::recordSignatures(response ? response->signatures : response.error().signatures, e);
   exchange::recordAuth(response ? response->auth : response.error().auth, e);
+  // The same outcome rule as the /exchange fan-out (exchange::peerCallOutcome): a 403 is denied.
   if (!response) {
-    const std::string& reason = response.error().reason;
-    e.outcome = reason == "impersonation" || reason.compare(0, 4, "tls_") == 0 || reason.compare(0, 7, "answer_") == 0
-                    ? "denied"
-                    : "error";
-    e.outcomeReason = reason;
+    e.outcomeReason = response.error().reason;
+    e.outcome = exchange::peerCallOutcome(e.outcomeReason);
   } else {
     e.httpStatus = response->status;
-    e.outcome = response->status == 200 ? "success" : "error";
-    if (response->status != 200) e.outcomeReason = "http_" + std::to_string(response->status);
+    e.outcome = "success";
+    if (response->status != 200) {
+      e.outcomeReason = "http_" + std::to_string(response->status);
+      e.outcome = exchange::peerCallOutcome(e.outcomeReason);
+    }
   }
   auto recorded = writer.record(e);
   writer.stop();

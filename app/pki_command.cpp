@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "auth/registry/organization.h"
 #include "auth/tls/development_ca.h"
 #include "auth/tls/tls_material.h"
+#include "exchange/http/base_url.h"
 
 namespace hie::app {
 namespace {
@@ -61,15 +63,73 @@ bool plainName(const std::string& name) {
 // RS256 signatures (UDAP's required algorithm) need an RSA key.
 constexpr int kRsaBits = 3072;
 
-// A SAN URI besides the organization's: an https:// URL (a UDAP server's FHIR base URL) or a urn:,
-// printable ASCII without spaces, at most 512 bytes.
-bool validSanUri(const std::string& uri) {
-  if (uri.empty() || uri.size() > 512) return false;
+// A SAN URI besides the organization's: why --uri is refused, or nullopt when it is fine. Either an
+// https URL in the form of server.baseUrl (a plain host name or IP address, an optional port 1-65535, a
+// path of letters, digits and - . _ ~ /: no user info, query, fragment, percent-escape or white space)
+// without a trailing '/' or an empty, '.' or '..' segment — a UDAP server's FHIR base URL, which a
+// client compares byte for byte with signed_metadata's iss; or a urn: URI (RFC 8141 urn:NID:NSS: NID of
+// 2-32 letters, digits and '-', not beginning or ending with '-'; NSS of letters, digits, - . _ ~
+// ! $ & ' ( ) * + , ; = : @ / and %XX escapes; no ?+, ?= or # component), and a urn:oid: one a
+// well-formed OID as --org is. At most 512 bytes.
+std::optional<std::string> sanUriProblem(const std::string& uri) {
+  if (uri.empty() || uri.size() > 512) return std::string("must be 1-512 characters");
   for (char c : uri) {
-    if (c <= ' ' || c > '~') return false;
+    if (c <= ' ' || c > '~') return std::string("must be printable ASCII without spaces or control characters");
   }
-  if (uri.rfind("https://", 0) == 0) return uri.size() > 8 && uri[8] != '/';
-  return uri.rfind("urn:", 0) == 0 && uri.size() > 4;
+  if (uri.rfind("https://", 0) == 0) {
+    const std::string form =
+        "an https URL must be https://HOST[:PORT][/PATH] as server.baseUrl is: a plain host name or IP address, a "
+        "port 1-65535, a path of letters, digits and - . _ ~ / without a trailing '/' or an empty, '.' or '..' "
+        "segment (no user info, query, fragment or %-escape)";
+    if (!exchange::isPlainBaseUrl(uri)) return form;
+    const std::size_t slash = uri.find('/', 8);
+    if (slash != std::string::npos) {
+      const std::string path = uri.substr(slash);
+      std::size_t start = 1;
+      while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        const std::string segment = path.substr(start, end - start);
+        if (segment.empty() || segment == "." || segment == "..") return form;
+        start = end + 1;
+      }
+    }
+    return std::nullopt;
+  }
+  if (uri.rfind("urn:", 0) != 0) return std::string("must be an https:// URL or a urn: URI");
+  const std::string form =
+      "a urn: URI must be urn:NID:NSS (RFC 8141: NID 2-32 letters, digits or '-', not beginning or ending with "
+      "'-'; NSS of letters, digits, - . _ ~ ! $ & ' ( ) * + , ; = : @ / and %XX escapes; no '?' or '#')";
+  const std::size_t colon = uri.find(':', 4);
+  if (colon == std::string::npos) return form;
+  const std::string nid = uri.substr(4, colon - 4);
+  const std::string nss = uri.substr(colon + 1);
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (nid.size() < 2 || nid.size() > 32 || !alnum(nid.front()) || !alnum(nid.back()) ||
+      !std::all_of(nid.begin(), nid.end(), [&](char c) { return alnum(c) || c == '-'; })) {
+    return form;
+  }
+  if (nss.empty()) return form;
+  for (std::size_t k = 0; k < nss.size(); ++k) {
+    const char c = nss[k];
+    if (c == '%') {
+      if (k + 2 >= nss.size() || !std::isxdigit(static_cast<unsigned char>(nss[k + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(nss[k + 2]))) {
+        return form;
+      }
+      k += 2;
+      continue;
+    }
+    if (!(alnum(c) || std::string("-._~!$&'()*+,;=:@/").find(c) != std::string::npos)) return form;
+  }
+  std::string lowerNid = nid;
+  std::transform(lowerNid.begin(), lowerNid.end(), lowerNid.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lowerNid == "oid" && !auth::isValidOrganizationIdentifier(uri)) {
+    return std::string("a urn:oid: URI must be urn:oid: and a well-formed OID (digits separated by single dots, "
+                       "no leading zeros), in lower case as --org");
+  }
+  return std::nullopt;
 }
 
 auth::CertificateAuthority loadCa(const std::string& dir) {
@@ -123,8 +183,11 @@ int issue(const ParsedArgs& args, const std::string& dir) {
   if (keyType != "ec" && keyType != "rsa") return usageError("--key must be ec (EC P-256) or rsa (RSA-3072)");
   std::vector<std::string> uris{org};
   for (const auto& uri : args.values("uri")) {
-    if (!validSanUri(uri)) {
-      return usageError("--uri must be an https:// URL or a urn: URI without spaces or control characters: '" + uri + "'");
+    if (auto problem = sanUriProblem(uri)) {
+      // Quoted only when printable: a control character is not echoed to the terminal.
+      const bool printable = std::all_of(uri.begin(), uri.end(), [](char c) { return c >= ' ' && c <= '~'; });
+      return usageError("--uri " + (printable && uri.size() <= 512 ? "'" + uri + "' " : std::string()) + "is refused: " +
+                        *problem + "; nothing was written");
     }
     if (std::find(uris.begin(), uris.end(), uri) == uris.end()) uris.push_back(uri);
   }

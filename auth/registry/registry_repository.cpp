@@ -108,10 +108,11 @@ Result<RegistrySnapshot> RegistryRepository::loadAll() {
       snap.consents[row[0].as<std::string>()].deniedOrganizations.insert(row[1].as<std::string>());
     }
     for (const auto& row : tx.exec(
-             "SELECT o.identifier, p.base_url, coalesce(p.log_key, ''), coalesce(p.witness_key, ''), p.auth "
+             "SELECT o.identifier, p.base_url, coalesce(p.log_key, ''), coalesce(p.witness_key, ''), p.auth, "
+             "  (extract(epoch FROM p.created_at) * 1000000)::bigint "
              "FROM peers p JOIN organizations o ON o.id = p.organization_id ORDER BY o.identifier")) {
       snap.peers.push_back(PeerEntry{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                                     row[3].as<std::string>(), row[4].as<std::string>()});
+                                     row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::int64_t>()});
     }
     for (const auto& row : tx.exec(
              "SELECT c.client_id, o.identifier, c.status = 'active' FROM udap_clients c "
@@ -339,6 +340,13 @@ Result<bool> RegistryRepository::setPeer(const std::string& identifier, const st
                                               " is already registered for the peer " + other[0][0].as<std::string>());
       }
     }
+    // A new URL or auth makes a new entry for what this node caches about the peer: created_at (the
+    // entry's `since`) is set anew, and this node's UDAP registration at the peer is forgotten (a UDAP
+    // peer is registered at anew; no client_id or token of the old entry is used).
+    auto before = tx.exec_params("SELECT base_url, auth FROM peers WHERE organization_id = $1 FOR UPDATE", id);
+    const bool newEntry = !before.empty() && (before[0][0].as<std::string>() != baseUrl ||
+                                              (auth && before[0][1].as<std::string>() != *auth));
+    if (newEntry) tx.exec_params("DELETE FROM udap_peer_registrations WHERE organization_id = $1", id);
     // A key not given stays as it was.
     auto r = tx.exec_params(
         "INSERT INTO peers (organization_id, base_url, log_key, witness_key, auth) "
@@ -346,12 +354,13 @@ Result<bool> RegistryRepository::setPeer(const std::string& identifier, const st
         "ON CONFLICT (organization_id) DO UPDATE SET base_url = EXCLUDED.base_url, "
         "  log_key = CASE WHEN $5 THEN $3 ELSE peers.log_key END, "
         "  witness_key = CASE WHEN $6 THEN $4 ELSE peers.witness_key END, "
-        "  auth = CASE WHEN $8 THEN $7 ELSE peers.auth END "
+        "  auth = CASE WHEN $8 THEN $7 ELSE peers.auth END, "
+        "  created_at = CASE WHEN $9 THEN clock_timestamp() ELSE peers.created_at END "
         "WHERE peers.base_url <> EXCLUDED.base_url "
         "   OR ($5 AND peers.log_key IS DISTINCT FROM $3) OR ($6 AND peers.witness_key IS DISTINCT FROM $4) "
         "   OR ($8 AND peers.auth <> $7)",
         id, baseUrl, logKey.value_or(""), witnessKey.value_or(""), logKey.has_value(), witnessKey.has_value(),
-        auth.value_or("mtls"), auth.has_value());
+        auth.value_or("mtls"), auth.has_value(), newEntry);
     tx.commit();
     return r.affected_rows() > 0;
   });

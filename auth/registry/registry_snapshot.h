@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +26,10 @@ struct PeerEntry {
   // How this node authenticates its calls to the peer: "mtls" (mutual TLS alone) or "udap" (mutual
   // TLS and a UDAP access token from the peer's token endpoint; docs/udap.md).
   std::string auth = "mtls";
+  // When the entry got its URL and auth (the peers row's created_at, microseconds since the epoch: set
+  // when it is added and when its URL or auth changes). What a client caches for a peer (UDAP client_id,
+  // tokens) belongs to one such entry: a removed and re-added or changed entry has another.
+  std::int64_t since = 0;
 };
 
 // A client application registered at this node through UDAP dynamic client registration.

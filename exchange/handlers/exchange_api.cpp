@@ -171,7 +171,9 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
         });
         lock.lock();
         if (!queued) {
-          shared->results[i].outcome = tl::make_unexpected(PeerFailure{"busy", "not asked: the node is shutting down"});
+          PeerFailure stopping{"busy", "not asked: the node is shutting down"};
+          stopping.auth = client->authFor(shared->results[i].peer);
+          shared->results[i].outcome = tl::make_unexpected(std::move(stopping));
           shared->state[i] = CallState::kDone;
           ++shared->completed;
         }
@@ -189,22 +191,27 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
         continue;
       }
       r.peer = shared->results[i].peer;
+      // No answer from get(): the entry still says how this node authenticates to the peer (mtls+udap
+      // and its client_id there for an auth=udap peer).
+      const PeerCallAuth peerAuth = client_.authFor(r.peer);
       switch (shared->state[i]) {
         case CallState::kDone:
           break;
         case CallState::kRunning:
-          r.outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline"});
+          r.outcome = tl::make_unexpected(PeerFailure{"timeout", "no answer before the deadline", {}, peerAuth});
           r.micros = std::chrono::duration_cast<std::chrono::microseconds>(deadline - shared->startedAt[i]).count();
           break;
         case CallState::kQueued:
           // Never sent: every outbound worker of the node was taken until the deadline.
           r.outcome = tl::make_unexpected(PeerFailure{
-              "busy", "not asked: all client.maxConcurrentCalls outbound calls of this node were in use until the deadline"});
+              "busy", "not asked: all client.maxConcurrentCalls outbound calls of this node were in use until the deadline",
+              {}, peerAuth});
           r.micros = 0;
           break;
         case CallState::kNotSubmitted:
           r.outcome = tl::make_unexpected(PeerFailure{
-              "busy", "not asked: this request's exchange.maxParallel calls were all still under way at the deadline"});
+              "busy", "not asked: this request's exchange.maxParallel calls were all still under way at the deadline",
+              {}, peerAuth});
           r.micros = 0;
           break;
       }
@@ -284,10 +291,7 @@ HttpReply ExchangeApi::handle(const HttpCall& call, const auth::Organization& or
       }
     }
     if (!failureReason.empty()) {
-      e.outcome = failureReason == "impersonation" || failureReason.compare(0, 4, "tls_") == 0 ||
-                          failureReason.compare(0, 7, "answer_") == 0 || failureReason == "http_403"
-                      ? "denied"
-                      : "error";
+      e.outcome = peerCallOutcome(failureReason);
       e.outcomeReason = failureReason;
       e.httpStatus = r.outcome ? r.outcome->status : 0;
       Object::Ptr wrapped = new Object;

@@ -65,6 +65,19 @@ struct PeerFailure {
   PeerCallAuth auth{};
 };
 
+// The audit outcome of a peer call that did not succeed, by its reason (PeerFailure::reason, or
+// http_<status> for an answer other than 200): "denied" when the peer refused this node (http_403, or
+// a UDAP refusal: udap_metadata_invalid, udap_registration_refused, udap_token_refused) or this node
+// refused the peer's identity or answer (impersonation, tls_*, answer_*); "error" for anything else.
+// The one rule of /exchange and `hie-node fetch` (docs/api.md, docs/udap.md).
+inline const char* peerCallOutcome(const std::string& failureReason) {
+  auto startsWith = [&](const char* prefix) { return failureReason.rfind(prefix, 0) == 0; };
+  const bool denied = failureReason == "impersonation" || startsWith("tls_") || startsWith("answer_") ||
+                      failureReason == "http_403" || failureReason == "udap_metadata_invalid" ||
+                      failureReason == "udap_registration_refused" || failureReason == "udap_token_refused";
+  return denied ? "denied" : "error";
+}
+
 class PeerFanout {
  public:
   virtual ~PeerFanout() = default;
@@ -79,6 +92,14 @@ class PeerFanout {
   virtual tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                                       const HeaderList& headers,
                                                       std::chrono::steady_clock::time_point deadline) = 0;
+
+  // How a call to peer is (or would be) authenticated, for the audit entry of a call that get() never
+  // answered (still queued or running at the deadline, not submitted): mutual TLS alone by default; a
+  // UDAP client says mtls+udap and its client_id at the peer when known. Thread-safe, never blocks on I/O.
+  virtual PeerCallAuth authFor(const auth::PeerEntry& peer) const {
+    (void)peer;
+    return PeerCallAuth{};
+  }
 };
 
 }  // namespace hie::exchange

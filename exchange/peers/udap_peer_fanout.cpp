@@ -13,6 +13,8 @@
 #include <ctime>
 #include <set>
 
+#include <strings.h>
+
 #include "auth/identity/certificate_identity.h"
 #include "auth/identity/identity_mapping.h"
 #include "auth/tls/client_standing.h"
@@ -20,11 +22,18 @@
 #include "auth/udap/jws_crypto.h"
 #include "common/json_writer.h"
 #include "common/purpose_of_use.h"
+#include "exchange/http/base_url.h"
 #include "exchange/http/request_id.h"
+#include "exchange/peers/peer_url.h"
 
 namespace hie::exchange {
 
 struct UdapPeerFanout::PeerState {
+  PeerState(std::string baseUrl, std::int64_t since) : entryBaseUrl(std::move(baseUrl)), entrySince(since) {}
+  bool isFor(const auth::PeerEntry& peer) const { return peer.baseUrl == entryBaseUrl && peer.since == entrySince; }
+  // The directory entry everything below belongs to (constant).
+  const std::string entryBaseUrl;
+  const std::int64_t entrySince;
   // Single flight: busy is true while one call discovers, registers or gets a token for this peer; the
   // others wait on freed until it ends or their deadline passes. A flag under a plain mutex and a
   // condition variable rather than std::timed_mutex: glibc's pthread_mutex_clocklock, which
@@ -37,12 +46,18 @@ struct UdapPeerFanout::PeerState {
   std::string clientId;              // this node's client_id at the peer ("" = not known yet)
   std::string clientEndpoint;        // the registration endpoint clientId belongs to
   std::map<std::string, Token> tokens;  // by purpose of use code
+  std::string knownClientId;  // guarded by gate: clientId as the last acquisition left it (for authFor)
+  // After a refused registration: no registration (and no call) before registerNotBefore (wall-clock
+  // seconds); registerBackoff is the wait that set it (0 = none), doubled by each refusal in a row.
+  std::int64_t registerNotBefore = 0;
+  std::int64_t registerBackoff = 0;
 };
 
 struct UdapPeerFanout::Call {
   const auth::PeerEntry& peer;
   std::string requestId;
   std::chrono::steady_clock::time_point deadline;
+  bool registered = false;  // this call registered once already: it never registers twice
 };
 
 namespace {
@@ -52,6 +67,17 @@ constexpr std::int64_t kClockSkew = 60;
 constexpr std::int64_t kJwtLifetime = 300;  // software statement and client assertion: exp - iat
 constexpr const char* kWellKnown = "/fhir/.well-known/udap";
 constexpr const char* kPurposeSystem = "urn:oid:2.16.840.1.113883.5.8#";
+constexpr std::int64_t kFirstRegistrationBackoff = 30;  // seconds after the first refused registration
+constexpr std::int64_t kMaxRegistrationBackoff = 600;   // doubling up to this
+
+std::string utcTime(std::int64_t seconds) {
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
 
 using Poco::JSON::Array;
 using Poco::JSON::Object;
@@ -119,16 +145,38 @@ std::set<std::string> stringSet(const Object::Ptr& o, const std::string& key) {
   return out;
 }
 
-// An endpoint the peer names must be under its directory URL (same scheme, host, port and prefix):
-// this node never follows metadata elsewhere. The path below baseUrl, or "" when it is not under it.
-std::string pathUnder(const std::string& baseUrl, const std::string& endpoint) {
-  const std::string prefix = baseUrl + "/";
-  if (endpoint.size() <= prefix.size() || endpoint.compare(0, prefix.size(), prefix) != 0) return "";
-  const std::string path = endpoint.substr(baseUrl.size());
-  for (char c : path) {
-    if (c <= ' ' || c > '~' || c == '#') return "";
+// The path (below the peer's directory URL) of an endpoint the peer's signed metadata names, or nullopt
+// when it is not one this node posts to: https, the directory URL's host (case-insensitive) and port,
+// a path under its path, of letters, digits and - . _ ~ / alone (no '%', '?', '#', user info or white
+// space), without an empty, '.' or '..' segment. This node never follows metadata to another server.
+std::optional<std::string> endpointPath(const std::string& baseUrl, const std::string& endpoint) {
+  if (!isPlainBaseUrl(endpoint)) return std::nullopt;
+  auto base = parsePeerUrl(baseUrl);
+  auto target = parsePeerUrl(endpoint);
+  if (!base || !target) return std::nullopt;
+  if (strcasecmp(base->host.c_str(), target->host.c_str()) != 0 || base->port != target->port) return std::nullopt;
+  const std::string rest = endpoint.substr(std::string("https://").size());
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const std::string path = rest.substr(slash);
+  const std::string prefix = base->pathPrefix + "/";
+  if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string segment = path.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return std::nullopt;
+    start = end + 1;
   }
-  return path;
+  return path.substr(base->pathPrefix.size());
+}
+
+// A client_id this node keeps (udap_peer_registrations), logs, audits and sends as a JWT's iss and sub:
+// 1-256 printable ASCII characters, no space (0x21-0x7E). RFC 7591 leaves its form to the server.
+bool isValidClientId(const std::string& id) {
+  return !id.empty() && id.size() <= 256 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
 std::string formEncode(const std::string& value) {
@@ -172,18 +220,40 @@ bool UdapPeerFanout::submit(std::chrono::steady_clock::time_point deadline, std:
   return inner_.submit(deadline, std::move(call));
 }
 
-std::shared_ptr<UdapPeerFanout::PeerState> UdapPeerFanout::stateFor(const std::string& organization) {
+std::shared_ptr<UdapPeerFanout::PeerState> UdapPeerFanout::stateFor(const auth::PeerEntry& peer) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& state = peers_[organization];
-  if (!state) state = std::make_shared<PeerState>();
+  auto& state = peers_[peer.organization];
+  // Nothing cached for an older entry is used for this one: a call still in flight on the old state
+  // keeps its shared_ptr and ends there.
+  if (!state || !state->isFor(peer)) state = std::make_shared<PeerState>(peer.baseUrl, peer.since);
   return state;
+}
+
+PeerCallAuth UdapPeerFanout::authFor(const auth::PeerEntry& peer) const {
+  if (peer.auth != "udap") return inner_.authFor(peer);
+  std::shared_ptr<PeerState> state;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = peers_.find(peer.organization);
+    if (it != peers_.end()) state = it->second;
+  }
+  if (!state || !state->isFor(peer)) return PeerCallAuth{"mtls+udap", ""};
+  std::lock_guard<std::mutex> gate(state->gate);
+  return PeerCallAuth{"mtls+udap", state->knownClientId};
 }
 
 tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntry& peer,
                                                             const std::string& pathAndQuery,
                                                             const HeaderList& headers,
                                                             std::chrono::steady_clock::time_point deadline) {
-  if (peer.auth != "udap") return inner_.get(peer, pathAndQuery, headers, deadline);
+  if (peer.auth != "udap") {
+    // The entry is (now) auth=mtls: what was cached for it as a UDAP peer goes.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      peers_.erase(peer.organization);
+    }
+    return inner_.get(peer, pathAndQuery, headers, deadline);
+  }
   if (options_.contact.empty()) {
     spdlog::error("udap: the peer {} is auth=udap but udap.contact is not set; the call is not made",
                   peer.organization);
@@ -193,11 +263,15 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
   if (!purpose::isKnown(purpose)) {
     return failure("udap_token_refused", "the call has no known purpose of use for the hl7-b2b extension");
   }
-  const Call call{peer, headerValue(headers, "X-Request-Id"), deadline};
+  Call call{peer, headerValue(headers, "X-Request-Id"), deadline};
   std::string stale;
   for (int attempt = 0;; ++attempt) {
     auto granted = token(call, purpose, stale);
-    if (!granted) return tl::make_unexpected(std::move(granted.error()));
+    if (!granted) {
+      // No token: the entry still names this node's client_id at the peer when one is known.
+      if (granted.error().auth.clientId.empty()) granted.error().auth = authFor(peer);
+      return tl::make_unexpected(std::move(granted.error()));
+    }
     HeaderList withToken = headers;
     withToken.emplace_back("Authorization", "Bearer " + granted->accessToken);
     auto answer = inner_.get(peer, pathAndQuery, withToken, deadline);
@@ -214,9 +288,9 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
   }
 }
 
-tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Call& call, const std::string& purpose,
+tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& call, const std::string& purpose,
                                                                        const std::string& stale) {
-  auto state = stateFor(call.peer.organization);
+  auto state = stateFor(call.peer);
   {
     std::unique_lock<std::mutex> gate(state->gate);
     if (!state->freed.wait_until(gate, call.deadline, [&] { return !state->busy; })) {
@@ -230,13 +304,14 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
       {
         std::lock_guard<std::mutex> gate(state.gate);
         state.busy = false;
+        state.knownClientId = state.clientId;
       }
       state.freed.notify_all();
     }
   } endFlight{*state};
   // In flight: state is this thread's until the end.
   const auto steadyNow = std::chrono::steady_clock::now();
-  if (state->metadata && (state->metadata->baseUrl != call.peer.baseUrl || state->metadata->expires <= now_())) {
+  if (state->metadata && state->metadata->expires <= now_()) {
     state->metadata.reset();
     state->tokens.clear();
   }
@@ -246,6 +321,17 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
       return it->second;
     }
     state->tokens.erase(it);
+  }
+  // A registration the peer refused lately: fail at once until the backoff has passed (a wall clock
+  // set back by more than the backoff ends it).
+  {
+    const std::int64_t now = now_();
+    if (now < state->registerNotBefore && state->registerNotBefore - now <= state->registerBackoff) {
+      return failure("udap_registration_refused",
+                     "the peer refused this node's last registration; the next attempt is allowed at " +
+                         utcTime(state->registerNotBefore) + " (in " + std::to_string(state->registerNotBefore - now) +
+                         " s)");
+    }
   }
   if (!state->metadata) {
     auto discovered = discover(call);
@@ -258,6 +344,37 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
     state->metadata.reset();
     state->tokens.clear();
   };
+  // A refused registration: no client, and the next registration waits (30 s, doubling to 10 min).
+  auto backOff = [&](PeerFailure refused) {
+    forgetMetadata();
+    state->clientId.clear();
+    state->clientEndpoint.clear();
+    state->registerBackoff = state->registerBackoff == 0
+                                 ? kFirstRegistrationBackoff
+                                 : std::min(2 * state->registerBackoff, kMaxRegistrationBackoff);
+    state->registerNotBefore = now_() + state->registerBackoff;
+    refused.detail += "; the next registration attempt is allowed at " + utcTime(state->registerNotBefore) + " (in " +
+                      std::to_string(state->registerBackoff) + " s)";
+    spdlog::warn("udap: no registration at {} before {} (request {})", call.peer.organization,
+                 utcTime(state->registerNotBefore), call.requestId);
+    return tl::make_unexpected(std::move(refused));
+  };
+  // At most one registration per call.
+  auto registerOnce = [&]() -> tl::expected<std::string, PeerFailure> {
+    if (call.registered) {
+      return failure("udap_registration_refused", "this node registered at the peer once in this call already");
+    }
+    call.registered = true;
+    auto registered = registerClient(call, metadata);
+    if (!registered) {
+      if (registered.error().reason == "udap_registration_refused") return backOff(std::move(registered.error()));
+      forgetMetadata();
+      return registered;
+    }
+    state->registerBackoff = 0;
+    state->registerNotBefore = 0;
+    return registered;
+  };
   if (state->clientId.empty() || state->clientEndpoint != metadata.registrationEndpoint) {
     state->clientId.clear();
     auto stored = registrations_.find(call.peer.organization);
@@ -266,14 +383,12 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
                     stored.error().internal);
       return failure("internal", "this node's UDAP registrations cannot be read");
     }
-    if (*stored && (*stored)->registrationEndpoint == metadata.registrationEndpoint) {
+    if (*stored && (*stored)->registrationEndpoint == metadata.registrationEndpoint &&
+        isValidClientId((*stored)->clientId)) {
       state->clientId = (*stored)->clientId;
     } else {
-      auto registered = registerClient(call, metadata);
-      if (!registered) {
-        forgetMetadata();
-        return tl::make_unexpected(std::move(registered.error()));
-      }
+      auto registered = registerOnce();
+      if (!registered) return tl::make_unexpected(std::move(registered.error()));
       state->clientId = *registered;
     }
     state->clientEndpoint = metadata.registrationEndpoint;
@@ -281,21 +396,31 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(const Cal
   std::string oauthError;
   auto answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
   if (!answer && oauthError == "invalid_client") {
-    // The peer no longer knows this client (cancelled, or its registrations lost): register once more.
-    spdlog::info("udap: {} answered invalid_client for client {}; registering again (request {})",
-                 call.peer.organization, state->clientId, call.requestId);
     if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
       spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
     }
-    state->clientId.clear();
-    auto registered = registerClient(call, metadata);
-    if (!registered) {
-      forgetMetadata();
-      return tl::make_unexpected(std::move(registered.error()));
+    if (call.registered) {
+      // The peer does not know the client it registered in this very call: as good as a refused
+      // registration, and not registered a second time.
+      spdlog::warn("udap: {} answered invalid_client for client {}, registered in this call (request {})",
+                   call.peer.organization, state->clientId, call.requestId);
+      return backOff(std::move(answer.error()));
     }
+    // The peer no longer knows this client (cancelled, or its registrations lost): register once more.
+    spdlog::info("udap: {} answered invalid_client for client {}; registering again (request {})",
+                 call.peer.organization, state->clientId, call.requestId);
+    state->clientId.clear();
+    auto registered = registerOnce();
+    if (!registered) return tl::make_unexpected(std::move(registered.error()));
     state->clientId = *registered;
     oauthError.clear();
     answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
+    if (!answer && oauthError == "invalid_client") {
+      if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
+        spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
+      }
+      return backOff(std::move(answer.error()));
+    }
   }
   if (!answer) {
     forgetMetadata();
@@ -391,12 +516,16 @@ tl::expected<UdapPeerFanout::Metadata, PeerFailure> UdapPeerFanout::discover(con
   auto tokenEndpoint = stringMember(claims, "token_endpoint");
   auto registrationEndpoint = stringMember(claims, "registration_endpoint");
   if (!tokenEndpoint || !registrationEndpoint) return invalid("signed_metadata has no token or registration endpoint");
-  if (pathUnder(peer.baseUrl, *tokenEndpoint).empty() || pathUnder(peer.baseUrl, *registrationEndpoint).empty()) {
-    return invalid("an endpoint of signed_metadata is not under the peer's URL " + peer.baseUrl);
+  const auto tokenPath = endpointPath(peer.baseUrl, *tokenEndpoint);
+  const auto registrationPath = endpointPath(peer.baseUrl, *registrationEndpoint);
+  if (!tokenPath || !registrationPath) {
+    return invalid(std::string("the ") + (tokenPath ? "registration_endpoint" : "token_endpoint") +
+                   " of signed_metadata is not an https URL under the peer's URL " + peer.baseUrl +
+                   " (same host and port, a path below its path without '%', '?', '#' or a '.' or '..' segment)");
   }
   spdlog::info("udap: discovered {} at {} (token endpoint {}, request {})", peer.organization, fhirBase,
                *tokenEndpoint, call.requestId);
-  return Metadata{peer.baseUrl, *tokenEndpoint, *registrationEndpoint, *exp};
+  return Metadata{peer.baseUrl, *tokenEndpoint, *registrationEndpoint, *exp, *tokenPath, *registrationPath};
 }
 
 tl::expected<std::string, PeerFailure> UdapPeerFanout::registerClient(const Call& call, const Metadata& metadata) {
@@ -428,7 +557,7 @@ tl::expected<std::string, PeerFailure> UdapPeerFanout::registerClient(const Call
   }
   JsonWriter body;
   body.beginObject().member("software_statement", *statement).member("udap", "1").endObject();
-  auto answer = poster_.post(call.peer, pathUnder(call.peer.baseUrl, metadata.registrationEndpoint), body.take(),
+  auto answer = poster_.post(call.peer, metadata.registrationPath, body.take(),
                              "application/json", HeaderList{{"X-Request-Id", call.requestId}}, call.deadline);
   if (!answer) {
     PeerFailure f = std::move(answer.error());
@@ -443,8 +572,12 @@ tl::expected<std::string, PeerFailure> UdapPeerFanout::registerClient(const Call
   }
   Object::Ptr document = parseObject(answer->body);
   auto clientId = stringMember(document, "client_id");
-  if (!clientId || clientId->empty() || clientId->size() > 256) {
-    return failure("udap_registration_refused", "the registration answer has no client_id");
+  if (!clientId) return failure("udap_registration_refused", "the registration answer has no client_id");
+  if (!isValidClientId(*clientId)) {
+    spdlog::warn("udap: {} answered a registration with a client_id of {} bytes that is not 1-256 printable "
+                 "ASCII characters (request {})", call.peer.organization, clientId->size(), call.requestId);
+    return failure("udap_registration_refused",
+                   "the registration answer's client_id is not 1-256 printable ASCII characters (0x21-0x7E)");
   }
   if (document->has("grant_types") && stringSet(document, "grant_types").count("client_credentials") == 0) {
     return failure("udap_registration_refused", "the registration answer does not grant client_credentials");
@@ -492,7 +625,7 @@ tl::expected<std::pair<std::string, std::int64_t>, PeerFailure> UdapPeerFanout::
                            "&client_assertion_type=" +
                            formEncode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
                            "&client_assertion=" + formEncode(*assertion) + "&udap=1";
-  auto answer = poster_.post(call.peer, pathUnder(call.peer.baseUrl, metadata.tokenEndpoint), form,
+  auto answer = poster_.post(call.peer, metadata.tokenPath, form,
                              "application/x-www-form-urlencoded", HeaderList{{"X-Request-Id", call.requestId}},
                              call.deadline);
   if (!answer) {

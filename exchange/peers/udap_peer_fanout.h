@@ -10,7 +10,10 @@
 //   3. gets an access token per (peer, purpose of use) with a client assertion carrying hl7-b2b, kept
 //      in memory until 30 s before it expires;
 // then sends the GET with `Authorization: Bearer`. A 401 answer drops the token and the call is made
-// once more with a new one; invalid_client at the token endpoint registers once more. Everything runs
+// once more with a new one; invalid_client at the token endpoint registers once more. A call registers
+// at most once; a refused registration (or invalid_client right after one) makes the peer's next
+// registration wait a backoff (30 s, doubling to 10 min) during which its calls fail at once with
+// udap_registration_refused. Everything runs
 // within the caller's deadline. One acquisition per peer runs at a time (single flight: concurrent
 // calls to one peer wait for it and share its result).
 //
@@ -85,6 +88,9 @@ class UdapPeerFanout : public PeerFanout {
   tl::expected<PeerResponse, PeerFailure> get(const auth::PeerEntry& peer, const std::string& pathAndQuery,
                                               const HeaderList& headers,
                                               std::chrono::steady_clock::time_point deadline) override;
+  // auth=udap: {"mtls+udap", this node's client_id at the peer as the last acquisition left it ("" when
+  // none is known)}; other peers: the inner client's answer.
+  PeerCallAuth authFor(const auth::PeerEntry& peer) const override;
 
   // The validated metadata of a peer, as the client uses it.
   struct Metadata {
@@ -92,6 +98,8 @@ class UdapPeerFanout : public PeerFanout {
     std::string tokenEndpoint;         // absolute, from signed_metadata
     std::string registrationEndpoint;  // absolute, from signed_metadata
     std::int64_t expires = 0;          // signed_metadata exp
+    std::string tokenPath;             // tokenEndpoint below baseUrl (what is posted to)
+    std::string registrationPath;      // registrationEndpoint below baseUrl
   };
 
  private:
@@ -103,8 +111,10 @@ class UdapPeerFanout : public PeerFanout {
   struct PeerState;  // per peer organization; its cache belongs to the call in flight
   struct Call;       // one acquisition's context (peer, request id, deadline)
 
-  std::shared_ptr<PeerState> stateFor(const std::string& organization);
-  tl::expected<Token, PeerFailure> token(const Call& call, const std::string& purpose, const std::string& stale);
+  // The state of the peer's current directory entry: a new one (nothing cached) when the entry differs
+  // from the one the state was made for (another baseUrl or `since`: changed, or removed and re-added).
+  std::shared_ptr<PeerState> stateFor(const auth::PeerEntry& peer);
+  tl::expected<Token, PeerFailure> token(Call& call, const std::string& purpose, const std::string& stale);
   tl::expected<Metadata, PeerFailure> discover(const Call& call);
   tl::expected<std::string, PeerFailure> registerClient(const Call& call, const Metadata& metadata);
   // The token answer, or the peer's OAuth error code (second) when it refused.
@@ -121,7 +131,8 @@ class UdapPeerFanout : public PeerFanout {
   const UdapJwtSigner& signer_;
   UdapClientOptions options_;
   std::function<std::int64_t()> now_;
-  std::mutex mutex_;  // guards peers_ (the map, not the states)
+  mutable std::mutex mutex_;  // guards peers_ (the map, not the states)
+  // By organization; the state of an auth=udap entry only (a call to the peer as auth=mtls drops it).
   std::map<std::string, std::shared_ptr<PeerState>> peers_;
 };
 

@@ -94,10 +94,31 @@ TEST(DevPki, IssuesExtraSanUrisAndRsaKeys) {
   auto ec = Credential::fromPem(devpkiRead(ca + "/node-c.crt"), devpkiRead(ca + "/node-c.key"));
   EXPECT_EQ(EVP_PKEY_get_base_id(ec.key()), EVP_PKEY_EC);
 
-  for (const std::string bad : {"http://node-b.example/fhir", "https://", "https:///x", "file:///etc/passwd",
-                                "https://a b/fhir", "urn:", "mailto:a@b.example"}) {
-    EXPECT_EQ(pki({"issue", "--dir", ca, "--name", "x", "--org", kLakeside, "--uri", bad}).exitCode, 2) << bad;
+  const std::vector<std::string> malformed{
+        "http://node-b.example/fhir", "https://", "https:///x", "file:///etc/passwd", "https://a b/fhir", "urn:",
+        "mailto:a@b.example", "https://node-b.example:99999/fhir", "https://node-b.example:0/fhir",
+        "https://user@node-b.example/fhir", "https://node-b.example/fhir?x=1", "https://node-b.example/fhir#f",
+        "https://node-b.example/%66hir", "https://node-b.example/fhir/", "https://node-b.example//fhir",
+        "https://node-b.example/a/../fhir", "https://node-b.example/./fhir", "https://node-b.example/fhir\x01",
+        "https://node_b.example/fhir", "https://[::1/fhir", "https://-node.example/fhir", "HTTPS://node-b.example/fhir",
+        "urn:x:y", "urn:-ab:c", "urn:ab-:c", "urn:example:", "urn:example", "urn:example:a?+r", "urn:example:a?=q",
+        "urn:example:a#f", "urn:example:%zz", "urn:example:%4", "urn:example:a\"b", "urn:example:a<b",
+        "urn:oid:1.2.x", "urn:oid:01.2", "urn:oid:1", "urn:OID:1.2.3", "urn:oid:1..2", "urn:" + std::string(600, 'a')};
+  for (const std::string& bad : malformed) {
+    auto refused = pki({"issue", "--dir", ca, "--name", "x", "--org", kLakeside, "--uri", bad});
+    EXPECT_EQ(refused.exitCode, 2) << bad << ": " << refused.output;
+    EXPECT_TRUE(contains(refused.output, "--uri")) << bad << ": " << refused.output;
+    EXPECT_TRUE(contains(refused.output, "nothing was written")) << bad << ": " << refused.output;
   }
+  // Well-formed ones, with a malformed one last: nothing is issued.
+  EXPECT_EQ(pki({"issue", "--dir", ca, "--name", "x", "--org", kLakeside, "--uri", "https://node-b.example/fhir",
+                 "--uri", "https://node-b.example/fhir/"})
+                .exitCode,
+            2);
+  auto fine = pki({"issue", "--dir", ca, "--name", "node-d", "--org", kLakeside, "--uri", "https://[::1]:8443/fhir",
+                   "--uri", "https://node-d.example", "--uri", "urn:ietf:rfc:3986", "--uri", "urn:example:a%2Fb:c@d",
+                   "--uri", "urn:oid:2.16.840.1.113883.3.7001.9"});
+  EXPECT_EQ(fine.exitCode, 0) << fine.output;
   EXPECT_EQ(pki({"issue", "--dir", ca, "--name", "x", "--org", kLakeside, "--key", "dsa"}).exitCode, 2);
   EXPECT_FALSE(std::ifstream(ca + "/x.crt").good()) << "a refused issue writes nothing";
 }

@@ -427,8 +427,9 @@ TEST_F(Exchange, FetchRunsOneOutboundQuery) {
   auto unknown = a.cli({"fetch", "--peer", "urn:oid:1.2.3", "--patient-identifier", "a|b"});
   EXPECT_EQ(unknown.exitCode, 1);
   EXPECT_TRUE(contains(unknown.output, "no peer entry")) << unknown.output;
-  // The operator's calls are audited on A too.
+  // The operator's calls are audited on A too; C's 403 is denied, as in the /exchange fan-out.
   EXPECT_EQ(count(a, "action = 'peer-call'"), 2);
+  EXPECT_EQ(count(a, "action = 'peer-call' AND outcome = 'denied' AND outcome_reason = 'http_403'"), 1);
 }
 
 TEST_F(Exchange, PeerDirectoryRefusesBadEntries) {

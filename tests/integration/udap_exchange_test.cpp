@@ -163,7 +163,8 @@ TEST_F(UdapExchange, TokenForTheUdapPeerMtlsForTheOther) {
   // B cancels A's registration: A's token is refused (401), its token request is invalid_client,
   // A registers again and the call succeeds with a new client_id. (B's gate sees the cancellation
   // at its next registry refresh: bounded polling.)
-  ok(b.cli({"udap", "clients", "cancel", callB[1]}));
+  // "--": a client_id may begin with '-' (base64url), which the command line would read as an option.
+  ok(runNode({"udap", "clients", "cancel", "--config", b.configPath, "--", callB[1]}));
   std::vector<std::string> after;
   int n = 0;
   const bool reregistered = waitFor(
@@ -196,6 +197,52 @@ TEST_F(UdapExchange, FetchUsesTheSameClient) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(onB("udap-register"), 1);
   EXPECT_EQ(onB("udap-token"), 2);
+}
+
+// A's registration at B belongs to A's directory entry for B: a new URL or auth, or removing the entry,
+// forgets it, and the entry's `since` (what A's in-memory cache is keyed by) changes; an unchanged
+// `peer add` keeps both.
+TEST_F(UdapExchange, ChangingOrRemovingTheEntryForgetsTheRegistration) {
+  auto registrationsOnA = [&] {
+    pqxx::connection conn(a.db.uri());
+    pqxx::read_transaction tx(conn);
+    return tx.exec1("SELECT count(*) FROM udap_peer_registrations")[0].as<long long>();
+  };
+  auto sinceOnA = [&] {
+    pqxx::connection conn(a.db.uri());
+    pqxx::read_transaction tx(conn);
+    return tx.exec1("SELECT p.created_at::text FROM peers p JOIN organizations o ON o.id = p.organization_id "
+                    "WHERE o.identifier = '" + kOrgB + "'")[0].as<std::string>();
+  };
+  auto fetch = [&] {
+    auto fetched = a.cli({"fetch", "--peer", kOrgB, "--patient-identifier", kNet + "|NET-1001"});
+    EXPECT_EQ(fetched.exitCode, 0) << fetched.output;
+  };
+  fetch();
+  ASSERT_EQ(registrationsOnA(), 1);
+  std::string since = sinceOnA();
+  ok(a.cli({"peer", "add", "--org", kOrgB, "--url", baseB, "--auth", "udap"}));  // unchanged
+  EXPECT_EQ(registrationsOnA(), 1);
+  EXPECT_EQ(sinceOnA(), since);
+  ok(a.cli({"peer", "add", "--org", kOrgB, "--url", baseB, "--auth", "mtls"}));
+  EXPECT_EQ(registrationsOnA(), 0) << "auth changed";
+  EXPECT_NE(sinceOnA(), since);
+  ok(a.cli({"peer", "add", "--org", kOrgB, "--url", baseB, "--auth", "udap"}));
+  fetch();
+  EXPECT_EQ(onB("udap-register"), 2) << "registered anew after the auth change";
+  ASSERT_EQ(registrationsOnA(), 1);
+  since = sinceOnA();
+  ok(a.cli({"peer", "add", "--org", kOrgB, "--url", "https://localhost:" + baseB.substr(baseB.rfind(':') + 1)}));
+  EXPECT_EQ(registrationsOnA(), 0) << "URL changed";
+  EXPECT_NE(sinceOnA(), since);
+  ok(a.cli({"peer", "add", "--org", kOrgB, "--url", baseB}));
+  fetch();
+  ASSERT_EQ(registrationsOnA(), 1);
+  since = sinceOnA();
+  ok(a.cli({"peer", "remove", kOrgB}));
+  EXPECT_EQ(registrationsOnA(), 0) << "removed";
+  ok(a.cli({"peer", "add", "--org", kOrgB, "--url", baseB, "--auth", "udap"}));
+  EXPECT_NE(sinceOnA(), since) << "a re-added entry is another entry";
 }
 
 }  // namespace

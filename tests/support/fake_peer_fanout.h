@@ -74,6 +74,13 @@ class FakePeerFanout : public exchange::PeerFanout {
     return true;
   }
 
+  // As the UDAP client does: a call to an auth=udap peer says mtls+udap and a client_id there even
+  // when get() never answered it.
+  exchange::PeerCallAuth authFor(const auth::PeerEntry& peer) const override {
+    if (peer.auth != "udap") return {};
+    return exchange::PeerCallAuth{"mtls+udap", "client-at-" + peer.organization};
+  }
+
   tl::expected<exchange::PeerResponse, exchange::PeerFailure> get(const auth::PeerEntry& peer,
                                                                   const std::string& pathAndQuery,
                                                                   const exchange::HeaderList& headers,

@@ -194,6 +194,57 @@ TEST_F(ExchangeApiTest, EachPeerCallsEntrySaysHowThisNodeAuthenticated) {
   }
 }
 
+// A call to a UDAP peer that get() never answered (still queued, not submitted, the fan-out stopping,
+// still running at the deadline) is audited as the UDAP call it was to be: mtls+udap and the client_id.
+TEST_F(ExchangeApiTest, AUdapPeersCallWithoutAnAnswerStillSaysMtlsUdap) {
+  registry.peers[1].auth = "udap";  // Harbor
+  auto expectUdap = [&](const HttpReply& reply, const std::string& reason) {
+    const audit::AuditEvent* h = callTo(reply, kHarbor);
+    ASSERT_NE(h, nullptr);
+    EXPECT_EQ(h->outcomeReason, reason);
+    EXPECT_EQ(h->authentication, "mtls+udap");
+    EXPECT_EQ(h->clientId, "client-at-" + kHarbor);
+    const audit::AuditEvent* r = callTo(reply, kRiver);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->authentication, "mtls");
+    EXPECT_EQ(r->clientId, "");
+  };
+  {
+    fanout.setPool(FakePeerFanout::Pool::kKeepQueued);
+    ExchangeApi api(fanout, options, counters);
+    expectUdap(query(api), "busy");
+  }
+  {
+    fanout.setPool(FakePeerFanout::Pool::kRefuse);
+    ExchangeApi api(fanout, options, counters);
+    expectUdap(query(api), "busy");
+  }
+  {
+    fanout.setPool(FakePeerFanout::Pool::kRun);
+    auto stuck = bundleOf({"h1"});
+    stuck.hang = true;
+    fanout.answer(kHarbor, stuck);
+    fanout.answer(kRiver, bundleOf({"r1"}));
+    ExchangeApi api(fanout, options, counters);
+    expectUdap(query(api), "timeout");
+  }
+  {
+    // River is never submitted: Harbor (asked first) hangs and maxParallel is 1.
+    registry.peers[2].auth = "udap";
+    options.maxParallel = 1;
+    ExchangeApi api(fanout, options, counters);
+    auto reply = query(api);
+    for (const auto& [peer, reason] : {std::make_pair(kHarbor, "timeout"), std::make_pair(kRiver, "busy")}) {
+      const audit::AuditEvent* e = callTo(reply, peer);
+      ASSERT_NE(e, nullptr);
+      EXPECT_EQ(e->outcomeReason, reason);
+      EXPECT_EQ(e->authentication, "mtls+udap");
+      EXPECT_EQ(e->clientId, "client-at-" + peer);
+    }
+  }
+  fanout.release();
+}
+
 TEST_F(ExchangeApiTest, APeerThatDoesNotAnswerByTheDeadlineIsATimeoutAndTheOthersStillCount) {
   fanout.answer(kHarbor, bundleOf({"h1"}));
   auto late = bundleOf({"late"});
@@ -257,6 +308,37 @@ TEST_F(ExchangeApiTest, FailedPeersBecomeOutcomesBesideThePartialResult) {
   }
   EXPECT_EQ(callTo(reply, "urn:oid:9.1")->httpStatus, 500);
   EXPECT_EQ(reply.access.resultCount, 2);
+}
+
+// One rule for /exchange and `hie-node fetch`: the peer's refusals (403, UDAP) and this node's refusals
+// of the peer are denied, anything else an error.
+TEST(PeerCallOutcome, RefusalsAreDeniedTheRestErrors) {
+  for (const char* denied : {"http_403", "udap_metadata_invalid", "udap_registration_refused", "udap_token_refused",
+                             "impersonation", "tls_unknown_ca", "answer_signature_invalid"}) {
+    EXPECT_STREQ(peerCallOutcome(denied), "denied") << denied;
+  }
+  for (const char* error : {"http_500", "http_404", "timeout", "busy", "connect", "invalid_response",
+                            "udap_not_configured", "udap_signing_failed", "internal", "udap_token_refusedx"}) {
+    EXPECT_STREQ(peerCallOutcome(error), "error") << error;
+  }
+}
+
+TEST_F(ExchangeApiTest, UdapRefusalsAreAuditedAsDenied) {
+  fanout.answer(kHarbor, failure("udap_token_refused"));
+  fanout.answer(kRiver, failure("udap_registration_refused"));
+  ExchangeApi api(fanout, options, counters);
+  auto reply = query(api);
+  ASSERT_EQ(reply.status, 200);
+  for (const auto& peer : {kHarbor, kRiver}) {
+    const audit::AuditEvent* e = callTo(reply, peer);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->outcome, "denied") << e->outcomeReason;
+  }
+  fanout.answer(kHarbor, failure("udap_metadata_invalid"));
+  fanout.answer(kRiver, failure("udap_not_configured"));
+  auto again = query(api);
+  EXPECT_EQ(callTo(again, kHarbor)->outcome, "denied");
+  EXPECT_EQ(callTo(again, kRiver)->outcome, "error") << "this node's own configuration, not a refusal";
 }
 
 TEST_F(ExchangeApiTest, PeersNotAskedForWantOfAWorkerAreBusy) {

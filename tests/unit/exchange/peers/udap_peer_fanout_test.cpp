@@ -100,6 +100,9 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
   std::string tokenEndpoint = kBaseB + "/oauth/token";
   std::string registrationEndpoint = kBaseB + "/oauth/register";
   int expiresIn = 300;
+  std::string clientIdJson;  // the registration answer's client_id as JSON text ("" = "client-N")
+  std::atomic<bool> refuseRegistrations{false};  // answer 400 invalid_software_statement
+  std::atomic<bool> invalidClientAlways{false};  // the token endpoint knows no client
 
   std::atomic<int> discoveries{0}, registrations{0}, tokens{0}, reads{0};
   std::atomic<int> refuseNextReads{0};  // answer 401 to this many reads
@@ -153,9 +156,15 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
       EXPECT_TRUE(jws);
       if (!jws) return answer(400, R"({"error":"invalid_software_statement"})");
       statements.push_back(json(jws->claimsJson));
+      if (refuseRegistrations) return answer(400, R"({"error":"unapproved_software_statement"})");
       const std::string id = "client-" + std::to_string(registrations.load());
       activeClients.insert(id);
-      return answer(201, R"({"client_id":")" + id + R"(","grant_types":["client_credentials"]})");
+      if (!clientIdJson.empty()) {
+        auto answered = json("{\"v\":" + clientIdJson + "}")->get("v");
+        if (answered.isString()) activeClients.insert(answered.extract<std::string>());
+      }
+      const std::string idJson = clientIdJson.empty() ? "\"" + id + "\"" : clientIdJson;
+      return answer(201, R"({"client_id":)" + idJson + R"(,"grant_types":["client_credentials"]})");
     }
     if (path == "/oauth/token") {
       ++tokens;
@@ -169,7 +178,7 @@ class FakeUdapPeer : public exchange::PeerFanout, public exchange::PeerPoster {
       if (!jws) return answer(400, R"({"error":"invalid_client"})");
       auto claims = json(jws->claimsJson);
       assertions.push_back(claims);
-      if (activeClients.count(claims->getValue<std::string>("iss")) == 0) {
+      if (invalidClientAlways || activeClients.count(claims->getValue<std::string>("iss")) == 0) {
         return answer(400, R"({"error":"invalid_client","error_description":"unknown client"})");
       }
       auto b2b = claims->getObject("extensions")->getObject("hl7-b2b");
@@ -249,13 +258,37 @@ class UdapPeerFanoutTest : public ::testing::Test {
     snap.organizations.push_back({kOrgB, "Node B", auth::OrganizationStatus::kActive, {auth::Role::kMember}, {}, {}});
     directory = std::make_unique<auth::FixedOrganizationDirectory>(std::move(snap));
     chains = std::make_unique<RootChainVerifier>(pki.root.cert());
+    fanout = makeFanout();
+  }
+
+  std::unique_ptr<exchange::UdapPeerFanout> makeFanout() {
     exchange::UdapClientOptions options;
     options.organization = kOrgA;
     options.organizationName = "Node A";
     options.clientName = "hie-node a";
     options.contact = "mailto:ops@a.example";
-    fanout = std::make_unique<exchange::UdapPeerFanout>(peer, peer, registrations, *chains, *directory, *signer,
-                                                        options, [] { return kNow; });
+    return std::make_unique<exchange::UdapPeerFanout>(peer, peer, registrations, *chains, *directory, *signer,
+                                                      options, [this] { return clock.load(); });
+  }
+
+  // For table-driven cases: a new fan-out (nothing in memory), an empty store, the peer as at the start.
+  void reset() {
+    peer.discoveries = 0;
+    peer.registrations = 0;
+    peer.tokens = 0;
+    peer.reads = 0;
+    peer.tokenEndpoint = kBaseB + "/oauth/token";
+    peer.registrationEndpoint = kBaseB + "/oauth/register";
+    peer.clientIdJson.clear();
+    peer.refuseRegistrations = false;
+    peer.invalidClientAlways = false;
+    {
+      std::lock_guard<std::mutex> lock(peer.mutex);
+      peer.activeClients.clear();
+      peer.validTokens.clear();
+    }
+    registrations.rows_.clear();
+    fanout = makeFanout();
   }
 
   void useSigningCert(const Credential& leaf, const Credential& issuer) {
@@ -281,6 +314,7 @@ class UdapPeerFanoutTest : public ::testing::Test {
     EXPECT_EQ(peer.reads, 0);
   }
 
+  std::atomic<std::int64_t> clock{kNow};  // the fan-out's wall clock (seconds)
   TestPki pki;
   Credential nodeA;
   FakeUdapPeer peer;
@@ -346,6 +380,20 @@ TEST_F(UdapPeerFanoutTest, DiscoversRegistersGetsATokenAndCalls) {
   EXPECT_EQ((*stored)->registrationEndpoint, kBaseB + "/oauth/register");
 }
 
+// For the audit entry of a call get() never answered (exchange_api: queued or running at the deadline).
+TEST_F(UdapPeerFanoutTest, AuthForNamesTheKnownClient) {
+  auth::PeerEntry udap{kOrgB, kBaseB};
+  udap.auth = "udap";
+  auth::PeerEntry mtls{kOrgB, kBaseB};
+  EXPECT_EQ(fanout->authFor(udap).authentication, "mtls+udap");
+  EXPECT_EQ(fanout->authFor(udap).clientId, "");
+  ASSERT_TRUE(call());
+  EXPECT_EQ(fanout->authFor(udap).authentication, "mtls+udap");
+  EXPECT_EQ(fanout->authFor(udap).clientId, "client-1");
+  EXPECT_EQ(fanout->authFor(mtls).authentication, "mtls");
+  EXPECT_EQ(fanout->authFor(mtls).clientId, "");
+}
+
 TEST_F(UdapPeerFanoutTest, TokenIsCachedPerPurpose) {
   ASSERT_TRUE(call());
   auto second = call();
@@ -398,6 +446,118 @@ TEST_F(UdapPeerFanoutTest, InvalidClientRegistersAgainOnce) {
   auto stored = registrations.find(kOrgB);
   ASSERT_TRUE(stored && *stored);
   EXPECT_EQ((*stored)->clientId, "client-2");
+}
+
+// At most one registration per call: invalid_client for the client just registered is not followed by
+// a second registration, and it holds back the next registration as a refused one does.
+TEST_F(UdapPeerFanoutTest, InvalidClientAfterAFreshRegistrationDoesNotRegisterAgain) {
+  peer.invalidClientAlways = true;
+  auto r = call();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, "udap_token_refused") << r.error().detail;
+  EXPECT_NE(r.error().detail.find("invalid_client"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("next registration attempt is allowed at"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(peer.registrations, 1) << "one registration in one call";
+  EXPECT_EQ(peer.tokens, 1);
+  EXPECT_TRUE(registrations.rows_.empty()) << "the client the peer does not know is forgotten";
+  auto next = call();
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().reason, "udap_registration_refused");
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1);
+
+  // A stored registration the peer has forgotten: one registration more, not two.
+  reset();
+  ASSERT_TRUE(call());
+  EXPECT_EQ(peer.registrations, 1);
+  peer.invalidClientAlways = true;
+  peer.cancelAll();
+  auto again = call();  // 401 -> token: invalid_client -> register -> token: invalid_client
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().reason, "udap_token_refused") << again.error().detail;
+  EXPECT_EQ(peer.registrations, 2);
+}
+
+// A refused registration: the next one waits 30 s, then 60, 120, ... at most 10 min; calls in between
+// fail at once (no discovery, no registration) and say when the next attempt is allowed.
+TEST_F(UdapPeerFanoutTest, ARefusedRegistrationBacksOff) {
+  peer.refuseRegistrations = true;
+  auto first = call();
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().reason, "udap_registration_refused");
+  EXPECT_NE(first.error().detail.find("HTTP 400 unapproved_software_statement"), std::string::npos)
+      << first.error().detail;
+  EXPECT_NE(first.error().detail.find("(in 30 s)"), std::string::npos) << first.error().detail;
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.discoveries, 1);
+  clock += 29;
+  auto waiting = call();
+  ASSERT_FALSE(waiting);
+  EXPECT_EQ(waiting.error().reason, "udap_registration_refused");
+  EXPECT_NE(waiting.error().detail.find("next attempt is allowed at 2027-01-15T08:00:30Z (in 1 s)"), std::string::npos)
+      << waiting.error().detail;
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.discoveries, 1) << "a call during the backoff fails at once";
+  int expected = 1;
+  std::int64_t refusedAt = kNow, previous = 30;
+  for (const std::int64_t backoff : {60, 120, 240, 480, 600, 600}) {
+    clock = refusedAt + previous;  // the previous backoff has just passed
+    auto attempt = call();
+    ASSERT_FALSE(attempt);
+    EXPECT_EQ(peer.registrations, ++expected) << backoff;
+    EXPECT_NE(attempt.error().detail.find("(in " + std::to_string(backoff) + " s)"), std::string::npos)
+        << backoff << ": " << attempt.error().detail;
+    refusedAt = clock;
+    previous = backoff;
+    clock = refusedAt + backoff - 1;
+    auto held = call();
+    ASSERT_FALSE(held);
+    EXPECT_EQ(held.error().reason, "udap_registration_refused");
+    EXPECT_EQ(peer.registrations, expected) << "none during the backoff of " << backoff << " s";
+  }
+  // Accepted at last: the backoff is over, and a later refusal starts again at 30 s.
+  peer.refuseRegistrations = false;
+  clock = refusedAt + previous;
+  auto accepted = call();
+  ASSERT_TRUE(accepted) << accepted.error().detail;
+  EXPECT_EQ(accepted->status, 200);
+}
+
+// What is cached for a peer belongs to its directory entry: removed and re-added (another `since`; the
+// registry forgets the stored registration with it) or turned to auth=mtls, nothing cached is used.
+TEST_F(UdapPeerFanoutTest, NothingCachedOutlivesTheDirectoryEntry) {
+  auto ask = [&](const auth::PeerEntry& entry) {
+    return fanout->get(entry, "/fhir/Patient", {{"X-Purpose-Of-Use", "TREAT"}}, Clock::now() + std::chrono::seconds(5));
+  };
+  auth::PeerEntry first{kOrgB, kBaseB};
+  first.auth = "udap";
+  first.since = 1'000'001;
+  auto r = ask(first);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->auth.clientId, "client-1");
+  // `peer remove` (which forgets the registration) and `peer add` with the same URL.
+  ASSERT_TRUE(registrations.forget(kOrgB));
+  auth::PeerEntry readded = first;
+  readded.since = 2'000'002;
+  EXPECT_EQ(fanout->authFor(readded).clientId, "") << "the old entry's client_id is not this entry's";
+  r = ask(readded);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->auth.clientId, "client-2");
+  EXPECT_EQ(peer.discoveries, 2);
+  EXPECT_EQ(peer.registrations, 2) << "the re-added entry registers anew";
+  EXPECT_EQ(peer.tokens, 2) << "and does not use the old entry's token";
+  EXPECT_EQ(fanout->authFor(readded).clientId, "client-2");
+  EXPECT_EQ(fanout->authFor(first).clientId, "");
+  // Turned to auth=mtls and back (the registry keeps `since` here; the store still has client-2):
+  // no token of the UDAP entry is reused.
+  auth::PeerEntry mtls = readded;
+  mtls.auth = "mtls";
+  ASSERT_TRUE(ask(mtls));
+  r = ask(readded);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(peer.discoveries, 3);
+  EXPECT_EQ(peer.tokens, 3);
+  EXPECT_EQ(peer.registrations, 2);
 }
 
 TEST_F(UdapPeerFanoutTest, StoredRegistrationIsUsedWithoutRegistering) {
@@ -467,6 +627,80 @@ TEST_F(UdapPeerFanoutTest, AnEndpointOnAnotherHostIsRefused) {
 TEST_F(UdapPeerFanoutTest, AnEndpointOnAnotherPortIsRefused) {
   peer.registrationEndpoint = "https://node-b.example:9443/oauth/register";
   expectMetadataInvalid();
+}
+
+// Each endpoint of the signed metadata: https, the directory URL's host and port, a path below its
+// path, nothing that could be read another way.
+TEST_F(UdapPeerFanoutTest, EndpointsOutsideThePeersUrlAreRefused) {
+  for (const std::string bad :
+       {"http://node-b.example:8443/oauth/token", "https://node-b.example/oauth/token",
+        "https://node-b.example:8443/oauth/%74oken", "https://node-b.example:8443/oauth/token?x=1",
+        "https://node-b.example:8443/oauth/token#f", "https://node-b.example:8443/oauth/../token",
+        "https://node-b.example:8443/./oauth/token", "https://node-b.example:8443/oauth/..",
+        "https://user@node-b.example:8443/oauth/token", "https://node-b.example:8443@evil.example/oauth/token",
+        "https://node-b.example:8443", "https://node-b.example:8443/", "https://node-b.example:8443//oauth/token",
+        "https://node-b.example.evil:8443/oauth/token", "https://node-b.example:8443/oauth/to ken",
+        "https://node-b.example:8443\\oauth\\token", "https://[::1]:8443/oauth/token"}) {
+    for (const bool token : {true, false}) {
+      reset();
+      (token ? peer.tokenEndpoint : peer.registrationEndpoint) = bad;
+      auto r = call();
+      ASSERT_FALSE(r) << bad;
+      EXPECT_EQ(r.error().reason, "udap_metadata_invalid") << bad;
+      EXPECT_NE(r.error().detail.find(token ? "token_endpoint" : "registration_endpoint"), std::string::npos)
+          << bad << ": " << r.error().detail;
+      EXPECT_EQ(peer.registrations, 0) << bad;
+      EXPECT_EQ(peer.tokens, 0) << bad;
+    }
+  }
+}
+
+TEST_F(UdapPeerFanoutTest, EndpointsMustBeBelowTheDirectoryUrlsPath) {
+  const std::string base = kBaseB + "/hie";
+  CertSpec b;
+  b.commonName = "node-b";
+  b.sanUris = {kOrgB, base + "/fhir"};
+  useSigningCert(pki.leaf(b), pki.intermediate);
+  peer.iss = base + "/fhir";
+  auth::PeerEntry entry{kOrgB, base};
+  entry.auth = "udap";
+  auto ask = [&] {
+    return fanout->get(entry, "/fhir/Patient", {{"X-Purpose-Of-Use", "TREAT"}}, Clock::now() + std::chrono::seconds(5));
+  };
+  peer.tokenEndpoint = kBaseB + "/hie-other/oauth/token";
+  peer.registrationEndpoint = base + "/oauth/register";
+  auto outside = ask();
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().reason, "udap_metadata_invalid") << outside.error().detail;
+  // Below the prefix, the host in another case: posted to the path below the directory URL.
+  peer.tokenEndpoint = "https://NODE-B.example:8443/hie/oauth/token";
+  auto below = ask();
+  ASSERT_TRUE(below) << below.error().reason << ": " << below.error().detail;
+  EXPECT_EQ(below->status, 200);
+  EXPECT_EQ(peer.registrations, 1);
+  EXPECT_EQ(peer.tokens, 1);
+}
+
+// The client_id the peer returns is kept, logged, audited and sent as a JWT's iss: 1-256 printable ASCII.
+TEST_F(UdapPeerFanoutTest, AMalformedClientIdIsRefusedAndNotStored) {
+  const std::vector<std::string> malformed{R"("")", R"("a b")", R"("a\u0001b")", R"("a\nb")", R"("caf\u00e9")",
+                                           R"("a\u007fb")", "\"" + std::string(257, 'x') + "\"", "42", "null"};
+  for (const std::string& bad : malformed) {
+    reset();
+    peer.clientIdJson = bad;
+    auto r = call();
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().reason, "udap_registration_refused") << bad;
+    EXPECT_NE(r.error().detail.find("client_id"), std::string::npos) << r.error().detail;
+    EXPECT_EQ(peer.tokens, 0) << bad;
+    EXPECT_TRUE(registrations.rows_.empty()) << bad;
+  }
+  reset();
+  const std::string longest(256, '~');
+  peer.clientIdJson = "\"" + longest + "\"";
+  auto r = call();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(registrations.rows_[kOrgB].clientId, longest);
 }
 
 TEST_F(UdapPeerFanoutTest, WithoutAContactNoCallIsMade) {
