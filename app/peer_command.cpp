@@ -16,6 +16,7 @@
 #include "auth/registry/organization_registry.h"
 #include "auth/registry/registry_repository.h"
 #include "auth/tls/client_standing.h"
+#include "auth/tls/ocsp_checker.h"
 #include "auth/tls/server_tls_context.h"
 #include "auth/tls/tls_material.h"
 #include "auth/tls/tls_material_store.h"
@@ -160,7 +161,10 @@ int runFetch(const Args& argv) {
       *material, auth::ServerTlsOptions{config->verifyDepth, "hie-node", config->sessionLifetimeSeconds});
   if (!verifyContext) return runtimeError(verifyContext.error().internal);
   tls->attachTo((*verifyContext)->sslContext());
-  auth::ClientRecheck chains(*tls, nullptr);
+  // OCSP as serve asks it (tls.ocsp): the metadata's leaf is checked as a client certificate would be.
+  auth::OcspChecker ocsp(config->ocspMode, config->ocspTimeout, counters);
+  ocsp.attachTo((*verifyContext)->sslContext());
+  auth::ClientRecheck chains(*tls, &ocsp);
   chains.attachTo((*verifyContext)->sslContext());
   db::ConnectionPool pool(config->dbUri, 1);
   exchange::PgUdapRegistrations udapRegistrations(pool);

@@ -70,6 +70,9 @@ class UdapExchange : public ::testing::Test {
     server.sanIps = {"127.0.0.1"};
     server.extendedKeyUsage = {"serverAuth", "clientAuth"};
     server.keyType = KeyType::kRsa2048;
+    // An OCSP responder nobody answers at: unused while A's tls.ocsp is off (the default), it makes
+    // the chain of B's signed metadata unverifiable by OCSP when A requires it (FetchAsksOcspAsServeDoes).
+    server.ocspUrl = "http://127.0.0.1:" + std::to_string(freePort()) + "/";
     b.serverCert = b.pki.leaf(server);
     writeFile(b.dir.path(), "node.crt", b.pki.chainPem(b.serverCert));
     writeFile(b.dir.path(), "node.key", b.serverCert.keyPem());
@@ -197,6 +200,27 @@ TEST_F(UdapExchange, FetchUsesTheSameClient) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(onB("udap-register"), 1);
   EXPECT_EQ(onB("udap-token"), 2);
+}
+
+// `hie-node fetch` checks the chain of the peer's signed metadata with OCSP as serve does (tls.ocsp):
+// with require, a leaf whose responder does not answer is refused before anything is registered;
+// with prefer, it is admitted.
+TEST_F(UdapExchange, FetchAsksOcspAsServeDoes) {
+  a.config["tls.ocsp"] = "require";
+  a.config["tls.ocspTimeout"] = "500";
+  a.writeConfig();
+  auto refused = a.cli({"fetch", "--peer", kOrgB, "--patient-identifier", kNet + "|NET-1001"});
+  EXPECT_NE(refused.exitCode, 0) << refused.output;
+  EXPECT_TRUE(contains(refused.output, "udap_metadata_invalid")) << refused.output;
+  EXPECT_EQ(countWhere(b, "audit_leaf_text(leaf, 'action') = 'udap-register'"), 0) << "nothing registered";
+  EXPECT_EQ(countWhere(a, "audit_leaf_text(leaf, 'action') = 'peer-call' AND audit_leaf_text(leaf, 'outcome') = "
+                          "'denied' AND audit_leaf_text(leaf, 'outcomeReason') = 'udap_metadata_invalid'"),
+            1);
+  a.config["tls.ocsp"] = "prefer";
+  a.writeConfig();
+  auto admitted = a.cli({"fetch", "--peer", kOrgB, "--patient-identifier", kNet + "|NET-1001"});
+  EXPECT_EQ(admitted.exitCode, 0) << admitted.output;
+  EXPECT_EQ(onB("udap-register"), 1);
 }
 
 // A's registration at B belongs to A's directory entry for B: a new URL or auth, or removing the entry,
