@@ -57,15 +57,19 @@ UdapClientRecord recordFrom(const pqxx::row& row) {
 }  // namespace
 
 std::string newUdapClientId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // a broken CSPRNG is a broken invariant
-  std::string text = base64Encode(std::string(reinterpret_cast<const char*>(bytes), sizeof bytes));
-  while (!text.empty() && text.back() == '=') text.pop_back();
-  for (char& c : text) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
+  // Drawn again while it would begin with '-': an operator passes it on a command line
+  // (`hie-node udap clients cancel ID`), where a leading '-' reads as an option.
+  for (;;) {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // a broken CSPRNG is a broken invariant
+    std::string text = base64Encode(std::string(reinterpret_cast<const char*>(bytes), sizeof bytes));
+    while (!text.empty() && text.back() == '=') text.pop_back();
+    for (char& c : text) {
+      if (c == '+') c = '-';
+      if (c == '/') c = '_';
+    }
+    if (text.front() != '-') return text;
   }
-  return text;
 }
 
 Result<UdapRegistered> PgUdapClientStore::registerClient(const UdapRegistration& reg) {

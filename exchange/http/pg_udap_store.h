@@ -45,7 +45,7 @@ class PgJtiRegistry : public JtiRegistry {
   std::int64_t lastPrune_ = 0;
 };
 
-// A new client_id: 128 random bits, base64url without padding (22 characters).
+// A new client_id: 128 random bits, base64url without padding (22 characters), never beginning with '-'.
 std::string newUdapClientId();
 
 }  // namespace hie::exchange

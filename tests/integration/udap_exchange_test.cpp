@@ -166,7 +166,7 @@ TEST_F(UdapExchange, TokenForTheUdapPeerMtlsForTheOther) {
   // B cancels A's registration: A's token is refused (401), its token request is invalid_client,
   // A registers again and the call succeeds with a new client_id. (B's gate sees the cancellation
   // at its next registry refresh: bounded polling.)
-  // "--": a client_id may begin with '-' (base64url), which the command line would read as an option.
+  // "--" is harmless: client_ids never begin with '-' (UdapStore.ClientIdsAre22Base64url...).
   ok(runNode({"udap", "clients", "cancel", "--config", b.configPath, "--", callB[1]}));
   std::vector<std::string> after;
   int n = 0;

@@ -23,6 +23,21 @@ exchange::UdapRegistration registration(const std::string& name) {
                                     std::string(64, 'a')};
 }
 
+// A client_id is 22 base64url characters and never begins with '-' (it is passed on command lines:
+// `hie-node udap clients cancel ID`). One in 64 base64url texts begins with '-': 4096 draws would
+// meet about 64 of them without the redraw.
+TEST(UdapStore, ClientIdsAre22Base64urlCharactersNeverBeginningWithADash) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 4096; ++i) {
+    const std::string id = exchange::newUdapClientId();
+    ASSERT_EQ(id.size(), 22u) << id;
+    ASSERT_EQ(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), std::string::npos) << id;
+    ASSERT_NE(id.front(), '-') << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 4096u) << "128 random bits do not repeat";
+}
+
 TEST(UdapStore, ConcurrentRegistrationsOfOneSanMakeOneActiveClient) {
   NodeFixture f;
   f.migrate();
