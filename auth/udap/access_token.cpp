@@ -104,17 +104,16 @@ tl::expected<AccessTokenClaims, JwsRefusal> verifyAccessToken(const std::string&
   if (out.issuer != expectedIssuer || aud != expectedIssuer) {
     return refuse("token_issuer", "The access token was issued for another server.", out.clientId);
   }
-  // Never longer than the longest lifetime this node issues (udap.tokenLifetime <= 3600 s), however
-  // it was signed: a misissued or forged long-lived token is refused, not honoured until its exp.
-  // (iat + max cannot overflow where it is computed: a larger iat is refused as not yet valid.)
-  const bool tooLong = *iat <= std::numeric_limits<std::int64_t>::max() - kMaxAccessTokenLifetimeSeconds &&
-                       *exp > *iat + kMaxAccessTokenLifetimeSeconds;
-  if (tooLong || *iat < now - kMaxAccessTokenLifetimeSeconds) {
-    return refuse("token_lifetime_too_long", "The access token's lifetime or age is over 3600 seconds.", out.clientId);
-  }
   if (*exp <= now) return refuse("token_expired", "The access token has expired.", out.clientId);
   if (*iat > now + kIssuedAtSkewSeconds) {
     return refuse("token_not_yet_valid", "The access token's iat is in the future.", out.clientId);
+  }
+  // Never longer than the longest lifetime this node issues (udap.tokenLifetime <= 3600 s), however
+  // it was signed: a misissued or forged long-lived token is refused, not honoured until its exp.
+  // After the two checks above (an expired token is token_expired, whatever its lifetime); iat is at
+  // most now + 60 here, so iat + max cannot overflow.
+  if (*exp > *iat + kMaxAccessTokenLifetimeSeconds || *iat < now - kMaxAccessTokenLifetimeSeconds) {
+    return refuse("token_lifetime_too_long", "The access token's lifetime or age is over 3600 seconds.", out.clientId);
   }
   return out;
 }

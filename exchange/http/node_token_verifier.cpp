@@ -19,10 +19,15 @@ AccessTokenVerifier nodeAccessTokenVerifier(const auth::TlsMaterialStore& tls, s
     // The key before the last reload: only for what it signed before the reload (iat up to the moment
     // the current material took over), and then for the token's lifetime as any token.
     auto old = auth::udap::verifyAccessToken(token, issuer, now, previousKey, nullptr);
-    if (!old) return old;
+    if (!old) {
+      // Whoever still holds a replaced key (it may have been replaced because it leaked) can sign any
+      // client_id: a refused token of that key names none in the audit (authentication mtls).
+      old.error().clientId.clear();
+      return old;
+    }
     if (old->issuedAt > current->loadedAt) {
       return tl::make_unexpected(auth::udap::JwsRefusal{
-          "token_key_retired", "The access token was signed with a key this node had already replaced.", old->clientId});
+          "token_key_retired", "The access token was signed with a key this node had already replaced.", ""});
     }
     return old;
   };

@@ -58,6 +58,7 @@ struct UdapPeerFanout::Call {
   std::string requestId;
   std::chrono::steady_clock::time_point deadline;
   bool registered = false;  // this call registered once already: it never registers twice
+  const void* state = nullptr;  // the PeerState of the entry this call is for (set by token())
 };
 
 namespace {
@@ -229,6 +230,12 @@ std::shared_ptr<UdapPeerFanout::PeerState> UdapPeerFanout::stateFor(const auth::
   return state;
 }
 
+bool UdapPeerFanout::isCurrent(const Call& call) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = peers_.find(call.peer.organization);
+  return it != peers_.end() && it->second.get() == call.state;
+}
+
 PeerCallAuth UdapPeerFanout::authFor(const auth::PeerEntry& peer) const {
   if (peer.auth != "udap") return inner_.authFor(peer);
   std::shared_ptr<PeerState> state;
@@ -291,6 +298,7 @@ tl::expected<PeerResponse, PeerFailure> UdapPeerFanout::get(const auth::PeerEntr
 tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& call, const std::string& purpose,
                                                                        const std::string& stale) {
   auto state = stateFor(call.peer);
+  call.state = state.get();
   {
     std::unique_lock<std::mutex> gate(state->gate);
     if (!state->freed.wait_until(gate, call.deadline, [&] { return !state->busy; })) {
@@ -371,9 +379,7 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& cal
       forgetMetadata();
       return registered;
     }
-    state->registerBackoff = 0;
-    state->registerNotBefore = 0;
-    return registered;
+    return registered;  // the backoff ends only with a token: a peer may accept registrations and refuse the client
   };
   if (state->clientId.empty() || state->clientEndpoint != metadata.registrationEndpoint) {
     state->clientId.clear();
@@ -396,7 +402,10 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& cal
   std::string oauthError;
   auto answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
   if (!answer && oauthError == "invalid_client") {
-    if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
+    if (!isCurrent(call)) {
+      spdlog::info("udap: the directory entry of {} changed during this call; its stored registration is left "
+                   "to the new entry (request {})", call.peer.organization, call.requestId);
+    } else if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
       spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
     }
     if (call.registered) {
@@ -416,7 +425,10 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& cal
     oauthError.clear();
     answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
     if (!answer && oauthError == "invalid_client") {
-      if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
+      if (!isCurrent(call)) {
+        spdlog::info("udap: the directory entry of {} changed during this call; its stored registration is left "
+                     "to the new entry (request {})", call.peer.organization, call.requestId);
+      } else if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
         spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
       }
       return backOff(std::move(answer.error()));
@@ -426,6 +438,8 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& cal
     forgetMetadata();
     return tl::make_unexpected(std::move(answer.error()));
   }
+  state->registerBackoff = 0;
+  state->registerNotBefore = 0;
   const auto lifetime = std::chrono::seconds(answer->second) - options_.tokenMargin;
   Token granted{answer->first, state->clientId,
                 std::chrono::steady_clock::now() + std::max(lifetime, std::chrono::seconds(0))};
@@ -483,6 +497,10 @@ tl::expected<UdapPeerFanout::Metadata, PeerFailure> UdapPeerFanout::discover(con
   if (auto refused = chains_.verifyChain(chain->leaf.get(), chain->untrusted.get(), now)) {
     return invalid("the signed_metadata certificate does not verify (" + refused->reason + ")");
   }
+  // An OCSP query inside verifyChain is bounded by tls.ocspTimeout, not by this call's deadline.
+  if (std::chrono::steady_clock::now() >= call.deadline) {
+    return failure("timeout", "checking the peer's signed_metadata certificate (OCSP) did not end before the deadline");
+  }
   auto identity = auth::extractIdentity(chain->leaf.get());
   if (!identity) return invalid("the signed_metadata certificate cannot be read");
   const auto snapshot = directory_.snapshot();
@@ -512,7 +530,8 @@ tl::expected<UdapPeerFanout::Metadata, PeerFailure> UdapPeerFanout::discover(con
   if (!exp || !iat) return invalid("signed_metadata has no exp or iat");
   if (*exp <= now) return invalid("signed_metadata has expired");
   if (*iat > now + kClockSkew) return invalid("signed_metadata is issued in the future");
-  if (*exp - *iat > kMaxMetadataLifetime) return invalid("signed_metadata is valid for more than a year");
+  // exp > now >= 0 here, so exp - max cannot overflow (exp - iat could: iat is bounded only above).
+  if (*iat < *exp - kMaxMetadataLifetime) return invalid("signed_metadata is valid for more than a year");
   auto tokenEndpoint = stringMember(claims, "token_endpoint");
   auto registrationEndpoint = stringMember(claims, "registration_endpoint");
   if (!tokenEndpoint || !registrationEndpoint) return invalid("signed_metadata has no token or registration endpoint");
@@ -581,6 +600,12 @@ tl::expected<std::string, PeerFailure> UdapPeerFanout::registerClient(const Call
   }
   if (document->has("grant_types") && stringSet(document, "grant_types").count("client_credentials") == 0) {
     return failure("udap_registration_refused", "the registration answer does not grant client_credentials");
+  }
+  if (!isCurrent(call)) {
+    // The entry was changed or removed while this call registered: the client serves this call only.
+    spdlog::info("udap: registered at {} as client {} for a directory entry that has changed since; not stored "
+                 "(request {})", call.peer.organization, *clientId, call.requestId);
+    return *clientId;
   }
   if (auto saved = registrations_.save(call.peer.organization, {metadata.registrationEndpoint, *clientId}); !saved) {
     spdlog::error("udap: cannot store the registration at {}: {}", call.peer.organization, saved.error().internal);

@@ -114,6 +114,9 @@ class UdapPeerFanout : public PeerFanout {
   // The state of the peer's current directory entry: a new one (nothing cached) when the entry differs
   // from the one the state was made for (another baseUrl or `since`: changed, or removed and re-added).
   std::shared_ptr<PeerState> stateFor(const auth::PeerEntry& peer);
+  // Whether call's state is still the one of its peer's current directory entry (the stored
+  // registration belongs to that entry: a call of a changed or removed entry neither stores nor forgets it).
+  bool isCurrent(const Call& call) const;
   tl::expected<Token, PeerFailure> token(Call& call, const std::string& purpose, const std::string& stale);
   tl::expected<Metadata, PeerFailure> discover(const Call& call);
   tl::expected<std::string, PeerFailure> registerClient(const Call& call, const Metadata& metadata);

@@ -160,6 +160,9 @@ TEST(AccessToken, NoTokenLivesOrIsUsedLongerThanAnHour) {
   EXPECT_EQ(reasonFor(kNow - 3601, kNow + 10, kNow), "token_lifetime_too_long c-4f1e");
   EXPECT_EQ(reasonFor(kNow - 3600, kNow + 10, kNow), "token_lifetime_too_long c-4f1e");  // lifetime 3610
   EXPECT_EQ(reasonFor(kNow - 3590, kNow + 10, kNow), "accepted");
+  // Expired or not yet valid comes first: a stale 300 s token is expired, not "too long".
+  EXPECT_EQ(reasonFor(kNow, kNow + 300, kNow + 7200), "token_expired c-4f1e");
+  EXPECT_EQ(reasonFor(kNow + 3700, kNow + 3700 + 7200, kNow), "token_not_yet_valid c-4f1e");
   // Extremes do not overflow.
   const std::int64_t max = std::numeric_limits<std::int64_t>::max();
   const std::int64_t min = std::numeric_limits<std::int64_t>::min();

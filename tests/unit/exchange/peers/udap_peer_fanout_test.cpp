@@ -8,6 +8,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "auth/tls/client_standing.h"
@@ -761,6 +762,74 @@ TEST_F(UdapPeerFanoutTest, AWaitingCallEndsAtItsDeadline) {
   EXPECT_EQ(peer.registrations, 1);
   EXPECT_EQ(peer.tokens, 1);
   EXPECT_EQ(peer.reads, 1) << "the call that timed out never read";
+}
+
+// A peer that accepts every registration and answers every token request invalid_client: each call
+// registers once and is refused, and the backoff still doubles (an accepted registration does not end
+// it; only a granted token does).
+TEST_F(UdapPeerFanoutTest, ABackoffAfterInvalidClientGrowsThoughRegistrationsAreAccepted) {
+  peer.invalidClientAlways = true;
+  std::int64_t at = kNow;
+  for (const std::int64_t backoff : {30, 60, 120, 240}) {
+    clock = at;
+    auto r = call();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().reason, "udap_token_refused") << r.error().detail;
+    EXPECT_NE(r.error().detail.find("(in " + std::to_string(backoff) + " s)"), std::string::npos)
+        << backoff << ": " << r.error().detail;
+    at += backoff;
+  }
+  EXPECT_EQ(peer.registrations, 4) << "one registration per call, none twice";
+  // A granted token ends the backoff: the next refusal starts again at 30 s.
+  peer.invalidClientAlways = false;
+  clock = at;
+  auto granted = call();
+  ASSERT_TRUE(granted) << granted.error().detail;
+  peer.invalidClientAlways = true;
+  auto again = call("ETREAT");  // another purpose: no token cached for it
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().detail.find("(in 30 s)"), std::string::npos) << again.error().detail;
+}
+
+// signed_metadata's exp - iat is checked without overflow: an iat near INT64_MIN is refused as more
+// than a year, not wrapped into a negative lifetime (UBSan would abort on the overflow).
+TEST_F(UdapPeerFanoutTest, MetadataWithAnIatFarInThePastIsRefused) {
+  peer.iat = std::numeric_limits<std::int64_t>::min() + 1;
+  expectMetadataInvalid();
+}
+
+// A call whose directory entry is replaced while it registers (peer remove + peer add) neither stores
+// its client_id over the new entry's nor forgets the new entry's registration.
+TEST_F(UdapPeerFanoutTest, ARegistrationOfAReplacedEntryIsNotStored) {
+  std::atomic<bool> first{true}, entered{false}, release{false};
+  peer.beforePost = [&] {
+    if (!first.exchange(false)) return;
+    entered = true;
+    for (int i = 0; i < 1000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  auth::PeerEntry old{kOrgB, kBaseB};
+  old.auth = "udap";
+  old.since = 1'000'001;
+  auth::PeerEntry replaced = old;
+  replaced.since = 2'000'002;
+  auto ask = [&](const auth::PeerEntry& entry) {
+    return fanout->get(entry, "/fhir/Patient", {{"X-Purpose-Of-Use", "TREAT"}}, Clock::now() + std::chrono::seconds(10));
+  };
+  tl::expected<PeerResponse, PeerFailure> slow = tl::make_unexpected(PeerFailure{});
+  std::thread oldCall([&] { slow = ask(old); });
+  for (int i = 0; i < 1000 && !entered; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(entered);
+  auto r = ask(replaced);  // the new entry's own state: it does not wait for the old entry's call
+  release = true;
+  oldCall.join();
+  ASSERT_TRUE(r) << r.error().detail;
+  ASSERT_TRUE(slow) << slow.error().detail;
+  EXPECT_EQ(peer.registrations, 2);
+  auto stored = registrations.find(kOrgB);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->clientId, r->auth.clientId) << "the stored registration is the new entry's";
+  EXPECT_NE(slow->auth.clientId, r->auth.clientId);
+  EXPECT_EQ(fanout->authFor(replaced).clientId, r->auth.clientId);
 }
 
 }  // namespace
