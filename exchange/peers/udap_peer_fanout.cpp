@@ -236,6 +236,15 @@ bool UdapPeerFanout::isCurrent(const Call& call) const {
   return it != peers_.end() && it->second.get() == call.state;
 }
 
+void UdapPeerFanout::forgetStoredRegistration(const Call& call) {
+  if (!isCurrent(call)) {
+    spdlog::info("udap: the directory entry of {} changed during this call; its stored registration is left "
+                 "to the new entry (request {})", call.peer.organization, call.requestId);
+  } else if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
+    spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
+  }
+}
+
 PeerCallAuth UdapPeerFanout::authFor(const auth::PeerEntry& peer) const {
   if (peer.auth != "udap") return inner_.authFor(peer);
   std::shared_ptr<PeerState> state;
@@ -402,12 +411,7 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& cal
   std::string oauthError;
   auto answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
   if (!answer && oauthError == "invalid_client") {
-    if (!isCurrent(call)) {
-      spdlog::info("udap: the directory entry of {} changed during this call; its stored registration is left "
-                   "to the new entry (request {})", call.peer.organization, call.requestId);
-    } else if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
-      spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
-    }
+    forgetStoredRegistration(call);
     if (call.registered) {
       // The peer does not know the client it registered in this very call: as good as a refused
       // registration, and not registered a second time.
@@ -425,12 +429,7 @@ tl::expected<UdapPeerFanout::Token, PeerFailure> UdapPeerFanout::token(Call& cal
     oauthError.clear();
     answer = requestToken(call, metadata, state->clientId, purpose, oauthError);
     if (!answer && oauthError == "invalid_client") {
-      if (!isCurrent(call)) {
-        spdlog::info("udap: the directory entry of {} changed during this call; its stored registration is left "
-                     "to the new entry (request {})", call.peer.organization, call.requestId);
-      } else if (auto forgot = registrations_.forget(call.peer.organization); !forgot) {
-        spdlog::warn("udap: cannot forget the registration at {}: {}", call.peer.organization, forgot.error().internal);
-      }
+      forgetStoredRegistration(call);
       return backOff(std::move(answer.error()));
     }
   }

@@ -117,6 +117,8 @@ class UdapPeerFanout : public PeerFanout {
   // Whether call's state is still the one of its peer's current directory entry (the stored
   // registration belongs to that entry: a call of a changed or removed entry neither stores nor forgets it).
   bool isCurrent(const Call& call) const;
+  // Forgets the stored registration at call's peer (invalid_client), unless the entry changed meanwhile.
+  void forgetStoredRegistration(const Call& call);
   tl::expected<Token, PeerFailure> token(Call& call, const std::string& purpose, const std::string& stale);
   tl::expected<Metadata, PeerFailure> discover(const Call& call);
   tl::expected<std::string, PeerFailure> registerClient(const Call& call, const Metadata& metadata);
